@@ -1,0 +1,57 @@
+/* backend.h - what a route's backend looks like to a connection. */
+#ifndef BACKEND_H
+#define BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ws-session.h"
+
+struct conn;
+struct route;
+
+/*
+ * One backend instance serves one WebSocket. The connection owns it until
+ * it calls close; from then on the instance tears itself down (a script's
+ * process may outlive the connection by the kill grace period) and must not
+ * touch the connection again.
+ */
+struct backend_ops {
+	const char	*name;
+	/*
+	 * Called once the 101 response is queued. Returns the instance, or
+	 * NULL with *cause set (static string) when it cannot start: the
+	 * connection then closes with 1011.
+	 */
+	void	*(*open)(struct conn *, const struct route *, const char **cause);
+	/* Message data from the client, in pieces as the session delivers them. */
+	void	 (*message)(void *b, enum ws_msg_type type, const uint8_t *data,
+		    size_t len, bool first, bool last);
+	/* The client's output queue drained below its low-water mark. */
+	void	 (*writable)(void *b);
+	/*
+	 * The WebSocket is over (client close, failure, server shutdown).
+	 * A script gets stdin EOF, then SIGTERM, then SIGKILL after the grace
+	 * period. The instance frees itself when done.
+	 */
+	void	 (*close)(void *b);
+};
+
+extern const struct backend_ops backend_echo_ops;
+extern const struct backend_ops backend_script_ops;
+
+/* Returns the ops for a route's backend kind. */
+const struct backend_ops *backend_for(const struct route *);
+
+/*
+ * Number of backend processes still alive (including those detached from
+ * their connection and waiting to be reaped). The daemon does not exit
+ * before this is 0, or until its shutdown timeout kills them.
+ */
+int	backend_script_live(void);
+
+/* Sends SIGKILL to every live backend process (last step of shutdown). */
+void	backend_script_kill_all(void);
+
+#endif

@@ -1,0 +1,32 @@
+/* log.h - the daemon's log: stderr, journald priority prefixes or timestamps. */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* The reference's LogLevel values. Errors and warnings are printed at every level. */
+enum log_level {
+	LOG_NONE = 0,
+	LOG_INFO = 1,
+	LOG_VERBOSE = 2,
+	LOG_DEBUG = 3,
+};
+
+/*
+ * Sets up logging to stderr. Under journald (JOURNAL_STREAM names stderr)
+ * lines carry "<N>" priority prefixes and no timestamp; otherwise an ISO
+ * 8601 timestamp. Routes libevent's own log here too.
+ */
+void	log_init(int level);
+void	log_set_level(int level);
+int	log_get_level(void);
+
+/* printf-like; the line end is added. */
+void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_verbose(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

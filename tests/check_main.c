@@ -1,0 +1,21 @@
+/* check_main.c - runs every unit test suite. */
+#include <stdlib.h>
+
+#include "check_suites.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(make_utf8_suite());
+	srunner_add_suite(sr, make_frame_suite());
+	srunner_add_suite(sr, make_session_suite());
+	srunner_add_suite(sr, make_handshake_suite());
+	srunner_add_suite(sr, make_config_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

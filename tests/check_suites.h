@@ -1,0 +1,13 @@
+/* check_suites.h - every unit test suite, one per module. */
+#ifndef CHECK_SUITES_H
+#define CHECK_SUITES_H
+
+#include <check.h>
+
+Suite	*make_utf8_suite(void);
+Suite	*make_frame_suite(void);
+Suite	*make_session_suite(void);
+Suite	*make_handshake_suite(void);
+Suite	*make_config_suite(void);
+
+#endif
