@@ -48,10 +48,22 @@ void	conn_pause_input(struct conn *);
 void	conn_resume_input(struct conn *);
 
 /*
- * The backend has ended: start the closing handshake with code and reason
- * (reason may be NULL for the code's default text). The backend's close op
- * is called as part of this.
+ * Starts the closing handshake with code and reason (the backend ended, the
+ * server stops...). code 0 means DisconnectStatusCode; reason NULL means
+ * DisconnectStatusDescription or the code's default text. The backend's
+ * close op is called synchronously as part of this, before it returns.
+ * With WaitForCloseResponse off, TCP closes once the close frame is sent.
  */
 void	conn_close(struct conn *, int code, const char *reason);
+
+/* Registry (conn.c owns it): creation by the server, counting, shutdown. */
+struct server;
+struct sockaddr;
+void		conn_new(struct server *, int fd, const struct sockaddr *, int);
+unsigned int	conn_count(void);
+/* Closes every WebSocket with code (1001 at shutdown); drops half-open ones. */
+void		conn_close_all(int code, const char *reason);
+/* Drops every connection at once, without a closing handshake. */
+void		conn_abort_all(void);
 
 #endif

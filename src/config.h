@@ -1,0 +1,112 @@
+/* config.h - wsserverd.ini: one key table drives parsing, validation, -t and the man page. */
+#ifndef WSS_CONFIG_H
+#define WSS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum msg_format {
+	FORMAT_LINES,		/* one text message per line (websocketd) */
+	FORMAT_BINARY,		/* raw byte stream both ways */
+};
+
+enum backend_kind {
+	BACKEND_ECHO,		/* "echo" */
+	BACKEND_SCRIPT,		/* "script:/path/to/handler [args]" */
+};
+
+struct route {
+	char		*name;		/* NAME of [route:NAME] */
+	char		*path;		/* Path: exact request path */
+	char		*backend;	/* Backend as written */
+	enum backend_kind kind;
+	char		**argv;		/* script: program and args, NULL-terminated */
+	enum msg_format	 format;	/* MessageFormat */
+	char		*subprotocols;	/* SubProtocols: comma-separated, "" none */
+	char		**passenv;	/* PassEnv: variable names, NULL-terminated */
+};
+
+struct config {
+	char		*file;
+
+	/* [server] */
+	char		*local_host;		/* LocalHost ("" = any) */
+	int		 local_port;		/* LocalPort (0 = ephemeral) */
+	int		 connection_backlog;	/* ConnectionBacklog */
+	int		 default_timeout;	/* DefaultTimeout, seconds (0 = none) */
+	int		 max_connections;	/* MaxConnections, 1..100000 */
+	bool		 tcp_nodelay;		/* TcpNoDelay */
+	int		 keepalive_time;	/* KeepAliveTime, ms (0 = system) */
+	int		 keepalive_interval;	/* KeepAliveInterval, ms (0 = system) */
+	int		 in_buffer_size;	/* InBufferSize (0 = system) */
+	int		 out_buffer_size;	/* OutBufferSize (0 = system) */
+	int		 use_ipv6;		/* UseIPv6: 0, 1, 2 */
+	char		*allowed_clients;	/* AllowedClients ("*") */
+	char		*blocked_clients;	/* BlockedClients ("") */
+	bool		 bind_exclusively;	/* BindExclusively */
+	int		 shutdown_timeout;	/* ShutdownTimeout, seconds */
+
+	/* [websocket] */
+	bool		 buffer_message;	/* BufferMessage */
+	int		 disconnect_status_code;	/* DisconnectStatusCode */
+	char		*disconnect_status_description;
+	int		 max_frame_size;	/* MaxFrameSize */
+	bool		 wait_for_close_response;	/* WaitForCloseResponse */
+	uint64_t	 max_message_size;	/* MaxMessageSize */
+	int		 handshake_timeout;	/* HandshakeTimeout, seconds */
+	int		 close_timeout;		/* CloseTimeout, seconds */
+	int		 max_header_size;	/* MaxHeaderSize, bytes */
+
+	/* [backend] */
+	int		 kill_timeout;		/* KillTimeout, seconds: EOF -> TERM -> KILL */
+
+	/* [log] */
+	int		 log_level;		/* LogLevel 0-3 */
+
+	struct route	*routes;
+	size_t		 nroutes;
+};
+
+/*
+ * Loads and validates path. Returns the config, or NULL with *errors set to
+ * every problem found, one "file:line: message" per line (malloc'd; the
+ * caller frees). A missing file is one error. Unknown sections and keys,
+ * bad values, out-of-range numbers, duplicate route paths and routes
+ * without Path or Backend are all errors; settings that have no meaning on
+ * Linux are errors that say so. A script: program given as a relative
+ * path is taken relative to the directory of path, and must be an
+ * executable file; route argv[0] is always absolute.
+ */
+struct config	*config_load(const char *path, char **errors);
+
+/* A config with every default and no routes (for tests). */
+struct config	*config_defaults(void);
+
+void		 config_free(struct config *);
+
+/* Finds the route whose Path equals path, or NULL. */
+const struct route *config_route_for(const struct config *, const char *path);
+
+/* Writes the key reference of wsserverd.ini(5) as roff, from the key table. */
+void		 config_write_man(FILE *);
+
+/*
+ * Parses True/False, 1/0, Yes/No, On/Off (any case). Returns 0 and sets
+ * *out, or -1 if s is none of them.
+ */
+int		 config_parse_bool(const char *s, bool *out);
+
+/*
+ * The key table, for tests and the admin "config" command: the number of
+ * keys; then, for i below it, a key's name, its section ("server",
+ * "websocket", "backend", "log" or "route:NAME") and whether it may change
+ * while listening. Out of range, name and section are NULL, runtime false.
+ */
+size_t		 config_key_count(void);
+const char	*config_key_name(size_t i);
+const char	*config_key_section(size_t i);
+bool		 config_key_runtime(size_t i);
+
+#endif

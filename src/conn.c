@@ -1,0 +1,774 @@
+/* conn.c - one client connection: handshake, session, backend, flow control, one close path. */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "backend.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+#include "ws-handshake.h"
+#include "ws-session.h"
+
+/*
+ * Output queue marks. Above the high mark the backend is told to stop
+ * producing and we stop reading the client (so pongs and echoes cannot
+ * grow the queue either); below the low mark both resume.
+ */
+#define CONN_OUT_HIGH	(1024 * 1024)
+#define CONN_OUT_LOW	(256 * 1024)
+/* Most bytes read from the client per read callback once open (fairness). */
+#define CONN_READ_HIGH	(256 * 1024)
+/* How long a closed connection waits for the client's FIN. */
+#define CONN_LINGER_MS	1000
+
+enum conn_state {
+	CONN_HANDSHAKE,		/* reading the upgrade request */
+	CONN_OPEN,		/* WebSocket open */
+	CONN_CLOSING,		/* we sent close, waiting for the reply */
+	CONN_DRAINING,		/* flushing our last bytes, then FIN, then EOF */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	struct server		*srv;
+	const struct config	*cfg;
+	char			 id[24];
+	struct bufferevent	*bev;
+	enum conn_state		 state;
+	bool			 opened;	/* 101 was sent */
+	bool			 half_closed;	/* our FIN is out */
+
+	char			 raddr[INET6_ADDRSTRLEN];
+	int			 rport;
+	char			 laddr[INET6_ADDRSTRLEN];
+	int			 lport;
+
+	struct ws_request	 req;
+	size_t			 scanned;
+	struct ws_session	*ws;
+	const struct route	*route;
+	char			*subprotocol;
+	const struct backend_ops *bops;
+	void			*b;
+
+	struct event		*timer;
+	struct event		*kick;		/* deferred processing of buffered input */
+	bool			 paused_backend;
+	bool			 paused_output;
+	int			 busy;		/* inside callbacks: defer the free */
+	bool			 dead;
+
+	unsigned long long	 t_start;
+	unsigned long long	 t_open;
+	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
+	int			 close_code;
+	const char		*close_by;
+	char			 close_reason[128];
+};
+
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
+static unsigned int nconns;
+
+static void	conn_free(struct conn *);
+static void	conn_drain(struct conn *);
+static void	conn_process(struct conn *);
+static void	conn_update_read(struct conn *);
+
+/* Records why the connection ends (first call wins) for the close log line. */
+static void
+conn_set_close(struct conn *c, int code, const char *by, const char *reason,
+    size_t rlen)
+{
+	size_t	i;
+
+	if (c->close_by != NULL)
+		return;
+	c->close_code = code;
+	c->close_by = by;
+	if (reason == NULL)
+		rlen = 0;
+	if (rlen >= sizeof(c->close_reason))
+		rlen = sizeof(c->close_reason) - 1;
+	for (i = 0; i < rlen; i++)	/* keep the log line on one line */
+		c->close_reason[i] = (reason[i] == '\n' || reason[i] == '\r' ||
+		    reason[i] == '"') ? ' ' : reason[i];
+	c->close_reason[rlen] = '\0';
+}
+
+/* Detaches the backend and tells it the WebSocket is over. */
+static void
+conn_backend_close(struct conn *c)
+{
+	void	*b = c->b;
+
+	if (b == NULL)
+		return;
+	c->b = NULL;
+	c->bops->close(b);
+}
+
+/* Starts (or restarts) the connection's single timer. */
+static void
+conn_timer(struct conn *c, unsigned long long ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+}
+
+/* Session callback: bytes for the client go to the bufferevent's output. */
+static void
+conn_ws_write(void *arg, const void *data, size_t len)
+{
+	struct conn	*c = arg;
+
+	evbuffer_add(bufferevent_get_output(c->bev), data, len);
+	c->bytes_out += len;
+}
+
+/* Session callback: a piece of a client message goes to the backend. */
+static void
+conn_ws_message(void *arg, enum ws_msg_type type, const uint8_t *data,
+    size_t len, bool first, bool last)
+{
+	struct conn	*c = arg;
+
+	if (last)
+		c->msgs_in++;
+	if (c->b != NULL)
+		c->bops->message(c->b, type, data, len, first, last);
+}
+
+/* Session callback: a ping was answered. */
+static void
+conn_ws_ping(void *arg, const uint8_t *data, size_t len)
+{
+	struct conn	*c = arg;
+
+	log_debug("%s ping (%zu bytes)", c->id, len);
+}
+
+/* Session callback: a pong arrived. */
+static void
+conn_ws_pong(void *arg, const uint8_t *data, size_t len)
+{
+	struct conn	*c = arg;
+
+	log_debug("%s pong (%zu bytes)", c->id, len);
+}
+
+/* Session callback: the closing handshake is over or the connection failed. */
+static void
+conn_ws_closed(void *arg, enum ws_close_how how, int code, const char *reason,
+    size_t rlen)
+{
+	struct conn	*c = arg;
+
+	switch (how) {
+	case WS_CLOSED_BY_PEER:
+		conn_set_close(c, code, "client", reason, rlen);
+		break;
+	case WS_CLOSED_REPLY:
+		/* We started it: the log shows our code, set in conn_close. */
+		conn_set_close(c, code, "server", reason, rlen);
+		break;
+	case WS_CLOSED_FAILED:
+		log_info("%s protocol error: %.*s (close %d)", c->id, (int)rlen,
+		    reason, code);
+		conn_set_close(c, code, "error", reason, rlen);
+		break;
+	}
+	conn_backend_close(c);
+	conn_drain(c);
+}
+
+static const struct ws_session_callbacks conn_ws_callbacks = {
+	.write = conn_ws_write,
+	.message = conn_ws_message,
+	.ping = conn_ws_ping,
+	.pong = conn_ws_pong,
+	.closed = conn_ws_closed,
+};
+
+/* Answers a failed upgrade with an HTTP error and closes. */
+static void
+conn_reject(struct conn *c, int status, const char *cause)
+{
+	char	buf[512];
+	size_t	n;
+
+	log_info("%s rejected %s:%d %s: %d %s", c->id, c->raddr, c->rport,
+	    c->req.uri != NULL ? c->req.uri : "-", status, cause);
+	server_stats(c->srv)->rejected_handshake++;
+	n = ws_handshake_error(buf, sizeof(buf), status, cause);
+	if (n > 0)
+		evbuffer_add(bufferevent_get_output(c->bev), buf, n);
+	conn_set_close(c, status, "http", NULL, 0);
+	conn_drain(c);
+}
+
+/* Reads the upgrade request; on success answers 101 and opens the backend. */
+static void
+conn_handshake(struct conn *c)
+{
+	struct evbuffer			*in = bufferevent_get_input(c->bev);
+	struct ws_session_config	 scfg;
+	const char			*cause;
+	char				 proto[256], resp[1024];
+	size_t				 len, n, head;
+	int				 status;
+	char				*p;
+
+	len = evbuffer_get_length(in);
+	n = len < (size_t)c->cfg->max_header_size + 4 ? len :
+	    (size_t)c->cfg->max_header_size + 4;
+	if ((p = (char *)evbuffer_pullup(in, n)) == NULL)
+		return;
+	head = ws_handshake_head_end(p, n, &c->scanned);
+	if (head == 0) {
+		if (len > (size_t)c->cfg->max_header_size)
+			conn_reject(c, 431, "request header too large");
+		return;
+	}
+	if (head > (size_t)c->cfg->max_header_size) {
+		conn_reject(c, 431, "request header too large");
+		return;
+	}
+	if (ws_handshake_parse(p, head, &c->req, &status, &cause) == -1) {
+		conn_reject(c, status, cause);
+		return;
+	}
+	if ((c->route = config_route_for(c->cfg, c->req.path)) == NULL) {
+		conn_reject(c, 404, "no route for this path");
+		return;
+	}
+	if (*c->route->subprotocols != '\0' &&
+	    ws_handshake_select_protocol(&c->req, c->route->subprotocols, proto,
+	    sizeof(proto)))
+		c->subprotocol = xstrdup(proto);
+	n = ws_handshake_response(resp, sizeof(resp), c->req.key, c->subprotocol,
+	    NULL);
+	if (n == 0) {
+		conn_reject(c, 500, "response too large");
+		return;
+	}
+	evbuffer_drain(in, head);
+	evbuffer_add(bufferevent_get_output(c->bev), resp, n);
+	evtimer_del(c->timer);
+
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.max_message_size = c->cfg->max_message_size;
+	scfg.max_frame_size = c->cfg->max_frame_size;
+	scfg.buffer_message = c->cfg->buffer_message;
+	c->ws = ws_session_new(&scfg, &conn_ws_callbacks, c);
+	c->state = CONN_OPEN;
+	c->opened = true;
+	c->t_open = util_now_ms();
+	server_stats(c->srv)->opened++;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
+	log_info("%s open %s:%d %s route=%s%s%s", c->id, c->raddr, c->rport,
+	    c->req.uri, c->route->name, c->subprotocol ? " subprotocol=" : "",
+	    c->subprotocol ? c->subprotocol : "");
+
+	c->bops = backend_for(c->route);
+	if ((c->b = c->bops->open(c, c->route, &cause)) == NULL) {
+		log_error("%s backend %s failed: %s", c->id, c->bops->name, cause);
+		conn_close(c, 1011, "backend unavailable");
+	}
+}
+
+/* Feeds buffered client bytes to the session until paused, closed or empty. */
+static void
+conn_feed(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v;
+	size_t			 n;
+
+	while ((c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
+	    !c->paused_backend && !c->paused_output &&
+	    evbuffer_get_length(in) > 0) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		n = v.iov_len;
+		c->bytes_in += n;
+		/* The chain is ours to change: the session unmasks in place. */
+		if (ws_session_feed(c->ws, v.iov_base, n) != 0) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			break;
+		}
+		evbuffer_drain(in, n);
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    CONN_OUT_HIGH)
+			c->paused_output = true;
+	}
+	conn_update_read(c);
+}
+
+/* Enables or disables reading from the client to match the pause flags. */
+static void
+conn_update_read(struct conn *c)
+{
+	if (c->dead || c->bev == NULL)
+		return;
+	if (c->state == CONN_DRAINING)
+		bufferevent_enable(c->bev, EV_READ);
+	else if (c->paused_backend || c->paused_output)
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Runs the right input step for the state, guarding against frees inside. */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+
+	c->busy++;
+	if (c->state == CONN_HANDSHAKE)
+		conn_handshake(c);
+	if (!c->dead && (c->state == CONN_OPEN || c->state == CONN_CLOSING))
+		conn_feed(c);
+	if (!c->dead && c->state == CONN_DRAINING)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	c->busy--;
+	if (c->dead && c->busy == 0)
+		conn_free(c);
+}
+
+/* bufferevent read callback. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+/* Deferred kick: process input left in the buffer while we were paused. */
+static void
+conn_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_process(arg);
+}
+
+/* bufferevent write callback: the output queue fell below the low mark. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	if (c->state == CONN_DRAINING) {
+		if (evbuffer_get_length(out) == 0 && !c->half_closed) {
+			/* All sent: FIN, then wait a little for the client's. */
+			c->half_closed = true;
+			shutdown(bufferevent_getfd(bev), SHUT_WR);
+			conn_timer(c, CONN_LINGER_MS);
+		}
+		return;
+	}
+	if (c->paused_output && evbuffer_get_length(out) <= CONN_OUT_LOW) {
+		c->paused_output = false;
+		c->busy++;
+		if (c->b != NULL && c->bops->writable != NULL)
+			c->bops->writable(c->b);
+		c->busy--;
+		if (c->dead && c->busy == 0) {
+			conn_free(c);
+			return;
+		}
+		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+			event_active(c->kick, EV_TIMEOUT, 0);
+		conn_update_read(c);
+	}
+}
+
+/* bufferevent event callback: EOF, errors, send timeout. */
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("%s send timeout (DefaultTimeout %d s)", c->id,
+		    c->cfg->default_timeout);
+		conn_set_close(c, 1006, "timeout", "send timeout", 12);
+	} else if (what & BEV_EVENT_EOF) {
+		if (c->state != CONN_DRAINING)
+			conn_set_close(c, 1006, "client",
+			    "connection closed without close frame", 37);
+	} else if (what & BEV_EVENT_ERROR) {
+		if (c->state != CONN_DRAINING) {
+			const char *s = evutil_socket_error_to_string(err);
+			conn_set_close(c, 1006, "client", s, strlen(s));
+		}
+	}
+	if (c->busy > 0)
+		c->dead = true;
+	else
+		conn_free(c);
+}
+
+/* Timer: handshake timeout, close response timeout, or end of linger. */
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		log_info("%s handshake timeout from %s:%d", c->id, c->raddr,
+		    c->rport);
+		conn_set_close(c, 0, "timeout", "handshake timeout", 17);
+		conn_free(c);
+		break;
+	case CONN_CLOSING:
+		log_verbose("%s no close response within %d s", c->id,
+		    c->cfg->close_timeout);
+		conn_drain(c);
+		break;
+	case CONN_OPEN:
+		break;
+	case CONN_DRAINING:
+		conn_free(c);
+		break;
+	}
+}
+
+/* Enters the last state: flush what is queued, FIN, wait for EOF, free. */
+static void
+conn_drain(struct conn *c)
+{
+	if (c->state == CONN_DRAINING)
+		return;
+	conn_backend_close(c);
+	c->state = CONN_DRAINING;
+	c->paused_output = c->paused_backend = false;
+	/* The write callback must fire once the queue is empty. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	conn_update_read(c);
+	/* Bound the flush: a client that does not read cannot keep us. */
+	conn_timer(c, (unsigned long long)c->cfg->close_timeout * 1000);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_write_cb(c->bev, c);
+}
+
+/* The one teardown path: logs the close line and frees everything. */
+static void
+conn_free(struct conn *c)
+{
+	unsigned long long	now = util_now_ms();
+
+	conn_backend_close(c);
+	if (c->opened) {
+		log_info("%s close code=%d by=%s reason=\"%s\" duration=%.3fs "
+		    "msgs_in=%llu msgs_out=%llu bytes_in=%llu bytes_out=%llu",
+		    c->id, c->close_code, c->close_by ? c->close_by : "server",
+		    c->close_reason, (now - c->t_open) / 1000.0,
+		    (unsigned long long)c->msgs_in,
+		    (unsigned long long)c->msgs_out,
+		    (unsigned long long)c->bytes_in,
+		    (unsigned long long)c->bytes_out);
+		server_stats(c->srv)->closed++;
+	}
+	TAILQ_REMOVE(&conns, c, entry);
+	nconns--;
+	if (c->ws != NULL)
+		ws_session_free(c->ws);
+	ws_request_free(&c->req);
+	free(c->subprotocol);
+	bufferevent_free(c->bev);
+	event_free(c->timer);
+	event_free(c->kick);
+	server_conn_gone(c->srv);
+	free(c);
+}
+
+/* Applies TcpNoDelay, keep-alive and buffer sizes to an accepted socket. */
+static void
+conn_sockopts(const struct config *cfg, int fd)
+{
+	int	on = 1, v;
+
+	if (cfg->tcp_nodelay)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (cfg->keepalive_time > 0 || cfg->keepalive_interval > 0) {
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		if (cfg->keepalive_time > 0) {
+			v = cfg->keepalive_time < 1000 ? 1 :
+			    cfg->keepalive_time / 1000;
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+		}
+		if (cfg->keepalive_interval > 0) {
+			v = cfg->keepalive_interval < 1000 ? 1 :
+			    cfg->keepalive_interval / 1000;
+			setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+		}
+	}
+	if (cfg->in_buffer_size > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg->in_buffer_size,
+		    sizeof(int));
+	if (cfg->out_buffer_size > 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->out_buffer_size,
+		    sizeof(int));
+}
+
+/* Formats a socket address as numeric host and port. */
+static void
+conn_addr(const struct sockaddr *sa, char *host, size_t hlen, int *port)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, hlen);
+		*port = ntohs(s6->sin6_port);
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, hlen);
+		*port = ntohs(s4->sin_port);
+	} else {
+		snprintf(host, hlen, "unknown");
+		*port = 0;
+	}
+}
+
+void
+conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
+{
+	struct conn		*c;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct timeval		 tv;
+
+	c = xcalloc(1, sizeof(*c));
+	c->srv = srv;
+	c->cfg = server_config(srv);
+	snprintf(c->id, sizeof(c->id), "%llu",
+	    (unsigned long long)server_next_id(srv));
+	c->state = CONN_HANDSHAKE;
+	c->t_start = util_now_ms();
+	conn_addr(sa, c->raddr, sizeof(c->raddr), &c->rport);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
+		    &((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], c->laddr,
+			    sizeof(c->laddr));
+			c->lport = ntohs(s6->sin6_port);
+		} else
+			conn_addr((struct sockaddr *)&ss, c->laddr,
+			    sizeof(c->laddr), &c->lport);
+	}
+	conn_sockopts(c->cfg, fd);
+	evutil_make_socket_nonblocking(fd);
+
+	c->bev = bufferevent_socket_new(server_base(srv), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	c->timer = evtimer_new(server_base(srv), conn_timer_cb, c);
+	c->kick = event_new(server_base(srv), -1, 0, conn_kick_cb, c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    (size_t)c->cfg->max_header_size + 4);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
+	if (c->cfg->default_timeout > 0) {
+		tv.tv_sec = c->cfg->default_timeout;
+		tv.tv_usec = 0;
+		bufferevent_set_timeouts(c->bev, NULL, &tv);
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	conn_timer(c, (unsigned long long)c->cfg->handshake_timeout * 1000);
+	TAILQ_INSERT_TAIL(&conns, c, entry);
+	nconns++;
+	log_debug("%s accepted %s:%d", c->id, c->raddr, c->rport);
+}
+
+void
+conn_close(struct conn *c, int code, const char *reason)
+{
+	const struct config	*cfg = c->cfg;
+
+	if (code == 0) {
+		code = cfg->disconnect_status_code;
+		if (reason == NULL && *cfg->disconnect_status_description != '\0')
+			reason = cfg->disconnect_status_description;
+	}
+	if (reason == NULL)
+		reason = ws_close_reason_text(code);
+	conn_backend_close(c);
+	switch (c->state) {
+	case CONN_HANDSHAKE:
+		conn_set_close(c, code, "server", reason, strlen(reason));
+		if (c->busy > 0)
+			c->dead = true;
+		else
+			conn_free(c);
+		return;
+	case CONN_OPEN:
+		conn_set_close(c, code, "server", reason, strlen(reason));
+		if (ws_session_close(c->ws, code, reason) == -1) {
+			conn_drain(c);
+			return;
+		}
+		c->state = CONN_CLOSING;
+		if (!cfg->wait_for_close_response)
+			conn_drain(c);
+		else
+			conn_timer(c, (unsigned long long)cfg->close_timeout * 1000);
+		return;
+	case CONN_CLOSING:
+	case CONN_DRAINING:
+		return;
+	}
+}
+
+int
+conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
+    bool first, bool last)
+{
+	if (c->state != CONN_OPEN)
+		return -1;
+	if (ws_session_send(c->ws, type, data, len, first, last) == -1)
+		return -1;
+	if (last)
+		c->msgs_out++;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH)
+		c->paused_output = true;
+	return 0;
+}
+
+bool
+conn_output_full(const struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    CONN_OUT_HIGH;
+}
+
+void
+conn_pause_input(struct conn *c)
+{
+	c->paused_backend = true;
+	conn_update_read(c);
+}
+
+void
+conn_resume_input(struct conn *c)
+{
+	if (!c->paused_backend)
+		return;
+	c->paused_backend = false;
+	conn_update_read(c);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+unsigned int
+conn_count(void)
+{
+	return nconns;
+}
+
+void
+conn_close_all(int code, const char *reason)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == CONN_OPEN)
+			conn_close(c, code, reason);
+		else if (c->state == CONN_HANDSHAKE && c->busy == 0) {
+			conn_set_close(c, 0, "server", "shutdown", 8);
+			conn_free(c);
+		}
+	}
+}
+
+void
+conn_abort_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&conns)) != NULL) {
+		conn_set_close(c, 1006, "server", "shutdown timeout", 16);
+		conn_free(c);
+	}
+}
+
+struct event_base *
+conn_base(const struct conn *c)
+{
+	return server_base(c->srv);
+}
+
+const struct config *
+conn_config(const struct conn *c)
+{
+	return c->cfg;
+}
+
+const char *
+conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+const struct ws_request *
+conn_request(const struct conn *c)
+{
+	return &c->req;
+}
+
+const char *
+conn_subprotocol(const struct conn *c)
+{
+	return c->subprotocol;
+}
+
+const char *
+conn_remote_addr(const struct conn *c)
+{
+	return c->raddr;
+}
+
+int
+conn_remote_port(const struct conn *c)
+{
+	return c->rport;
+}
+
+const char *
+conn_local_addr(const struct conn *c)
+{
+	return c->laddr;
+}
+
+int
+conn_local_port(const struct conn *c)
+{
+	return c->lport;
+}
+
+bool
+conn_is_tls(const struct conn *c)
+{
+	return false;
+}

@@ -1,0 +1,210 @@
+/* server.c - the daemon's state and lifecycle: listen, accept, graceful shutdown. */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "backend.h"
+#include "config.h"
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+/* How often a shutdown checks whether everything is gone. */
+#define SERVER_TICK_MS	50
+/* After SIGKILL, how long to wait for the kernel to hand back the children. */
+#define SERVER_REAP_MS	2000
+
+struct server {
+	struct event_base	*base;
+	struct config		*cfg;
+	struct listener		*listener;
+	uint64_t		 next_id;
+	bool			 stopping;
+	bool			 killed;
+	unsigned long long	 stop_deadline;
+	struct event		*tick;
+	struct server_stats	 stats;
+};
+
+struct server *
+server_new(struct event_base *base, struct config *cfg)
+{
+	struct server	*srv;
+
+	srv = xcalloc(1, sizeof(*srv));
+	srv->base = base;
+	srv->cfg = cfg;
+	srv->next_id = 1;
+	return srv;
+}
+
+void
+server_free(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	listener_free(srv->listener);
+	if (srv->tick != NULL)
+		event_free(srv->tick);
+	config_free(srv->cfg);
+	free(srv);
+}
+
+int
+server_listen(struct server *srv, const char **cause)
+{
+	if (srv->listener != NULL) {
+		*cause = "already listening";
+		return -1;
+	}
+	if ((srv->listener = listener_new(srv, cause)) == NULL)
+		return -1;
+	log_info("listening on %s", listener_address(srv->listener));
+	return 0;
+}
+
+void
+server_unlisten(struct server *srv)
+{
+	if (srv->listener == NULL)
+		return;
+	log_info("stopped listening on %s", listener_address(srv->listener));
+	listener_free(srv->listener);
+	srv->listener = NULL;
+}
+
+/* Shutdown tick: leave the loop once connections and handlers are gone. */
+static void
+server_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server		*srv = arg;
+	struct timeval		 tv = { 0, SERVER_TICK_MS * 1000 };
+	unsigned long long	 now = util_now_ms();
+
+	if (conn_count() == 0 && backend_script_live() == 0) {
+		log_info("shutdown complete");
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	if (now >= srv->stop_deadline) {
+		if (srv->killed) {
+			log_error("shutdown: %d handler process(es) not reaped",
+			    backend_script_live());
+			event_base_loopexit(srv->base, NULL);
+			return;
+		}
+		log_warn("shutdown timeout: dropping %u connection(s), killing "
+		    "%d handler(s)", conn_count(), backend_script_live());
+		conn_abort_all();
+		backend_script_kill_all();
+		srv->killed = true;
+		srv->stop_deadline = now + SERVER_REAP_MS;
+	}
+	evtimer_add(srv->tick, &tv);
+}
+
+void
+server_shutdown(struct server *srv)
+{
+	struct timeval	tv = { 0, 0 };
+
+	if (srv->stopping)
+		return;
+	srv->stopping = true;
+	log_info("shutting down: %u connection(s), %d handler(s)", conn_count(),
+	    backend_script_live());
+	server_unlisten(srv);
+	srv->stop_deadline = util_now_ms() +
+	    (unsigned long long)srv->cfg->shutdown_timeout * 1000;
+	conn_close_all(1001, NULL);
+	srv->tick = evtimer_new(srv->base, server_tick_cb, srv);
+	evtimer_add(srv->tick, &tv);
+}
+
+void
+server_conn_gone(struct server *srv)
+{
+	struct timeval	tv = { 0, 0 };
+
+	/* Let a pending shutdown notice at once rather than at the next tick. */
+	if (srv->stopping && srv->tick != NULL && conn_count() == 0)
+		evtimer_add(srv->tick, &tv);
+}
+
+/* Answers 503 to a client over MaxConnections without keeping it. */
+static void
+server_refuse_full(int fd)
+{
+	static const char resp[] =
+	    "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 24\r\n"
+	    "Retry-After: 1\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "too many connections\r\n\r\n";
+	ssize_t	n;
+
+	/* Best effort: a fresh socket's send buffer always has room. */
+	n = send(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)n;
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+void
+server_accept(struct server *srv, int fd, const struct sockaddr *sa,
+    int salen)
+{
+	if (srv->stopping) {
+		close(fd);
+		return;
+	}
+	if (conn_count() >= (unsigned int)srv->cfg->max_connections) {
+		srv->stats.rejected_full++;
+		log_info("refused a connection: MaxConnections (%d) reached",
+		    srv->cfg->max_connections);
+		server_refuse_full(fd);
+		return;
+	}
+	conn_new(srv, fd, sa, salen);
+}
+
+struct event_base *
+server_base(const struct server *srv)
+{
+	return srv->base;
+}
+
+const struct config *
+server_config(const struct server *srv)
+{
+	return srv->cfg;
+}
+
+struct server_stats *
+server_stats(struct server *srv)
+{
+	return &srv->stats;
+}
+
+uint64_t
+server_next_id(struct server *srv)
+{
+	return srv->next_id++;
+}
+
+bool
+server_stopping(const struct server *srv)
+{
+	return srv->stopping;
+}

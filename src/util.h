@@ -1,0 +1,16 @@
+/* util.h - allocation wrappers (abort on OOM) and small string helpers for the daemon layer. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic clock in milliseconds. */
+unsigned long long	util_now_ms(void);
+
+#endif
