@@ -1,0 +1,1374 @@
+/* config.c - wsserverd.ini: the key table, its parser, and the man page it writes. */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+/* Longest line, without its line end; longer lines are an error. */
+#define CONFIG_LINE_MAX		8192
+/* Errors kept per load; the rest are counted, not stored. */
+#define CONFIG_MAX_ERRORS	100
+#define CONFIG_MAX_ROUTES	1024
+/* inih keeps 49 bytes of a section name; stay well inside that. */
+#define CONFIG_ROUTE_NAME_MAX	40
+/* How much of a bad value is quoted back in an error message. */
+#define CONFIG_QUOTE		"%.64s"
+
+enum config_section {
+	SECTION_SERVER,
+	SECTION_WEBSOCKET,
+	SECTION_BACKEND,
+	SECTION_LOG,
+	SECTION_ROUTE,
+	SECTION_COUNT,
+};
+
+static const char *const config_section_names[SECTION_COUNT] = {
+	[SECTION_SERVER] = "server",
+	[SECTION_WEBSOCKET] = "websocket",
+	[SECTION_BACKEND] = "backend",
+	[SECTION_LOG] = "log",
+	[SECTION_ROUTE] = "route:NAME",
+};
+
+enum config_type {
+	TYPE_BOOL,		/* bool */
+	TYPE_INT,		/* int, range-checked */
+	TYPE_UINT64,		/* uint64_t, range-checked */
+	TYPE_STRING,		/* char *, max = longest value in bytes */
+	TYPE_CLOSE_CODE,	/* int: a status code a server may send */
+	TYPE_FORMAT,		/* enum msg_format */
+	TYPE_PATH,		/* route Path */
+	TYPE_BACKEND,		/* route Backend: backend, kind, argv */
+	TYPE_TOKENS,		/* char *: comma-separated RFC 7230 tokens */
+	TYPE_ENVLIST,		/* char **: environment variable names */
+};
+
+struct config_key {
+	const char		*name;
+	enum config_section	 section;
+	enum config_type	 type;
+	const char		*def;		/* as written in the file; NULL = required */
+	int64_t			 min;
+	int64_t			 max;
+	const char		*unit;
+	bool			 runtime;	/* may change while listening */
+	size_t			 offset;	/* into struct config, or struct route */
+	const char		*help;
+};
+
+#define CFG(f)	offsetof(struct config, f)
+#define RT(f)	offsetof(struct route, f)
+
+static const struct config_key config_keys[] = {
+	/* [server] */
+	{ .name = "LocalHost", .section = SECTION_SERVER, .type = TYPE_STRING,
+	  .def = "", .max = 255, .runtime = false, .offset = CFG(local_host),
+	  .help = "Address or host name to listen on; empty listens on every "
+	  "address of the family UseIPv6 selects." },
+	{ .name = "LocalPort", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 65535, .runtime = false,
+	  .offset = CFG(local_port),
+	  .help = "TCP port to listen on; 0 lets the kernel pick a free port "
+	  "(see wsserverctl status)." },
+	{ .name = "ConnectionBacklog", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "5", .min = 1, .max = 65535,
+	  .runtime = false, .offset = CFG(connection_backlog),
+	  .help = "Length of the kernel's queue of connections not yet "
+	  "accepted (listen(2) backlog, capped by net.core.somaxconn)." },
+	{ .name = "DefaultTimeout", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 86400, .unit = "seconds",
+	  .runtime = true, .offset = CFG(default_timeout),
+	  .help = "Send timeout for new connections: a client that accepts no "
+	  "data for this long is dropped; 0 means no timeout." },
+	{ .name = "MaxConnections", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "1000", .min = 1, .max = 100000, .runtime = false,
+	  .offset = CFG(max_connections),
+	  .help = "Most connections open at once; further clients are refused "
+	  "until one closes." },
+	{ .name = "TcpNoDelay", .section = SECTION_SERVER, .type = TYPE_BOOL,
+	  .def = "False", .runtime = true, .offset = CFG(tcp_nodelay),
+	  .help = "Turn off the Nagle algorithm (TCP_NODELAY) on new "
+	  "connections." },
+	{ .name = "KeepAliveTime", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 32767000, .unit = "milliseconds",
+	  .runtime = true, .offset = CFG(keepalive_time),
+	  .help = "Idle time before the first TCP keep-alive probe; 0 keeps "
+	  "the system default. Linux counts whole seconds." },
+	{ .name = "KeepAliveInterval", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 32767000,
+	  .unit = "milliseconds", .runtime = true,
+	  .offset = CFG(keepalive_interval),
+	  .help = "Time between unanswered TCP keep-alive probes; 0 keeps the "
+	  "system default. Linux counts whole seconds." },
+	{ .name = "InBufferSize", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 1073741824, .unit = "bytes",
+	  .runtime = true, .offset = CFG(in_buffer_size),
+	  .help = "Socket receive buffer (SO_RCVBUF) of new connections; 0 "
+	  "keeps the system default." },
+	{ .name = "OutBufferSize", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 1073741824, .unit = "bytes",
+	  .runtime = true, .offset = CFG(out_buffer_size),
+	  .help = "Socket send buffer (SO_SNDBUF) of new connections; 0 keeps "
+	  "the system default." },
+	{ .name = "UseIPv6", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 2, .runtime = false,
+	  .offset = CFG(use_ipv6),
+	  .help = "0 listens on IPv4 only, 1 on IPv6 only, 2 on both." },
+	{ .name = "AllowedClients", .section = SECTION_SERVER,
+	  .type = TYPE_STRING, .def = "*", .max = CONFIG_LINE_MAX,
+	  .runtime = true, .offset = CFG(allowed_clients),
+	  .help = "Comma-separated addresses that may connect; \"*\" is a "
+	  "wildcard." },
+	{ .name = "BlockedClients", .section = SECTION_SERVER,
+	  .type = TYPE_STRING, .def = "", .max = CONFIG_LINE_MAX,
+	  .runtime = true, .offset = CFG(blocked_clients),
+	  .help = "Comma-separated addresses that may not connect; \"*\" is a "
+	  "wildcard." },
+	{ .name = "BindExclusively", .section = SECTION_SERVER,
+	  .type = TYPE_BOOL, .def = "True", .runtime = false,
+	  .offset = CFG(bind_exclusively),
+	  .help = "Refuse to share the port: without it the listening socket "
+	  "sets SO_REUSEPORT." },
+	{ .name = "ShutdownTimeout", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "10", .min = 0, .max = 3600,
+	  .unit = "seconds", .runtime = true, .offset = CFG(shutdown_timeout),
+	  .help = "At SIGTERM, how long closing handshakes and handlers get "
+	  "before connections are dropped." },
+
+	/* [websocket] */
+	{ .name = "BufferMessage", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_BOOL, .def = "False", .runtime = true,
+	  .offset = CFG(buffer_message),
+	  .help = "Hand a message to the backend only once it is complete, "
+	  "not fragment by fragment." },
+	{ .name = "DisconnectStatusCode", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_CLOSE_CODE, .def = "1000", .min = 1000, .max = 4999,
+	  .runtime = true, .offset = CFG(disconnect_status_code),
+	  .help = "Close code sent when the server ends a WebSocket; 1004, "
+	  "1005, 1006, 1015 and 1016-2999 may not be sent." },
+	{ .name = "DisconnectStatusDescription", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_STRING, .def = "", .max = 123, .runtime = true,
+	  .offset = CFG(disconnect_status_description),
+	  .help = "Close reason sent with DisconnectStatusCode; empty sends "
+	  "the code's standard text." },
+	{ .name = "MaxFrameSize", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "131072", .min = 125, .max = INT32_MAX,
+	  .unit = "bytes", .runtime = true, .offset = CFG(max_frame_size),
+	  .help = "Outgoing messages longer than this are sent as fragments "
+	  "of at most this size." },
+	{ .name = "WaitForCloseResponse", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_BOOL, .def = "True", .runtime = true,
+	  .offset = CFG(wait_for_close_response),
+	  .help = "After sending a close frame, wait up to CloseTimeout for "
+	  "the client's; off closes TCP at once." },
+	{ .name = "MaxMessageSize", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_UINT64, .def = "1048576", .min = 125,
+	  .max = (int64_t)1 << 40, .unit = "bytes", .runtime = true,
+	  .offset = CFG(max_message_size),
+	  .help = "Largest message accepted from a client; a longer one closes "
+	  "the WebSocket with 1009." },
+	{ .name = "HandshakeTimeout", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "10", .min = 1, .max = 3600,
+	  .unit = "seconds", .runtime = true, .offset = CFG(handshake_timeout),
+	  .help = "Time a client has to send a complete upgrade request." },
+	{ .name = "CloseTimeout", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "5", .min = 1, .max = 3600,
+	  .unit = "seconds", .runtime = true, .offset = CFG(close_timeout),
+	  .help = "Time to wait for the client's close frame after sending "
+	  "ours." },
+	{ .name = "MaxHeaderSize", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "8192", .min = 1024, .max = 1048576,
+	  .unit = "bytes", .runtime = true, .offset = CFG(max_header_size),
+	  .help = "Largest upgrade request head; a longer one is answered "
+	  "with 431." },
+
+	/* [backend] */
+	{ .name = "KillTimeout", .section = SECTION_BACKEND, .type = TYPE_INT,
+	  .def = "5", .min = 0, .max = 3600, .unit = "seconds",
+	  .runtime = true, .offset = CFG(kill_timeout),
+	  .help = "After stdin EOF a handler has this long to exit, then gets "
+	  "SIGTERM, and this long again before SIGKILL." },
+
+	/* [log] */
+	{ .name = "LogLevel", .section = SECTION_LOG, .type = TYPE_INT,
+	  .def = "1", .min = 0, .max = 3, .runtime = true,
+	  .offset = CFG(log_level),
+	  .help = "0 errors and warnings only, 1 info, 2 verbose, 3 debug." },
+
+	/* [route:NAME] */
+	{ .name = "Path", .section = SECTION_ROUTE, .type = TYPE_PATH,
+	  .def = NULL, .max = 1024, .runtime = false, .offset = RT(path),
+	  .help = "Request path served by this route, matched exactly; starts "
+	  "with \"/\" and is unique among routes." },
+	{ .name = "Backend", .section = SECTION_ROUTE, .type = TYPE_BACKEND,
+	  .def = NULL, .runtime = false, .offset = RT(backend),
+	  .help = "\"echo\", or \"script:PROGRAM [ARGS...]\": one process per "
+	  "WebSocket (see ROUTES)." },
+	{ .name = "MessageFormat", .section = SECTION_ROUTE, .type = TYPE_FORMAT,
+	  .def = "lines", .runtime = false, .offset = RT(format),
+	  .help = "How messages cross a script's stdin and stdout: \"lines\" "
+	  "or \"binary\"." },
+	{ .name = "SubProtocols", .section = SECTION_ROUTE, .type = TYPE_TOKENS,
+	  .def = "", .max = 1024, .runtime = false, .offset = RT(subprotocols),
+	  .help = "Comma-separated subprotocols offered, in order of "
+	  "preference; empty offers none." },
+	{ .name = "PassEnv", .section = SECTION_ROUTE, .type = TYPE_ENVLIST,
+	  .def = "", .runtime = false, .offset = RT(passenv),
+	  .help = "Names of the daemon's environment variables a script "
+	  "inherits (comma- or space-separated); never HTTP_PROXY." },
+};
+
+#define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* Settings of the reference that a Linux daemon has no use for. */
+static const struct {
+	const char	*name;
+	const char	*why;
+} config_linux_keys[] = {
+	{ "UseBackgroundThread",
+	  "a .NET thread property; wsserverd runs one event loop" },
+	{ "GUIAvailable", "there is no GUI message loop; libevent runs events" },
+	{ "CACertFilePaths",
+	  "for Mono on Unix only; OpenSSL finds its CA certificates itself" },
+	{ "UseInternalSecurityAPI", "TLS is always OpenSSL" },
+	{ "SSLProvider", "TLS is always OpenSSL" },
+};
+
+#define CONFIG_NLINUX	(sizeof(config_linux_keys) / sizeof(config_linux_keys[0]))
+
+struct config_error {
+	int		 line;		/* 0: about the whole file */
+	unsigned int	 seq;		/* keeps sorting stable */
+	char		*msg;
+};
+
+/* Where the reader is: parse state shared by the reader and the handler. */
+enum config_where {
+	WHERE_NONE,		/* before any section */
+	WHERE_GLOBAL,		/* [server], [websocket], [backend], [log] */
+	WHERE_ROUTE,		/* [route:NAME] */
+	WHERE_BAD,		/* a section already reported as wrong */
+};
+
+struct config_route_meta {
+	int		 line;			/* of its first [route:NAME] */
+	int		 seen[CONFIG_NKEYS];	/* line each key was set on */
+};
+
+struct config_parse {
+	struct config		*cfg;
+	const char		*file;
+	char			*dir;		/* for relative script paths */
+	FILE			*fp;
+	int			 lineno;
+	char			 line[CONFIG_LINE_MAX + 2];
+	size_t			 linelen;
+	size_t			 lineoff;	/* how much inih has been given */
+
+	enum config_where	 where;
+	enum config_section	 section;
+	size_t			 route;
+	int			 seen[CONFIG_NKEYS];
+	struct config_route_meta *meta;		/* parallel to cfg->routes */
+	size_t			 routes_alloc;
+
+	struct config_error	 errs[CONFIG_MAX_ERRORS];
+	size_t			 nerrs;
+	size_t			 dropped;
+	unsigned int		 seq;
+};
+
+/* strndup that never returns NULL. */
+static char *
+config_strndup(const char *s, size_t n)
+{
+	char	*p;
+
+	n = strnlen(s, n);
+	p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Returns "dir/" followed by the first len bytes of name. */
+static char *
+config_join(const char *dir, const char *name, size_t len)
+{
+	char	*out;
+
+	xasprintf(&out, "%s/%.*s", dir, (int)len, name);
+	return out;
+}
+
+/* Records one error at line (0 = the whole file). */
+static void __attribute__((format(printf, 3, 4)))
+config_error(struct config_parse *p, int line, const char *fmt, ...)
+{
+	struct config_error	*e;
+	va_list			 ap;
+	char			 buf[512];
+
+	if (p->nerrs == CONFIG_MAX_ERRORS) {
+		p->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	e = &p->errs[p->nerrs++];
+	e->line = line;
+	e->seq = p->seq++;
+	e->msg = xstrdup(buf);
+}
+
+/* qsort order of errors: by line, then in the order they were found. */
+static int
+config_error_cmp(const void *a, const void *b)
+{
+	const struct config_error	*ea = a, *eb = b;
+
+	if (ea->line != eb->line)
+		return ea->line < eb->line ? -1 : 1;
+	return ea->seq < eb->seq ? -1 : (ea->seq > eb->seq);
+}
+
+/* Joins the errors, sorted by line, into one "file:line: msg\n" string. */
+static char *
+config_error_text(struct config_parse *p)
+{
+	char	*out;
+	size_t	 i, len, size;
+	int	 n;
+
+	qsort(p->errs, p->nerrs, sizeof p->errs[0], config_error_cmp);
+	size = 64 + strlen(p->file);
+	for (i = 0; i < p->nerrs; i++)
+		size += strlen(p->file) + strlen(p->errs[i].msg) + 16;
+	out = xcalloc(1, size);
+	len = 0;
+	for (i = 0; i < p->nerrs; i++) {
+		if (p->errs[i].line > 0)
+			n = snprintf(out + len, size - len, "%s:%d: %s\n",
+			    p->file, p->errs[i].line, p->errs[i].msg);
+		else
+			n = snprintf(out + len, size - len, "%s: %s\n",
+			    p->file, p->errs[i].msg);
+		len += (size_t)n;
+	}
+	if (p->dropped > 0)
+		snprintf(out + len, size - len, "%s: %zu more errors not shown\n",
+		    p->file, p->dropped);
+	return out;
+}
+
+/*
+ * Parses a boolean as the reference spells them: True/False, 1/0, Yes/No,
+ * On/Off, in any case. Returns 0, or -1 if s is none of them.
+ */
+int
+config_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "1", "yes", "on" };
+	static const char *const no[] = { "false", "0", "no", "off" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Parses a whole string as a decimal integer in [min, max]. Negative
+ * numbers parse so that "-1" is reported as out of range, not as garbage.
+ */
+static int
+config_parse_number(const char *s, int64_t min, int64_t max, int64_t *out,
+    char *cause, size_t causelen)
+{
+	const char		*d;
+	unsigned long long	 u;
+	char			*end;
+	int64_t			 v;
+	bool			 neg;
+
+	neg = s[0] == '-';
+	d = neg ? s + 1 : s;
+	if (!isdigit((unsigned char)d[0]))
+		goto invalid;
+	errno = 0;
+	u = strtoull(d, &end, 10);
+	if (*end != '\0')
+		goto invalid;
+	if (errno == ERANGE || u > (unsigned long long)INT64_MAX)
+		goto range;
+	v = neg ? -(int64_t)u : (int64_t)u;
+	if (v < min || v > max)
+		goto range;
+	*out = v;
+	return 0;
+invalid:
+	snprintf(cause, causelen, "invalid integer \"" CONFIG_QUOTE "\"", s);
+	return -1;
+range:
+	snprintf(cause, causelen, CONFIG_QUOTE " out of range (%lld..%lld)",
+	    s, (long long)min, (long long)max);
+	return -1;
+}
+
+/* True if c may appear in an RFC 7230 token (a subprotocol name). */
+static bool
+config_tchar(int c)
+{
+	return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* True if name is a portable environment variable name. */
+static bool
+config_env_name(const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || isdigit((unsigned char)name[0]))
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+			return false;
+	}
+	return true;
+}
+
+/* Frees a NULL-terminated array of strings. */
+static void
+config_free_vector(char **v)
+{
+	size_t	 i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * Splits s into words at whitespace; double quotes group words and are
+ * removed. Returns a NULL-terminated vector, or NULL on an unterminated
+ * quote.
+ */
+static char **
+config_split_words(const char *s, size_t *count)
+{
+	char	**v, *word;
+	size_t	 n, w;
+	bool	 quoted;
+
+	/* A word needs at least one byte and a separator: a safe bound. */
+	v = xcalloc(strlen(s) / 2 + 2, sizeof *v);
+	word = xcalloc(strlen(s) + 1, 1);
+	n = 0;
+	quoted = false;
+	for (;;) {
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0')
+			break;
+		w = 0;
+		while (*s != '\0' && (quoted || !isspace((unsigned char)*s))) {
+			if (*s == '"')
+				quoted = !quoted;
+			else
+				word[w++] = *s;
+			s++;
+		}
+		if (quoted) {
+			free(word);
+			config_free_vector(v);
+			return NULL;
+		}
+		v[n++] = config_strndup(word, w);
+	}
+	free(word);
+	*count = n;
+	return v;
+}
+
+/* Parses Backend into the route: kind, argv, and the value as written. */
+static int
+config_set_backend(struct config_parse *p, struct route *r, const char *value,
+    char *cause, size_t causelen)
+{
+	struct stat	 sb;
+	char		**argv, *prog;
+	size_t		 argc;
+
+	if (strcasecmp(value, "echo") == 0) {
+		free(r->backend);
+		r->backend = xstrdup(value);
+		r->kind = BACKEND_ECHO;
+		config_free_vector(r->argv);
+		r->argv = NULL;
+		return 0;
+	}
+	if (strncasecmp(value, "script:", 7) != 0) {
+		snprintf(cause, causelen, "unknown backend \"" CONFIG_QUOTE "\" "
+		    "(use echo or script:PROGRAM [ARGS...])", value);
+		return -1;
+	}
+	if ((argv = config_split_words(value + 7, &argc)) == NULL) {
+		snprintf(cause, causelen, "unterminated quote");
+		return -1;
+	}
+	if (argc == 0) {
+		config_free_vector(argv);
+		snprintf(cause, causelen, "script: needs a program");
+		return -1;
+	}
+	if (argv[0][0] != '/') {
+		/* Relative to the file, so a source tree's config works. */
+		if (p == NULL || p->dir == NULL) {
+			config_free_vector(argv);
+			snprintf(cause, causelen, "script program must be an "
+			    "absolute path");
+			return -1;
+		}
+		prog = config_join(p->dir, argv[0], strlen(argv[0]));
+		free(argv[0]);
+		argv[0] = prog;
+	}
+	if (stat(argv[0], &sb) == -1) {
+		snprintf(cause, causelen, "%s: %s", argv[0], strerror(errno));
+		config_free_vector(argv);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode) || access(argv[0], X_OK) == -1) {
+		snprintf(cause, causelen, "%s: not an executable file",
+		    argv[0]);
+		config_free_vector(argv);
+		return -1;
+	}
+	free(r->backend);
+	r->backend = xstrdup(value);
+	r->kind = BACKEND_SCRIPT;
+	config_free_vector(r->argv);
+	r->argv = argv;
+	return 0;
+}
+
+/* Checks a route Path: a plain absolute path, unique among routes. */
+static int
+config_set_path(struct config_parse *p, const struct config_key *k,
+    struct route *r, const char *value, char *cause, size_t causelen)
+{
+	const unsigned char	*c;
+	size_t			 i;
+
+	if (value[0] != '/') {
+		snprintf(cause, causelen, "must start with \"/\"");
+		return -1;
+	}
+	if (strlen(value) > (size_t)k->max) {
+		snprintf(cause, causelen, "longer than %lld bytes",
+		    (long long)k->max);
+		return -1;
+	}
+	for (c = (const unsigned char *)value; *c != '\0'; c++) {
+		if (*c <= ' ' || *c >= 0x7f || *c == '?' || *c == '#') {
+			snprintf(cause, causelen, "may not contain spaces, "
+			    "control characters, \"?\" or \"#\"");
+			return -1;
+		}
+	}
+	for (i = 0; p != NULL && i < p->cfg->nroutes; i++) {
+		if (&p->cfg->routes[i] == r || p->cfg->routes[i].path == NULL)
+			continue;
+		if (strcmp(p->cfg->routes[i].path, value) == 0) {
+			snprintf(cause, causelen, "%s is already the path of "
+			    "[route:%s]", value, p->cfg->routes[i].name);
+			return -1;
+		}
+	}
+	free(r->path);
+	r->path = xstrdup(value);
+	return 0;
+}
+
+/* Normalises a comma-separated token list to "a,b,c". */
+static int
+config_set_tokens(const struct config_key *k, char **target, const char *value,
+    char *cause, size_t causelen)
+{
+	const char	*s, *start;
+	char		*out;
+	size_t		 len, n;
+
+	if (strlen(value) > (size_t)k->max) {
+		snprintf(cause, causelen, "longer than %lld bytes",
+		    (long long)k->max);
+		return -1;
+	}
+	out = xcalloc(strlen(value) + 1, 1);
+	n = 0;
+	s = value;
+	while (*s != '\0') {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		start = s;
+		while (config_tchar((unsigned char)*s))
+			s++;
+		len = s - start;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (len == 0 || (*s != ',' && *s != '\0') ||
+		    (*s == ',' && s[1] == '\0')) {
+			snprintf(cause, causelen, "invalid token list \""
+			    CONFIG_QUOTE "\"", value);
+			free(out);
+			return -1;
+		}
+		if (n > 0)
+			out[n++] = ',';
+		memcpy(out + n, start, len);
+		n += len;
+		if (*s == ',')
+			s++;
+	}
+	free(*target);
+	*target = out;
+	return 0;
+}
+
+/* Parses a list of environment variable names into a NULL-terminated vector. */
+static int
+config_set_envlist(char ***target, const char *value, char *cause,
+    size_t causelen)
+{
+	char		**v;
+	const char	*s, *start;
+	size_t		 len, n;
+
+	v = xcalloc(strlen(value) / 2 + 2, sizeof *v);
+	n = 0;
+	s = value;
+	for (;;) {
+		while (*s == ',' || isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0')
+			break;
+		start = s;
+		while (*s != '\0' && *s != ',' && !isspace((unsigned char)*s))
+			s++;
+		len = s - start;
+		if (!config_env_name(start, len)) {
+			snprintf(cause, causelen, "invalid variable name \"%.*s\"",
+			    (int)(len > 64 ? 64 : len), start);
+			config_free_vector(v);
+			return -1;
+		}
+		if (len == 10 && strncmp(start, "HTTP_PROXY", len) == 0) {
+			/* httpoxy: handlers take it for the Proxy: header. */
+			snprintf(cause, causelen, "HTTP_PROXY may not be passed "
+			    "(CVE-2016-5385, \"httpoxy\")");
+			config_free_vector(v);
+			return -1;
+		}
+		v[n++] = config_strndup(start, len);
+	}
+	config_free_vector(*target);
+	*target = v;
+	return 0;
+}
+
+/* True if a server may send code in a close frame (RFC 6455 7.4). */
+static bool
+config_close_code_ok(int64_t code)
+{
+	return (code >= 1000 && code <= 1003) ||
+	    (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/*
+ * Parses value for key k and stores it in base (a struct config, or a
+ * struct route for route keys). Returns 0, or -1 with cause set and base
+ * unchanged.
+ */
+static int
+config_apply(struct config_parse *p, const struct config_key *k, void *base,
+    const char *value, char *cause, size_t causelen)
+{
+	char		*field = (char *)base + k->offset;
+	const char	*v;
+	int64_t		 n;
+	size_t		 len;
+	bool		 b;
+
+	switch (k->type) {
+	case TYPE_BOOL:
+		if (config_parse_bool(value, &b) == -1) {
+			snprintf(cause, causelen, "invalid boolean \""
+			    CONFIG_QUOTE "\" (use True/False, Yes/No, On/Off "
+			    "or 1/0)", value);
+			return -1;
+		}
+		*(bool *)field = b;
+		return 0;
+	case TYPE_INT:
+	case TYPE_CLOSE_CODE:
+		if (config_parse_number(value, k->min, k->max, &n, cause,
+		    causelen) == -1)
+			return -1;
+		if (k->type == TYPE_CLOSE_CODE && !config_close_code_ok(n)) {
+			snprintf(cause, causelen, "%lld may not be sent in a "
+			    "close frame (use 1000-1003, 1007-1014 or "
+			    "3000-4999)", (long long)n);
+			return -1;
+		}
+		*(int *)field = (int)n;
+		return 0;
+	case TYPE_UINT64:
+		if (value[0] == '-') {
+			snprintf(cause, causelen, CONFIG_QUOTE " out of range "
+			    "(%lld..%lld)", value, (long long)k->min,
+			    (long long)k->max);
+			return -1;
+		}
+		if (config_parse_number(value, k->min, k->max, &n, cause,
+		    causelen) == -1)
+			return -1;
+		*(uint64_t *)field = (uint64_t)n;
+		return 0;
+	case TYPE_STRING:
+		/* Quotes allow a value with leading or trailing spaces. */
+		v = value;
+		len = strlen(v);
+		if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+			v++;
+			len -= 2;
+		}
+		if (len > (size_t)k->max) {
+			snprintf(cause, causelen, "longer than %lld bytes",
+			    (long long)k->max);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = config_strndup(v, len);
+		return 0;
+	case TYPE_FORMAT:
+		if (strcasecmp(value, "lines") == 0)
+			*(enum msg_format *)field = FORMAT_LINES;
+		else if (strcasecmp(value, "binary") == 0)
+			*(enum msg_format *)field = FORMAT_BINARY;
+		else {
+			snprintf(cause, causelen, "invalid format \""
+			    CONFIG_QUOTE "\" (use lines or binary)", value);
+			return -1;
+		}
+		return 0;
+	case TYPE_PATH:
+		return config_set_path(p, k, base, value, cause, causelen);
+	case TYPE_BACKEND:
+		return config_set_backend(p, base, value, cause, causelen);
+	case TYPE_TOKENS:
+		return config_set_tokens(k, (char **)field, value, cause,
+		    causelen);
+	case TYPE_ENVLIST:
+		return config_set_envlist((char ***)field, value, cause,
+		    causelen);
+	}
+	abort();
+}
+
+/* Finds key name in section, ignoring case; returns its index or -1. */
+static int
+config_find_key(enum config_section section, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_keys[i].section == section &&
+		    strcasecmp(config_keys[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Fills in a new route's defaults. */
+static void
+config_route_init(struct route *r, const char *name)
+{
+	const struct config_key	*k;
+	size_t			 i;
+	char			 cause[256];
+
+	memset(r, 0, sizeof *r);
+	r->name = xstrdup(name);
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		if (k->section != SECTION_ROUTE || k->def == NULL)
+			continue;
+		if (config_apply(NULL, k, r, k->def, cause, sizeof cause) == -1)
+			abort();
+	}
+}
+
+/* Enters the section named by a "[...]" line. */
+static void
+config_enter_section(struct config_parse *p, const char *name)
+{
+	struct config	*cfg = p->cfg;
+	const char	*rname, *c;
+	size_t		 i;
+	int		 s;
+
+	p->where = WHERE_BAD;
+	if (strncasecmp(name, "route:", 6) == 0) {
+		rname = name + 6;
+		for (c = rname; *c != '\0'; c++) {
+			if (!isalnum((unsigned char)*c) && *c != '_' &&
+			    *c != '.' && *c != '-')
+				break;
+		}
+		if (*rname == '\0' || *c != '\0' ||
+		    strlen(rname) > CONFIG_ROUTE_NAME_MAX) {
+			config_error(p, p->lineno, "invalid route name \""
+			    CONFIG_QUOTE "\" (1-%d of A-Z a-z 0-9 _ . -)",
+			    rname, CONFIG_ROUTE_NAME_MAX);
+			return;
+		}
+		for (i = 0; i < cfg->nroutes; i++) {
+			if (strcmp(cfg->routes[i].name, rname) == 0) {
+				config_error(p, p->lineno, "duplicate section "
+				    "[route:%s] (first at line %d)", rname,
+				    p->meta[i].line);
+				return;
+			}
+		}
+		if (cfg->nroutes == CONFIG_MAX_ROUTES) {
+			config_error(p, p->lineno, "too many routes (at most "
+			    "%d)", CONFIG_MAX_ROUTES);
+			return;
+		}
+		if (cfg->nroutes == p->routes_alloc) {
+			p->routes_alloc = p->routes_alloc == 0 ? 4 :
+			    p->routes_alloc * 2;
+			/* At most CONFIG_MAX_ROUTES: no overflow. */
+			cfg->routes = xrealloc(cfg->routes,
+			    p->routes_alloc * sizeof *cfg->routes);
+			p->meta = xrealloc(p->meta,
+			    p->routes_alloc * sizeof *p->meta);
+		}
+		config_route_init(&cfg->routes[cfg->nroutes], rname);
+		memset(&p->meta[cfg->nroutes], 0, sizeof p->meta[0]);
+		p->meta[cfg->nroutes].line = p->lineno;
+		p->route = cfg->nroutes++;
+		p->where = WHERE_ROUTE;
+		p->section = SECTION_ROUTE;
+		return;
+	}
+	for (s = 0; s < SECTION_ROUTE; s++) {
+		if (strcasecmp(name, config_section_names[s]) == 0) {
+			p->where = WHERE_GLOBAL;
+			p->section = s;
+			return;
+		}
+	}
+	config_error(p, p->lineno, "unknown section [" CONFIG_QUOTE "]", name);
+}
+
+/*
+ * Looks at one whole line as inih will: sections are entered here (inih
+ * gives its handler neither section lines nor line numbers), and lines
+ * inih would reject are reported here, so every one of them is. Returns
+ * false if the line must not reach inih.
+ */
+static bool
+config_scan_line(struct config_parse *p)
+{
+	char	*s, *e, *close;
+	size_t	 len;
+
+	s = p->line;
+	if (p->lineno == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len == 0 || *s == ';' || *s == '#')
+		return true;
+	if (*s == '[') {
+		if ((close = memchr(s, ']', len)) == NULL) {
+			config_error(p, p->lineno, "syntax error: missing \"]\"");
+			p->where = WHERE_BAD;
+			return false;
+		}
+		for (e = close + 1; e < s + len && isspace((unsigned char)*e);
+		    e++)
+			;
+		if (e < s + len && *e != ';' && *e != '#') {
+			config_error(p, p->lineno, "syntax error: text after "
+			    "\"]\"");
+			p->where = WHERE_BAD;
+			return false;
+		}
+		*close = '\0';
+		config_enter_section(p, s + 1);
+		*close = ']';
+		return true;
+	}
+	/* A ';' after whitespace starts a comment, as inih sees it. */
+	for (e = s; e < s + len && *e != '=' && *e != ':'; e++) {
+		if (*e == ';' && e > s && isspace((unsigned char)e[-1]))
+			break;
+	}
+	if (e == s + len || *e == ';') {
+		config_error(p, p->lineno, "syntax error: expected "
+		    "\"Key = value\" or \"[section]\"");
+		return false;
+	}
+	if (e == s) {
+		config_error(p, p->lineno, "syntax error: no key before \"%c\"",
+		    *e);
+		return false;
+	}
+	return true;
+}
+
+/* Reads the next whole line into p->line; returns -1 at end of file. */
+static int
+config_next_line(struct config_parse *p)
+{
+	size_t	 len;
+	int	 c;
+
+	for (;;) {
+		if (fgets(p->line, sizeof p->line, p->fp) == NULL)
+			return -1;
+		p->lineno++;
+		p->lineoff = 0;
+		len = strlen(p->line);
+		if (len > 0 && p->line[len - 1] == '\n') {
+			p->linelen = len;
+		} else if (len <= CONFIG_LINE_MAX && feof(p->fp)) {
+			p->line[len++] = '\n';
+			p->line[len] = '\0';
+			p->linelen = len;
+		} else {
+			if (len <= CONFIG_LINE_MAX)
+				config_error(p, p->lineno, "line contains a "
+				    "NUL byte");
+			else
+				config_error(p, p->lineno, "line longer than "
+				    "%d bytes", CONFIG_LINE_MAX);
+			while ((c = getc(p->fp)) != EOF && c != '\n')
+				;
+			/* inih gets an empty line, so the count stays right. */
+			strcpy(p->line, "\n");
+			p->linelen = 1;
+			return 0;
+		}
+		if (!config_scan_line(p)) {
+			strcpy(p->line, "\n");
+			p->linelen = 1;
+		}
+		return 0;
+	}
+}
+
+/*
+ * inih's reader, fgets-like: hands out p->line, in pieces if inih's buffer
+ * is smaller, and counts lines for the handler's messages.
+ */
+static char *
+config_reader(char *str, int num, void *arg)
+{
+	struct config_parse	*p = arg;
+	size_t			 n;
+
+	if (num < 2)
+		return NULL;
+	if (p->lineoff == p->linelen && config_next_line(p) == -1)
+		return NULL;
+	n = p->linelen - p->lineoff;
+	if (n > (size_t)num - 1)
+		n = (size_t)num - 1;
+	memcpy(str, p->line + p->lineoff, n);
+	str[n] = '\0';
+	p->lineoff += n;
+	return str;
+}
+
+/* inih's handler: one "Key = value" line of the current section. */
+static int
+config_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct config_parse	*p = arg;
+	const struct config_key	*k;
+	void			*base;
+	int			*seen;
+	size_t			 i;
+	int			 idx;
+	char			 cause[384];
+
+	(void)section;
+	if (p->where == WHERE_BAD)
+		return 1;
+	for (i = 0; i < CONFIG_NLINUX; i++) {
+		if (strcasecmp(name, config_linux_keys[i].name) == 0) {
+			config_error(p, p->lineno, "%s: has no meaning on "
+			    "Linux (%s)", config_linux_keys[i].name,
+			    config_linux_keys[i].why);
+			return 1;
+		}
+	}
+	if (p->where == WHERE_NONE) {
+		config_error(p, p->lineno, "%s: key outside any section", name);
+		return 1;
+	}
+	if ((idx = config_find_key(p->section, name)) == -1) {
+		for (i = 0; i < CONFIG_NKEYS; i++) {
+			if (strcasecmp(config_keys[i].name, name) == 0)
+				break;
+		}
+		config_error(p, p->lineno, "unknown key %s in [%s%s]%s%s%s",
+		    name, p->where == WHERE_ROUTE ? "route:" : "",
+		    p->where == WHERE_ROUTE ? p->cfg->routes[p->route].name :
+		    config_section_names[p->section],
+		    i < CONFIG_NKEYS ? " (it belongs in [" : "",
+		    i < CONFIG_NKEYS ?
+		    config_section_names[config_keys[i].section] : "",
+		    i < CONFIG_NKEYS ? "])" : "");
+		return 1;
+	}
+	k = &config_keys[idx];
+	if (p->where == WHERE_ROUTE) {
+		seen = p->meta[p->route].seen;
+		base = &p->cfg->routes[p->route];
+	} else {
+		seen = p->seen;
+		base = p->cfg;
+	}
+	if (seen[idx] != 0) {
+		config_error(p, p->lineno, "duplicate key %s (first set at "
+		    "line %d)", k->name, seen[idx]);
+		return 1;
+	}
+	seen[idx] = p->lineno;
+	if (config_apply(p, k, base, value, cause, sizeof cause) == -1)
+		config_error(p, p->lineno, "%s: %s", k->name, cause);
+	return 1;
+}
+
+/* Sets p->dir to the absolute directory that holds the file. */
+static int
+config_set_dir(struct config_parse *p, const char *path)
+{
+	const char	*slash;
+	char		 cwd[PATH_MAX];
+
+	slash = strrchr(path, '/');
+	if (path[0] == '/') {
+		p->dir = config_strndup(path, slash == path ? 1 :
+		    (size_t)(slash - path));
+		return 0;
+	}
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return -1;
+	if (slash == NULL)
+		p->dir = xstrdup(cwd);
+	else
+		p->dir = config_join(cwd, path, (size_t)(slash - path));
+	return 0;
+}
+
+/* The checks that need the whole file: required keys, at least one route. */
+static void
+config_finish(struct config_parse *p)
+{
+	const struct config_key	*k;
+	size_t			 i, j;
+
+	for (i = 0; i < p->cfg->nroutes; i++) {
+		for (j = 0; j < CONFIG_NKEYS; j++) {
+			k = &config_keys[j];
+			if (k->section == SECTION_ROUTE && k->def == NULL &&
+			    p->meta[i].seen[j] == 0)
+				config_error(p, p->meta[i].line, "[route:%s]: "
+				    "missing %s", p->cfg->routes[i].name,
+				    k->name);
+		}
+	}
+	if (p->cfg->nroutes == 0)
+		config_error(p, 0, "no [route:...] section");
+}
+
+/* Loads and checks a file; see config.h. */
+struct config *
+config_load(const char *path, char **errors)
+{
+	struct config_parse	*p;
+	struct config		*cfg;
+	size_t			 i;
+	int			 r;
+
+	*errors = NULL;
+	p = xcalloc(1, sizeof *p);
+	p->file = path;
+	p->cfg = cfg = config_defaults();
+	cfg->file = xstrdup(path);
+
+	if ((p->fp = fopen(path, "r")) == NULL)
+		config_error(p, 0, "%s", strerror(errno));
+	else if (config_set_dir(p, path) == -1)
+		config_error(p, 0, "getcwd: %s", strerror(errno));
+	else {
+		/* Debian's inih would cut lines at 200 bytes otherwise. */
+		ini_use_stack = false;
+		ini_max_line = CONFIG_LINE_MAX + 3;
+		ini_initial_alloc = ini_max_line;
+		ini_allow_realloc = true;
+		ini_allow_multiline = false;
+		ini_allow_no_value = false;
+		ini_stop_on_first_error = false;
+		r = ini_parse_stream(config_reader, p, config_handler, p);
+		if (ferror(p->fp))
+			config_error(p, 0, "read error");
+		else if (r == -2)
+			config_error(p, 0, "out of memory");
+		else if (r > 0 && p->nerrs == 0)
+			config_error(p, r, "syntax error");
+		else
+			config_finish(p);
+	}
+	if (p->fp != NULL)
+		fclose(p->fp);
+
+	if (p->nerrs > 0) {
+		*errors = config_error_text(p);
+		config_free(cfg);
+		cfg = NULL;
+	}
+	for (i = 0; i < p->nerrs; i++)
+		free(p->errs[i].msg);
+	free(p->meta);
+	free(p->dir);
+	free(p);
+	return cfg;
+}
+
+/* A config holding every default of the table. */
+struct config *
+config_defaults(void)
+{
+	const struct config_key	*k;
+	struct config		*cfg;
+	size_t			 i;
+	char			 cause[256];
+
+	cfg = xcalloc(1, sizeof *cfg);
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		if (k->section == SECTION_ROUTE)
+			continue;
+		/* A default the parser rejects is a bug in the table. */
+		if (config_apply(NULL, k, cfg, k->def, cause, sizeof cause) ==
+		    -1)
+			abort();
+	}
+	return cfg;
+}
+
+/* Frees a config and everything it owns. */
+void
+config_free(struct config *cfg)
+{
+	struct route	*r;
+	size_t		 i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_keys[i].section != SECTION_ROUTE &&
+		    config_keys[i].type == TYPE_STRING)
+			free(*(char **)((char *)cfg + config_keys[i].offset));
+	}
+	for (i = 0; i < cfg->nroutes; i++) {
+		r = &cfg->routes[i];
+		free(r->name);
+		free(r->path);
+		free(r->backend);
+		config_free_vector(r->argv);
+		free(r->subprotocols);
+		config_free_vector(r->passenv);
+	}
+	free(cfg->routes);
+	free(cfg->file);
+	free(cfg);
+}
+
+/* The route serving a request path, matched exactly. */
+const struct route *
+config_route_for(const struct config *cfg, const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < cfg->nroutes; i++) {
+		if (cfg->routes[i].path != NULL &&
+		    strcmp(cfg->routes[i].path, path) == 0)
+			return &cfg->routes[i];
+	}
+	return NULL;
+}
+
+/* The number of keys in the table. */
+size_t
+config_key_count(void)
+{
+	return CONFIG_NKEYS;
+}
+
+/* A key's name, or NULL past the table. */
+const char *
+config_key_name(size_t i)
+{
+	return i < CONFIG_NKEYS ? config_keys[i].name : NULL;
+}
+
+/* A key's section, or NULL past the table. */
+const char *
+config_key_section(size_t i)
+{
+	return i < CONFIG_NKEYS ?
+	    config_section_names[config_keys[i].section] : NULL;
+}
+
+/* Whether a key may change while listening. */
+bool
+config_key_runtime(size_t i)
+{
+	return i < CONFIG_NKEYS && config_keys[i].runtime;
+}
+
+/* Writes s as roff text: escapes backslashes and hyphens, guards a leading dot. */
+static void
+config_man_text(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s != '\0'; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* The type of a key, as the man page names it. */
+static const char *
+config_man_type(const struct config_key *k)
+{
+	switch (k->type) {
+	case TYPE_BOOL:
+		return "boolean";
+	case TYPE_INT:
+	case TYPE_UINT64:
+	case TYPE_CLOSE_CODE:
+		return "integer";
+	case TYPE_STRING:
+		return "string";
+	case TYPE_FORMAT:
+		return "lines | binary";
+	case TYPE_PATH:
+		return "path";
+	case TYPE_BACKEND:
+		return "echo | script:PROGRAM [ARGS...]";
+	case TYPE_TOKENS:
+		return "token list";
+	case TYPE_ENVLIST:
+		return "name list";
+	}
+	abort();
+}
+
+/* The KEYS section of wsserverd.ini(5), from the table. */
+void
+config_write_man(FILE *f)
+{
+	const struct config_key	*k;
+	size_t			 i;
+	int			 s;
+
+	for (s = 0; s < SECTION_COUNT; s++) {
+		fprintf(f, ".SS [%s]\n", config_section_names[s]);
+		for (i = 0; i < CONFIG_NKEYS; i++) {
+			k = &config_keys[i];
+			if ((int)k->section != s)
+				continue;
+			fprintf(f, ".TP\n\\fB%s\\fR = \\fI", k->name);
+			config_man_text(f, config_man_type(k));
+			fputs("\\fR\n", f);
+			config_man_text(f, k->help);
+			fputs("\n.br\n", f);
+			if (k->def == NULL)
+				fputs("Required.", f);
+			else if (*k->def == '\0')
+				fputs("Default: empty.", f);
+			else {
+				fputs("Default: ", f);
+				config_man_text(f, k->def);
+				fputc('.', f);
+			}
+			if (k->type == TYPE_INT || k->type == TYPE_UINT64 ||
+			    k->type == TYPE_CLOSE_CODE)
+				fprintf(f, " Range: %lld\\(en%lld%s%s.",
+				    (long long)k->min, (long long)k->max,
+				    k->unit != NULL ? " " : "",
+				    k->unit != NULL ? k->unit : "");
+			else if (k->type == TYPE_STRING ||
+			    k->type == TYPE_PATH || k->type == TYPE_TOKENS)
+				fprintf(f, " At most %lld bytes.",
+				    (long long)k->max);
+			fputs(k->runtime ? " Can be changed while listening.\n" :
+			    k->section == SECTION_ROUTE ?
+			    " Changed by a reload.\n" :
+			    " Fixed while listening: changed by a restart.\n",
+			    f);
+		}
+	}
+	fputs(".SS Settings with no meaning on Linux\n", f);
+	fputs("These settings of the reference are recognised in any section "
+	    "and rejected with an error that says why:\n", f);
+	for (i = 0; i < CONFIG_NLINUX; i++) {
+		fprintf(f, ".TP\n.B %s\n%c", config_linux_keys[i].name,
+		    toupper((unsigned char)config_linux_keys[i].why[0]));
+		config_man_text(f, config_linux_keys[i].why + 1);
+		fputs(".\n", f);
+	}
+}

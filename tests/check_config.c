@@ -1,0 +1,961 @@
+/* check_config.c - wsserverd.ini: defaults, every key, every error, the man page. */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <check.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_suites.h"
+/* Plain "config.h" would find autoconf's: automake puts -I. first. */
+#include "../src/config.h"
+
+#ifndef TOP_SRCDIR
+#error "compile with -DTOP_SRCDIR='\"/path/of/the/source\"'"
+#endif
+
+/* A valid route, appended where a test is about something else. */
+#define ROUTE_E		"[route:e]\nPath = /e\nBackend = echo\n"
+
+static char	 ini_path[64];
+static char	 tmp_dir[64];
+
+/* Removes the files a test made. */
+static void
+config_teardown(void)
+{
+	char	 cmd[128];
+
+	if (ini_path[0] != '\0')
+		unlink(ini_path);
+	if (tmp_dir[0] != '\0') {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+	ini_path[0] = tmp_dir[0] = '\0';
+}
+
+/* Writes len bytes to path, failing the test on error. */
+static void
+write_file(const char *path, const char *body, size_t len, mode_t mode)
+{
+	FILE	*f;
+
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(body, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Writes body to a fresh mkstemp file; returns its path. */
+static const char *
+write_ini(const char *body)
+{
+	int	 fd;
+	size_t	 len = strlen(body);
+
+	if (ini_path[0] != '\0')
+		unlink(ini_path);
+	strcpy(ini_path, "/tmp/check_config_XXXXXX");
+	fd = mkstemp(ini_path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, body, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+	return ini_path;
+}
+
+/* Makes a private directory for files that must sit side by side. */
+static const char *
+make_dir(void)
+{
+	strcpy(tmp_dir, "/tmp/check_config_d_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+	return tmp_dir;
+}
+
+/* Loads body; the load must succeed. */
+static struct config *
+load_ok(const char *body)
+{
+	struct config	*cfg;
+	char		*errors;
+
+	cfg = config_load(write_ini(body), &errors);
+	ck_assert_msg(cfg != NULL, "unexpected errors: %s", errors);
+	ck_assert_ptr_null(errors);
+	return cfg;
+}
+
+/* Returns want with every "@" replaced by the file's path (malloc'd). */
+static char *
+expand(const char *want, const char *path)
+{
+	char	*out, *o;
+	size_t	 n = 1;
+	const char *c;
+
+	for (c = want; *c != '\0'; c++)
+		n += *c == '@' ? strlen(path) : 1;
+	out = o = malloc(n);
+	ck_assert_ptr_nonnull(out);
+	for (c = want; *c != '\0'; c++) {
+		if (*c == '@') {
+			strcpy(o, path);
+			o += strlen(path);
+		} else
+			*o++ = *c;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Loads path; it must fail with exactly want ("@" stands for path). */
+static void
+expect_errors_at(const char *path, const char *want)
+{
+	struct config	*cfg;
+	char		*errors, *w;
+
+	cfg = config_load(path, &errors);
+	ck_assert_ptr_null(cfg);
+	ck_assert_ptr_nonnull(errors);
+	w = expand(want, path);
+	ck_assert_str_eq(errors, w);
+	free(w);
+	free(errors);
+}
+
+/* Writes body and expects exactly want from loading it. */
+static void
+expect_errors(const char *body, const char *want)
+{
+	expect_errors_at(write_ini(body), want);
+}
+
+START_TEST(test_defaults)
+{
+	struct config	*cfg;
+
+	cfg = config_defaults();
+	ck_assert_str_eq(cfg->local_host, "");
+	ck_assert_int_eq(cfg->local_port, 0);
+	ck_assert_int_eq(cfg->connection_backlog, 5);
+	ck_assert_int_eq(cfg->default_timeout, 0);
+	ck_assert_int_eq(cfg->max_connections, 1000);
+	ck_assert(!cfg->tcp_nodelay);
+	ck_assert_int_eq(cfg->keepalive_time, 0);
+	ck_assert_int_eq(cfg->keepalive_interval, 0);
+	ck_assert_int_eq(cfg->in_buffer_size, 0);
+	ck_assert_int_eq(cfg->out_buffer_size, 0);
+	ck_assert_int_eq(cfg->use_ipv6, 0);
+	ck_assert_str_eq(cfg->allowed_clients, "*");
+	ck_assert_str_eq(cfg->blocked_clients, "");
+	ck_assert(cfg->bind_exclusively);
+	ck_assert_int_eq(cfg->shutdown_timeout, 10);
+	ck_assert(!cfg->buffer_message);
+	ck_assert_int_eq(cfg->disconnect_status_code, 1000);
+	ck_assert_str_eq(cfg->disconnect_status_description, "");
+	ck_assert_int_eq(cfg->max_frame_size, 131072);
+	ck_assert(cfg->wait_for_close_response);
+	ck_assert_uint_eq(cfg->max_message_size, 1048576);
+	ck_assert_int_eq(cfg->handshake_timeout, 10);
+	ck_assert_int_eq(cfg->close_timeout, 5);
+	ck_assert_int_eq(cfg->max_header_size, 8192);
+	ck_assert_int_eq(cfg->kill_timeout, 5);
+	ck_assert_int_eq(cfg->log_level, 1);
+	ck_assert_uint_eq(cfg->nroutes, 0);
+	ck_assert_ptr_null(cfg->routes);
+	config_free(cfg);
+	config_free(NULL);
+}
+END_TEST
+
+/* A file that sets nothing but a route gets the same defaults. */
+START_TEST(test_defaults_loaded)
+{
+	struct config	*cfg;
+
+	cfg = load_ok(ROUTE_E);
+	ck_assert_int_eq(cfg->connection_backlog, 5);
+	ck_assert_int_eq(cfg->max_frame_size, 131072);
+	ck_assert_uint_eq(cfg->max_message_size, 1048576);
+	ck_assert(cfg->bind_exclusively);
+	ck_assert_str_eq(cfg->allowed_clients, "*");
+	ck_assert_str_eq(cfg->file, ini_path);
+	ck_assert_uint_eq(cfg->nroutes, 1);
+	ck_assert_str_eq(cfg->routes[0].name, "e");
+	ck_assert_str_eq(cfg->routes[0].path, "/e");
+	ck_assert_str_eq(cfg->routes[0].backend, "echo");
+	ck_assert_int_eq(cfg->routes[0].kind, BACKEND_ECHO);
+	ck_assert_ptr_null(cfg->routes[0].argv);
+	ck_assert_int_eq(cfg->routes[0].format, FORMAT_LINES);
+	ck_assert_str_eq(cfg->routes[0].subprotocols, "");
+	ck_assert_ptr_nonnull(cfg->routes[0].passenv);
+	ck_assert_ptr_null(cfg->routes[0].passenv[0]);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_every_key)
+{
+	struct config		*cfg;
+	const struct route	*r;
+
+	cfg = load_ok(
+	    "[server]\n"
+	    "LocalHost = 127.0.0.2\n"
+	    "LocalPort = 8081\n"
+	    "ConnectionBacklog = 128\n"
+	    "DefaultTimeout = 30\n"
+	    "MaxConnections = 5000\n"
+	    "TcpNoDelay = True\n"
+	    "KeepAliveTime = 60000\n"
+	    "KeepAliveInterval = 5000\n"
+	    "InBufferSize = 65536\n"
+	    "OutBufferSize = 131072\n"
+	    "UseIPv6 = 2\n"
+	    "AllowedClients = 10.*, 127.0.0.1\n"
+	    "BlockedClients = 10.0.0.66\n"
+	    "BindExclusively = False\n"
+	    "ShutdownTimeout = 20\n"
+	    "[websocket]\n"
+	    "BufferMessage = Yes\n"
+	    "DisconnectStatusCode = 4000\n"
+	    "DisconnectStatusDescription = see you\n"
+	    "MaxFrameSize = 4096\n"
+	    "WaitForCloseResponse = Off\n"
+	    "MaxMessageSize = 4294967296\n"
+	    "HandshakeTimeout = 3\n"
+	    "CloseTimeout = 2\n"
+	    "MaxHeaderSize = 16384\n"
+	    "[backend]\n"
+	    "KillTimeout = 7\n"
+	    "[log]\n"
+	    "LogLevel = 3\n"
+	    "[route:bin]\n"
+	    "Path = /bin\n"
+	    "Backend = script:/bin/cat -u\n"
+	    "MessageFormat = binary\n"
+	    "SubProtocols =  chat.v2 , chat.v1,x\n"
+	    "PassEnv = LANG, TZ  HOME,\n");
+	ck_assert_str_eq(cfg->local_host, "127.0.0.2");
+	ck_assert_int_eq(cfg->local_port, 8081);
+	ck_assert_int_eq(cfg->connection_backlog, 128);
+	ck_assert_int_eq(cfg->default_timeout, 30);
+	ck_assert_int_eq(cfg->max_connections, 5000);
+	ck_assert(cfg->tcp_nodelay);
+	ck_assert_int_eq(cfg->keepalive_time, 60000);
+	ck_assert_int_eq(cfg->keepalive_interval, 5000);
+	ck_assert_int_eq(cfg->in_buffer_size, 65536);
+	ck_assert_int_eq(cfg->out_buffer_size, 131072);
+	ck_assert_int_eq(cfg->use_ipv6, 2);
+	ck_assert_str_eq(cfg->allowed_clients, "10.*, 127.0.0.1");
+	ck_assert_str_eq(cfg->blocked_clients, "10.0.0.66");
+	ck_assert(!cfg->bind_exclusively);
+	ck_assert_int_eq(cfg->shutdown_timeout, 20);
+	ck_assert(cfg->buffer_message);
+	ck_assert_int_eq(cfg->disconnect_status_code, 4000);
+	ck_assert_str_eq(cfg->disconnect_status_description, "see you");
+	ck_assert_int_eq(cfg->max_frame_size, 4096);
+	ck_assert(!cfg->wait_for_close_response);
+	ck_assert_uint_eq(cfg->max_message_size, UINT64_C(4294967296));
+	ck_assert_int_eq(cfg->handshake_timeout, 3);
+	ck_assert_int_eq(cfg->close_timeout, 2);
+	ck_assert_int_eq(cfg->max_header_size, 16384);
+	ck_assert_int_eq(cfg->kill_timeout, 7);
+	ck_assert_int_eq(cfg->log_level, 3);
+	ck_assert_uint_eq(cfg->nroutes, 1);
+	r = config_route_for(cfg, "/bin");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->name, "bin");
+	ck_assert_str_eq(r->backend, "script:/bin/cat -u");
+	ck_assert_int_eq(r->kind, BACKEND_SCRIPT);
+	ck_assert_str_eq(r->argv[0], "/bin/cat");
+	ck_assert_str_eq(r->argv[1], "-u");
+	ck_assert_ptr_null(r->argv[2]);
+	ck_assert_int_eq(r->format, FORMAT_BINARY);
+	ck_assert_str_eq(r->subprotocols, "chat.v2,chat.v1,x");
+	ck_assert_str_eq(r->passenv[0], "LANG");
+	ck_assert_str_eq(r->passenv[1], "TZ");
+	ck_assert_str_eq(r->passenv[2], "HOME");
+	ck_assert_ptr_null(r->passenv[3]);
+	config_free(cfg);
+}
+END_TEST
+
+/* Comments, case, quotes, a BOM, CRLF and indented lines. */
+START_TEST(test_syntax_forms)
+{
+	struct config	*cfg;
+
+	cfg = load_ok("\xef\xbb\xbf# comment\r\n"
+	    "[SERVER]\r\n"
+	    "localport = 7 ; seven\r\n"
+	    "  TcpNoDelay = on\r\n"
+	    "LocalHost: ::1\r\n"
+	    "[websocket] ; trailing comment\n"
+	    "DisconnectStatusDescription = \"  bye  \"\n"
+	    "[server]\n"
+	    "UseIPv6 = 1\n"
+	    "[Route:e]\nPATH = /e\nbackend = ECHO\n"
+	    "messageformat = BINARY\n");
+	ck_assert_int_eq(cfg->local_port, 7);
+	ck_assert(cfg->tcp_nodelay);
+	ck_assert_str_eq(cfg->local_host, "::1");
+	ck_assert_str_eq(cfg->disconnect_status_description, "  bye  ");
+	ck_assert_int_eq(cfg->use_ipv6, 1);
+	ck_assert_int_eq(cfg->routes[0].kind, BACKEND_ECHO);
+	ck_assert_int_eq(cfg->routes[0].format, FORMAT_BINARY);
+	config_free(cfg);
+}
+END_TEST
+
+static const char *const bool_true[] = {
+	"True", "true", "TRUE", "tRuE", "1", "Yes", "yes", "YES", "On", "on",
+	"ON",
+};
+static const char *const bool_false[] = {
+	"False", "false", "FALSE", "fAlSe", "0", "No", "no", "NO", "Off", "off",
+	"OFF",
+};
+
+START_TEST(test_bool_spellings)
+{
+	struct config	*cfg;
+	char		 body[256];
+	size_t		 i;
+	bool		 b;
+
+	for (i = 0; i < sizeof bool_true / sizeof bool_true[0]; i++) {
+		b = false;
+		ck_assert_int_eq(config_parse_bool(bool_true[i], &b), 0);
+		ck_assert(b);
+		snprintf(body, sizeof body, "[server]\nTcpNoDelay = %s\n"
+		    "[websocket]\nBufferMessage = %s\n" ROUTE_E, bool_true[i],
+		    bool_true[i]);
+		cfg = load_ok(body);
+		ck_assert(cfg->tcp_nodelay);
+		ck_assert(cfg->buffer_message);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof bool_false / sizeof bool_false[0]; i++) {
+		b = true;
+		ck_assert_int_eq(config_parse_bool(bool_false[i], &b), 0);
+		ck_assert(!b);
+		snprintf(body, sizeof body, "[server]\nBindExclusively = %s\n"
+		    "[websocket]\nWaitForCloseResponse = %s\n" ROUTE_E,
+		    bool_false[i], bool_false[i]);
+		cfg = load_ok(body);
+		ck_assert(!cfg->bind_exclusively);
+		ck_assert(!cfg->wait_for_close_response);
+		config_free(cfg);
+	}
+	b = true;
+	ck_assert_int_eq(config_parse_bool("2", &b), -1);
+	ck_assert_int_eq(config_parse_bool("yess", &b), -1);
+	ck_assert_int_eq(config_parse_bool("t", &b), -1);
+	ck_assert_int_eq(config_parse_bool("", &b), -1);
+	ck_assert_int_eq(config_parse_bool("01", &b), -1);
+	ck_assert(b);
+}
+END_TEST
+
+START_TEST(test_bool_errors)
+{
+	expect_errors("[server]\nTcpNoDelay = maybe\n" ROUTE_E,
+	    "@:2: TcpNoDelay: invalid boolean \"maybe\" (use True/False, "
+	    "Yes/No, On/Off or 1/0)\n");
+	expect_errors("[server]\nTcpNoDelay =\n" ROUTE_E,
+	    "@:2: TcpNoDelay: invalid boolean \"\" (use True/False, "
+	    "Yes/No, On/Off or 1/0)\n");
+}
+END_TEST
+
+/* Each error class, with its exact text. */
+static const struct {
+	const char	*body;
+	const char	*want;
+} error_cases[] = {
+	{ "[nope]\nA = 1\n" ROUTE_E, "@:1: unknown section [nope]\n" },
+	{ "[ssl]\nUseSSL = true\n" ROUTE_E, "@:1: unknown section [ssl]\n" },
+	{ "[server]\nFoo = 1\n" ROUTE_E, "@:2: unknown key Foo in [server]\n" },
+	{ "[server]\nMaxFrameSize = 200\n" ROUTE_E,
+	  "@:2: unknown key MaxFrameSize in [server] (it belongs in "
+	  "[websocket])\n" },
+	{ ROUTE_E "Foo = 1\n", "@:4: unknown key Foo in [route:e]\n" },
+	{ ROUTE_E "LogLevel = 1\n",
+	  "@:4: unknown key LogLevel in [route:e] (it belongs in [log])\n" },
+	{ "[server]\nLocalPort = 1\nlocalport = 2\n" ROUTE_E,
+	  "@:3: duplicate key LocalPort (first set at line 2)\n" },
+	{ "[server]\nLocalPort = 1\n[log]\nLogLevel = 1\n[server]\n"
+	  "LocalPort = 2\n" ROUTE_E,
+	  "@:6: duplicate key LocalPort (first set at line 2)\n" },
+	{ ROUTE_E "Path = /f\n",
+	  "@:4: duplicate key Path (first set at line 2)\n" },
+	{ "[server]\nLocalPort = 80x\n" ROUTE_E,
+	  "@:2: LocalPort: invalid integer \"80x\"\n" },
+	{ "[server]\nLocalPort = 0x50\n" ROUTE_E,
+	  "@:2: LocalPort: invalid integer \"0x50\"\n" },
+	{ "[server]\nLocalPort = +80\n" ROUTE_E,
+	  "@:2: LocalPort: invalid integer \"+80\"\n" },
+	{ "[server]\nLocalPort = 8 0\n" ROUTE_E,
+	  "@:2: LocalPort: invalid integer \"8 0\"\n" },
+	{ "[server]\nLocalPort =\n" ROUTE_E,
+	  "@:2: LocalPort: invalid integer \"\"\n" },
+	{ "[server]\nLocalPort = 65536\n" ROUTE_E,
+	  "@:2: LocalPort: 65536 out of range (0..65535)\n" },
+	{ "[server]\nLocalPort = -1\n" ROUTE_E,
+	  "@:2: LocalPort: -1 out of range (0..65535)\n" },
+	{ "[server]\nLocalPort = 99999999999999999999999\n" ROUTE_E,
+	  "@:2: LocalPort: 99999999999999999999999 out of range "
+	  "(0..65535)\n" },
+	{ "[websocket]\nMaxMessageSize = 18446744073709551616\n" ROUTE_E,
+	  "@:2: MaxMessageSize: 18446744073709551616 out of range "
+	  "(125..1099511627776)\n" },
+	{ "[websocket]\nMaxMessageSize = 0\n" ROUTE_E,
+	  "@:2: MaxMessageSize: 0 out of range (125..1099511627776)\n" },
+	{ "[websocket]\nMaxMessageSize = -5\n" ROUTE_E,
+	  "@:2: MaxMessageSize: -5 out of range (125..1099511627776)\n" },
+	{ "[websocket]\nDisconnectStatusCode = 1005\n" ROUTE_E,
+	  "@:2: DisconnectStatusCode: 1005 may not be sent in a close frame "
+	  "(use 1000-1003, 1007-1014 or 3000-4999)\n" },
+	{ "[websocket]\nDisconnectStatusCode = 2999\n" ROUTE_E,
+	  "@:2: DisconnectStatusCode: 2999 may not be sent in a close frame "
+	  "(use 1000-1003, 1007-1014 or 3000-4999)\n" },
+	{ "[websocket]\nDisconnectStatusCode = 5000\n" ROUTE_E,
+	  "@:2: DisconnectStatusCode: 5000 out of range (1000..4999)\n" },
+	{ "[websocket]\nDisconnectStatusDescription = "
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "012345678901234567890123456789012345678901234567890123\n" ROUTE_E,
+	  "@:2: DisconnectStatusDescription: longer than 123 bytes\n" },
+	{ "LocalPort = 1\n[server]\n" ROUTE_E,
+	  "@:1: LocalPort: key outside any section\n" },
+	{ "[server]\njunk\n" ROUTE_E,
+	  "@:2: syntax error: expected \"Key = value\" or \"[section]\"\n" },
+	{ "[server]\njunk ; = 1\n" ROUTE_E,
+	  "@:2: syntax error: expected \"Key = value\" or \"[section]\"\n" },
+	{ "[server\nLocalPort = 1\n" ROUTE_E,
+	  "@:1: syntax error: missing \"]\"\n" },
+	{ "[server] x\nLocalPort = 1\n" ROUTE_E,
+	  "@:1: syntax error: text after \"]\"\n" },
+	{ "[server]\n= 5\n" ROUTE_E, "@:2: syntax error: no key before \"=\"\n" },
+	{ "[route:a]\nBackend = echo\n", "@:1: [route:a]: missing Path\n" },
+	{ "[route:a]\nPath = /a\n", "@:1: [route:a]: missing Backend\n" },
+	{ "[route:a]\n",
+	  "@:1: [route:a]: missing Path\n@:1: [route:a]: missing Backend\n" },
+	{ "[route:a b]\nPath = /x\n" ROUTE_E,
+	  "@:1: invalid route name \"a b\" (1-40 of A-Z a-z 0-9 _ . -)\n" },
+	{ "[route:]\n" ROUTE_E,
+	  "@:1: invalid route name \"\" (1-40 of A-Z a-z 0-9 _ . -)\n" },
+	{ "[route:a23456789012345678901234567890123456789012]\n" ROUTE_E,
+	  "@:1: invalid route name \"a23456789012345678901234567890123456789012\" "
+	  "(1-40 of A-Z a-z 0-9 _ . -)\n" },
+	{ ROUTE_E "[route:e]\n",
+	  "@:4: duplicate section [route:e] (first at line 1)\n" },
+	{ "[route:a]\nPath = x\nBackend = echo\n" ROUTE_E,
+	  "@:2: Path: must start with \"/\"\n" },
+	{ "[route:a]\nPath = /a?b\nBackend = echo\n" ROUTE_E,
+	  "@:2: Path: may not contain spaces, control characters, \"?\" or "
+	  "\"#\"\n" },
+	{ ROUTE_E "[route:b]\nPath = /e\nBackend = echo\n",
+	  "@:5: Path: /e is already the path of [route:e]\n" },
+	{ "[route:a]\nPath = /a\nBackend = cgi:/x\n" ROUTE_E,
+	  "@:3: Backend: unknown backend \"cgi:/x\" (use echo or "
+	  "script:PROGRAM [ARGS...])\n" },
+	{ "[route:a]\nPath = /a\nBackend = script:/bin/sh \"abc\n" ROUTE_E,
+	  "@:3: Backend: unterminated quote\n" },
+	{ "[route:a]\nPath = /a\nBackend = script:\n" ROUTE_E,
+	  "@:3: Backend: script: needs a program\n" },
+	{ "[route:a]\nPath = /a\nBackend = script:/nonexistent/x.sh\n" ROUTE_E,
+	  "@:3: Backend: /nonexistent/x.sh: No such file or directory\n" },
+	{ "[route:a]\nPath = /a\nBackend = script:/tmp\n" ROUTE_E,
+	  "@:3: Backend: /tmp: not an executable file\n" },
+	{ ROUTE_E "PassEnv = LANG HTTP_PROXY\n",
+	  "@:4: PassEnv: HTTP_PROXY may not be passed (CVE-2016-5385, "
+	  "\"httpoxy\")\n" },
+	{ ROUTE_E "PassEnv = 1ABC\n",
+	  "@:4: PassEnv: invalid variable name \"1ABC\"\n" },
+	{ ROUTE_E "PassEnv = A-B\n",
+	  "@:4: PassEnv: invalid variable name \"A-B\"\n" },
+	{ ROUTE_E "SubProtocols = a b\n",
+	  "@:4: SubProtocols: invalid token list \"a b\"\n" },
+	{ ROUTE_E "SubProtocols = a,,b\n",
+	  "@:4: SubProtocols: invalid token list \"a,,b\"\n" },
+	{ ROUTE_E "SubProtocols = a,\n",
+	  "@:4: SubProtocols: invalid token list \"a,\"\n" },
+	{ ROUTE_E "MessageFormat = framed\n",
+	  "@:4: MessageFormat: invalid format \"framed\" (use lines or "
+	  "binary)\n" },
+	{ "[server]\nUseBackgroundThread = true\n" ROUTE_E,
+	  "@:2: UseBackgroundThread: has no meaning on Linux (a .NET thread "
+	  "property; wsserverd runs one event loop)\n" },
+	{ "GUIAvailable = false\n" ROUTE_E,
+	  "@:1: GUIAvailable: has no meaning on Linux (there is no GUI "
+	  "message loop; libevent runs events)\n" },
+	{ "[websocket]\ncacertfilepaths = /etc/ssl\n" ROUTE_E,
+	  "@:2: CACertFilePaths: has no meaning on Linux (for Mono on Unix "
+	  "only; OpenSSL finds its CA certificates itself)\n" },
+	{ "[log]\nUseInternalSecurityAPI = 0\n" ROUTE_E,
+	  "@:2: UseInternalSecurityAPI: has no meaning on Linux (TLS is "
+	  "always OpenSSL)\n" },
+	{ ROUTE_E "SSLProvider = 0\n",
+	  "@:4: SSLProvider: has no meaning on Linux (TLS is always "
+	  "OpenSSL)\n" },
+	{ "[server]\nLocalPort = 1\n", "@: no [route:...] section\n" },
+	{ "", "@: no [route:...] section\n" },
+};
+
+START_TEST(test_error_class)
+{
+	expect_errors(error_cases[_i].body, error_cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	expect_errors_at("/nonexistent/wsserverd.ini",
+	    "@: No such file or directory\n");
+}
+END_TEST
+
+/* Every error of a file comes out of one load, sorted by line. */
+START_TEST(test_all_errors)
+{
+	expect_errors(
+	    "[server]\n"			/* 1 */
+	    "LocalPort = abc\n"			/* 2 */
+	    "TcpNoDelay = 2\n"			/* 3 */
+	    "; fine\n"				/* 4 */
+	    "[websocket]\n"			/* 5 */
+	    "MaxFrameSize = 1\n"		/* 6 */
+	    ROUTE_E,
+	    "@:2: LocalPort: invalid integer \"abc\"\n"
+	    "@:3: TcpNoDelay: invalid boolean \"2\" (use True/False, Yes/No, "
+	    "On/Off or 1/0)\n"
+	    "@:6: MaxFrameSize: 1 out of range (125..2147483647)\n");
+	/* Errors found at the end are sorted in with the others. */
+	expect_errors(
+	    "[route:a]\n"			/* 1 */
+	    "Backend = echo\n"			/* 2 */
+	    "[server]\n"			/* 3 */
+	    "LocalPort = 70000\n"		/* 4 */
+	    "bad line\n"			/* 5 */
+	    "[route:b]\n"			/* 6 */
+	    "Path = /b\n",			/* 7 */
+	    "@:1: [route:a]: missing Path\n"
+	    "@:4: LocalPort: 70000 out of range (0..65535)\n"
+	    "@:5: syntax error: expected \"Key = value\" or \"[section]\"\n"
+	    "@:6: [route:b]: missing Backend\n");
+}
+END_TEST
+
+/* inih's 200-byte line limit must not cut values. */
+START_TEST(test_long_value)
+{
+	struct config	*cfg;
+	char		*body, value[501];
+
+	memset(value, 'a', 500);
+	value[500] = '\0';
+	value[0] = 'b';
+	value[499] = 'z';
+	body = malloc(2048);
+	ck_assert_ptr_nonnull(body);
+	snprintf(body, 2048, "[server]\nAllowedClients = %s\nLocalPort = 9\n"
+	    "[route:e]\nPath = /e\nBackend = script:/bin/echo %s\n", value,
+	    value);
+	cfg = load_ok(body);
+	ck_assert_uint_eq(strlen(cfg->allowed_clients), 500);
+	ck_assert_str_eq(cfg->allowed_clients, value);
+	ck_assert_int_eq(cfg->local_port, 9);
+	ck_assert_str_eq(cfg->routes[0].argv[1], value);
+	ck_assert_ptr_null(cfg->routes[0].argv[2]);
+	config_free(cfg);
+	free(body);
+}
+END_TEST
+
+START_TEST(test_route_for)
+{
+	struct config	*cfg;
+
+	cfg = load_ok("[route:a]\nPath = /\nBackend = echo\n"
+	    "[route:b]\nPath = /b/c\nBackend = echo\n");
+	ck_assert_str_eq(config_route_for(cfg, "/")->name, "a");
+	ck_assert_str_eq(config_route_for(cfg, "/b/c")->name, "b");
+	ck_assert_ptr_null(config_route_for(cfg, "/b/c/"));
+	ck_assert_ptr_null(config_route_for(cfg, "/B/c"));
+	ck_assert_ptr_null(config_route_for(cfg, "/b"));
+	ck_assert_ptr_null(config_route_for(cfg, ""));
+	config_free(cfg);
+}
+END_TEST
+
+/* A relative script path is taken from the directory of the file. */
+START_TEST(test_relative_script)
+{
+	struct config	*cfg;
+	const char	*dir;
+	char		 path[PATH_MAX], want[PATH_MAX], cwd[PATH_MAX], *errors;
+	static const char body[] =
+	    "[route:h]\nPath = /\n"
+	    "Backend = script:handlers/h.sh one \"two words\" \"\" t\"h\"ree\n";
+
+	dir = make_dir();
+	snprintf(path, sizeof path, "%s/handlers", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/handlers/h.sh", dir);
+	write_file(path, "#!/bin/sh\n", 10, 0755);
+	snprintf(path, sizeof path, "%s/w.ini", dir);
+	write_file(path, body, strlen(body), 0644);
+	snprintf(want, sizeof want, "%s/handlers/h.sh", dir);
+
+	cfg = config_load(path, &errors);
+	ck_assert_msg(cfg != NULL, "unexpected errors: %s", errors);
+	ck_assert_str_eq(cfg->routes[0].argv[0], want);
+	ck_assert_str_eq(cfg->routes[0].argv[1], "one");
+	ck_assert_str_eq(cfg->routes[0].argv[2], "two words");
+	ck_assert_str_eq(cfg->routes[0].argv[3], "");
+	ck_assert_str_eq(cfg->routes[0].argv[4], "three");
+	ck_assert_ptr_null(cfg->routes[0].argv[5]);
+	ck_assert_str_eq(cfg->routes[0].backend, "script:handlers/h.sh one "
+	    "\"two words\" \"\" t\"h\"ree");
+	config_free(cfg);
+
+	/* A relative file name: still an absolute program path. */
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	ck_assert_int_eq(chdir(dir), 0);
+	cfg = config_load("w.ini", &errors);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_msg(cfg != NULL, "unexpected errors: %s", errors);
+	ck_assert_str_eq(cfg->routes[0].argv[0], want);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_script_not_executable)
+{
+	const char	*dir;
+	char		 path[PATH_MAX], want[PATH_MAX * 2];
+	static const char body[] =
+	    "[route:h]\nPath = /\nBackend = script:noexec.sh\n";
+	static const char gone[] =
+	    "[route:h]\nPath = /\nBackend = script:gone.sh\n";
+
+	dir = make_dir();
+	snprintf(path, sizeof path, "%s/noexec.sh", dir);
+	write_file(path, "#!/bin/sh\n", 10, 0644);
+	snprintf(path, sizeof path, "%s/w.ini", dir);
+	write_file(path, body, strlen(body), 0644);
+	snprintf(want, sizeof want, "@:3: Backend: %s/noexec.sh: not an "
+	    "executable file\n", dir);
+	expect_errors_at(path, want);
+
+	/* Relative but missing: the message names the resolved path. */
+	write_file(path, gone, strlen(gone), 0644);
+	snprintf(want, sizeof want, "@:3: Backend: %s/gone.sh: No such file "
+	    "or directory\n", dir);
+	expect_errors_at(path, want);
+}
+END_TEST
+
+START_TEST(test_runtime_flags)
+{
+	static const char *const fixed[] = {
+		"LocalHost", "LocalPort", "UseIPv6", "ConnectionBacklog",
+		"BindExclusively", "MaxConnections",
+	};
+	size_t		 i, j, n;
+	bool		 is_fixed;
+
+	n = config_key_count();
+	ck_assert_uint_eq(n, 31);
+	for (i = 0; i < n; i++) {
+		ck_assert_ptr_nonnull(config_key_name(i));
+		ck_assert_ptr_nonnull(config_key_section(i));
+		if (strcmp(config_key_section(i), "route:NAME") == 0)
+			continue;
+		is_fixed = false;
+		for (j = 0; j < sizeof fixed / sizeof fixed[0]; j++)
+			is_fixed |= strcmp(config_key_name(i), fixed[j]) == 0;
+		ck_assert_msg(config_key_runtime(i) == !is_fixed,
+		    "%s: runtime flag wrong", config_key_name(i));
+	}
+	ck_assert_ptr_null(config_key_name(n));
+	ck_assert_ptr_null(config_key_section(n));
+	ck_assert(!config_key_runtime(n));
+}
+END_TEST
+
+/* Reads a whole small file into a malloc'd string. */
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s", path);
+	buf = calloc(1, 1 << 20);
+	ck_assert_ptr_nonnull(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	ck_assert_uint_lt(n, (1 << 20) - 1);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_man_page)
+{
+	static const char *const sections[] = {
+		".SS [server]\n", ".SS [websocket]\n", ".SS [backend]\n",
+		".SS [log]\n", ".SS [route:NAME]\n",
+	};
+	static const char *const linux_keys[] = {
+		"UseBackgroundThread", "GUIAvailable", "CACertFilePaths",
+		"UseInternalSecurityAPI", "SSLProvider",
+	};
+	char	*tmpl, *out, want[128];
+	const char *c;
+	size_t	 len, i, tp;
+	FILE	*f;
+
+	tmpl = slurp(TOP_SRCDIR "/man/wsserverd.ini.5.in");
+	c = strstr(tmpl, "\n@KEYS@\n");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(strstr(c + 2, "@KEYS@"));
+	free(tmpl);
+
+	out = NULL;
+	f = open_memstream(&out, &len);
+	ck_assert_ptr_nonnull(f);
+	config_write_man(f);
+	ck_assert_int_eq(fclose(f), 0);
+	for (i = 0; i < config_key_count(); i++) {
+		snprintf(want, sizeof want, ".TP\n\\fB%s\\fR = \\fI",
+		    config_key_name(i));
+		ck_assert_msg(strstr(out, want) != NULL, "no %s in the man page",
+		    config_key_name(i));
+	}
+	for (i = 0; i < sizeof sections / sizeof sections[0]; i++)
+		ck_assert_ptr_nonnull(strstr(out, sections[i]));
+	for (i = 0; i < sizeof linux_keys / sizeof linux_keys[0]; i++) {
+		snprintf(want, sizeof want, ".TP\n.B %s\n", linux_keys[i]);
+		ck_assert_ptr_nonnull(strstr(out, want));
+	}
+	for (tp = 0, c = out; (c = strstr(c, ".TP\n")) != NULL; c++)
+		tp++;
+	ck_assert_uint_eq(tp, config_key_count() + 5);
+	ck_assert_ptr_nonnull(strstr(out, "\\fBLocalPort\\fR = \\fIinteger\\fR\n"
+	    "TCP port to listen on; 0 lets the kernel pick a free port (see "
+	    "wsserverctl status).\n.br\nDefault: 0. Range: 0\\(en65535. "
+	    "Fixed while listening: changed by a restart.\n"));
+	/* Roff must see hyphens as \- and no line may start with a dot of ours. */
+	ck_assert_ptr_null(strstr(out, "Comma-separated"));
+	ck_assert_ptr_nonnull(strstr(out, "Comma\\-separated"));
+	free(out);
+}
+END_TEST
+
+/* The quick start's file loads as it is. */
+START_TEST(test_etc_ini)
+{
+	struct config		*cfg;
+	const struct route	*r;
+	char			*errors;
+	struct stat		 sb;
+
+	cfg = config_load(TOP_SRCDIR "/etc/wsserverd.ini", &errors);
+	ck_assert_msg(cfg != NULL, "etc/wsserverd.ini: %s", errors);
+	ck_assert_str_eq(cfg->local_host, "127.0.0.1");
+	ck_assert_int_eq(cfg->local_port, 8080);
+	ck_assert_int_eq(cfg->log_level, 1);
+	ck_assert_uint_eq(cfg->nroutes, 2);
+	r = config_route_for(cfg, "/");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->name, "demo");
+	ck_assert_int_eq(r->kind, BACKEND_SCRIPT);
+	ck_assert_int_eq(r->format, FORMAT_LINES);
+	ck_assert_str_eq(r->argv[0], TOP_SRCDIR "/etc/handlers/greeter.sh");
+	ck_assert_int_eq(stat(r->argv[0], &sb), 0);
+	r = config_route_for(cfg, "/echo");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->kind, BACKEND_ECHO);
+	config_free(cfg);
+}
+END_TEST
+
+/* Range ends of every number: accepted at the ends, refused past them. */
+static const struct {
+	const char	*section;
+	const char	*key;
+	long long	 min;
+	long long	 max;
+} ranges[] = {
+	{ "server", "LocalPort", 0, 65535 },
+	{ "server", "ConnectionBacklog", 1, 65535 },
+	{ "server", "DefaultTimeout", 0, 86400 },
+	{ "server", "MaxConnections", 1, 100000 },
+	{ "server", "KeepAliveTime", 0, 32767000 },
+	{ "server", "KeepAliveInterval", 0, 32767000 },
+	{ "server", "InBufferSize", 0, 1073741824 },
+	{ "server", "OutBufferSize", 0, 1073741824 },
+	{ "server", "UseIPv6", 0, 2 },
+	{ "server", "ShutdownTimeout", 0, 3600 },
+	{ "websocket", "MaxFrameSize", 125, 2147483647 },
+	{ "websocket", "MaxMessageSize", 125, 1099511627776LL },
+	{ "websocket", "HandshakeTimeout", 1, 3600 },
+	{ "websocket", "CloseTimeout", 1, 3600 },
+	{ "websocket", "MaxHeaderSize", 1024, 1048576 },
+	{ "backend", "KillTimeout", 0, 3600 },
+	{ "log", "LogLevel", 0, 3 },
+};
+
+START_TEST(test_range)
+{
+	struct config	*cfg;
+	char		 body[256], want[256];
+
+	snprintf(body, sizeof body, "[%s]\n%s = %lld\n" ROUTE_E,
+	    ranges[_i].section, ranges[_i].key, ranges[_i].min);
+	cfg = load_ok(body);
+	config_free(cfg);
+	snprintf(body, sizeof body, "[%s]\n%s = %lld\n" ROUTE_E,
+	    ranges[_i].section, ranges[_i].key, ranges[_i].max);
+	cfg = load_ok(body);
+	config_free(cfg);
+
+	snprintf(body, sizeof body, "[%s]\n%s = %lld\n" ROUTE_E,
+	    ranges[_i].section, ranges[_i].key, ranges[_i].min - 1);
+	snprintf(want, sizeof want, "@:2: %s: %lld out of range (%lld..%lld)\n",
+	    ranges[_i].key, ranges[_i].min - 1, ranges[_i].min, ranges[_i].max);
+	expect_errors(body, want);
+	snprintf(body, sizeof body, "[%s]\n%s = %lld\n" ROUTE_E,
+	    ranges[_i].section, ranges[_i].key, ranges[_i].max + 1);
+	snprintf(want, sizeof want, "@:2: %s: %lld out of range (%lld..%lld)\n",
+	    ranges[_i].key, ranges[_i].max + 1, ranges[_i].min, ranges[_i].max);
+	expect_errors(body, want);
+}
+END_TEST
+
+START_TEST(test_range_values)
+{
+	struct config	*cfg;
+
+	cfg = load_ok("[websocket]\nMaxMessageSize = 1099511627776\n"
+	    "MaxFrameSize = 2147483647\nDisconnectStatusCode = 4999\n"
+	    "DisconnectStatusDescription = "
+	    "0123456789012345678901234567890123456789012345678901234567890123456789"
+	    "01234567890123456789012345678901234567890123456789012\n" ROUTE_E);
+	ck_assert_uint_eq(cfg->max_message_size, UINT64_C(1) << 40);
+	ck_assert_int_eq(cfg->max_frame_size, 2147483647);
+	ck_assert_int_eq(cfg->disconnect_status_code, 4999);
+	ck_assert_uint_eq(strlen(cfg->disconnect_status_description), 123);
+	config_free(cfg);
+}
+END_TEST
+
+/* The longest line is 8192 bytes; longer ones are one error, not two lines. */
+START_TEST(test_line_limit)
+{
+	struct config	*cfg;
+	char		*body;
+	size_t		 n;
+
+	body = malloc(20000);
+	ck_assert_ptr_nonnull(body);
+	n = (size_t)snprintf(body, 20000, "[server]\nAllowedClients = ");
+	memset(body + n, 'x', 8192 - 17);
+	n += 8192 - 17;
+	strcpy(body + n, "\n" ROUTE_E);
+	cfg = load_ok(body);
+	ck_assert_uint_eq(strlen(cfg->allowed_clients), 8192 - 17);
+	config_free(cfg);
+
+	n = (size_t)snprintf(body, 20000, "[server]\nAllowedClients = ");
+	memset(body + n, 'x', 8192 - 16);
+	n += 8192 - 16;
+	strcpy(body + n, "\nLocalPort = z\n" ROUTE_E);
+	expect_errors(body, "@:2: line longer than 8192 bytes\n"
+	    "@:3: LocalPort: invalid integer \"z\"\n");
+
+	/* Far longer, and at the end of a file without a line end. */
+	n = (size_t)snprintf(body, 20000, ROUTE_E "LogLevel = ");
+	memset(body + n, '1', 19000 - n);
+	body[19000] = '\0';
+	expect_errors(body, "@:4: line longer than 8192 bytes\n");
+	free(body);
+}
+END_TEST
+
+/* Past CONFIG_MAX_ERRORS errors, the rest are counted. */
+START_TEST(test_many_errors)
+{
+	char	*body, *errors, *p;
+	size_t	 i, n, lines;
+
+	body = malloc(4096);
+	ck_assert_ptr_nonnull(body);
+	n = (size_t)snprintf(body, 4096, "[server]\n");
+	for (i = 0; i < 150; i++)
+		n += (size_t)snprintf(body + n, 4096 - n, "Foo%zu = 1\n", i);
+	snprintf(body + n, 4096 - n, ROUTE_E);
+	ck_assert_ptr_null(config_load(write_ini(body), &errors));
+	for (lines = 0, p = errors; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	ck_assert_uint_eq(lines, 101);
+	p = expand("@:2: unknown key Foo0 in [server]\n", ini_path);
+	ck_assert_int_eq(strncmp(errors, p, strlen(p)), 0);
+	free(p);
+	p = expand("@:101: unknown key Foo99 in [server]\n"
+	    "@: 50 more errors not shown\n", ini_path);
+	ck_assert_str_eq(errors + strlen(errors) - strlen(p), p);
+	free(p);
+	free(errors);
+	free(body);
+}
+END_TEST
+
+Suite *
+make_config_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("config");
+
+	tc = tcase_create("Core");
+	tcase_add_checked_fixture(tc, NULL, config_teardown);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_defaults_loaded);
+	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_syntax_forms);
+	tcase_add_test(tc, test_bool_spellings);
+	tcase_add_test(tc, test_bool_errors);
+	tcase_add_loop_test(tc, test_error_class, 0,
+	    sizeof error_cases / sizeof error_cases[0]);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_all_errors);
+	tcase_add_test(tc, test_long_value);
+	tcase_add_test(tc, test_route_for);
+	tcase_add_test(tc, test_relative_script);
+	tcase_add_test(tc, test_script_not_executable);
+	tcase_add_test(tc, test_runtime_flags);
+	tcase_add_test(tc, test_man_page);
+	tcase_add_test(tc, test_etc_ini);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("Limits");
+	tcase_add_checked_fixture(tc, NULL, config_teardown);
+	tcase_add_loop_test(tc, test_range, 0, sizeof ranges / sizeof ranges[0]);
+	tcase_add_test(tc, test_range_values);
+	tcase_add_test(tc, test_line_limit);
+	tcase_add_test(tc, test_many_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
