@@ -1,0 +1,1336 @@
+/* backend-script.c - CGI-style backend: one handler process per WebSocket. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* pipe2, F_DUPFD_CLOEXEC, environ */
+#endif
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/queue.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "backend.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "util.h"
+#include "ws-handshake.h"
+#include "ws-utf8.h"
+
+#ifdef PACKAGE_VERSION
+#define SCRIPT_SOFTWARE		"wsserverd/" PACKAGE_VERSION
+#else
+#define SCRIPT_SOFTWARE		"wsserverd/0.1.0"
+#endif
+
+/*
+ * Client -> stdin: pause the client above HIGH queued bytes, resume below
+ * LOW, so a handler that reads slowly holds back only its own client.
+ */
+#define SCRIPT_STDIN_HIGH	(256 * 1024)
+#define SCRIPT_STDIN_LOW	(64 * 1024)
+/* stdout is read at most this far ahead; longer lines go out in pieces. */
+#define SCRIPT_LINE_MAX		(64 * 1024)
+/* stderr lines are logged in pieces of this many bytes (fits a log line). */
+#define SCRIPT_ERRLINE_MAX	1024
+/* Request headers copied into the environment, in bytes. */
+#define SCRIPT_HEADER_ENV_MAX	(64 * 1024)
+#define SCRIPT_ID_MAX		64
+#define SCRIPT_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* What the next expiry of the kill timer does. */
+enum script_stage {
+	SCRIPT_STAGE_NONE,	/* timer not armed */
+	SCRIPT_STAGE_TERM,	/* send SIGTERM to the process group */
+	SCRIPT_STAGE_KILL,	/* send SIGKILL to the process group */
+	SCRIPT_STAGE_FORCE,	/* give up on pipes held by escaped processes */
+};
+
+/* Where the child failed before exec, sent to the parent on a status pipe. */
+enum script_step {
+	SCRIPT_STEP_FDS,
+	SCRIPT_STEP_PDEATHSIG,
+	SCRIPT_STEP_CHDIR,
+	SCRIPT_STEP_EXEC,
+};
+
+struct script_report {
+	int	step;
+	int	err;
+};
+
+/* Everything the child needs, prepared before fork so it need not allocate. */
+struct script_exec {
+	const char	*path;		/* what to exec (after chdir) */
+	char		*const *argv;
+	char		**envp;
+	const char	*dir;		/* NULL: stay in the daemon's cwd */
+};
+
+/* A growing "NAME=value\0" block with offsets, turned into envp at the end. */
+struct script_env {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+	size_t		*off;
+	size_t		 n;
+	size_t		 ncap;
+	size_t		 start;		/* offset of the entry being written */
+};
+
+/*
+ * One handler. It lives until the connection has let go (close op), the
+ * process is reaped and all three pipes are closed, in whatever order
+ * those happen; busy keeps it alive while one of our frames is on the
+ * stack, because conn_close calls back into us.
+ */
+struct script {
+	LIST_ENTRY(script)	 entry;
+	struct conn		*conn;		/* NULL once detached */
+	struct event_base	*base;
+	char			 id[SCRIPT_ID_MAX];
+	pid_t			 pid;		/* also the process group id */
+	int			 status;	/* wait status once reaped */
+	enum msg_format		 format;
+	int			 kill_timeout;	/* seconds */
+
+	struct bufferevent	*in;		/* handler's stdin; NULL: closed */
+	struct bufferevent	*out;		/* handler's stdout; NULL: done */
+	struct bufferevent	*err;		/* handler's stderr; NULL: done */
+	struct event		*timer;
+	enum script_stage	 stage;
+
+	struct ws_utf8		 utf8;		/* outgoing text message */
+	size_t			 scanned;	/* stdout bytes known to hold no LF */
+	int			 busy;		/* our frames on the stack */
+
+	bool			 reaped;
+	bool			 released;	/* the connection called close */
+	bool			 closing;	/* shutdown started */
+	bool			 in_paused;	/* we paused the client's input */
+	bool			 out_blocked;	/* waiting for writable */
+	bool			 out_eof;
+	bool			 out_msg_open;	/* a streamed line is unfinished */
+};
+
+static void	*script_open(struct conn *, const struct route *, const char **);
+static void	 script_message(void *, enum ws_msg_type, const uint8_t *,
+		    size_t, bool, bool);
+static void	 script_writable(void *);
+static void	 script_close(void *);
+
+static int	 script_spawn(struct script *, const struct route *,
+		    int [3], const char **);
+static void	 script_child(const struct script_exec *, pid_t, int [3], int)
+		    __attribute__((noreturn));
+static void	 script_child_fail(int, int, int) __attribute__((noreturn));
+static void	 script_close_from(int);
+static char	**script_env_build(struct conn *, const struct route *);
+static void	 script_env_put(struct script_env *, const void *, size_t);
+static void	 script_env_begin(struct script_env *);
+static void	 script_env_end(struct script_env *);
+static void	 script_env_add(struct script_env *, const char *,
+		    const char *);
+static bool	 script_env_has(const struct script_env *, const char *);
+static size_t	 script_env_headers(struct script_env *,
+		    const struct ws_request *);
+static bool	 script_header_name_ok(const char *);
+
+static void	 script_sigchld_cb(evutil_socket_t, short, void *);
+static void	 script_reaped(struct script *, int);
+static void	 script_timer_cb(evutil_socket_t, short, void *);
+static void	 script_arm_timer(struct script *);
+static void	 script_signal(struct script *, int);
+static bool	 script_stdout_held(struct script *);
+static void	 script_stdin_write_cb(struct bufferevent *, void *);
+static void	 script_stdin_event_cb(struct bufferevent *, short, void *);
+static void	 script_stdout_read_cb(struct bufferevent *, void *);
+static void	 script_stdout_event_cb(struct bufferevent *, short, void *);
+static void	 script_stdout_process(struct script *);
+static int	 script_stdout_deliver(struct script *, enum ws_msg_type,
+		    const uint8_t *, size_t, bool);
+static void	 script_stdout_finish(struct script *);
+static void	 script_stderr_read_cb(struct bufferevent *, void *);
+static void	 script_stderr_event_cb(struct bufferevent *, short, void *);
+static void	 script_stderr_lines(struct script *, bool);
+
+static void	 script_enter(struct script *);
+static void	 script_leave(struct script *);
+static void	 script_shutdown(struct script *);
+static void	 script_end(struct script *, int, const char *);
+static void	 script_check_exit(struct script *);
+static void	 script_close_stdin(struct script *);
+static void	 script_close_stdout(struct script *);
+static void	 script_close_stderr(struct script *);
+
+const struct backend_ops backend_script_ops = {
+	.name = "script",
+	.open = script_open,
+	.message = script_message,
+	.writable = script_writable,
+	.close = script_close,
+};
+
+/* Every instance not yet freed; the SIGCHLD handler looks pids up here. */
+static LIST_HEAD(, script) script_all = LIST_HEAD_INITIALIZER(script_all);
+static int		 script_nlive;		/* instances not yet reaped */
+static struct event	*script_sigchld;	/* exists while script_nlive > 0 */
+static char		 script_errline[SCRIPT_ERRLINE_MAX + 1];
+
+/*
+ * Starts the route's handler for a new WebSocket. Returns the instance, or
+ * NULL with *cause set (the failure is logged).
+ */
+static void *
+script_open(struct conn *conn, const struct route *route, const char **cause)
+{
+	struct script	*s;
+	int		 fds[3];
+	int		 kt;
+
+	if (route->argv == NULL || route->argv[0] == NULL ||
+	    route->argv[0][0] == '\0') {
+		*cause = "no handler program";
+		log_error("%s %s", conn_id(conn), *cause);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->conn = conn;
+	s->base = conn_base(conn);
+	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
+	s->format = route->format;
+	kt = conn_config(conn)->kill_timeout;
+	s->kill_timeout = kt > 0 ? kt : 0;
+	if ((s->timer = evtimer_new(s->base, script_timer_cb, s)) == NULL) {
+		free(s);
+		*cause = "out of memory";
+		return NULL;
+	}
+	/* Catch SIGCHLD before the first child can exit. */
+	if (script_sigchld == NULL) {
+		script_sigchld = evsignal_new(s->base, SIGCHLD,
+		    script_sigchld_cb, NULL);
+		if (script_sigchld == NULL ||
+		    evsignal_add(script_sigchld, NULL) == -1) {
+			if (script_sigchld != NULL)
+				event_free(script_sigchld);
+			script_sigchld = NULL;
+			event_free(s->timer);
+			free(s);
+			*cause = "cannot watch SIGCHLD";
+			log_error("%s %s", conn_id(conn), *cause);
+			return NULL;
+		}
+	}
+	if (script_spawn(s, route, fds, cause) == -1) {
+		event_free(s->timer);
+		free(s);
+		return NULL;
+	}
+
+	s->in = bufferevent_socket_new(s->base, fds[0], BEV_OPT_CLOSE_ON_FREE);
+	s->out = bufferevent_socket_new(s->base, fds[1], BEV_OPT_CLOSE_ON_FREE);
+	s->err = bufferevent_socket_new(s->base, fds[2], BEV_OPT_CLOSE_ON_FREE);
+	if (s->in == NULL || s->out == NULL || s->err == NULL)
+		abort();
+	bufferevent_setcb(s->in, NULL, script_stdin_write_cb,
+	    script_stdin_event_cb, s);
+	bufferevent_setwatermark(s->in, EV_WRITE, SCRIPT_STDIN_LOW, 0);
+	bufferevent_setcb(s->out, script_stdout_read_cb, NULL,
+	    script_stdout_event_cb, s);
+	bufferevent_setwatermark(s->out, EV_READ, 0, SCRIPT_LINE_MAX);
+	bufferevent_enable(s->out, EV_READ);
+	bufferevent_setcb(s->err, script_stderr_read_cb, NULL,
+	    script_stderr_event_cb, s);
+	bufferevent_setwatermark(s->err, EV_READ, 0, SCRIPT_ERRLINE_MAX);
+	bufferevent_enable(s->err, EV_READ);
+
+	LIST_INSERT_HEAD(&script_all, s, entry);
+	script_nlive++;
+	log_verbose("%s handler %s started, pid %ld", s->id, route->argv[0],
+	    (long)s->pid);
+	return s;
+}
+
+/*
+ * Forks and execs the handler with fresh pipes. fds receives the parent's
+ * ends (stdin write, stdout read, stderr read), non-blocking and
+ * close-on-exec. Returns 0, or -1 with *cause set and the failure logged
+ * (a child that failed before exec has been reaped).
+ */
+static int
+script_spawn(struct script *s, const struct route *route, int fds[3],
+    const char **cause)
+{
+	struct script_exec	 x;
+	struct script_report	 rep;
+	sigset_t		 all, old;
+	const char		*argv0 = route->argv[0], *slash;
+	char			*dir = NULL, *path = NULL;
+	int			 p[4][2], child[3], i, j, err;
+	pid_t			 parent, pid;
+	ssize_t			 n;
+
+	memset(&x, 0, sizeof(x));
+	x.argv = route->argv;
+	x.path = argv0;
+	/*
+	 * The handler runs in its own directory. A relative path is made
+	 * relative to that directory; a bare name is looked up in PATH and
+	 * runs in the daemon's directory.
+	 */
+	if ((slash = strrchr(argv0, '/')) != NULL) {
+		dir = xstrdup(argv0);
+		dir[slash == argv0 ? 1 : slash - argv0] = '\0';
+		if (argv0[0] != '/') {
+			xasprintf(&path, "./%s", slash + 1);
+			x.path = path;
+		}
+		x.dir = dir;
+	}
+	x.envp = script_env_build(s->conn, route);
+
+	for (i = 0; i < 4; i++) {
+		if (pipe2(p[i], O_CLOEXEC) == -1) {
+			err = errno;
+			for (j = 0; j < i; j++) {
+				close(p[j][0]);
+				close(p[j][1]);
+			}
+			*cause = "pipe failed";
+			log_error("%s cannot start handler %s: pipe: %s", s->id,
+			    argv0, strerror(err));
+			goto fail;
+		}
+	}
+	child[0] = p[0][0];
+	child[1] = p[1][1];
+	child[2] = p[2][1];
+
+	/*
+	 * No signal handler of ours may run in the child between fork and
+	 * the reset of dispositions (libevent's would write to the parent's
+	 * signal pipe).
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	parent = getpid();
+	pid = fork();
+	if (pid == 0)
+		script_child(&x, parent, child, p[3][1]);
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[0][0]);
+	close(p[1][1]);
+	close(p[2][1]);
+	close(p[3][1]);
+	if (pid == -1) {
+		close(p[0][1]);
+		close(p[1][0]);
+		close(p[2][0]);
+		close(p[3][0]);
+		*cause = "fork failed";
+		log_error("%s cannot start handler %s: fork: %s", s->id, argv0,
+		    strerror(err));
+		goto fail;
+	}
+
+	/* EOF here means exec succeeded: the status pipe is close-on-exec. */
+	do
+		n = read(p[3][0], &rep, sizeof(rep));
+	while (n == -1 && errno == EINTR);
+	close(p[3][0]);
+	if (n == (ssize_t)sizeof(rep)) {
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			continue;
+		close(p[0][1]);
+		close(p[1][0]);
+		close(p[2][0]);
+		switch (rep.step) {
+		case SCRIPT_STEP_EXEC:
+			*cause = "exec failed";
+			break;
+		case SCRIPT_STEP_CHDIR:
+			*cause = "chdir failed";
+			break;
+		default:
+			*cause = "handler setup failed";
+			break;
+		}
+		log_error("%s cannot start handler %s: %s: %s", s->id, argv0,
+		    *cause, strerror(rep.err));
+		goto fail;
+	}
+
+	fds[0] = p[0][1];
+	fds[1] = p[1][0];
+	fds[2] = p[2][0];
+	for (i = 0; i < 3; i++)
+		evutil_make_socket_nonblocking(fds[i]);
+	s->pid = pid;
+	free(x.envp);
+	free(dir);
+	free(path);
+	return 0;
+
+fail:
+	free(x.envp);
+	free(dir);
+	free(path);
+	return -1;
+}
+
+/* Sends the failed step and errno to the parent and exits. */
+static void
+script_child_fail(int stfd, int step, int err)
+{
+	struct script_report	rep;
+	ssize_t			n;
+
+	rep.step = step;
+	rep.err = err;
+	n = write(stfd, &rep, sizeof(rep));
+	(void)n;
+	_exit(127);
+}
+
+/* Closes every descriptor from lowfd up. */
+static void
+script_close_from(int lowfd)
+{
+	long	max;
+	int	fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0U) == 0)
+		return;
+#endif
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > INT_MAX)
+		max = INT_MAX;
+	for (fd = lowfd; fd < max; fd++)
+		(void)close(fd);
+}
+
+/*
+ * The child between fork and exec: own session and process group (so the
+ * whole group can be signalled), death signal if the daemon dies, default
+ * signal handling, the pipes on 0-2 and nothing else open.
+ */
+static void
+script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+	int			i, sig;
+
+	(void)setsid();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		script_child_fail(stfd, SCRIPT_STEP_PDEATHSIG, errno);
+	/* The daemon died before the death signal was armed. */
+	if (getppid() != parent)
+		_exit(127);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+
+	/* Lift everything above 2 first so no dup2 below clobbers a pipe. */
+	if (stfd < 3 && (stfd = fcntl(stfd, F_DUPFD_CLOEXEC, 3)) == -1)
+		_exit(127);
+	for (i = 0; i < 3; i++) {
+		if (fds[i] < 3 &&
+		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1)
+			script_child_fail(stfd, SCRIPT_STEP_FDS, errno);
+	}
+	for (i = 0; i < 3; i++) {
+		if (dup2(fds[i], i) == -1)
+			script_child_fail(stfd, SCRIPT_STEP_FDS, errno);
+	}
+	if (stfd != 3) {
+		if (dup2(stfd, 3) == -1 || fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
+			script_child_fail(stfd, SCRIPT_STEP_FDS, errno);
+		stfd = 3;
+	}
+	script_close_from(4);
+
+	if (x->dir != NULL && chdir(x->dir) == -1)
+		script_child_fail(stfd, SCRIPT_STEP_CHDIR, errno);
+	environ = x->envp;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execvp(x->path, x->argv);
+	script_child_fail(stfd, SCRIPT_STEP_EXEC, errno);
+}
+
+/* Appends bytes to the environment block being built. */
+static void
+script_env_put(struct script_env *e, const void *data, size_t len)
+{
+	size_t	cap;
+
+	if (e->cap - e->len < len) {
+		cap = e->cap == 0 ? 4096 : e->cap;
+		while (cap - e->len < len)
+			cap *= 2;
+		e->buf = xrealloc(e->buf, cap);
+		e->cap = cap;
+	}
+	memcpy(e->buf + e->len, data, len);
+	e->len += len;
+}
+
+/* Starts a new NAME=value entry. */
+static void
+script_env_begin(struct script_env *e)
+{
+	e->start = e->len;
+}
+
+/* Ends the entry started by script_env_begin. */
+static void
+script_env_end(struct script_env *e)
+{
+	script_env_put(e, "", 1);
+	if (e->n == e->ncap) {
+		e->ncap = e->ncap == 0 ? 64 : e->ncap * 2;
+		e->off = xrealloc(e->off, e->ncap * sizeof(*e->off));
+	}
+	e->off[e->n++] = e->start;
+}
+
+/* Adds name=value. */
+static void
+script_env_add(struct script_env *e, const char *name, const char *value)
+{
+	script_env_begin(e);
+	script_env_put(e, name, strlen(name));
+	script_env_put(e, "=", 1);
+	script_env_put(e, value, strlen(value));
+	script_env_end(e);
+}
+
+/* Returns true when name is already set. */
+static bool
+script_env_has(const struct script_env *e, const char *name)
+{
+	size_t	i, len = strlen(name);
+
+	for (i = 0; i < e->n; i++) {
+		if (strncmp(e->buf + e->off[i], name, len) == 0 &&
+		    e->buf[e->off[i] + len] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* Returns true for header names that map cleanly onto HTTP_* variables. */
+static bool
+script_header_name_ok(const char *name)
+{
+	const char	*p;
+
+	if (*name == '\0')
+		return false;
+	for (p = name; *p != '\0'; p++) {
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Adds one HTTP_<NAME> per distinct request header, repeated headers joined
+ * with ", ". Names with other characters than [A-Za-z0-9-] are skipped (so
+ * "X_Foo" cannot pose as "X-Foo"), and so is Proxy: HTTP_PROXY would steer
+ * the handler's HTTP clients (httpoxy). Returns how many headers were left
+ * out because the block would pass SCRIPT_HEADER_ENV_MAX.
+ */
+static size_t
+script_env_headers(struct script_env *e, const struct ws_request *req)
+{
+	const struct ws_header	*h, *o;
+	size_t			 i, j, need, used = 0, dropped = 0;
+	const char		*p;
+	char			 c;
+	bool			 seen;
+
+	for (i = 0; i < req->nheaders; i++) {
+		h = &req->headers[i];
+		if (!script_header_name_ok(h->name) ||
+		    strcasecmp(h->name, "Proxy") == 0)
+			continue;
+		seen = false;
+		for (j = 0; j < i && !seen; j++)
+			seen = strcasecmp(req->headers[j].name, h->name) == 0;
+		if (seen)
+			continue;
+		need = 5 + strlen(h->name) + 1 + strlen(h->value) + 1;
+		for (j = i + 1; j < req->nheaders; j++) {
+			o = &req->headers[j];
+			if (strcasecmp(o->name, h->name) == 0)
+				need += 2 + strlen(o->value);
+		}
+		if (used + need > SCRIPT_HEADER_ENV_MAX) {
+			dropped++;
+			continue;
+		}
+		used += need;
+		script_env_begin(e);
+		script_env_put(e, "HTTP_", 5);
+		for (p = h->name; *p != '\0'; p++) {
+			c = *p;
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			else if (c == '-')
+				c = '_';
+			script_env_put(e, &c, 1);
+		}
+		script_env_put(e, "=", 1);
+		script_env_put(e, h->value, strlen(h->value));
+		for (j = i + 1; j < req->nheaders; j++) {
+			o = &req->headers[j];
+			if (strcasecmp(o->name, h->name) != 0)
+				continue;
+			script_env_put(e, ", ", 2);
+			script_env_put(e, o->value, strlen(o->value));
+		}
+		script_env_end(e);
+	}
+	return dropped;
+}
+
+/*
+ * Builds the handler's environment: CGI/1.1 variables for the request, then
+ * the route's PassEnv names from the daemon's environment (never replacing
+ * a request variable), then a default PATH. Returns one malloc'd block:
+ * the pointer array followed by the strings.
+ */
+static char **
+script_env_build(struct conn *conn, const struct route *route)
+{
+	struct script_env	 e;
+	const struct ws_request	*req = conn_request(conn);
+	const char		*v, *proto, *end;
+	char			 num[16], **envp, **pp;
+	size_t			 i, dropped, ptrs;
+
+	memset(&e, 0, sizeof(e));
+	script_env_add(&e, "GATEWAY_INTERFACE", "CGI/1.1");
+	script_env_add(&e, "SERVER_SOFTWARE", SCRIPT_SOFTWARE);
+	v = conn_local_addr(conn);
+	if (req != NULL && req->host != NULL && req->host[0] != '\0') {
+		/* Host without its port; an IPv6 literal keeps its brackets. */
+		v = req->host;
+		if (v[0] == '[' && (end = strchr(v, ']')) != NULL)
+			end++;
+		else if ((end = strchr(v, ':')) == NULL)
+			end = v + strlen(v);
+		script_env_begin(&e);
+		script_env_put(&e, "SERVER_NAME=", 12);
+		script_env_put(&e, v, (size_t)(end - v));
+		script_env_end(&e);
+	} else
+		script_env_add(&e, "SERVER_NAME", v != NULL ? v : "");
+	snprintf(num, sizeof(num), "%d", conn_local_port(conn));
+	script_env_add(&e, "SERVER_PORT", num);
+	if (req != NULL) {
+		script_env_add(&e, "SERVER_PROTOCOL",
+		    req->version != NULL ? req->version : "HTTP/1.1");
+		script_env_add(&e, "REQUEST_METHOD",
+		    req->method != NULL ? req->method : "GET");
+		script_env_add(&e, "REQUEST_URI",
+		    req->uri != NULL ? req->uri : "");
+		script_env_add(&e, "QUERY_STRING",
+		    req->query != NULL ? req->query : "");
+	}
+	script_env_add(&e, "SCRIPT_NAME", route->path != NULL ? route->path :
+	    "");
+	script_env_add(&e, "PATH_INFO", "");
+	v = conn_remote_addr(conn);
+	script_env_add(&e, "REMOTE_ADDR", v != NULL ? v : "");
+	script_env_add(&e, "REMOTE_HOST", v != NULL ? v : "");
+	snprintf(num, sizeof(num), "%d", conn_remote_port(conn));
+	script_env_add(&e, "REMOTE_PORT", num);
+	if (conn_is_tls(conn))
+		script_env_add(&e, "HTTPS", "on");
+	if ((proto = conn_subprotocol(conn)) != NULL)
+		script_env_add(&e, "WEBSOCKET_SUBPROTOCOL", proto);
+	script_env_add(&e, "WSSERVERD_CONNECTION_ID", conn_id(conn));
+	if (req != NULL && (dropped = script_env_headers(&e, req)) > 0)
+		log_warn("%s %zu request header(s) left out of the handler "
+		    "environment (over %d bytes)", conn_id(conn), dropped,
+		    SCRIPT_HEADER_ENV_MAX);
+	for (i = 0; route->passenv != NULL && route->passenv[i] != NULL; i++) {
+		if ((v = getenv(route->passenv[i])) != NULL &&
+		    !script_env_has(&e, route->passenv[i]))
+			script_env_add(&e, route->passenv[i], v);
+	}
+	if (!script_env_has(&e, "PATH"))
+		script_env_add(&e, "PATH", SCRIPT_DEFAULT_PATH);
+
+	ptrs = (e.n + 1) * sizeof(char *);
+	envp = xmalloc(ptrs + e.len);
+	memcpy((char *)envp + ptrs, e.buf, e.len);
+	pp = envp;
+	for (i = 0; i < e.n; i++)
+		*pp++ = (char *)envp + ptrs + e.off[i];
+	*pp = NULL;
+	free(e.buf);
+	free(e.off);
+	return envp;
+}
+
+/* Marks a callback frame; the instance is not freed while one is active. */
+static void
+script_enter(struct script *s)
+{
+	s->busy++;
+}
+
+/*
+ * Leaves a callback frame and frees the instance once nothing refers to it
+ * any more: the connection let go, the process is reaped and every pipe is
+ * closed. s may be gone on return.
+ */
+static void
+script_leave(struct script *s)
+{
+	if (--s->busy > 0)
+		return;
+	if (!s->released || !s->reaped || s->in != NULL || s->out != NULL ||
+	    s->err != NULL)
+		return;
+	LIST_REMOVE(s, entry);
+	event_free(s->timer);
+	free(s);
+}
+
+/*
+ * Detaches from the connection and starts tearing down: stdin gets what is
+ * queued and then EOF, stdout is read and thrown away, and the kill timer
+ * runs while anything is left. Idempotent.
+ */
+static void
+script_shutdown(struct script *s)
+{
+	struct evbuffer	*buf;
+
+	if (s->closing)
+		return;
+	s->closing = true;
+	s->conn = NULL;
+	s->in_paused = false;
+	if (s->in != NULL) {
+		if (evbuffer_get_length(bufferevent_get_output(s->in)) == 0)
+			script_close_stdin(s);
+		else
+			bufferevent_setwatermark(s->in, EV_WRITE, 0, 0);
+	}
+	if (s->out != NULL) {
+		buf = bufferevent_get_input(s->out);
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		s->out_blocked = false;
+		if (s->out_eof)
+			script_close_stdout(s);
+		else
+			bufferevent_enable(s->out, EV_READ);
+	}
+	if (!s->reaped || s->in != NULL || s->out != NULL || s->err != NULL)
+		script_arm_timer(s);
+}
+
+/*
+ * The backend ends the WebSocket. Detaches first: conn_close calls our
+ * close op before it returns. The caller holds a frame (script_enter).
+ */
+static void
+script_end(struct script *s, int code, const char *reason)
+{
+	struct conn	*conn = s->conn;
+
+	if (conn == NULL)
+		return;
+	script_shutdown(s);
+	conn_close(conn, code, reason);
+}
+
+/* Closes the WebSocket once the handler is reaped and its stdout is done. */
+static void
+script_check_exit(struct script *s)
+{
+	if (s->conn == NULL || !s->reaped || s->out != NULL)
+		return;
+	if (WIFEXITED(s->status) && WEXITSTATUS(s->status) == 0)
+		script_end(s, 0, NULL);	/* DisconnectStatusCode */
+	else
+		script_end(s, 1011, "handler failed");
+}
+
+/* Closes the handler's stdin (it sees EOF), dropping anything queued. */
+static void
+script_close_stdin(struct script *s)
+{
+	if (s->in == NULL)
+		return;
+	bufferevent_free(s->in);
+	s->in = NULL;
+	if (s->in_paused && s->conn != NULL)
+		conn_resume_input(s->conn);
+	s->in_paused = false;
+}
+
+/* Closes the handler's stdout. */
+static void
+script_close_stdout(struct script *s)
+{
+	if (s->out == NULL)
+		return;
+	bufferevent_free(s->out);
+	s->out = NULL;
+}
+
+/* Closes the handler's stderr. */
+static void
+script_close_stderr(struct script *s)
+{
+	if (s->err == NULL)
+		return;
+	bufferevent_free(s->err);
+	s->err = NULL;
+}
+
+/* Arms the EOF -> SIGTERM -> SIGKILL sequence unless it already runs. */
+static void
+script_arm_timer(struct script *s)
+{
+	struct timeval	tv;
+
+	if (s->stage != SCRIPT_STAGE_NONE)
+		return;
+	s->stage = SCRIPT_STAGE_TERM;
+	tv.tv_sec = s->kill_timeout;
+	tv.tv_usec = 0;
+	evtimer_add(s->timer, &tv);
+}
+
+/*
+ * Signals the handler's process group. Once the handler is reaped its pid
+ * may be reused: never hit a newer handler of ours that got the same one.
+ */
+static void
+script_signal(struct script *s, int sig)
+{
+	struct script	*o;
+
+	if (s->reaped) {
+		LIST_FOREACH(o, &script_all, entry) {
+			if (o != s && o->pid == s->pid && !o->reaped)
+				return;
+		}
+	}
+	(void)kill(-s->pid, sig);
+}
+
+/*
+ * Returns true while some process still holds the write end of stdout.
+ * Once all writers are gone the pipe reports POLLHUP even with data left
+ * in it, so unread output (a slow client) is not mistaken for a holder.
+ */
+static bool
+script_stdout_held(struct script *s)
+{
+	struct pollfd	pfd;
+
+	if (s->out == NULL || s->out_eof)
+		return false;
+	pfd.fd = bufferevent_getfd(s->out);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == -1)
+		return true;
+	return (pfd.revents & POLLHUP) == 0;
+}
+
+/*
+ * One step of the kill sequence. The whole process group is signalled so
+ * that the handler's own children go too; once the handler is reaped and
+ * the group killed, pipes still held open by processes that left the group
+ * are closed from our side.
+ */
+static void
+script_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct script	*s = arg;
+	struct timeval	 tv;
+	bool		 held;
+
+	(void)fd;
+	(void)what;
+	script_enter(s);
+	tv.tv_sec = s->kill_timeout;
+	tv.tv_usec = 0;
+	switch (s->stage) {
+	case SCRIPT_STAGE_TERM:
+		log_verbose("%s handler still running after %d s: SIGTERM",
+		    s->id, s->kill_timeout);
+		script_signal(s, SIGTERM);
+		s->stage = SCRIPT_STAGE_KILL;
+		evtimer_add(s->timer, &tv);
+		break;
+	case SCRIPT_STAGE_KILL:
+		log_verbose("%s handler still running after %d s: SIGKILL",
+		    s->id, s->kill_timeout);
+		script_signal(s, SIGKILL);
+		s->stage = SCRIPT_STAGE_FORCE;
+		evtimer_add(s->timer, &tv);
+		break;
+	case SCRIPT_STAGE_FORCE:
+		if (!s->reaped) {
+			/* Uninterruptible sleep; it dies when it wakes. */
+			script_signal(s, SIGKILL);
+			if (tv.tv_sec == 0)
+				tv.tv_sec = 1;
+			evtimer_add(s->timer, &tv);
+			break;
+		}
+		held = script_stdout_held(s);
+		if (s->in != NULL || held || s->err != NULL)
+			log_warn("%s handler pipes held open by escaped "
+			    "processes; closing them", s->id);
+		script_close_stdin(s);
+		script_close_stderr(s);
+		s->stage = SCRIPT_STAGE_NONE;
+		/* Without holders, unread output just waits for the client. */
+		if (held) {
+			script_close_stdout(s);
+			script_check_exit(s);
+		}
+		break;
+	case SCRIPT_STAGE_NONE:
+		break;
+	}
+	script_leave(s);
+}
+
+/*
+ * Reaps every exited child and hands each status to its instance. This is
+ * the daemon's only child reaper: children that are not handlers are
+ * reaped too, and logged at debug level.
+ */
+static void
+script_sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct script	*s;
+	pid_t		 pid;
+	int		 st;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	/* Each waitpid reaps one zombie, so this ends. */
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		LIST_FOREACH(s, &script_all, entry) {
+			if (s->pid == pid && !s->reaped)
+				break;
+		}
+		if (s == NULL)
+			log_debug("reaped unknown child %ld", (long)pid);
+		else
+			script_reaped(s, st);
+	}
+	/* With no child left, SIGCHLD goes back to its default. */
+	if (script_nlive == 0 && script_sigchld != NULL) {
+		event_free(script_sigchld);
+		script_sigchld = NULL;
+	}
+}
+
+/* The handler's process has been reaped with wait status st. */
+static void
+script_reaped(struct script *s, int st)
+{
+	bool	ours = s->conn == NULL;
+
+	script_enter(s);
+	s->reaped = true;
+	s->status = st;
+	script_nlive--;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		log_info("%s handler exited with status 0", s->id);
+	else if (WIFEXITED(st)) {
+		if (ours)
+			log_info("%s handler exited with status %d", s->id,
+			    WEXITSTATUS(st));
+		else
+			log_warn("%s handler exited with status %d", s->id,
+			    WEXITSTATUS(st));
+	} else if (WIFSIGNALED(st)) {
+		if (ours)
+			log_info("%s handler killed by signal %d", s->id,
+			    WTERMSIG(st));
+		else
+			log_warn("%s handler killed by signal %d", s->id,
+			    WTERMSIG(st));
+	}
+	/*
+	 * The handler is gone but its stdout is still open: a child of it
+	 * holds the pipe. Give the group the grace period, then kill it.
+	 */
+	if (script_stdout_held(s))
+		script_arm_timer(s);
+	script_check_exit(s);
+	script_leave(s);
+}
+
+/* A piece of a client message: to the handler's stdin. */
+static void
+script_message(void *b, enum ws_msg_type type, const uint8_t *data,
+    size_t len, bool first, bool last)
+{
+	struct script	*s = b;
+
+	(void)first;
+	if (s->conn == NULL)
+		return;
+	script_enter(s);
+	if (s->format == FORMAT_LINES && type == WS_MSG_BINARY) {
+		log_info("%s binary message in lines mode", s->id);
+		script_end(s, 1003, "binary message in lines mode");
+		goto out;
+	}
+	if (s->in == NULL)
+		goto out;	/* the handler no longer reads */
+	if (len > 0)
+		bufferevent_write(s->in, data, len);
+	if (last && s->format == FORMAT_LINES)
+		bufferevent_write(s->in, "\n", 1);
+	if (!s->in_paused &&
+	    evbuffer_get_length(bufferevent_get_output(s->in)) >
+	    SCRIPT_STDIN_HIGH) {
+		s->in_paused = true;
+		conn_pause_input(s->conn);
+	}
+out:
+	script_leave(s);
+}
+
+/* stdin drained to its low-water mark (or empty, while shutting down). */
+static void
+script_stdin_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct script	*s = arg;
+	size_t		 len = evbuffer_get_length(bufferevent_get_output(bev));
+
+	script_enter(s);
+	if (s->in_paused && s->conn != NULL && len <= SCRIPT_STDIN_LOW) {
+		s->in_paused = false;
+		conn_resume_input(s->conn);
+	}
+	if (s->closing && len == 0)
+		script_close_stdin(s);
+	script_leave(s);
+}
+
+/* Writing to stdin failed: the handler closed it or died. */
+static void
+script_stdin_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct script	*s = arg;
+
+	(void)bev;
+	script_enter(s);
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+		log_verbose("%s handler stopped reading its stdin (%s); "
+		    "dropping input", s->id,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		script_close_stdin(s);
+	}
+	script_leave(s);
+}
+
+/* The client's output queue has room again: resume reading stdout. */
+static void
+script_writable(void *b)
+{
+	struct script	*s = b;
+
+	if (s->conn == NULL)
+		return;
+	script_enter(s);
+	if (s->out != NULL && s->out_blocked) {
+		s->out_blocked = false;
+		if (!s->out_eof)
+			bufferevent_enable(s->out, EV_READ);
+		script_stdout_process(s);
+		script_stdout_finish(s);
+	}
+	script_leave(s);
+}
+
+/* New stdout data. */
+static void
+script_stdout_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct script	*s = arg;
+
+	(void)bev;
+	script_enter(s);
+	script_stdout_process(s);
+	script_leave(s);
+}
+
+/* stdout reached EOF (or failed, which ends it the same way). */
+static void
+script_stdout_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct script	*s = arg;
+
+	(void)bev;
+	script_enter(s);
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (what & BEV_EVENT_ERROR)
+			log_verbose("%s handler stdout: %s", s->id,
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+		s->out_eof = true;
+		script_stdout_process(s);
+		script_stdout_finish(s);
+	}
+	script_leave(s);
+}
+
+/* Closes stdout once it is at EOF and everything read has been sent. */
+static void
+script_stdout_finish(struct script *s)
+{
+	if (s->out == NULL || !s->out_eof)
+		return;
+	if (s->conn != NULL && (s->out_blocked || s->out_msg_open ||
+	    evbuffer_get_length(bufferevent_get_input(s->out)) > 0))
+		return;
+	script_close_stdout(s);
+	script_check_exit(s);
+}
+
+/*
+ * Sends one piece to the client: text is validated incrementally (a
+ * message may be streamed in pieces). Returns 0, or -1 when we are
+ * detached now (invalid UTF-8 ended the WebSocket, or the connection
+ * closed us).
+ */
+static int
+script_stdout_deliver(struct script *s, enum ws_msg_type type,
+    const uint8_t *data, size_t len, bool last)
+{
+	bool	first = !s->out_msg_open;
+
+	if (type == WS_MSG_TEXT) {
+		if (first)
+			ws_utf8_init(&s->utf8);
+		if (ws_utf8_feed(&s->utf8, data, len) == -1 ||
+		    (last && !ws_utf8_complete(&s->utf8))) {
+			log_error("%s handler wrote invalid UTF-8", s->id);
+			script_end(s, 1011, "handler wrote invalid UTF-8");
+			return -1;
+		}
+	}
+	/* -1: the WebSocket is closing and our close op is on its way. */
+	(void)conn_send(s->conn, type, data, len, first, last);
+	if (s->conn == NULL)
+		return -1;
+	s->out_msg_open = !last;
+	if (conn_output_full(s->conn)) {
+		s->out_blocked = true;
+		bufferevent_disable(s->out, EV_READ);
+	}
+	return 0;
+}
+
+/*
+ * Turns what stdout has buffered into messages until the client's queue is
+ * full. Lines mode: one text message per line without its "\n" (or
+ * "\r\n"); a line that fills the read buffer goes out as a piece of a
+ * longer message. Binary mode: one message per chunk read. Detached: the
+ * data is thrown away.
+ */
+static void
+script_stdout_process(struct script *s)
+{
+	struct evbuffer		*in;
+	struct evbuffer_ptr	 start, eol;
+	const uint8_t		*data;
+	size_t			 len, n, skip, eol_len;
+	bool			 last;
+
+	if (s->out == NULL)
+		return;
+	in = bufferevent_get_input(s->out);
+	if (s->conn == NULL) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	while (s->conn != NULL && !s->out_blocked) {
+		len = evbuffer_get_length(in);
+		if (s->format == FORMAT_BINARY) {
+			if (len == 0)
+				break;
+			n = len < SCRIPT_LINE_MAX ? len : SCRIPT_LINE_MAX;
+			data = evbuffer_pullup(in, (ev_ssize_t)n);
+			if (script_stdout_deliver(s, WS_MSG_BINARY, data, n,
+			    true) == -1)
+				break;
+			evbuffer_drain(in, n);
+			continue;
+		}
+
+		if (len == 0 && !(s->out_eof && s->out_msg_open))
+			break;
+		if (s->scanned > len)
+			s->scanned = 0;
+		evbuffer_ptr_set(in, &start, s->scanned, EVBUFFER_PTR_SET);
+		eol = evbuffer_search_eol(in, &start, &eol_len,
+		    EVBUFFER_EOL_LF);
+		if (eol.pos >= 0) {
+			n = (size_t)eol.pos;
+			skip = 1;
+			last = true;
+		} else if (len >= SCRIPT_LINE_MAX) {
+			n = len;
+			skip = 0;
+			last = false;
+		} else if (s->out_eof) {
+			n = len;
+			skip = 0;
+			last = true;
+		} else {
+			s->scanned = len;
+			break;
+		}
+		data = n > 0 ? evbuffer_pullup(in, (ev_ssize_t)n) :
+		    (const uint8_t *)"";
+		if (n > 0 && data[n - 1] == '\r') {
+			/* A '\r' ending a piece may yet be part of "\r\n". */
+			n--;
+			if (last)
+				skip++;
+		}
+		if (script_stdout_deliver(s, WS_MSG_TEXT, data, n, last) == -1)
+			break;
+		evbuffer_drain(in, n + skip);
+		s->scanned = 0;
+	}
+}
+
+/* New stderr data: log complete lines. */
+static void
+script_stderr_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct script	*s = arg;
+
+	(void)bev;
+	script_enter(s);
+	script_stderr_lines(s, false);
+	script_leave(s);
+}
+
+/* stderr ended: log the unterminated rest and close it. */
+static void
+script_stderr_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct script	*s = arg;
+
+	(void)bev;
+	script_enter(s);
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		script_stderr_lines(s, true);
+		script_close_stderr(s);
+	}
+	script_leave(s);
+}
+
+/*
+ * Logs each stderr line at info level in pieces of at most
+ * SCRIPT_ERRLINE_MAX bytes (the log replaces control characters, so a
+ * handler cannot forge log lines). eof: log an unterminated last line too.
+ */
+static void
+script_stderr_lines(struct script *s, bool eof)
+{
+	struct evbuffer		*in;
+	struct evbuffer_ptr	 eol;
+	size_t			 len, n, skip, eol_len;
+
+	if (s->err == NULL)
+		return;
+	in = bufferevent_get_input(s->err);
+	while ((len = evbuffer_get_length(in)) > 0) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos >= 0 && (size_t)eol.pos <= SCRIPT_ERRLINE_MAX) {
+			n = (size_t)eol.pos;
+			skip = 1;
+		} else if (len >= SCRIPT_ERRLINE_MAX || eof) {
+			n = len < SCRIPT_ERRLINE_MAX ? len : SCRIPT_ERRLINE_MAX;
+			skip = 0;
+		} else
+			break;
+		evbuffer_copyout(in, script_errline, n);
+		evbuffer_drain(in, n + skip);
+		if (n > 0 && script_errline[n - 1] == '\r')
+			n--;
+		script_errline[n] = '\0';
+		log_info("%s handler stderr: %s", s->id, script_errline);
+	}
+}
+
+/* The connection is done with us; we tear down in our own time. */
+static void
+script_close(void *b)
+{
+	struct script	*s = b;
+
+	script_enter(s);
+	s->released = true;
+	script_shutdown(s);
+	script_leave(s);
+}
+
+/* Returns the number of handler processes not yet reaped. */
+int
+backend_script_live(void)
+{
+	return script_nlive;
+}
+
+/* SIGKILLs the process group of every handler still running. */
+void
+backend_script_kill_all(void)
+{
+	struct script	*s;
+
+	LIST_FOREACH(s, &script_all, entry) {
+		if (!s->reaped)
+			(void)kill(-s->pid, SIGKILL);
+	}
+}
