@@ -33,6 +33,7 @@ enum config_section {
 	SECTION_WEBSOCKET,
 	SECTION_BACKEND,
 	SECTION_LOG,
+	SECTION_ADMIN,
 	SECTION_ROUTE,
 	SECTION_COUNT,
 };
@@ -42,6 +43,7 @@ static const char *const config_section_names[SECTION_COUNT] = {
 	[SECTION_WEBSOCKET] = "websocket",
 	[SECTION_BACKEND] = "backend",
 	[SECTION_LOG] = "log",
+	[SECTION_ADMIN] = "admin",
 	[SECTION_ROUTE] = "route:NAME",
 };
 
@@ -56,6 +58,7 @@ enum config_type {
 	TYPE_BACKEND,		/* route Backend: backend, kind, argv */
 	TYPE_TOKENS,		/* char *: comma-separated RFC 7230 tokens */
 	TYPE_ENVLIST,		/* char **: environment variable names */
+	TYPE_MODE,		/* int: octal file mode */
 };
 
 struct config_key {
@@ -197,6 +200,38 @@ static const struct config_key config_keys[] = {
 	  .help = "Largest upgrade request head; a longer one is answered "
 	  "with 431." },
 
+	{ .name = "EnablePermessageDeflate", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_BOOL, .def = "True", .runtime = true,
+	  .offset = CFG(enable_permessage_deflate),
+	  .help = "Accept a client's permessage-deflate offer (RFC 7692); off "
+	  "declines it and messages are never compressed." },
+	{ .name = "PermessageDeflateLevel", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "1", .min = 1, .max = 9, .runtime = true,
+	  .offset = CFG(deflate_level),
+	  .help = "zlib compression level of outgoing messages: 1 is fastest, "
+	  "9 compresses most." },
+	{ .name = "PermessageDeflateMemLevel", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "8", .min = 1, .max = 9, .runtime = true,
+	  .offset = CFG(deflate_mem_level),
+	  .help = "zlib memLevel of the compressor: its state takes "
+	  "2^(MemLevel+9) bytes besides the window." },
+	{ .name = "PermessageDeflateMaxWindowBits", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "15", .min = 9, .max = 15, .runtime = true,
+	  .offset = CFG(deflate_max_window_bits),
+	  .help = "Largest compression window the server uses "
+	  "(server_max_window_bits): the compressor's window takes "
+	  "2^(bits+2) bytes per connection." },
+	{ .name = "PermessageDeflateMinSize", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "64", .min = 0, .max = INT32_MAX,
+	  .unit = "bytes", .runtime = true, .offset = CFG(deflate_min_size),
+	  .help = "Whole outgoing messages shorter than this are sent "
+	  "uncompressed." },
+	{ .name = "PermessageDeflateNoContextTakeover",
+	  .section = SECTION_WEBSOCKET, .type = TYPE_BOOL, .def = "False",
+	  .runtime = true, .offset = CFG(deflate_no_context_takeover),
+	  .help = "Always agree server_no_context_takeover: each outgoing "
+	  "message is compressed on its own (worse ratio, same memory)." },
+
 	/* [backend] */
 	{ .name = "KillTimeout", .section = SECTION_BACKEND, .type = TYPE_INT,
 	  .def = "5", .min = 0, .max = 3600, .unit = "seconds",
@@ -209,6 +244,23 @@ static const struct config_key config_keys[] = {
 	  .def = "1", .min = 0, .max = 3, .runtime = true,
 	  .offset = CFG(log_level),
 	  .help = "0 errors and warnings only, 1 info, 2 verbose, 3 debug." },
+
+	/* [admin] */
+	{ .name = "Socket", .section = SECTION_ADMIN, .type = TYPE_STRING,
+	  .def = "/run/wsserverd/admin.sock", .max = 107, .runtime = false,
+	  .offset = CFG(admin_socket),
+	  .help = "Path of the admin socket (a UNIX stream socket) that "
+	  "wsserverctl talks to; empty turns the admin socket off. A relative "
+	  "path is taken relative to the ini file's directory." },
+	{ .name = "SocketMode", .section = SECTION_ADMIN, .type = TYPE_MODE,
+	  .def = "0660", .min = 0, .max = 0777, .runtime = false,
+	  .offset = CFG(admin_socket_mode),
+	  .help = "Permissions of the admin socket, in octal." },
+	{ .name = "SocketGroup", .section = SECTION_ADMIN, .type = TYPE_STRING,
+	  .def = "", .max = 255, .runtime = false,
+	  .offset = CFG(admin_socket_group),
+	  .help = "Group that owns the admin socket (name or number); empty "
+	  "keeps the daemon's group." },
 
 	/* [route:NAME] */
 	{ .name = "Path", .section = SECTION_ROUTE, .type = TYPE_PATH,
@@ -702,6 +754,31 @@ config_set_envlist(char ***target, const char *value, char *cause,
 	return 0;
 }
 
+/* Parses an octal file mode ("0660") within the key's range. */
+static int
+config_set_mode(const struct config_key *k, int *target, const char *value,
+    char *cause, size_t causelen)
+{
+	const char	*c;
+	long		 n;
+
+	for (c = value; *c >= '0' && *c <= '7'; c++)
+		;
+	if (*value == '\0' || *c != '\0' || c - value > 4) {
+		snprintf(cause, causelen, "invalid mode \"" CONFIG_QUOTE "\" "
+		    "(use octal digits, e.g. 0660)", value);
+		return -1;
+	}
+	n = strtol(value, NULL, 8);
+	if (n < k->min || n > k->max) {
+		snprintf(cause, causelen, "mode %s out of range (0..0777)",
+		    value);
+		return -1;
+	}
+	*target = (int)n;
+	return 0;
+}
+
 /* True if a server may send code in a close frame (RFC 6455 7.4). */
 static bool
 config_close_code_ok(int64_t code)
@@ -797,6 +874,8 @@ config_apply(struct config_parse *p, const struct config_key *k, void *base,
 	case TYPE_ENVLIST:
 		return config_set_envlist((char ***)field, value, cause,
 		    causelen);
+	case TYPE_MODE:
+		return config_set_mode(k, (int *)field, value, cause, causelen);
 	}
 	abort();
 }
@@ -1164,6 +1243,12 @@ config_load(const char *path, char **errors)
 			config_error(p, r, "syntax error");
 		else
 			config_finish(p);
+		if (*cfg->admin_socket != '\0' && *cfg->admin_socket != '/') {
+			char *abs = config_join(p->dir, cfg->admin_socket,
+			    strlen(cfg->admin_socket));
+			free(cfg->admin_socket);
+			cfg->admin_socket = abs;
+		}
 	}
 	if (p->fp != NULL)
 		fclose(p->fp);
@@ -1313,6 +1398,8 @@ config_man_type(const struct config_key *k)
 		return "token list";
 	case TYPE_ENVLIST:
 		return "name list";
+	case TYPE_MODE:
+		return "octal mode";
 	}
 	abort();
 }

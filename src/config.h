@@ -59,6 +59,18 @@ struct config {
 	int		 close_timeout;		/* CloseTimeout, seconds */
 	int		 max_header_size;	/* MaxHeaderSize, bytes */
 
+	bool		 enable_permessage_deflate;	/* EnablePermessageDeflate */
+	int		 deflate_level;		/* PermessageDeflateLevel */
+	int		 deflate_mem_level;	/* PermessageDeflateMemLevel */
+	int		 deflate_max_window_bits; /* PermessageDeflateMaxWindowBits */
+	int		 deflate_min_size;	/* PermessageDeflateMinSize */
+	bool		 deflate_no_context_takeover; /* ...NoContextTakeover */
+
+	/* [admin] */
+	char		*admin_socket;		/* Socket ("" = off) */
+	int		 admin_socket_mode;	/* SocketMode */
+	char		*admin_socket_group;	/* SocketGroup */
+
 	/* [backend] */
 	int		 kill_timeout;		/* KillTimeout, seconds: EOF -> TERM -> KILL */
 

@@ -168,6 +168,15 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->max_header_size, 8192);
 	ck_assert_int_eq(cfg->kill_timeout, 5);
 	ck_assert_int_eq(cfg->log_level, 1);
+	ck_assert(cfg->enable_permessage_deflate);
+	ck_assert_int_eq(cfg->deflate_level, 1);
+	ck_assert_int_eq(cfg->deflate_mem_level, 8);
+	ck_assert_int_eq(cfg->deflate_max_window_bits, 15);
+	ck_assert_int_eq(cfg->deflate_min_size, 64);
+	ck_assert(!cfg->deflate_no_context_takeover);
+	ck_assert_str_eq(cfg->admin_socket, "/run/wsserverd/admin.sock");
+	ck_assert_int_eq(cfg->admin_socket_mode, 0660);
+	ck_assert_str_eq(cfg->admin_socket_group, "");
 	ck_assert_uint_eq(cfg->nroutes, 0);
 	ck_assert_ptr_null(cfg->routes);
 	config_free(cfg);
@@ -664,17 +673,43 @@ START_TEST(test_script_not_executable)
 }
 END_TEST
 
+/* [admin]: octal SocketMode, relative Socket resolved against the file. */
+START_TEST(test_admin_keys)
+{
+	struct config	*cfg;
+
+	cfg = load_ok("[admin]\nSocket = run/admin.sock\nSocketMode = 0600\n"
+	    "SocketGroup = adm\n" ROUTE_E);
+	ck_assert_str_eq(cfg->admin_socket, "/tmp/run/admin.sock");
+	ck_assert_int_eq(cfg->admin_socket_mode, 0600);
+	ck_assert_str_eq(cfg->admin_socket_group, "adm");
+	config_free(cfg);
+	cfg = load_ok("[admin]\nSocket =\n" ROUTE_E);
+	ck_assert_str_eq(cfg->admin_socket, "");
+	config_free(cfg);
+	expect_errors("[admin]\nSocketMode = 0999\n" ROUTE_E,
+	    "@:2: SocketMode: invalid mode \"0999\" (use octal digits, "
+	    "e.g. 0660)\n");
+	expect_errors("[admin]\nSocketMode = rw\n" ROUTE_E,
+	    "@:2: SocketMode: invalid mode \"rw\" (use octal digits, "
+	    "e.g. 0660)\n");
+	expect_errors("[websocket]\nPermessageDeflateLevel = 0\n" ROUTE_E,
+	    "@:2: PermessageDeflateLevel: 0 out of range (1..9)\n");
+}
+END_TEST
+
 START_TEST(test_runtime_flags)
 {
 	static const char *const fixed[] = {
 		"LocalHost", "LocalPort", "UseIPv6", "ConnectionBacklog",
-		"BindExclusively", "MaxConnections",
+		"BindExclusively", "MaxConnections", "Socket", "SocketMode",
+		"SocketGroup",
 	};
 	size_t		 i, j, n;
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 31);
+	ck_assert_uint_eq(n, 40);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -946,6 +981,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_relative_script);
 	tcase_add_test(tc, test_script_not_executable);
 	tcase_add_test(tc, test_runtime_flags);
+	tcase_add_test(tc, test_admin_keys);
 	tcase_add_test(tc, test_man_page);
 	tcase_add_test(tc, test_etc_ini);
 	suite_add_tcase(s, tc);
