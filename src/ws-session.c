@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ws-deflate.h"
 #include "ws-frame.h"
 #include "ws-session.h"
 #include "ws-utf8.h"
@@ -61,11 +62,17 @@ struct ws_session {
 	/* The data message being sent. */
 	bool				 out_open;
 	enum ws_msg_type		 out_type;
+	bool				 out_deflated;	/* it is compressed */
+	bool				 out_started;	/* its first frame is out */
+
+	/* permessage-deflate; NULL when not negotiated. */
+	struct ws_deflate		*deflate;
+	bool				 msg_deflated;	/* receiving compressed */
 };
 
 static void	*session_realloc(void *, size_t);
 static void	 session_write_frame(struct ws_session *, bool, uint8_t,
-		    const void *, size_t);
+		    uint8_t, const void *, size_t);
 static void	 session_write_close(struct ws_session *, int, const char *,
 		    size_t);
 static int	 session_fail(struct ws_session *, int, const char *);
@@ -79,6 +86,10 @@ static int	 session_control(struct ws_session *);
 static int	 session_peer_close(struct ws_session *);
 static int	 session_deliver(struct ws_session *, const uint8_t *, size_t,
 		    bool);
+static int	 session_inflate(struct ws_session *, const uint8_t *, size_t,
+		    bool);
+static int	 session_send_deflated(struct ws_session *, enum ws_msg_type,
+		    const void *, size_t, bool);
 static void	 session_buf_append(struct ws_session *, const uint8_t *,
 		    size_t);
 static void	 session_buf_done(struct ws_session *);
@@ -109,15 +120,23 @@ ws_session_new(const struct ws_session_config *cfg,
 	s->state = WS_STATE_OPEN;
 	ws_frame_decoder_init(&s->dec, true);
 	ws_utf8_init(&s->utf8);
+	if (cfg->deflate != NULL) {
+		s->deflate = ws_deflate_new(cfg->deflate, cfg->deflate_cfg);
+		s->dec.rsv_allowed = WS_RSV1;
+	}
+	/* The caller's agreement need not outlive this call. */
+	s->cfg.deflate = NULL;
+	s->cfg.deflate_cfg = NULL;
 	return s;
 }
 
-/* Frees a session and its message buffer. */
+/* Frees a session, its message buffer and its deflate streams. */
 void
 ws_session_free(struct ws_session *s)
 {
 	if (s == NULL)
 		return;
+	ws_deflate_free(s->deflate);
 	free(s->buf);
 	free(s);
 }
@@ -133,7 +152,15 @@ ws_session_state(const struct ws_session *s)
 void
 ws_session_set_rsv_allowed(struct ws_session *s, uint8_t rsv)
 {
-	s->dec.rsv_allowed = rsv;
+	s->dec.rsv_allowed = rsv | (s->deflate != NULL ? WS_RSV1 : 0);
+}
+
+/* Returns the bytes the session holds now, deflate streams included. */
+size_t
+ws_session_memory(const struct ws_session *s)
+{
+	return sizeof(*s) + s->buf_cap +
+	    (s->deflate != NULL ? ws_deflate_memory(s->deflate) : 0);
 }
 
 /* Returns the default reason text for a close code ("" when none). */
@@ -169,13 +196,13 @@ ws_close_reason_text(int code)
  * the caller's memory, so that large messages are never copied here.
  */
 static void
-session_write_frame(struct ws_session *s, bool fin, uint8_t opcode,
-    const void *data, size_t len)
+session_write_frame(struct ws_session *s, bool fin, uint8_t rsv,
+    uint8_t opcode, const void *data, size_t len)
 {
 	uint8_t	hdr[WS_HEADER_MAX];
 	size_t	hlen;
 
-	hlen = ws_frame_header_encode(hdr, fin, 0, opcode, len, NULL);
+	hlen = ws_frame_header_encode(hdr, fin, rsv, opcode, len, NULL);
 	s->cb.write(s->arg, hdr, hlen);
 	if (len > 0)
 		s->cb.write(s->arg, data, len);
@@ -198,7 +225,7 @@ session_write_close(struct ws_session *s, int code, const char *reason,
 			memcpy(p + 2, reason, reason_len);
 		n = 2 + reason_len;
 	}
-	session_write_frame(s, true, WS_OP_CLOSE, p, n);
+	session_write_frame(s, true, 0, WS_OP_CLOSE, p, n);
 }
 
 /* Ends the session and reports how; the only place that enters CLOSED. */
@@ -311,6 +338,10 @@ session_header(struct ws_session *s, const struct ws_frame_header *h)
 	s->fop = h->opcode;
 	s->ffin = h->fin;
 	s->fremaining = h->length;
+	/* RFC 7692 6.1: RSV1 marks a compressed message on its first frame. */
+	if (s->deflate != NULL && (h->rsv & WS_RSV1) &&
+	    (h->opcode >= WS_OP_CLOSE || h->opcode == WS_OP_CONT))
+		return session_fail(s, WS_ERR_PROTOCOL, "Unexpected RSV1 bit");
 	if (h->opcode >= WS_OP_CLOSE) {
 		s->ctl_len = 0;
 		return 0;
@@ -329,8 +360,12 @@ session_header(struct ws_session *s, const struct ws_frame_header *h)
 		s->msg_started = false;
 		s->msg_len = 0;
 		s->buf_len = 0;
+		s->msg_deflated = s->deflate != NULL && (h->rsv & WS_RSV1);
 		ws_utf8_init(&s->utf8);
 	}
+	/* The wire size of compressed data says nothing; inflating counts. */
+	if (s->msg_deflated)
+		return 0;
 	/* Nothing is kept once we sent close, so there is nothing to bound. */
 	if (max != 0 && s->state == WS_STATE_OPEN &&
 	    (h->length > max || s->msg_len > max - h->length))
@@ -362,6 +397,8 @@ session_payload(struct ws_session *s, const uint8_t *data, size_t len)
 	if (len == 0)
 		return 0;
 	last = s->ffin && s->fremaining == 0;
+	if (s->msg_deflated)
+		return session_inflate(s, data, len, last);
 	return session_deliver(s, data, len, last);
 }
 
@@ -377,8 +414,46 @@ session_end(struct ws_session *s)
 	if (s->fremaining != 0)
 		return session_fail(s, WS_ERR_INTERNAL, "Frame length mismatch");
 	if (s->ffin && s->in_msg)
-		return session_deliver(s, NULL, 0, true);
+		return s->msg_deflated ? session_inflate(s, NULL, 0, true) :
+		    session_deliver(s, NULL, 0, true);
 	return 0;
+}
+
+/*
+ * Inflates compressed payload bytes (fin: the message's last) and passes
+ * the pieces on as they come out. The size limit is checked on each piece
+ * before it is passed on or kept, so a small frame that inflates to
+ * gigabytes fails after at most max_message_size + WS_DEFLATE_CHUNK bytes
+ * of work and no memory growth. Returns 0 or a negative ws_error.
+ */
+static int
+session_inflate(struct ws_session *s, const uint8_t *data, size_t len,
+    bool fin)
+{
+	const uint8_t	*p;
+	uint64_t	 max = s->cfg.max_message_size;
+	size_t		 n;
+	bool		 final;
+	int		 rc;
+
+	ws_deflate_inflate_input(s->deflate, data, len, fin);
+	for (;;) {
+		rc = ws_deflate_inflate_next(s->deflate, &p, &n, &final);
+		if (rc == 0)
+			return 0;
+		if (rc < 0)
+			return session_fail(s, WS_ERR_UTF8,
+			    "Invalid compressed data");
+		/* As for plain messages, nothing is bounded once we closed. */
+		if (max != 0 && s->state == WS_STATE_OPEN &&
+		    (n > max || s->msg_len > max - n))
+			return session_fail(s, WS_ERR_TOO_BIG, "Message too big");
+		s->msg_len += n;
+		if ((rc = session_deliver(s, p, n, final)) != 0)
+			return rc;
+		if (final)
+			return 0;
+	}
 }
 
 /*
@@ -474,7 +549,7 @@ session_control(struct ws_session *s)
 		/* After our close frame nothing may be written, pongs included. */
 		if (s->state != WS_STATE_OPEN)
 			return 0;
-		session_write_frame(s, true, WS_OP_PONG, s->ctl, s->ctl_len);
+		session_write_frame(s, true, 0, WS_OP_PONG, s->ctl, s->ctl_len);
 		if (s->cb.ping != NULL)
 			s->cb.ping(s->arg, s->ctl, s->ctl_len);
 		return 0;
@@ -540,22 +615,68 @@ ws_session_send(struct ws_session *s, enum ws_msg_type type,
 		return -1;
 	if (data == NULL && len > 0)
 		return -1;
+	if (first) {
+		s->out_deflated = s->deflate != NULL && !(last &&
+		    len < ws_deflate_min_size(s->deflate));
+		s->out_started = false;
+	}
 	s->out_open = !last;
 	s->out_type = type;
 	/* A middle piece without bytes needs no frame at all. */
 	if (len == 0 && !first && !last)
 		return 0;
+	if (s->out_deflated)
+		return session_send_deflated(s, type, data, len, last);
 	opcode = first ? (uint8_t)type : WS_OP_CONT;
 	do {
 		n = len;
 		if (max != 0 && n > max)
 			n = max;
-		session_write_frame(s, last && n == len, opcode, p, n);
+		session_write_frame(s, last && n == len, 0, opcode, p, n);
 		opcode = WS_OP_CONT;
 		p += n;
 		len -= n;
 	} while (len > 0);
 	return 0;
+}
+
+/*
+ * Compresses a piece of the message being sent and writes what comes out
+ * as frames of at most max_frame_size; RSV1 and the opcode go on the
+ * message's first frame only. Returns 0, or -1 when zlib failed: the
+ * message cannot be finished, so the closing handshake starts with 1011.
+ */
+static int
+session_send_deflated(struct ws_session *s, enum ws_msg_type type,
+    const void *data, size_t len, bool last)
+{
+	const uint8_t	*p;
+	size_t		 max = s->cfg.max_frame_size, n, m;
+	bool		 final;
+	int		 rc;
+
+	ws_deflate_compress_input(s->deflate, data, len, last);
+	for (;;) {
+		rc = ws_deflate_compress_next(s->deflate, &p, &n, &final);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			s->out_open = false;
+			ws_session_close(s, 1011, "Compression failed");
+			return -1;
+		}
+		do {
+			m = max != 0 && n > max ? max : n;
+			session_write_frame(s, final && m == n,
+			    s->out_started ? 0 : WS_RSV1,
+			    s->out_started ? WS_OP_CONT : (uint8_t)type, p, m);
+			s->out_started = true;
+			p += m;
+			n -= m;
+		} while (n > 0);
+		if (final)
+			return 0;
+	}
 }
 
 /* Sends a ping with up to 125 bytes of payload. */
@@ -565,7 +686,7 @@ ws_session_ping(struct ws_session *s, const void *data, size_t len)
 	if (s->state != WS_STATE_OPEN || len > WS_CONTROL_MAX ||
 	    (data == NULL && len > 0))
 		return -1;
-	session_write_frame(s, true, WS_OP_PING, data, len);
+	session_write_frame(s, true, 0, WS_OP_PING, data, len);
 	return 0;
 }
 
@@ -576,7 +697,7 @@ ws_session_pong(struct ws_session *s, const void *data, size_t len)
 	if (s->state != WS_STATE_OPEN || len > WS_CONTROL_MAX ||
 	    (data == NULL && len > 0))
 		return -1;
-	session_write_frame(s, true, WS_OP_PONG, data, len);
+	session_write_frame(s, true, 0, WS_OP_PONG, data, len);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ws-deflate.h"
 #include "ws-frame.h"
 
 /*
@@ -15,7 +16,7 @@
  * sequencing, control frames between fragments, ping -> pong, incremental
  * UTF-8 validation of text (fail fast, also across fragments), close code
  * and reason validation, MaxMessageSize, outgoing fragmentation at
- * MaxFrameSize.
+ * MaxFrameSize, and permessage-deflate (RFC 7692) when negotiated.
  */
 struct ws_session;
 
@@ -66,6 +67,27 @@ struct ws_session_config {
 	uint64_t	max_message_size;	/* 0: unlimited; else 1009 past it */
 	size_t		max_frame_size;		/* outgoing fragmentation; 0: none */
 	bool		buffer_message;		/* deliver whole messages only */
+	/*
+	 * permessage-deflate as ws_deflate_negotiate agreed it; NULL (the
+	 * zero value): off. deflate_cfg: the server's settings (level,
+	 * memory, min_size), NULL for the defaults. Both are read by
+	 * ws_session_new only. With deflate on:
+	 * - received: RSV1 is allowed on the first frame of a data message
+	 *   and marks it compressed; RSV1 anywhere else fails with 1002. A
+	 *   compressed message is inflated as it arrives, through a fixed
+	 *   WS_DEFLATE_CHUNK buffer; max_message_size and UTF-8 apply to the
+	 *   inflated bytes (1009, 1007 as soon as they are seen), data that
+	 *   does not inflate fails with 1007. Pieces reach the message
+	 *   callback exactly as for plain messages.
+	 * - sent: every message is compressed (RSV1 on its first frame),
+	 *   except one given whole (first && last) shorter than min_size.
+	 *   Compressed output goes out as it is produced, in frames of at
+	 *   most max_frame_size and at most 16 KiB payload; a piece may
+	 *   produce no frame at all until later pieces or the last one.
+	 *   Control frames are never compressed.
+	 */
+	const struct ws_deflate_params	*deflate;
+	const struct ws_deflate_config	*deflate_cfg;
 };
 
 /* Creates a session in WS_STATE_OPEN. Never returns NULL (aborts on OOM). */
@@ -88,7 +110,9 @@ int	ws_session_feed(struct ws_session *, uint8_t *data, size_t len);
  * Sends a piece of a data message (first: opens it, last: completes it),
  * split into frames of at most max_frame_size payload bytes. Control frames
  * may be sent between pieces. Returns 0, or -1 when the session is not
- * open (the data is dropped) or the piece breaks message sequencing.
+ * open (the data is dropped) or the piece breaks message sequencing. With
+ * deflate, -1 also when compression failed; the session then starts the
+ * closing handshake with 1011 itself.
  */
 int	ws_session_send(struct ws_session *, enum ws_msg_type type,
 	    const void *data, size_t len, bool first, bool last);
@@ -110,8 +134,15 @@ int	ws_session_close(struct ws_session *, int code, const char *reason);
 
 enum ws_session_state	ws_session_state(const struct ws_session *);
 
-/* Negotiated extension hook (permessage-deflate, later): RSV bits allowed. */
+/*
+ * Low-level hook: lets received frames carry these RSV bits, passed
+ * through untouched. permessage-deflate does not need it (see
+ * ws_session_config.deflate).
+ */
 void	ws_session_set_rsv_allowed(struct ws_session *, uint8_t rsv);
+
+/* Returns the bytes the session holds now, deflate streams included. */
+size_t	ws_session_memory(const struct ws_session *);
 
 /* Returns the default reason text for a close code ("" when none). */
 const char	*ws_close_reason_text(int code);

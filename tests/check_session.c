@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "check_suites.h"
+#include "ws-deflate.h"
 #include "ws-frame.h"
 #include "ws-session.h"
 
@@ -22,6 +24,8 @@
 #define R_CLOSE_LEN	"Truncated close code"
 #define R_CLOSE_CODE	"Invalid close code"
 #define R_CLOSE_UTF8	"Invalid UTF-8 in close reason"
+#define R_RSV1		"Unexpected RSV1 bit"
+#define R_INFLATE	"Invalid compressed data"
 
 #define NSEEDS		12	/* random chunkings per script */
 #define MAXWRITES	64	/* write calls remembered for pointer checks */
@@ -54,6 +58,8 @@ struct rec {
 	size_t			 nwrites;
 	const void		*wptr[MAXWRITES];
 	size_t			 wlen[MAXWRITES];
+	size_t			 max_piece;	/* largest piece delivered */
+	size_t			 peak_mem;	/* ws_session_memory seen */
 };
 
 /* A byte script and everything expected from it. */
@@ -77,6 +83,12 @@ struct script {
 	long			 cur_at_ping;	/* unbuffered: bytes delivered */
 	bool			 check_partial;
 	struct bb		 partial;	/* unbuffered, at close */
+	bool			 deflate;	/* permessage-deflate on */
+	struct ws_deflate_params dp;
+	struct ws_deflate_config dc;
+	size_t			 piece_max;	/* unbuffered: pieces <= this */
+	size_t			 mem_grow;	/* memory growth allowed, */
+	size_t			 mem_grow_buffered; /* when set */
 };
 
 enum chunking {
@@ -287,6 +299,10 @@ rec_message(void *arg, enum ws_msg_type type, const uint8_t *data, size_t len,
 		rec_bad(r, "message after closed");
 	if (first)
 		r->cur.len = 0;
+	if (len > r->max_piece)
+		r->max_piece = len;
+	if (ws_session_memory(r->s) > r->peak_mem)
+		r->peak_mem = ws_session_memory(r->s);
 	r->type = type;
 	r->in_msg = !last;
 	bb_add(&r->cur, data, len);
@@ -447,13 +463,17 @@ run_script(const struct script *sc, bool buffered, enum chunking how,
 	struct ws_session_config	 cfg = sc->cfg;
 	struct rec			 r;
 	struct bb			 junk = { 0 };
-	size_t				 off = 0, n, outlen;
+	size_t				 off = 0, n, outlen, mem0, grow;
 	uint32_t			 x = seed * 2654435761u + 1;
 	int				 rc, ret = 0;
 	char				 where[160];
 
 	memset(&r, 0, sizeof(r));
 	cfg.buffer_message = buffered;
+	if (sc->deflate) {
+		cfg.deflate = &sc->dp;
+		cfg.deflate_cfg = &sc->dc;
+	}
 	r.buffered = buffered;
 	r.echo = sc->echo;
 	r.s = ws_session_new(&cfg, &rec_cb, &r);
@@ -463,6 +483,7 @@ run_script(const struct script *sc, bool buffered, enum chunking how,
 	    sc->name, buffered ? "buffered" : "unbuffered", (int)how, seed);
 	if (sc->rsv_allowed != 0)
 		ws_session_set_rsv_allowed(r.s, sc->rsv_allowed);
+	mem0 = ws_session_memory(r.s);
 	if (sc->pre_close)
 		ck_assert_msg(ws_session_close(r.s, sc->pre_close_code,
 		    sc->pre_close_reason) == 0, "%s: pre close", where);
@@ -541,6 +562,18 @@ run_script(const struct script *sc, bool buffered, enum chunking how,
 		ck_assert_msg(r.cur_at_ping == (size_t)sc->cur_at_ping,
 		    "%s: %zu bytes delivered before the ping", where,
 		    r.cur_at_ping);
+	if (sc->piece_max != 0 && !buffered)
+		ck_assert_msg(r.max_piece <= sc->piece_max,
+		    "%s: a piece of %zu bytes", where, r.max_piece);
+	grow = buffered ? sc->mem_grow_buffered : sc->mem_grow;
+	if (grow != 0) {
+		/* Taken at the end too: a buffer only grows in a message. */
+		if (ws_session_memory(r.s) > r.peak_mem)
+			r.peak_mem = ws_session_memory(r.s);
+		ck_assert_msg(r.peak_mem <= mem0 + grow,
+		    "%s: memory grew from %zu to %zu bytes", where, mem0,
+		    r.peak_mem);
+	}
 	if (sc->check_partial && !buffered) {
 		ck_assert_msg(r.cur.len <= sc->partial.len &&
 		    (r.cur.len == 0 ||
@@ -1376,6 +1409,811 @@ START_TEST(test_buffer_message)
 }
 END_TEST
 
+/* Fills p with words from a small set: text that compresses moderately. */
+static void
+fill_words(uint8_t *p, size_t len, uint32_t seed)
+{
+	static const char	*words[] = { "alpha ", "beta ", "gamma ",
+	    "delta ", "epsilon ", "zeta ", "eta ", "theta ",
+	    "\xc3\xa9t\xc3\xa9 ", "\xe2\x82\xac ", "{\"k\": 1}, ",
+	    "\xf0\x9f\x98\x80 " };
+	uint32_t		 x = seed * 2654435761u + 3;
+	size_t			 i = 0, n;
+	const char		*w;
+
+	while (i < len) {
+		w = words[rng_next(&x) % (sizeof(words) / sizeof(words[0]))];
+		n = strlen(w);
+		if (n > len - i) {
+			memset(p + i, 'x', len - i);
+			break;
+		}
+		memcpy(p + i, w, n);
+		i += n;
+	}
+}
+
+/* Fills p with bytes that do not compress. */
+static void
+fill_random(uint8_t *p, size_t len, uint32_t seed)
+{
+	uint32_t	x = seed * 2654435761u + 7;
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(rng_next(&x) >> 11);
+}
+
+/* Sets up a client's compressor: raw deflate, level 6, window wbits. */
+static void
+zc_init(z_stream *z, int wbits)
+{
+	memset(z, 0, sizeof(*z));
+	ck_assert_int_eq(deflateInit2(z, 6, Z_DEFLATED, -wbits, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+}
+
+/*
+ * Compresses a whole message the RFC 7692 way (sync flush, 00 00 ff ff
+ * cut off) into out; Z_FINISH makes a BFINAL block instead.
+ */
+static void
+zc_msg(z_stream *z, struct bb *out, const void *p, size_t len, int flush)
+{
+	uint8_t	buf[4096];
+	int	rc;
+
+	out->len = 0;
+	z->next_in = (Bytef *)(uintptr_t)p;
+	z->avail_in = (uInt)len;
+	do {
+		z->next_out = buf;
+		z->avail_out = sizeof(buf);
+		rc = deflate(z, flush);
+		ck_assert(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
+		bb_add(out, buf, sizeof(buf) - z->avail_out);
+	} while (z->avail_out == 0);
+	ck_assert_uint_eq(z->avail_in, 0);
+	/* zlib does not flush twice in a row: an empty message is 00. */
+	if (flush == Z_SYNC_FLUSH && out->len == 0)
+		bb_add(out, "\x00\x00\x00\xff\xff", 5);
+	if (flush == Z_SYNC_FLUSH) {
+		ck_assert_uint_ge(out->len, 4);
+		ck_assert_mem_eq(out->p + out->len - 4, "\x00\x00\xff\xff", 4);
+		out->len -= 4;
+	}
+}
+
+/*
+ * Inflates a compressed message with the test's own inflater, appending
+ * the 00 00 ff ff. Returns 0, or -1 when zlib refuses it.
+ */
+static int
+zi_msg(z_stream *z, const uint8_t *p, size_t len, struct bb *out)
+{
+	static const uint8_t	tail[4] = { 0, 0, 0xff, 0xff };
+	uint8_t			buf[4096];
+	int			rc, pass;
+
+	out->len = 0;
+	for (pass = 0; pass < 2; pass++) {
+		z->next_in = (Bytef *)(uintptr_t)(pass == 0 ? p : tail);
+		z->avail_in = pass == 0 ? (uInt)len : 4;
+		do {
+			z->next_out = buf;
+			z->avail_out = sizeof(buf);
+			rc = inflate(z, Z_SYNC_FLUSH);
+			if (rc != Z_OK && rc != Z_BUF_ERROR)
+				return -1;
+			bb_add(out, buf, sizeof(buf) - z->avail_out);
+		} while (z->avail_out == 0 || z->avail_in > 0);
+	}
+	return 0;
+}
+
+/* Starts a script with permessage-deflate agreed with default settings. */
+static void
+script_deflate(struct script *sc, const char *name)
+{
+	script_init(sc, name);
+	sc->deflate = true;
+	sc->dp.server_max_window_bits = 15;
+	sc->dp.client_max_window_bits = 15;
+	ws_deflate_config_default(&sc->dc);
+}
+
+/*
+ * Appends a message compressed by z as nfrags client frames (RSV1 on the
+ * first only; fragments may be empty), with a ping between fragments
+ * when ping is set, and expects it. Returns the compressed size.
+ */
+static size_t
+dmsg(struct script *sc, z_stream *z, uint8_t op, const void *p, size_t len,
+    size_t nfrags, const char *ping)
+{
+	struct bb	c = { 0 };
+	size_t		i, off = 0, n, clen;
+
+	zc_msg(z, &c, p, len, Z_SYNC_FLUSH);
+	for (i = 0; i < nfrags; i++) {
+		n = i + 1 == nfrags ? c.len - off : c.len / nfrags;
+		cframe_rsv(&sc->in, i + 1 == nfrags, i == 0 ? WS_RSV1 : 0,
+		    i == 0 ? op : WS_OP_CONT, c.p + off, n);
+		off += n;
+		if (ping != NULL && i + 1 < nfrags) {
+			cframe(&sc->in, true, WS_OP_PING, ping, strlen(ping));
+			sframe(&sc->out, true, WS_OP_PONG, ping, strlen(ping));
+			log_ctl(&sc->log, 'P', ping, strlen(ping));
+		}
+	}
+	log_msg(&sc->log, op, p, len);
+	clen = c.len;
+	bb_free(&c);
+	return clen;
+}
+
+/* Compressed messages of every size arrive intact, plain ones between. */
+START_TEST(test_deflate_sizes)
+{
+	static const size_t	 dsizes[] = { 0, 1, 125, 65536, 1 << 20 };
+	struct script		 sc;
+	uint8_t			*p;
+	size_t			 i;
+	z_stream		 z;
+
+	script_deflate(&sc, "deflate sizes");
+	zc_init(&z, 15);
+	p = malloc(1 << 20);
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < sizeof(dsizes) / sizeof(dsizes[0]); i++) {
+		fill_words(p, dsizes[i], (uint32_t)i);
+		dmsg(&sc, &z, WS_OP_TEXT, p, dsizes[i], 1, NULL);
+		cframe(&sc.in, true, WS_OP_TEXT, "plain", 5);
+		log_msg(&sc.log, WS_MSG_TEXT, "plain", 5);
+		if (dsizes[i] > 65536)
+			continue;
+		fill_random(p, dsizes[i], (uint32_t)i);
+		dmsg(&sc, &z, WS_OP_BINARY, p, dsizes[i], 1, NULL);
+	}
+	free(p);
+	deflateEnd(&z);
+	check_script(&sc);
+}
+END_TEST
+
+/* Fragmented compressed messages, pings answered between fragments. */
+START_TEST(test_deflate_fragmented)
+{
+	struct script	 sc;
+	struct bb	 c = { 0 };
+	uint8_t		 p[3000];
+	z_stream	 z;
+
+	script_deflate(&sc, "deflate fragmented");
+	zc_init(&z, 15);
+	fill_words(p, 1000, 1);
+	dmsg(&sc, &z, WS_OP_TEXT, p, 1000, 3, "p!");
+	fill_random(p, 3000, 2);
+	dmsg(&sc, &z, WS_OP_BINARY, p, 3000, 5, "");
+	dmsg(&sc, &z, WS_OP_TEXT, "Hello", 5, 2, "x");
+	/* An empty message in four frames, three of them empty. */
+	dmsg(&sc, &z, WS_OP_TEXT, "", 0, 4, NULL);
+	/* All data in the first frame, then an empty final one. */
+	fill_words(p, 500, 3);
+	zc_msg(&z, &c, p, 500, Z_SYNC_FLUSH);
+	cframe_rsv(&sc.in, false, WS_RSV1, WS_OP_TEXT, c.p, c.len);
+	cframe(&sc.in, true, WS_OP_PING, "q", 1);
+	cframe(&sc.in, true, WS_OP_CONT, "", 0);
+	sframe(&sc.out, true, WS_OP_PONG, "q", 1);
+	log_ctl(&sc.log, 'P', "q", 1);
+	log_msg(&sc.log, WS_MSG_TEXT, p, 500);
+	/* A plain fragmented message after them. */
+	cframe(&sc.in, false, WS_OP_BINARY, "ab", 2);
+	cframe(&sc.in, true, WS_OP_CONT, "cd", 2);
+	log_msg(&sc.log, WS_MSG_BINARY, "abcd", 4);
+	bb_free(&c);
+	deflateEnd(&z);
+	check_script(&sc);
+}
+END_TEST
+
+/*
+ * Context takeover: later messages refer back into earlier ones. With
+ * client_no_context_takeover agreed, a client that resets works and one
+ * that does not is failed with 1007.
+ */
+START_TEST(test_deflate_context)
+{
+	struct script	sc;
+	uint8_t		p[300];
+	size_t		at;
+	z_stream	z;
+
+	fill_random(p, sizeof(p), 4);
+	script_deflate(&sc, "deflate takeover");
+	zc_init(&z, 15);
+	ck_assert_uint_gt(dmsg(&sc, &z, WS_OP_BINARY, p, 300, 1, NULL), 300);
+	/* Only a back reference: it needs the first message's window. */
+	ck_assert_uint_lt(dmsg(&sc, &z, WS_OP_BINARY, p, 300, 1, NULL), 16);
+	ck_assert_uint_lt(dmsg(&sc, &z, WS_OP_BINARY, p, 300, 2, "m"), 16);
+	deflateEnd(&z);
+	check_script(&sc);
+
+	script_deflate(&sc, "deflate client_no_context_takeover");
+	sc.dp.client_no_context_takeover = true;
+	zc_init(&z, 15);
+	dmsg(&sc, &z, WS_OP_BINARY, p, 300, 1, NULL);
+	ck_assert_int_eq(deflateReset(&z), Z_OK);
+	ck_assert_uint_gt(dmsg(&sc, &z, WS_OP_BINARY, p, 300, 3, NULL), 300);
+	deflateEnd(&z);
+	check_script(&sc);
+
+	script_deflate(&sc, "deflate takeover not agreed");
+	sc.dp.client_no_context_takeover = true;
+	zc_init(&z, 15);
+	dmsg(&sc, &z, WS_OP_BINARY, p, 300, 1, NULL);
+	at = sc.in.len;
+	sc.log.len = 0;
+	log_msg(&sc.log, WS_MSG_BINARY, p, 300);
+	{
+		struct bb	c = { 0 };
+
+		zc_msg(&z, &c, p, 300, Z_SYNC_FLUSH);
+		cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_BINARY, c.p, c.len);
+		bb_free(&c);
+	}
+	sc.fail_lo = (long)at + 6;
+	sc.fail_hi = (long)sc.in.len - 1;
+	expect_fail(&sc, WS_ERR_UTF8, 1007, R_INFLATE);
+	deflateEnd(&z);
+	check_script(&sc);
+}
+END_TEST
+
+/* RFC 7692 7.2.3: the "Hello" examples, and a BFINAL block. */
+START_TEST(test_deflate_rfc_examples)
+{
+	static const uint8_t	hello[] = { 0xf2, 0x48, 0xcd, 0xc9, 0xc9,
+	    0x07, 0x00 };
+	static const uint8_t	stored[] = { 0x00, 0x05, 0x00, 0xfa, 0xff,
+	    0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00 };
+	static const uint8_t	again[] = { 0xf2, 0x00, 0x11, 0x00, 0x00 };
+	struct script		sc;
+	struct bb		c = { 0 };
+	z_stream		z;
+
+	script_deflate(&sc, "deflate rfc examples");
+	/* 7.2.3.1: one frame; the first bytes as the RFC shows them. */
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, hello, sizeof(hello));
+	ck_assert_mem_eq(sc.in.p, "\xc1\x87", 2);
+	log_msg(&sc.log, WS_MSG_TEXT, "Hello", 5);
+	/* 7.2.3.2: fragmented, then one sharing the window. */
+	cframe_rsv(&sc.in, false, WS_RSV1, WS_OP_TEXT, hello, 3);
+	cframe(&sc.in, true, WS_OP_CONT, hello + 3, 4);
+	log_msg(&sc.log, WS_MSG_TEXT, "Hello", 5);
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, again, sizeof(again));
+	log_msg(&sc.log, WS_MSG_TEXT, "Hello", 5);
+	/* 7.2.3.3: a stored block. */
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, stored, sizeof(stored));
+	log_msg(&sc.log, WS_MSG_TEXT, "Hello", 5);
+	/* 7.2.3.4: a BFINAL block ends the stream; the next starts anew. */
+	zc_init(&z, 15);
+	zc_msg(&z, &c, "Hello, world", 12, Z_FINISH);
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, c.p, c.len);
+	log_msg(&sc.log, WS_MSG_TEXT, "Hello, world", 12);
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, hello, sizeof(hello));
+	log_msg(&sc.log, WS_MSG_TEXT, "Hello", 5);
+	/* 7.2.3.6: the byte 00 is an empty message; so is no byte. */
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_BINARY, "", 1);
+	log_msg(&sc.log, WS_MSG_BINARY, "", 0);
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_BINARY, "", 0);
+	log_msg(&sc.log, WS_MSG_BINARY, "", 0);
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, hello, sizeof(hello));
+	log_msg(&sc.log, WS_MSG_TEXT, "Hello", 5);
+	deflateEnd(&z);
+	bb_free(&c);
+	check_script(&sc);
+}
+END_TEST
+
+/*
+ * 10 MB of zeros in about 10 KB against MaxMessageSize 1 MiB: 1009 long
+ * before the frame ends, pieces never above WS_DEFLATE_CHUNK, and memory
+ * grows only by the inflate window (plus, buffered, the 1 MiB message).
+ */
+START_TEST(test_deflate_zip_bomb)
+{
+	struct script	 sc;
+	struct bb	 c = { 0 };
+	uint8_t		*zeros;
+	size_t		 big = 10 * 1000 * 1000;
+	z_stream	 z;
+
+	zeros = calloc(1, big);
+	ck_assert_ptr_nonnull(zeros);
+	script_deflate(&sc, "deflate zip bomb");
+	sc.cfg.max_message_size = 1 << 20;
+	zc_init(&z, 15);
+	zc_msg(&z, &c, zeros, big, Z_SYNC_FLUSH);
+	ck_assert_uint_lt(c.len, 12 * 1024);
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_BINARY, c.p, c.len);
+	expect_fail(&sc, WS_ERR_TOO_BIG, 1009, R_BIG);
+	sc.fail_lo = 8;
+	sc.fail_hi = (long)sc.in.len / 4;
+	sc.piece_max = WS_DEFLATE_CHUNK;
+	sc.mem_grow = 1 << 15;
+	sc.mem_grow_buffered = (1 << 15) + (1 << 20);
+	deflateEnd(&z);
+	bb_free(&c);
+	free(zeros);
+	check_script(&sc);
+}
+END_TEST
+
+/* Payload that does not inflate fails with 1007 where it breaks. */
+START_TEST(test_deflate_invalid)
+{
+	struct script	sc;
+	struct bb	c = { 0 };
+	z_stream	z;
+
+	script_deflate(&sc, "deflate invalid block type");
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_BINARY, "\xff\xff\xff", 3);
+	script_fail_at(&sc, 6);
+	expect_fail(&sc, WS_ERR_UTF8, 1007, R_INFLATE);
+	check_script(&sc);
+
+	/* Good first fragment, broken second: the good part got through. */
+	script_deflate(&sc, "deflate invalid second fragment");
+	zc_init(&z, 15);
+	zc_msg(&z, &c, "abc", 3, Z_SYNC_FLUSH);
+	cframe_rsv(&sc.in, false, WS_RSV1, WS_OP_BINARY, c.p, c.len);
+	/* The stripped tail's LEN/NLEN come next: 0/0 do not match. */
+	cframe(&sc.in, true, WS_OP_CONT, "\x00\x00\x00\x00", 4);
+	script_fail_at(&sc, sc.in.len - 1);
+	expect_fail(&sc, WS_ERR_UTF8, 1007, R_INFLATE);
+	sc.check_partial = true;
+	bb_add(&sc.partial, "abc", 3);
+	deflateEnd(&z);
+	bb_free(&c);
+	check_script(&sc);
+
+	/* A stored block whose length check does not match. */
+	script_deflate(&sc, "deflate bad stored length");
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT,
+	    "\x00\x05\x00\x00\x00" "Hello", 10);
+	sc.fail_lo = 6;
+	sc.fail_hi = 11;
+	expect_fail(&sc, WS_ERR_UTF8, 1007, R_INFLATE);
+	check_script(&sc);
+}
+END_TEST
+
+/* RSV1 only on a data message's first frame; other RSV bits never. */
+START_TEST(test_deflate_rsv)
+{
+	static const uint8_t	ctl[] = { WS_OP_PING, WS_OP_PONG,
+	    WS_OP_CLOSE };
+	struct script		sc;
+	struct bb		c = { 0 };
+	size_t			i, at;
+	z_stream		z;
+
+	script_deflate(&sc, "deflate rsv1 on continuation");
+	zc_init(&z, 15);
+	zc_msg(&z, &c, "abcdef", 6, Z_SYNC_FLUSH);
+	cframe_rsv(&sc.in, false, WS_RSV1, WS_OP_TEXT, c.p, 3);
+	at = sc.in.len;
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_CONT, c.p + 3, c.len - 3);
+	sc.fail_lo = (long)at + 1;
+	sc.fail_hi = (long)at + 5;
+	expect_fail(&sc, WS_ERR_PROTOCOL, 1002, R_RSV1);
+	deflateEnd(&z);
+	bb_free(&c);
+	check_script(&sc);
+
+	script_deflate(&sc, "deflate rsv1 on plain continuation");
+	cframe(&sc.in, false, WS_OP_TEXT, "ab", 2);
+	at = sc.in.len;
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_CONT, "cd", 2);
+	sc.fail_lo = (long)at + 1;
+	sc.fail_hi = (long)at + 5;
+	expect_fail(&sc, WS_ERR_PROTOCOL, 1002, R_RSV1);
+	check_script(&sc);
+
+	for (i = 0; i < sizeof(ctl); i++) {
+		script_deflate(&sc, "deflate rsv1 on control");
+		cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT,
+		    "\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
+		log_msg(&sc.log, WS_MSG_TEXT, "Hello", 5);
+		at = sc.in.len;
+		cframe_rsv(&sc.in, true, WS_RSV1, ctl[i], "\x03\xe8", 2);
+		sc.fail_lo = (long)at + 1;
+		sc.fail_hi = (long)at + 5;
+		expect_fail(&sc, WS_ERR_PROTOCOL, 1002, R_RSV1);
+		check_script(&sc);
+	}
+
+	script_deflate(&sc, "deflate rsv2");
+	cframe_rsv(&sc.in, true, WS_RSV2, WS_OP_TEXT, "x", 1);
+	sc.fail_lo = 0;
+	sc.fail_hi = 5;
+	expect_fail(&sc, WS_ERR_PROTOCOL, 1002, R_FRAME);
+	check_script(&sc);
+}
+END_TEST
+
+/* UTF-8 is checked on the inflated text, failing as soon as it is seen. */
+START_TEST(test_deflate_utf8)
+{
+	struct script	 sc;
+	struct bb	 c = { 0 };
+	uint8_t		 p[3001];
+	uint32_t	 x = 99;
+	size_t		 i, at;
+	z_stream	 z;
+
+	/* 1000 bytes of text, a bad byte, 2000 random letters. */
+	fill_words(p, 1000, 7);
+	p[1000] = 0xc0;
+	for (i = 1001; i < sizeof(p); i++)
+		p[i] = (uint8_t)('a' + rng_next(&x) % 26);
+	script_deflate(&sc, "deflate utf8 fail fast");
+	zc_init(&z, 15);
+	zc_msg(&z, &c, p, sizeof(p), Z_SYNC_FLUSH);
+	ck_assert_uint_gt(c.len, 1200);
+	at = sc.in.len;
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, c.p, c.len);
+	/* Long before the 1000 bytes that follow are in. */
+	sc.fail_lo = (long)at + 8;
+	sc.fail_hi = (long)sc.in.len - 1000;
+	expect_fail(&sc, WS_ERR_UTF8, 1007, R_UTF8);
+	sc.check_partial = true;
+	bb_add(&sc.partial, p, 1000);
+	deflateEnd(&z);
+	check_script(&sc);
+
+	script_deflate(&sc, "deflate utf8 truncated");
+	zc_init(&z, 15);
+	zc_msg(&z, &c, "ab\xe2\x82", 4, Z_SYNC_FLUSH);
+	cframe_rsv(&sc.in, true, WS_RSV1, WS_OP_TEXT, c.p, c.len);
+	script_fail_at(&sc, sc.in.len - 1);
+	expect_fail(&sc, WS_ERR_UTF8, 1007, R_UTF8_END);
+	deflateEnd(&z);
+	bb_free(&c);
+	check_script(&sc);
+}
+END_TEST
+
+/* MaxMessageSize counts inflated bytes, not what came over the wire. */
+START_TEST(test_deflate_max_size)
+{
+	struct script	sc;
+	uint8_t		p[101];
+	z_stream	z;
+
+	script_deflate(&sc, "deflate max exact");
+	sc.cfg.max_message_size = 100;
+	zc_init(&z, 15);
+	fill_words(p, 100, 1);
+	dmsg(&sc, &z, WS_OP_TEXT, p, 100, 2, "z");
+	/* Random bytes grow when compressed, yet fit. */
+	fill_random(p, 100, 2);
+	ck_assert_uint_gt(dmsg(&sc, &z, WS_OP_BINARY, p, 100, 1, NULL), 100);
+	deflateEnd(&z);
+	check_script(&sc);
+
+	script_deflate(&sc, "deflate max + 1");
+	sc.cfg.max_message_size = 100;
+	zc_init(&z, 15);
+	fill_random(p, 101, 3);
+	dmsg(&sc, &z, WS_OP_BINARY, p, 101, 1, NULL);
+	sc.log.len = 0;
+	sc.fail_lo = 8;
+	sc.fail_hi = (long)sc.in.len - 1;
+	expect_fail(&sc, WS_ERR_TOO_BIG, 1009, R_BIG);
+	deflateEnd(&z);
+	check_script(&sc);
+}
+END_TEST
+
+/* Appends a server frame with RSV bits (unmasked). */
+static void
+sframe_rsv(struct bb *b, bool fin, uint8_t rsv, uint8_t op, const void *p,
+    size_t len)
+{
+	uint8_t	hdr[WS_HEADER_MAX];
+	size_t	hlen;
+
+	hlen = ws_frame_header_encode(hdr, fin, rsv, op, len, NULL);
+	bb_add(b, hdr, hlen);
+	bb_add(b, p, len);
+}
+
+/*
+ * Echo: whole messages go back compressed, byte for byte what zlib makes
+ * with our defaults; short ones go back plain.
+ */
+START_TEST(test_deflate_echo)
+{
+	static const size_t	 lens[] = { 5, 0, 31, 32, 100, 1000, 5000 };
+	struct script		 sc;
+	struct bb		 c = { 0 };
+	uint8_t			 p[5000];
+	size_t			 i, nct;
+	z_stream		 zc, zs;
+	uint8_t			 op;
+
+	for (nct = 0; nct < 2; nct++) {
+		script_deflate(&sc, nct ? "deflate echo, no takeover" :
+		    "deflate echo");
+		sc.buffered_only = true;
+		sc.echo = true;
+		sc.dp.server_no_context_takeover = nct;
+		zc_init(&zc, 15);
+		zc_init(&zs, 15);
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			op = i % 2 ? WS_OP_BINARY : WS_OP_TEXT;
+			if (op == WS_OP_TEXT)
+				fill_words(p, lens[i], (uint32_t)i);
+			else
+				fill_random(p, lens[i], (uint32_t)i);
+			dmsg(&sc, &zc, op, p, lens[i], 1 + i % 3, NULL);
+			if (lens[i] < 32) {
+				sframe(&sc.out, true, op, p, lens[i]);
+				continue;
+			}
+			if (nct)
+				ck_assert_int_eq(deflateReset(&zs), Z_OK);
+			zc_msg(&zs, &c, p, lens[i], Z_SYNC_FLUSH);
+			sframe_rsv(&sc.out, true, WS_RSV1, op, c.p, c.len);
+		}
+		deflateEnd(&zc);
+		deflateEnd(&zs);
+		check_script(&sc);
+	}
+	bb_free(&c);
+}
+END_TEST
+
+/* Our "Hello" is the RFC's, with and without context takeover. */
+START_TEST(test_deflate_send_hello)
+{
+	struct ws_session_config	cfg = { 0 };
+	struct ws_deflate_params	dp = { true, false, 15, 15 };
+	struct ws_deflate_config	dc;
+	struct rec			r;
+
+	ws_deflate_config_default(&dc);
+	dc.min_size = 0;
+	cfg.deflate = &dp;
+	cfg.deflate_cfg = &dc;
+	memset(&r, 0, sizeof(r));
+	r.s = ws_session_new(&cfg, &rec_cb, &r);
+	ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, "Hello", 5, true,
+	    true), 0);
+	ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, "Hello", 5, true,
+	    true), 0);
+	ck_assert_uint_eq(r.out.len, 18);
+	ck_assert_mem_eq(r.out.p, "\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00"
+	    "\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00", 18);
+	ws_session_free(r.s);
+
+	dp.server_no_context_takeover = false;
+	r.out.len = 0;
+	r.s = ws_session_new(&cfg, &rec_cb, &r);
+	ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, "Hello", 5, true,
+	    true), 0);
+	ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, "Hello", 5, true,
+	    true), 0);
+	/* An empty message: the byte 00. */
+	ck_assert_int_eq(ws_session_send(r.s, WS_MSG_BINARY, "", 0, true,
+	    true), 0);
+	ck_assert_uint_eq(r.out.len, 9 + 7 + 3);
+	ck_assert_mem_eq(r.out.p, "\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00"
+	    "\xc1\x05\xf2\x00\x11\x00\x00" "\xc2\x01\x00", 19);
+	ck_assert_int_eq(r.bad, 0);
+	ws_session_free(r.s);
+	bb_free(&r.out);
+}
+END_TEST
+
+/* One message we expect to find in the output. */
+struct sent {
+	uint8_t		 op;
+	const uint8_t	*p;
+	size_t		 len;
+	bool		 compressed;
+};
+
+/*
+ * Walks server output: every frame at most max payload bytes (0: any),
+ * RSV1 only on the first frame of a compressed message, pings "p" only
+ * between frames; compressed messages are inflated by zlib and compared.
+ */
+static void
+check_sent(const struct bb *out, size_t max, const struct sent *want,
+    size_t nwant, bool reset)
+{
+	struct bb	msg = { 0 }, back = { 0 };
+	size_t		off = 0, hlen, k = 0, nframes = 0;
+	uint64_t	plen;
+	uint8_t		b0, op;
+	bool		in_msg = false, compressed = false;
+	z_stream	zi;
+	int		i;
+
+	memset(&zi, 0, sizeof(zi));
+	ck_assert_int_eq(inflateInit2(&zi, -15), Z_OK);
+	while (off < out->len) {
+		ck_assert_uint_ge(out->len - off, 2);
+		b0 = out->p[off];
+		op = b0 & 0x0f;
+		plen = out->p[off + 1] & 0x7f;
+		hlen = 2;
+		if (plen == 126) {
+			plen = ((uint64_t)out->p[off + 2] << 8) | out->p[off + 3];
+			hlen = 4;
+		} else if (plen == 127) {
+			for (i = 2, plen = 0; i < 10; i++)
+				plen = (plen << 8) | out->p[off + i];
+			hlen = 10;
+		}
+		ck_assert_uint_le(hlen + plen, out->len - off);
+		ck_assert(max == 0 || plen <= max);
+		ck_assert_int_eq(b0 & 0x30, 0);
+		nframes++;
+		if (op == WS_OP_PING) {
+			ck_assert_int_eq(b0 & 0xf0, 0x80);
+			ck_assert_uint_eq(plen, 1);
+			ck_assert_int_eq(out->p[off + 2], 'p');
+			off += hlen + plen;
+			continue;
+		}
+		if (!in_msg) {
+			ck_assert_uint_lt(k, nwant);
+			ck_assert_int_eq(op, want[k].op);
+			compressed = (b0 & 0x40) != 0;
+			ck_assert_int_eq(compressed, want[k].compressed);
+			msg.len = 0;
+		} else {
+			ck_assert_int_eq(op, WS_OP_CONT);
+			ck_assert_int_eq(b0 & 0x40, 0);
+		}
+		bb_add(&msg, out->p + off + hlen, (size_t)plen);
+		in_msg = !(b0 & 0x80);
+		off += hlen + plen;
+		if (in_msg)
+			continue;
+		if (compressed) {
+			if (reset)
+				ck_assert_int_eq(inflateReset(&zi), Z_OK);
+			ck_assert_int_eq(zi_msg(&zi, msg.p, msg.len, &back), 0);
+		} else {
+			back.len = 0;
+			bb_add(&back, msg.p, msg.len);
+		}
+		ck_assert_uint_eq(back.len, want[k].len);
+		ck_assert(back.len == 0 ||
+		    memcmp(back.p, want[k].p, back.len) == 0);
+		k++;
+	}
+	ck_assert(!in_msg);
+	ck_assert_uint_eq(k, nwant);
+	ck_assert_uint_gt(nframes, nwant);
+	inflateEnd(&zi);
+	bb_free(&msg);
+	bb_free(&back);
+}
+
+/*
+ * Outgoing compressed messages, whole and in pieces with pings between,
+ * are cut at max_frame_size, carry RSV1 on their first frame only, and
+ * inflate back to what was sent.
+ */
+START_TEST(test_deflate_send_fragmentation)
+{
+	struct ws_session_config	 cfg = { 0 };
+	struct ws_deflate_params	 dp = { false, false, 15, 15 };
+	struct ws_deflate_config	 dc;
+	struct sent			 want[8];
+	struct rec			 r;
+	uint8_t				*words, *rnd;
+	size_t				 n = 0, off, step, nct, maxf;
+
+	words = malloc(1 << 20);
+	rnd = malloc(65536);
+	ck_assert_ptr_nonnull(words);
+	ck_assert_ptr_nonnull(rnd);
+	fill_words(words, 1 << 20, 11);
+	fill_random(rnd, 65536, 12);
+	ws_deflate_config_default(&dc);
+	for (nct = 0; nct < 3; nct++) {
+		/* 100-byte frames; the last round without a frame limit. */
+		maxf = nct == 2 ? 0 : 100;
+		dp.server_no_context_takeover = nct == 1;
+		cfg.max_frame_size = maxf;
+		cfg.deflate = &dp;
+		cfg.deflate_cfg = &dc;
+		memset(&r, 0, sizeof(r));
+		r.s = ws_session_new(&cfg, &rec_cb, &r);
+		n = 0;
+		/* Below min_size: plain; at it: compressed. */
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, words, 31,
+		    true, true), 0);
+		ck_assert_mem_eq(r.out.p, "\x81\x1f", 2);
+		want[n++] = (struct sent){ WS_OP_TEXT, words, 31, false };
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, words, 32,
+		    true, true), 0);
+		ck_assert_int_eq(r.out.p[33], 0xc1);
+		want[n++] = (struct sent){ WS_OP_TEXT, words, 32, true };
+		/* In pieces, pings between: compressed even when short. */
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_BINARY, "ab", 2,
+		    true, false), 0);
+		ck_assert_int_eq(ws_session_ping(r.s, "p", 1), 0);
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_BINARY, "", 0,
+		    false, false), 0);
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_BINARY, "c", 1,
+		    false, true), 0);
+		want[n++] = (struct sent){ WS_OP_BINARY,
+		    (const uint8_t *)"abc", 3, true };
+		for (off = 0, step = 1000; off < 65536; off += step) {
+			if (step > 65536 - off)
+				step = 65536 - off;
+			ck_assert_int_eq(ws_session_send(r.s, WS_MSG_BINARY,
+			    rnd + off, step, off == 0, off + step == 65536), 0);
+			if (off % 10000 == 0)
+				ck_assert_int_eq(ws_session_ping(r.s, "p", 1),
+				    0);
+		}
+		want[n++] = (struct sent){ WS_OP_BINARY, rnd, 65536, true };
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, words,
+		    1 << 20, true, true), 0);
+		want[n++] = (struct sent){ WS_OP_TEXT, words, 1 << 20, true };
+		/* The same again: with takeover it refers back. */
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, words,
+		    1 << 20, true, false), 0);
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, NULL, 0,
+		    false, true), 0);
+		want[n++] = (struct sent){ WS_OP_TEXT, words, 1 << 20, true };
+		ck_assert_int_eq(ws_session_send(r.s, WS_MSG_BINARY, "", 0,
+		    true, true), 0);
+		want[n++] = (struct sent){ WS_OP_BINARY,
+		    (const uint8_t *)"", 0, false };
+		check_sent(&r.out, maxf, want, n, nct == 1);
+		ck_assert_int_eq(r.bad, 0);
+		ws_session_free(r.s);
+		bb_free(&r.out);
+	}
+	free(words);
+	free(rnd);
+}
+END_TEST
+
+/* Without the extension nothing changes: RSV1 fails, sends are plain. */
+START_TEST(test_deflate_off)
+{
+	struct ws_session_config	cfg = { 0 };
+	struct rec			r;
+	struct bb			in = { 0 };
+
+	memset(&r, 0, sizeof(r));
+	r.s = ws_session_new(&cfg, &rec_cb, &r);
+	ck_assert_uint_lt(ws_session_memory(r.s), 1024);
+	ck_assert_int_eq(ws_session_send(r.s, WS_MSG_TEXT, "Hello", 5, true,
+	    true), 0);
+	ck_assert_mem_eq(r.out.p, "\x81\x05Hello", 7);
+	cframe_rsv(&in, true, WS_RSV1, WS_OP_TEXT,
+	    "\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
+	ck_assert_int_eq(feed_chunk(&r, in.p, 0, in.len), WS_ERR_PROTOCOL);
+	ck_assert_int_eq(r.nclosed, 1);
+	ws_session_free(r.s);
+	bb_free(&in);
+	bb_free(&r.out);
+	bb_free(&r.log);
+}
+END_TEST
+
 /* Returns the session suite. */
 Suite *
 make_session_suite(void)
@@ -1410,12 +2248,29 @@ make_session_suite(void)
 	tcase_add_test(tc, test_reason_text);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("Deflate");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_deflate_sizes);
+	tcase_add_test(tc, test_deflate_fragmented);
+	tcase_add_test(tc, test_deflate_context);
+	tcase_add_test(tc, test_deflate_rfc_examples);
+	tcase_add_test(tc, test_deflate_invalid);
+	tcase_add_test(tc, test_deflate_rsv);
+	tcase_add_test(tc, test_deflate_utf8);
+	tcase_add_test(tc, test_deflate_echo);
+	tcase_add_test(tc, test_deflate_send_hello);
+	tcase_add_test(tc, test_deflate_send_fragmentation);
+	tcase_add_test(tc, test_deflate_off);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("Limits");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ping_too_long);
 	tcase_add_test(tc, test_max_message_frame);
 	tcase_add_test(tc, test_max_message_fragments);
 	tcase_add_test(tc, test_buffer_message);
+	tcase_add_test(tc, test_deflate_zip_bomb);
+	tcase_add_test(tc, test_deflate_max_size);
 	suite_add_tcase(s, tc);
 
 	return s;

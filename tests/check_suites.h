@@ -9,5 +9,6 @@ Suite	*make_frame_suite(void);
 Suite	*make_session_suite(void);
 Suite	*make_handshake_suite(void);
 Suite	*make_config_suite(void);
+Suite	*make_deflate_suite(void);
 
 #endif

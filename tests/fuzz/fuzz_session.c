@@ -5,14 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ws-deflate.h"
 #include "ws-frame.h"
 #include "ws-session.h"
 #include "ws-utf8.h"
 
 /*
  * Input layout: byte 0 selects the configuration (FZ_* bits), byte 1
- * seeds the chunking, the rest is what the client sends. The callbacks
- * check the session's promises and abort() when one is broken.
+ * selects permessage-deflate (FZ_DEFLATE* bits) and seeds the chunking
+ * with the rest of its bits, the rest is what the client sends. The
+ * callbacks check the session's promises and abort() when one is broken.
  */
 #define FZ_BUFFER	0x01	/* buffer_message */
 #define FZ_MAX_SMALL	0x02	/* max_message_size 300 */
@@ -23,6 +25,11 @@
 #define FZ_MIDCLOSE	0x40	/* we send close after a few chunks */
 #define FZ_ECHO		0x80	/* echo every piece back */
 
+/* Byte 1. */
+#define FZ_DEFLATE	0x80	/* permessage-deflate, context takeover */
+#define FZ_DEFLATE_NCT	0x40	/* with it: no context takeover, min_size 0 */
+#define FZ_SEED		0x3f	/* chunking */
+
 /* Output parser: follows the frames we write, to see what ends them. */
 struct fz_out {
 	uint8_t		hbuf[WS_HEADER_MAX];
@@ -32,6 +39,8 @@ struct fz_out {
 	bool		in_payload;
 	bool		cur_close;	/* the current frame is a close frame */
 	bool		close_done;	/* a whole close frame was written */
+	bool		deflate;	/* RSV1 may open a data message */
+	bool		in_data;	/* inside a fragmented data message */
 };
 
 struct fz {
@@ -46,6 +55,28 @@ struct fz {
 	uint64_t		 msg_len;
 	uint64_t		 max;
 };
+
+/*
+ * RSV bits of a written frame: RSV2/RSV3 never, RSV1 only with deflate
+ * and only on the first frame of a data message.
+ */
+static void
+fz_out_rsv(struct fz_out *o)
+{
+	uint8_t	op = o->hbuf[0] & 0x0f;
+
+	if (o->hbuf[0] & 0x30)
+		abort();
+	if ((o->hbuf[0] & 0x40) && (!o->deflate ||
+	    (op != WS_OP_TEXT && op != WS_OP_BINARY)))
+		abort();
+	if (op == WS_OP_CONT && !o->in_data)
+		abort();
+	if ((op == WS_OP_TEXT || op == WS_OP_BINARY) && o->in_data)
+		abort();
+	if (op < WS_OP_CLOSE)
+		o->in_data = !(o->hbuf[0] & 0x80);
+}
 
 /* Follows written bytes through the server frame format. */
 static void
@@ -88,6 +119,7 @@ fz_out_feed(struct fz_out *o, const uint8_t *p, size_t len)
 					o->remaining = (o->remaining << 8) |
 					    o->hbuf[i];
 			o->cur_close = (o->hbuf[0] & 0x0f) == WS_OP_CLOSE;
+			fz_out_rsv(o);
 			if ((o->hbuf[0] & 0x0f) >= WS_OP_CLOSE &&
 			    (o->remaining > WS_CONTROL_MAX ||
 			    !(o->hbuf[0] & 0x80)))
@@ -223,6 +255,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ws_session_config	 cfg = { 0 };
+	struct ws_deflate_params	 dp = { false, false, 15, 15 };
+	struct ws_deflate_config	 dc;
 	struct fz			 f;
 	uint8_t				*buf;
 	uint8_t				 flags, seed;
@@ -246,6 +280,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.buffered = cfg.buffer_message;
 	f.echo = (flags & FZ_ECHO) != 0;
 	f.max = cfg.max_message_size;
+	if (seed & FZ_DEFLATE) {
+		ws_deflate_config_default(&dc);
+		if (seed & FZ_DEFLATE_NCT) {
+			dp.server_no_context_takeover = true;
+			dp.client_no_context_takeover = true;
+			dc.min_size = 0;
+		}
+		cfg.deflate = &dp;
+		cfg.deflate_cfg = &dc;
+		f.out.deflate = true;
+	}
+	seed &= FZ_SEED;
 	f.s = ws_session_new(&cfg, &fz_cb, &f);
 	if (flags & FZ_RSV1)
 		ws_session_set_rsv_allowed(f.s, WS_RSV1);
