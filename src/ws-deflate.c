@@ -57,6 +57,14 @@ struct ws_deflate {
 	struct ws_deflate_params	 params;
 	size_t				 min_size;
 	size_t				 zmem;		/* held by zlib */
+	int				 level;
+	int				 mem_level;
+	/*
+	 * The streams and their buffers are made on first use: an idle
+	 * connection that agreed to compression costs only this struct.
+	 */
+	bool				 inf_on;
+	bool				 def_on;
 
 	/* Receiving: the peer's messages. */
 	z_stream			 inf;
@@ -482,21 +490,41 @@ ws_deflate_new(const struct ws_deflate_params *params,
 		cbits = 9;
 	d->params.server_max_window_bits = sbits;
 	d->params.client_max_window_bits = cbits;
+	d->level = level;
+	d->mem_level = mem;
+	return d;
+}
 
+/* Makes the inflater and its buffer, the first time a message needs them. */
+static void
+deflate_inf_start(struct ws_deflate *d)
+{
+	if (d->inf_on)
+		return;
 	d->inf.zalloc = deflate_zalloc;
 	d->inf.zfree = deflate_zfree;
 	d->inf.opaque = d;
-	if (inflateInit2(&d->inf, -cbits) != Z_OK)
+	if (inflateInit2(&d->inf, -d->params.client_max_window_bits) != Z_OK)
 		abort();
+	d->inf_buf = deflate_xmalloc(WS_DEFLATE_CHUNK);
+	d->inf_on = true;
+}
+
+/* Makes the compressor and its buffer, the first time a message needs them. */
+static void
+deflate_def_start(struct ws_deflate *d)
+{
+	if (d->def_on)
+		return;
 	d->def.zalloc = deflate_zalloc;
 	d->def.zfree = deflate_zfree;
 	d->def.opaque = d;
-	if (deflateInit2(&d->def, level, Z_DEFLATED, -sbits, mem,
+	if (deflateInit2(&d->def, d->level, Z_DEFLATED,
+	    -d->params.server_max_window_bits, d->mem_level,
 	    Z_DEFAULT_STRATEGY) != Z_OK)
 		abort();
-	d->inf_buf = deflate_xmalloc(WS_DEFLATE_CHUNK);
 	d->def_buf = deflate_xmalloc(DEFLATE_OUT_CHUNK);
-	return d;
+	d->def_on = true;
 }
 
 /* Frees both streams and their buffers. */
@@ -505,8 +533,10 @@ ws_deflate_free(struct ws_deflate *d)
 {
 	if (d == NULL)
 		return;
-	inflateEnd(&d->inf);
-	deflateEnd(&d->def);
+	if (d->inf_on)
+		inflateEnd(&d->inf);
+	if (d->def_on)
+		deflateEnd(&d->def);
 	free(d->inf_buf);
 	free(d->def_buf);
 	free(d);
@@ -523,7 +553,8 @@ ws_deflate_min_size(const struct ws_deflate *d)
 size_t
 ws_deflate_memory(const struct ws_deflate *d)
 {
-	return sizeof(*d) + WS_DEFLATE_CHUNK + DEFLATE_OUT_CHUNK + d->zmem;
+	return sizeof(*d) + (d->inf_on ? WS_DEFLATE_CHUNK : 0) +
+	    (d->def_on ? DEFLATE_OUT_CHUNK : 0) + d->zmem;
 }
 
 /* Hands over the next compressed bytes of the message being received. */
@@ -531,6 +562,7 @@ void
 ws_deflate_inflate_input(struct ws_deflate *d, const uint8_t *in, size_t len,
     bool fin)
 {
+	deflate_inf_start(d);
 	/* Input given before the last was used up would be lost. */
 	if (d->inf.avail_in != 0 || d->inf_in_len != 0 || d->inf_fin)
 		d->inf_dead = true;
@@ -644,6 +676,7 @@ void
 ws_deflate_compress_input(struct ws_deflate *d, const uint8_t *in, size_t len,
     bool last)
 {
+	deflate_def_start(d);
 	if (d->def.avail_in != 0 || d->def_in_len != 0 || d->def_last)
 		d->def_dead = true;
 	if (in == NULL)

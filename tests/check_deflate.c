@@ -267,6 +267,30 @@ neg(const char *hdr, const struct ws_deflate_config *cfg, int want,
 }
 
 /* The plainest offer gets the plainest answer. */
+/* Streams are made on first use: an idle connection costs only the struct. */
+START_TEST(test_lazy_streams)
+{
+	struct ws_deflate_params	 p;
+	struct ws_deflate		*d;
+	const uint8_t			*out;
+	size_t				 len, idle;
+	bool				 final;
+
+	memset(&p, 0, sizeof(p));
+	p.server_max_window_bits = 15;
+	p.client_max_window_bits = 15;
+	d = ws_deflate_new(&p, NULL);
+	idle = ws_deflate_memory(d);
+	ck_assert_uint_lt(idle, 1024);
+	ws_deflate_compress_input(d, (const uint8_t *)"Hello", 5, true);
+	while (ws_deflate_compress_next(d, &out, &len, &final) == 1 && !final)
+		;
+	/* The compressor's window and hash (2^17 + 2^17) are there now. */
+	ck_assert_uint_gt(ws_deflate_memory(d), idle + (1 << 18));
+	ws_deflate_free(d);
+}
+END_TEST
+
 START_TEST(test_neg_plain)
 {
 	neg("permessage-deflate", NULL, 1, "permessage-deflate", 0, 0, 15, 15);
@@ -936,6 +960,7 @@ make_deflate_suite(void)
 	tc = tcase_create("Core");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_neg_plain);
+	tcase_add_test(tc, test_lazy_streams);
 	tcase_add_test(tc, test_neg_disabled);
 	tcase_add_test(tc, test_neg_several);
 	tcase_add_test(tc, test_neg_unknown_param);
