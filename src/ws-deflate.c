@@ -631,6 +631,17 @@ ws_deflate_inflate_next(struct ws_deflate *d, const uint8_t **out,
 			 * tail alone would leave zlib inside a block header.
 			 */
 			if (d->inf_tail || d->inf_ended || !d->inf_any) {
+				/*
+				 * The tail is an empty stored block: after it
+				 * zlib must wait for a block header (data_type
+				 * bit 128). Anything else means the message
+				 * stopped inside a block: truncated data.
+				 */
+				if (d->inf_tail && !d->inf_ended &&
+				    (z->data_type & 128) == 0) {
+					d->inf_dead = true;
+					break;
+				}
 				deflate_inf_done(d);
 				if (d->inf_dead)
 					break;

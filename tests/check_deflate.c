@@ -291,6 +291,48 @@ START_TEST(test_lazy_streams)
 }
 END_TEST
 
+/* A message whose compressed data stops inside a block is refused. */
+START_TEST(test_truncated_message)
+{
+	struct ws_deflate_params	 p;
+	struct ws_deflate		*d;
+	z_stream			 z;
+	uint8_t				 plain[5000], packed[8192];
+	const uint8_t			*out;
+	size_t				 i, n, len;
+	bool				 final;
+	int				 rc;
+
+	for (i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)((i * 7919) % 251);
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, -15, 8,
+	    Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = plain;
+	z.avail_in = sizeof(plain);
+	z.next_out = packed;
+	z.avail_out = sizeof(packed);
+	ck_assert_int_eq(deflate(&z, Z_SYNC_FLUSH), Z_OK);
+	n = sizeof(packed) - z.avail_out;
+	deflateEnd(&z);
+	ck_assert_uint_gt(n, 100);
+
+	memset(&p, 0, sizeof(p));
+	p.server_max_window_bits = 15;
+	p.client_max_window_bits = 15;
+	d = ws_deflate_new(&p, NULL);
+	/* Half of the data, flagged as the whole message. */
+	ws_deflate_inflate_input(d, packed, n / 2, true);
+	for (i = 0; i < 100; i++) {
+		rc = ws_deflate_inflate_next(d, &out, &len, &final);
+		if (rc != 1 || final)
+			break;
+	}
+	ck_assert_int_eq(rc, -1);
+	ws_deflate_free(d);
+}
+END_TEST
+
 START_TEST(test_neg_plain)
 {
 	neg("permessage-deflate", NULL, 1, "permessage-deflate", 0, 0, 15, 15);
@@ -960,6 +1002,7 @@ make_deflate_suite(void)
 	tc = tcase_create("Core");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_neg_plain);
+	tcase_add_test(tc, test_truncated_message);
 	tcase_add_test(tc, test_lazy_streams);
 	tcase_add_test(tc, test_neg_disabled);
 	tcase_add_test(tc, test_neg_several);
