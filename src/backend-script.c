@@ -31,6 +31,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 #include "ws-handshake.h"
 #include "ws-utf8.h"
@@ -530,6 +531,13 @@ script_env_add(struct script_env *e, const char *name, const char *value)
 	script_env_end(e);
 }
 
+/* tls_env callback: one mod_ssl-style SSL_* variable. */
+static void
+script_env_tls(void *arg, const char *name, const char *value)
+{
+	script_env_add(arg, name, value);
+}
+
 /* Returns true when name is already set. */
 static bool
 script_env_has(const struct script_env *e, const char *name)
@@ -673,8 +681,10 @@ script_env_build(struct conn *conn, const struct route *route)
 	script_env_add(&e, "REMOTE_HOST", v != NULL ? v : "");
 	snprintf(num, sizeof(num), "%d", conn_remote_port(conn));
 	script_env_add(&e, "REMOTE_PORT", num);
-	if (conn_is_tls(conn))
+	if (conn_is_tls(conn)) {
 		script_env_add(&e, "HTTPS", "on");
+		tls_env(conn_ssl(conn), script_env_tls, &e);
+	}
 	if ((proto = conn_subprotocol(conn)) != NULL)
 		script_env_add(&e, "WEBSOCKET_SUBPROTOCOL", proto);
 	script_env_add(&e, "WSSERVERD_CONNECTION_ID", conn_id(conn));

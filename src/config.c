@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tls.h"
 #include "util.h"
 
 /* Longest line, without its line end; longer lines are an error. */
@@ -34,6 +35,7 @@ enum config_section {
 	SECTION_BACKEND,
 	SECTION_LOG,
 	SECTION_ADMIN,
+	SECTION_SSL,
 	SECTION_ROUTE,
 	SECTION_COUNT,
 };
@@ -44,6 +46,7 @@ static const char *const config_section_names[SECTION_COUNT] = {
 	[SECTION_BACKEND] = "backend",
 	[SECTION_LOG] = "log",
 	[SECTION_ADMIN] = "admin",
+	[SECTION_SSL] = "ssl",
 	[SECTION_ROUTE] = "route:NAME",
 };
 
@@ -135,13 +138,14 @@ static const struct config_key config_keys[] = {
 	{ .name = "AllowedClients", .section = SECTION_SERVER,
 	  .type = TYPE_STRING, .def = "*", .max = CONFIG_LINE_MAX,
 	  .runtime = true, .offset = CFG(allowed_clients),
-	  .help = "Comma-separated addresses that may connect; \"*\" is a "
-	  "wildcard." },
+	  .help = "Comma-separated client addresses that may connect: numeric "
+	  "addresses, patterns with \"*\" (127.0.0.*) or CIDR blocks "
+	  "(10.0.0.0/8, fd00::/8); host names are not resolved." },
 	{ .name = "BlockedClients", .section = SECTION_SERVER,
 	  .type = TYPE_STRING, .def = "", .max = CONFIG_LINE_MAX,
 	  .runtime = true, .offset = CFG(blocked_clients),
-	  .help = "Comma-separated addresses that may not connect; \"*\" is a "
-	  "wildcard." },
+	  .help = "Comma-separated client addresses that may not connect, in "
+	  "the same forms as AllowedClients; checked after it." },
 	{ .name = "BindExclusively", .section = SECTION_SERVER,
 	  .type = TYPE_BOOL, .def = "True", .runtime = false,
 	  .offset = CFG(bind_exclusively),
@@ -262,6 +266,144 @@ static const struct config_key config_keys[] = {
 	  .help = "Group that owns the admin socket (name or number); empty "
 	  "keeps the daemon's group." },
 
+	/* [ssl]: tls.c checks them and builds the SSL_CTX; a reload changes them */
+	{ .name = "UseSSL", .section = SECTION_SSL, .type = TYPE_BOOL,
+	  .def = "False", .runtime = false, .offset = CFG(use_ssl),
+	  .help = "Speak TLS (wss://) with every client; needs SSLCert. A "
+	  "plain-HTTP client gets a 400 answer in clear text." },
+	{ .name = "SSLCert", .section = SECTION_SSL, .type = TYPE_STRING,
+	  .def = "", .max = CONFIG_LINE_MAX, .runtime = false,
+	  .offset = CFG(ssl_cert),
+	  .help = "The server's certificate store: a file (relative to the "
+	  "ini file's directory) of the type SSLCertStoreType names. A store "
+	  "may hold several private keys with their certificates (an RSA and "
+	  "an ECDSA one, or one per host name): each client gets the one its "
+	  "server name (SNI) and signature algorithms select, else the first "
+	  "of each key type. Issuer certificates in the store are sent as the "
+	  "chain." },
+	{ .name = "SSLCertStoreType", .section = SECTION_SSL,
+	  .type = TYPE_STRING, .def = "PEMKeyFile", .max = 32,
+	  .runtime = false, .offset = CFG(ssl_cert_store_type),
+	  .help = "PEMKeyFile (6): PEM private keys and certificates; PFXFile "
+	  "(2): PKCS#12; PEMKeyBlob (7): SSLCert is the PEM text itself; Auto "
+	  "(99): PEM or PKCS#12 by content. The Windows stores (User, Machine) "
+	  "and Java's (JKS) have no meaning here: convert them to PKCS#12." },
+	{ .name = "SSLCertPassword", .section = SECTION_SSL,
+	  .type = TYPE_STRING, .def = "", .max = 1024, .runtime = false,
+	  .offset = CFG(ssl_cert_password),
+	  .help = "Password of a PFX file or of encrypted PEM keys. A wrong "
+	  "one is a configuration error. Keep the ini file unreadable to "
+	  "others; the admin socket shows it masked." },
+	{ .name = "SSLCertSubject", .section = SECTION_SSL,
+	  .type = TYPE_STRING, .def = "*", .max = 1024, .runtime = false,
+	  .offset = CFG(ssl_cert_subject),
+	  .help = "Which certificates of the store to use: \"*\" all of "
+	  "them, else those whose subject (\"CN=host, O=org\") equals or "
+	  "contains this text." },
+	{ .name = "SSLCACerts", .section = SECTION_SSL, .type = TYPE_STRING,
+	  .def = "", .max = CONFIG_LINE_MAX, .runtime = false,
+	  .offset = CFG(ssl_ca_certs),
+	  .help = "Extra CA certificates for the chain sent to clients: a PEM "
+	  "file, or PEM text on the line itself." },
+	{ .name = "SSLEnabledProtocols", .section = SECTION_SSL,
+	  .type = TYPE_INT, .def = "15360", .min = 0, .max = 65535,
+	  .runtime = false, .offset = CFG(ssl_enabled_protocols),
+	  .help = "Sum of TLS1.3 12288, TLS1.2 3072, TLS1.1 768, TLS1 192. "
+	  "The default is TLS 1.2 and 1.3 (the reference's server default, "
+	  "3072, is TLS 1.2 alone). SSL3 (48) and SSL2 (12) are refused. TLS "
+	  "1.0 and 1.1 need OpenSSL security level 0, which is then set." },
+	{ .name = "SSLEnabledCipherSuites", .section = SECTION_SSL,
+	  .type = TYPE_STRING, .def = "*", .max = CONFIG_LINE_MAX,
+	  .runtime = false, .offset = CFG(ssl_cipher_suites),
+	  .help = "\"*\" for OpenSSL's defaults, else the suites allowed, in "
+	  "order of preference, separated by \";\" or \",\": the reference's "
+	  "names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384) "
+	  "or OpenSSL's (ECDHE-RSA-AES128-GCM-SHA256). A list without TLS 1.3 "
+	  "suites turns TLS 1.3 off, and one with only those turns TLS 1.2 "
+	  "off." },
+	{ .name = "TLS13SupportedGroups", .section = SECTION_SSL,
+	  .type = TYPE_STRING,
+	  .def = "ecdhe_x25519,ecdhe_x448,ecdhe_secp256r1,ecdhe_secp384r1,"
+	  "ecdhe_secp521r1,ffdhe_2048,ffdhe_3072,ffdhe_4096,ffdhe_6144,"
+	  "ffdhe_8192", .max = 1024, .runtime = false,
+	  .offset = CFG(tls13_groups),
+	  .help = "Key exchange groups, most preferred first (ecdhe_x25519, "
+	  "ecdhe_secp256r1, ffdhe_2048... or OpenSSL's names). OpenSSL keeps "
+	  "one list for every version: this one, followed by what only "
+	  "TLS12SupportedGroups adds." },
+	{ .name = "TLS12SupportedGroups", .section = SECTION_SSL,
+	  .type = TYPE_STRING,
+	  .def = "ecdhe_secp256r1,ecdhe_secp384r1,ecdhe_secp521r1",
+	  .max = 1024, .runtime = false, .offset = CFG(tls12_groups),
+	  .help = "Elliptic curves for TLS 1.2 ECDHE (see TLS13SupportedGroups)." },
+	{ .name = "TLS13SignatureAlgorithms", .section = SECTION_SSL,
+	  .type = TYPE_STRING,
+	  .def = "rsa_pss_sha256,rsa_pss_sha384,rsa_pss_sha512,"
+	  "rsa_pkcs1_sha256,rsa_pkcs1_sha384,rsa_pkcs1_sha512,"
+	  "ecdsa_secp256r1_sha256,ecdsa_secp384r1_sha384,"
+	  "ecdsa_secp521r1_sha512,ed25519,ed448", .max = 1024,
+	  .runtime = false, .offset = CFG(tls13_sigalgs),
+	  .help = "Signature algorithms the server signs with and accepts "
+	  "from client certificates; like the groups, one OpenSSL list with "
+	  "TLS12SignatureAlgorithms." },
+	{ .name = "TLS12SignatureAlgorithms", .section = SECTION_SSL,
+	  .type = TYPE_STRING,
+	  .def = "sha512-ecdsa,sha512-rsa,sha512-dsa,sha384-ecdsa,sha384-rsa,"
+	  "sha384-dsa,sha256-ecdsa,sha256-rsa,sha256-dsa,sha224-ecdsa,"
+	  "sha224-rsa,sha224-dsa,sha1-ecdsa,sha1-rsa,sha1-dsa", .max = 1024,
+	  .runtime = false, .offset = CFG(tls12_sigalgs),
+	  .help = "TLS 1.2 hash-signature pairs (sha256-rsa); empty leaves "
+	  "OpenSSL's list." },
+	{ .name = "PreferredDHGroupBits", .section = SECTION_SSL,
+	  .type = TYPE_INT, .def = "2048", .min = 2048, .max = 8192,
+	  .unit = "bits", .runtime = false, .offset = CFG(dh_group_bits),
+	  .help = "Size of the RFC 7919 Diffie-Hellman group of TLS 1.2 DHE "
+	  "suites: 2048, 3072, 4096, 6144 or 8192." },
+	{ .name = "SSLEnableRenegotiation", .section = SECTION_SSL,
+	  .type = TYPE_BOOL, .def = "False", .runtime = false,
+	  .offset = CFG(ssl_renegotiation),
+	  .help = "Let TLS 1.2 clients renegotiate (always the secure kind, "
+	  "RFC 5746); off refuses it." },
+	{ .name = "ReuseSSLSession", .section = SECTION_SSL, .type = TYPE_BOOL,
+	  .def = "True", .runtime = false, .offset = CFG(ssl_reuse_session),
+	  .help = "Let clients resume sessions (session tickets and the "
+	  "server's cache); a reload starts new ones." },
+	{ .name = "SSLKeyLogFile", .section = SECTION_SSL, .type = TYPE_STRING,
+	  .def = "", .max = 4096, .runtime = false,
+	  .offset = CFG(ssl_key_log_file),
+	  .help = "For debugging only: append every session's secrets to this "
+	  "file (NSS key log format, mode 0600), which lets anyone who reads "
+	  "it decrypt the traffic. Warned about in the log." },
+	{ .name = "LogSSLPackets", .section = SECTION_SSL, .type = TYPE_BOOL,
+	  .def = "False", .runtime = false, .offset = CFG(log_ssl_packets),
+	  .help = "At LogLevel 3, log every TLS record and handshake message "
+	  "(handshake progress is logged at LogLevel 3 anyway)." },
+	{ .name = "DefaultConnectionTimeout", .section = SECTION_SSL,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 3600,
+	  .unit = "seconds", .runtime = false,
+	  .offset = CFG(ssl_handshake_timeout),
+	  .help = "Drop a client silent for this long during the TLS "
+	  "handshake; 0 leaves only HandshakeTimeout." },
+	{ .name = "SSLAuthenticateClients", .section = SECTION_SSL,
+	  .type = TYPE_STRING, .def = "False", .max = 16, .runtime = false,
+	  .offset = CFG(ssl_authenticate_clients),
+	  .help = "Ask clients for a certificate: False (no), True or required "
+	  "(one that verifies, or no connection), optional (none is fine, a "
+	  "bad one fails), request (anything; handlers see SSL_CLIENT_VERIFY)."
+	  },
+	{ .name = "SSLClientCACerts", .section = SECTION_SSL,
+	  .type = TYPE_STRING, .def = "", .max = CONFIG_LINE_MAX,
+	  .runtime = false, .offset = CFG(ssl_client_ca_certs),
+	  .help = "CA certificates that client certificates are verified "
+	  "against, besides the system's: a PEM file, or PEM text on the line "
+	  "itself. X509 CRL blocks in it are used by SSLCheckCRL." },
+	{ .name = "SSLCheckCRL", .section = SECTION_SSL, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 2, .runtime = false,
+	  .offset = CFG(ssl_check_crl),
+	  .help = "Check client certificates against the CRLs in "
+	  "SSLClientCACerts: 0 no, 1 where their issuer has one, 2 always (no "
+	  "CRL fails)." },
+
 	/* [route:NAME] */
 	{ .name = "Path", .section = SECTION_ROUTE, .type = TYPE_PATH,
 	  .def = NULL, .max = 1024, .runtime = false, .offset = RT(path),
@@ -299,6 +441,19 @@ static const struct {
 	  "for Mono on Unix only; OpenSSL finds its CA certificates itself" },
 	{ "UseInternalSecurityAPI", "TLS is always OpenSSL" },
 	{ "SSLProvider", "TLS is always OpenSSL" },
+	/* Reference TLS settings for client components, or not for OpenSSL. */
+	{ "SSLServerCACerts", "it checks a server's certificate; client "
+	  "certificates are checked against SSLClientCACerts" },
+	{ "SSLSecurityFlags", "it relaxes checks of a server's certificate, "
+	  "which a server does not make" },
+	{ "SSLIncludeCertChain", "it shapes a client's SSLServerAuthentication "
+	  "event" },
+	{ "SSLCheckOCSP", "it checks a server's certificate; for client "
+	  "certificates use SSLCheckCRL" },
+	{ "SSLCipherStrength", "not supported with OpenSSL; name the suites in "
+	  "SSLEnabledCipherSuites" },
+	{ "TLS13KeyShareGroups", "a client's pregenerated key shares; a server "
+	  "answers them, see TLS13SupportedGroups" },
 };
 
 #define CONFIG_NLINUX	(sizeof(config_linux_keys) / sizeof(config_linux_keys[0]))
@@ -1206,6 +1361,19 @@ config_finish(struct config_parse *p)
 		config_error(p, 0, "no [route:...] section");
 }
 
+/* tls.c's report of a problem with an [ssl] key: at that key's line. */
+static void
+config_tls_error(void *arg, const char *key, const char *msg)
+{
+	struct config_parse	*p = arg;
+	int			 idx = -1;
+
+	if (key != NULL)
+		idx = config_find_key(SECTION_SSL, key);
+	config_error(p, idx >= 0 ? p->seen[idx] : 0, "%s%s%s",
+	    key != NULL ? key : "", key != NULL ? ": " : "", msg);
+}
+
 /* Loads and checks a file; see config.h. */
 struct config *
 config_load(const char *path, char **errors)
@@ -1243,6 +1411,8 @@ config_load(const char *path, char **errors)
 			config_error(p, r, "syntax error");
 		else
 			config_finish(p);
+		/* Certificates load now: a bad one is a configuration error. */
+		cfg->tls = tls_ctx_new(cfg, p->dir, config_tls_error, p);
 		if (*cfg->admin_socket != '\0' && *cfg->admin_socket != '/') {
 			char *abs = config_join(p->dir, cfg->admin_socket,
 			    strlen(cfg->admin_socket));
@@ -1313,6 +1483,7 @@ config_free(struct config *cfg)
 	}
 	free(cfg->routes);
 	free(cfg->file);
+	tls_ctx_free(cfg->tls);
 	free(cfg);
 }
 
@@ -1357,6 +1528,95 @@ bool
 config_key_runtime(size_t i)
 {
 	return i < CONFIG_NKEYS && config_keys[i].runtime;
+}
+
+/* Finds a key of a global section by name, ignoring case; returns it or NULL. */
+static const struct config_key *
+config_global_key(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (config_keys[i].section != SECTION_ROUTE &&
+		    strcasecmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+/* Formats a global key's value as a file would spell it; see config.h. */
+int
+config_get(const struct config *cfg, const char *key, char *buf, size_t len)
+{
+	const struct config_key	*k;
+	const char		*field;
+
+	if ((k = config_global_key(key)) == NULL)
+		return -1;
+	field = (const char *)cfg + k->offset;
+	switch (k->type) {
+	case TYPE_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)field ? "True" :
+		    "False");
+		break;
+	case TYPE_INT:
+	case TYPE_CLOSE_CODE:
+		snprintf(buf, len, "%d", *(const int *)field);
+		break;
+	case TYPE_UINT64:
+		snprintf(buf, len, "%llu",
+		    (unsigned long long)*(const uint64_t *)field);
+		break;
+	case TYPE_MODE:
+		snprintf(buf, len, "%04o", (unsigned int)*(const int *)field);
+		break;
+	case TYPE_STRING:
+	default:
+		snprintf(buf, len, "%s", *(char *const *)field != NULL ?
+		    *(char *const *)field : "");
+		break;
+	}
+	if (k->offset == CFG(ssl_cert_password) && *buf != '\0')
+		snprintf(buf, len, "********");
+	return 0;
+}
+
+/* Sets a global key of a running config; see config.h for the results. */
+int
+config_set(struct config *cfg, const char *key, const char *value,
+    bool listening, char *cause, size_t causelen)
+{
+	const struct config_key	*k;
+
+	if ((k = config_global_key(key)) == NULL) {
+		snprintf(cause, causelen, "unknown key " CONFIG_QUOTE, key);
+		return -1;
+	}
+	if (k->section == SECTION_ADMIN) {
+		snprintf(cause, causelen, "cannot change %s at run time (it "
+		    "takes effect at a restart)", k->name);
+		return -3;
+	}
+	if (k->section == SECTION_SSL) {
+		/* The SSL_CTX is built at load: only a reload rebuilds it. */
+		snprintf(cause, causelen, "cannot change %s at run time (edit "
+		    "the file and reload)", k->name);
+		return -3;
+	}
+	if (!k->runtime && listening) {
+		snprintf(cause, causelen, "cannot change %s while listening",
+		    k->name);
+		if (strcmp(k->name, "LocalPort") == 0)
+			return 106;
+		if (strcmp(k->name, "LocalHost") == 0)
+			return 107;
+		if (strcmp(k->name, "MaxConnections") == 0)
+			return 108;
+		return -3;
+	}
+	if (config_apply(NULL, k, cfg, value, cause, causelen) == -1)
+		return -2;
+	return 0;
 }
 
 /* Writes s as roff text: escapes backslashes and hyphens, guards a leading dot. */
@@ -1443,7 +1703,8 @@ config_write_man(FILE *f)
 				fprintf(f, " At most %lld bytes.",
 				    (long long)k->max);
 			fputs(k->runtime ? " Can be changed while listening.\n" :
-			    k->section == SECTION_ROUTE ?
+			    k->section == SECTION_ROUTE ||
+			    k->section == SECTION_SSL ?
 			    " Changed by a reload.\n" :
 			    " Fixed while listening: changed by a restart.\n",
 			    f);

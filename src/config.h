@@ -17,6 +17,8 @@ enum backend_kind {
 	BACKEND_SCRIPT,		/* "script:/path/to/handler [args]" */
 };
 
+struct tls_ctx;
+
 struct route {
 	char		*name;		/* NAME of [route:NAME] */
 	char		*path;		/* Path: exact request path */
@@ -71,6 +73,30 @@ struct config {
 	int		 admin_socket_mode;	/* SocketMode */
 	char		*admin_socket_group;	/* SocketGroup */
 
+	/* [ssl] (tls.c reads them; see wsserverd.ini(5)) */
+	bool		 use_ssl;		/* UseSSL */
+	char		*ssl_cert;		/* SSLCert: store file (or PEM) */
+	char		*ssl_cert_store_type;	/* SSLCertStoreType */
+	char		*ssl_cert_password;	/* SSLCertPassword */
+	char		*ssl_cert_subject;	/* SSLCertSubject */
+	char		*ssl_ca_certs;		/* SSLCACerts: file or PEM */
+	int		 ssl_enabled_protocols;	/* SSLEnabledProtocols bits */
+	char		*ssl_cipher_suites;	/* SSLEnabledCipherSuites */
+	char		*tls13_groups;		/* TLS13SupportedGroups */
+	char		*tls12_groups;		/* TLS12SupportedGroups */
+	char		*tls13_sigalgs;		/* TLS13SignatureAlgorithms */
+	char		*tls12_sigalgs;		/* TLS12SignatureAlgorithms */
+	int		 dh_group_bits;		/* PreferredDHGroupBits */
+	bool		 ssl_renegotiation;	/* SSLEnableRenegotiation */
+	bool		 ssl_reuse_session;	/* ReuseSSLSession */
+	char		*ssl_key_log_file;	/* SSLKeyLogFile */
+	bool		 log_ssl_packets;	/* LogSSLPackets */
+	int		 ssl_handshake_timeout;	/* DefaultConnectionTimeout, s */
+	char		*ssl_authenticate_clients; /* SSLAuthenticateClients */
+	char		*ssl_client_ca_certs;	/* SSLClientCACerts: file or PEM */
+	int		 ssl_check_crl;		/* SSLCheckCRL 0-2 */
+	struct tls_ctx	*tls;			/* built from them when UseSSL */
+
 	/* [backend] */
 	int		 kill_timeout;		/* KillTimeout, seconds: EOF -> TERM -> KILL */
 
@@ -120,5 +146,24 @@ size_t		 config_key_count(void);
 const char	*config_key_name(size_t i);
 const char	*config_key_section(size_t i);
 bool		 config_key_runtime(size_t i);
+
+/*
+ * The admin "config" command. Keys are those of [server], [websocket],
+ * [backend], [log] and [admin], by name, in any case.
+ * config_get writes key's current value into buf as the file would spell
+ * it (booleans True/False, modes in octal) and returns 0, or -1 when there
+ * is no such key.
+ * config_set parses value for key into cfg, checked as in a file. Returns
+ * 0; -1 for an unknown key; -2 for a bad value (cause says why); for a key
+ * that cannot change while listening and listening true, the reference's
+ * error number (106 LocalPort, 107 LocalHost, 108 MaxConnections) or -3
+ * for the others; [admin] keys always give -3 (they need a restart), and
+ * so do [ssl] keys (a reload rebuilds the TLS context). On
+ * any error cfg is unchanged. The caller applies side effects (LogLevel).
+ */
+int		 config_get(const struct config *, const char *key, char *buf,
+		    size_t len);
+int		 config_set(struct config *, const char *key, const char *value,
+		    bool listening, char *cause, size_t causelen);
 
 #endif

@@ -6,6 +6,8 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "backend.h"
@@ -21,7 +24,9 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
+#include "ws-deflate.h"
 #include "ws-handshake.h"
 #include "ws-session.h"
 
@@ -36,6 +41,28 @@
 #define CONN_READ_HIGH	(256 * 1024)
 /* How long a closed connection waits for the client's FIN. */
 #define CONN_LINGER_MS	1000
+/* Largest read (and fragment) of a sendfile when MaxFrameSize is larger. */
+#define CONN_FILE_CHUNK	(256 * 1024)
+
+/* A sendfile in progress: read as the client's queue drains. */
+struct conn_file {
+	int		 fd;
+	uint64_t	 size;
+	uint64_t	 sent;
+	bool		 started;	/* the message's first fragment is out */
+	uint8_t		*buf;
+	size_t		 bufsize;
+	conn_file_cb	 done;
+	void		*arg;
+};
+
+/* Header of a backend piece held back while a sendfile runs. */
+struct conn_piece {
+	size_t		 len;
+	enum ws_msg_type type;
+	bool		 first;
+	bool		 last;
+};
 
 enum conn_state {
 	CONN_HANDSHAKE,		/* reading the upgrade request */
@@ -52,6 +79,8 @@ struct conn {
 	struct bufferevent	*bev;
 	enum conn_state		 state;
 	bool			 opened;	/* 101 was sent */
+	bool			 tls;		/* UseSSL: an OpenSSL bufferevent */
+	bool			 tls_ready;	/* its handshake is done */
 	bool			 half_closed;	/* our FIN is out */
 
 	char			 raddr[INET6_ADDRSTRLEN];
@@ -73,6 +102,12 @@ struct conn {
 	bool			 paused_output;
 	int			 busy;		/* inside callbacks: defer the free */
 	bool			 dead;
+	bool			 paused_admin;	/* AcceptData off (admin pause) */
+	bool			 line_mode;	/* LineMode (admin linemode) */
+	bool			 announced;	/* open hooks and counters done */
+	bool			 backend_msg_open;	/* a backend message is half sent */
+	struct conn_file	*file;		/* admin sendfile in progress */
+	struct evbuffer		*held;		/* backend pieces waiting for it */
 
 	unsigned long long	 t_start;
 	unsigned long long	 t_open;
@@ -84,11 +119,16 @@ struct conn {
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static unsigned int nconns;
+static const struct conn_hooks *conn_hooks;
 
 static void	conn_free(struct conn *);
 static void	conn_drain(struct conn *);
 static void	conn_process(struct conn *);
 static void	conn_update_read(struct conn *);
+static void	conn_announce(struct conn *);
+static void	conn_file_end(struct conn *, enum conn_file_status, int);
+static void	conn_file_pump(struct conn *);
+static void	conn_flush_held(struct conn *);
 
 /* Records why the connection ends (first call wins) for the close log line. */
 static void
@@ -142,6 +182,7 @@ conn_ws_write(void *arg, const void *data, size_t len)
 
 	evbuffer_add(bufferevent_get_output(c->bev), data, len);
 	c->bytes_out += len;
+	server_stats(c->srv)->bytes_out += len;
 }
 
 /* Session callback: a piece of a client message goes to the backend. */
@@ -151,8 +192,10 @@ conn_ws_message(void *arg, enum ws_msg_type type, const uint8_t *data,
 {
 	struct conn	*c = arg;
 
-	if (last)
+	if (last) {
 		c->msgs_in++;
+		server_stats(c->srv)->msgs_in++;
+	}
 	if (c->b != NULL)
 		c->bops->message(c->b, type, data, len, first, last);
 }
@@ -173,6 +216,8 @@ conn_ws_pong(void *arg, const uint8_t *data, size_t len)
 	struct conn	*c = arg;
 
 	log_debug("%s pong (%zu bytes)", c->id, len);
+	if (conn_hooks != NULL && conn_hooks->pong != NULL)
+		conn_hooks->pong(c, data, len);
 }
 
 /* Session callback: the closing handshake is over or the connection failed. */
@@ -194,6 +239,8 @@ conn_ws_closed(void *arg, enum ws_close_how how, int code, const char *reason,
 		log_info("%s protocol error: %.*s (close %d)", c->id, (int)rlen,
 		    reason, code);
 		conn_set_close(c, code, "error", reason, rlen);
+		if (conn_hooks != NULL && conn_hooks->error != NULL)
+			conn_hooks->error(c, code, c->close_reason);
 		break;
 	}
 	conn_backend_close(c);
@@ -218,11 +265,28 @@ conn_reject(struct conn *c, int status, const char *cause)
 	log_info("%s rejected %s:%d %s: %d %s", c->id, c->raddr, c->rport,
 	    c->req.uri != NULL ? c->req.uri : "-", status, cause);
 	server_stats(c->srv)->rejected_handshake++;
+	if (status >= 400 && status < 400 + SERVER_STATS_HTTP)
+		server_stats(c->srv)->rejected_http[status - 400]++;
+	if (conn_hooks != NULL && conn_hooks->verdict != NULL)
+		conn_hooks->verdict(c, status, cause);
 	n = ws_handshake_error(buf, sizeof(buf), status, cause);
 	if (n > 0)
 		evbuffer_add(bufferevent_get_output(c->bev), buf, n);
 	conn_set_close(c, status, "http", NULL, 0);
 	conn_drain(c);
+}
+
+/* The server's permessage-deflate settings, from the [websocket] keys. */
+static void
+conn_deflate_config(const struct config *cfg, struct ws_deflate_config *d)
+{
+	ws_deflate_config_default(d);
+	d->enabled = cfg->enable_permessage_deflate;
+	d->level = cfg->deflate_level;
+	d->mem_level = cfg->deflate_mem_level;
+	d->max_window_bits = cfg->deflate_max_window_bits;
+	d->min_size = (size_t)cfg->deflate_min_size;
+	d->no_context_takeover = cfg->deflate_no_context_takeover;
 }
 
 /* Reads the upgrade request; on success answers 101 and opens the backend. */
@@ -231,10 +295,12 @@ conn_handshake(struct conn *c)
 {
 	struct evbuffer			*in = bufferevent_get_input(c->bev);
 	struct ws_session_config	 scfg;
+	struct ws_deflate_config	 dcfg;
+	struct ws_deflate_params	 agreed;
 	const char			*cause;
-	char				 proto[256], resp[1024];
+	char				 proto[256], resp[1024], ext[256];
 	size_t				 len, n, head;
-	int				 status;
+	int				 status, deflate = 0;
 	char				*p;
 
 	len = evbuffer_get_length(in);
@@ -242,6 +308,11 @@ conn_handshake(struct conn *c)
 	    (size_t)c->cfg->max_header_size + 4;
 	if ((p = (char *)evbuffer_pullup(in, n)) == NULL)
 		return;
+	if (!c->tls && n > 0 && (unsigned char)p[0] == 0x16) {
+		/* A TLS record (ClientHello) where HTTP was due: say so now. */
+		conn_reject(c, 400, "TLS handshake on a plain (UseSSL off) port");
+		return;
+	}
 	head = ws_handshake_head_end(p, n, &c->scanned);
 	if (head == 0) {
 		if (len > (size_t)c->cfg->max_header_size)
@@ -264,8 +335,12 @@ conn_handshake(struct conn *c)
 	    ws_handshake_select_protocol(&c->req, c->route->subprotocols, proto,
 	    sizeof(proto)))
 		c->subprotocol = xstrdup(proto);
+	conn_deflate_config(c->cfg, &dcfg);
+	if (dcfg.enabled && c->req.extensions != NULL)
+		deflate = ws_deflate_negotiate(c->req.extensions, &dcfg, &agreed,
+		    ext, sizeof(ext)) == 1;
 	n = ws_handshake_response(resp, sizeof(resp), c->req.key, c->subprotocol,
-	    NULL);
+	    deflate ? ext : NULL);
 	if (n == 0) {
 		conn_reject(c, 500, "response too large");
 		return;
@@ -278,15 +353,20 @@ conn_handshake(struct conn *c)
 	scfg.max_message_size = c->cfg->max_message_size;
 	scfg.max_frame_size = c->cfg->max_frame_size;
 	scfg.buffer_message = c->cfg->buffer_message;
+	if (deflate) {
+		scfg.deflate = &agreed;
+		scfg.deflate_cfg = &dcfg;
+	}
 	c->ws = ws_session_new(&scfg, &conn_ws_callbacks, c);
 	c->state = CONN_OPEN;
 	c->opened = true;
 	c->t_open = util_now_ms();
 	server_stats(c->srv)->opened++;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
-	log_info("%s open %s:%d %s route=%s%s%s", c->id, c->raddr, c->rport,
+	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
 	    c->req.uri, c->route->name, c->subprotocol ? " subprotocol=" : "",
-	    c->subprotocol ? c->subprotocol : "");
+	    c->subprotocol ? c->subprotocol : "",
+	    deflate ? " permessage-deflate" : "");
 
 	c->bops = backend_for(c->route);
 	if ((c->b = c->bops->open(c, c->route, &cause)) == NULL) {
@@ -304,12 +384,13 @@ conn_feed(struct conn *c)
 	size_t			 n;
 
 	while ((c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
-	    !c->paused_backend && !c->paused_output &&
+	    !c->paused_backend && !c->paused_output && !c->paused_admin &&
 	    evbuffer_get_length(in) > 0) {
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		n = v.iov_len;
 		c->bytes_in += n;
+		server_stats(c->srv)->bytes_in += n;
 		/* The chain is ours to change: the session unmasks in place. */
 		if (ws_session_feed(c->ws, v.iov_base, n) != 0) {
 			evbuffer_drain(in, evbuffer_get_length(in));
@@ -331,7 +412,7 @@ conn_update_read(struct conn *c)
 		return;
 	if (c->state == CONN_DRAINING)
 		bufferevent_enable(c->bev, EV_READ);
-	else if (c->paused_backend || c->paused_output)
+	else if (c->paused_backend || c->paused_output || c->paused_admin)
 		bufferevent_disable(c->bev, EV_READ);
 	else
 		bufferevent_enable(c->bev, EV_READ);
@@ -346,6 +427,8 @@ conn_process(struct conn *c)
 	c->busy++;
 	if (c->state == CONN_HANDSHAKE)
 		conn_handshake(c);
+	if (c->opened && !c->announced)
+		conn_announce(c);
 	if (!c->dead && (c->state == CONN_OPEN || c->state == CONN_CLOSING))
 		conn_feed(c);
 	if (!c->dead && c->state == CONN_DRAINING)
@@ -380,14 +463,27 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		if (evbuffer_get_length(out) == 0 && !c->half_closed) {
 			/* All sent: FIN, then wait a little for the client's. */
 			c->half_closed = true;
+			if (c->tls)
+				tls_close_notify(bufferevent_openssl_get_ssl(bev));
 			shutdown(bufferevent_getfd(bev), SHUT_WR);
 			conn_timer(c, CONN_LINGER_MS);
 		}
 		return;
 	}
 	if (c->paused_output && evbuffer_get_length(out) <= CONN_OUT_LOW) {
-		c->paused_output = false;
 		c->busy++;
+		conn_file_pump(c);
+		if (c->file == NULL)
+			conn_flush_held(c);
+		if (c->file != NULL || c->dead ||
+		    evbuffer_get_length(out) > CONN_OUT_HIGH) {
+			/* Still sending a file, or the queue filled up again. */
+			c->busy--;
+			if (c->dead && c->busy == 0)
+				conn_free(c);
+			return;
+		}
+		c->paused_output = false;
 		if (c->b != NULL && c->bops->writable != NULL)
 			c->bops->writable(c->b);
 		c->busy--;
@@ -401,6 +497,77 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The TLS handshake is done: log what was agreed, end its inactivity timeout. */
+static void
+conn_tls_ready(struct conn *c)
+{
+	struct tls_info	 ti;
+	struct timeval	 tv;
+
+	c->tls_ready = true;
+	if (c->cfg->ssl_handshake_timeout > 0) {
+		tv.tv_sec = c->cfg->default_timeout;
+		tv.tv_usec = 0;
+		bufferevent_set_timeouts(c->bev, NULL,
+		    c->cfg->default_timeout > 0 ? &tv : NULL);
+	}
+	tls_get_info(bufferevent_openssl_get_ssl(c->bev), &ti);
+	log_verbose("%s TLS %s %s %s%s%s client_verify=%s%s%s%s", c->id,
+	    ti.version, ti.cipher, ti.key_exchange, *ti.sni ? " sni=" : "",
+	    ti.sni, ti.client_verify, *ti.client_subject ? " client=\"" : "",
+	    ti.client_subject, *ti.client_subject ? "\"" : "");
+}
+
+/*
+ * The TLS handshake failed: log why from OpenSSL's errors. A client that
+ * spoke plain HTTP gets a plain-text 400 so that a person sees the cause.
+ */
+static void
+conn_tls_failed(struct conn *c, short what, int err)
+{
+	static const char resp[] =
+	    "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 40\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "this port speaks TLS: use https or wss\r\n";
+	unsigned long	 e, first = 0;
+	const char	*why;
+	char		 buf[256];
+	bool		 http = false;
+	ssize_t		 n;
+
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		if (first == 0)
+			first = e;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		why = "no data within DefaultConnectionTimeout";
+	else if (first != 0)
+		why = tls_error_text(first, &http, buf, sizeof(buf));
+	else if ((what & BEV_EVENT_EOF) || err == 0)
+		why = "connection closed by the client";
+	else
+		why = evutil_socket_error_to_string(err);
+	if (http) {
+		int	fd = bufferevent_getfd(c->bev);
+		char	sink[4096];
+		int	i;
+
+		n = send(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		shutdown(fd, SHUT_WR);
+		/* Unread request bytes would turn our close into a reset. */
+		for (i = 0; i < 16 && n > 0; i++)
+			if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+				break;
+		why = "plain HTTP on a TLS port";
+	}
+	log_info("%s TLS handshake failed from %s:%d: %s", c->id, c->raddr,
+	    c->rport, why);
+	conn_set_close(c, 0, "tls", why, strlen(why));
+}
+
 /* bufferevent event callback: EOF, errors, send timeout. */
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -408,10 +575,18 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 	int		 err = EVUTIL_SOCKET_ERROR();
 
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_tls_ready(c);
+		return;
+	}
+	if (c->tls && !c->tls_ready)
+		conn_tls_failed(c, what, err);
+	else if (what & BEV_EVENT_TIMEOUT) {
 		log_info("%s send timeout (DefaultTimeout %d s)", c->id,
 		    c->cfg->default_timeout);
 		conn_set_close(c, 1006, "timeout", "send timeout", 12);
+		if (conn_hooks != NULL && conn_hooks->error != NULL)
+			conn_hooks->error(c, 1006, "send timeout");
 	} else if (what & BEV_EVENT_EOF) {
 		if (c->state != CONN_DRAINING)
 			conn_set_close(c, 1006, "client",
@@ -419,6 +594,13 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_ERROR) {
 		if (c->state != CONN_DRAINING) {
 			const char *s = evutil_socket_error_to_string(err);
+			char buf[256];
+			bool http;
+			unsigned long e = c->tls ?
+			    bufferevent_get_openssl_error(bev) : 0;
+
+			if (e != 0)
+				s = tls_error_text(e, &http, buf, sizeof(buf));
 			conn_set_close(c, 1006, "client", s, strlen(s));
 		}
 	}
@@ -460,6 +642,7 @@ conn_drain(struct conn *c)
 {
 	if (c->state == CONN_DRAINING)
 		return;
+	conn_file_end(c, CONN_FILE_CLOSED, 0);
 	conn_backend_close(c);
 	c->state = CONN_DRAINING;
 	c->paused_output = c->paused_backend = false;
@@ -478,7 +661,9 @@ static void
 conn_free(struct conn *c)
 {
 	unsigned long long	now = util_now_ms();
+	struct server_stats	*st = server_stats(c->srv);
 
+	conn_file_end(c, CONN_FILE_CLOSED, 0);
 	conn_backend_close(c);
 	if (c->opened) {
 		log_info("%s close code=%d by=%s reason=\"%s\" duration=%.3fs "
@@ -489,7 +674,16 @@ conn_free(struct conn *c)
 		    (unsigned long long)c->msgs_out,
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out);
-		server_stats(c->srv)->closed++;
+		st->closed++;
+		if (c->close_code >= 1000 && c->close_code < 1000 +
+		    SERVER_STATS_CODES - 1)
+			st->closed_code[c->close_code - 1000]++;
+		else
+			st->closed_code[SERVER_STATS_CODES - 1]++;
+		if (conn_hooks != NULL && conn_hooks->disconnected != NULL)
+			conn_hooks->disconnected(c, c->close_code,
+			    c->close_by ? c->close_by : "server",
+			    c->close_reason);
 	}
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
@@ -500,6 +694,8 @@ conn_free(struct conn *c)
 	bufferevent_free(c->bev);
 	event_free(c->timer);
 	event_free(c->kick);
+	evbuffer_free(c->held);
+	server_config_release(c->srv, c->cfg);
 	server_conn_gone(c->srv);
 	free(c);
 }
@@ -561,7 +757,8 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
-	c->cfg = server_config(srv);
+	c->cfg = server_config_hold(srv);
+	c->held = evbuffer_new();
 	snprintf(c->id, sizeof(c->id), "%llu",
 	    (unsigned long long)server_next_id(srv));
 	c->state = CONN_HANDSHAKE;
@@ -581,8 +778,23 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 	conn_sockopts(c->cfg, fd);
 	evutil_make_socket_nonblocking(fd);
 
-	c->bev = bufferevent_socket_new(server_base(srv), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->cfg->tls != NULL) {
+		struct ssl_st	*ssl;
+
+		if ((ssl = tls_ssl_new(c->cfg->tls, c->id)) == NULL) {
+			server_config_release(srv, c->cfg);
+			evbuffer_free(c->held);
+			free(c);
+			close(fd);
+			return;
+		}
+		c->tls = true;
+		c->bev = bufferevent_openssl_socket_new(server_base(srv), fd,
+		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else
+		c->bev = bufferevent_socket_new(server_base(srv), fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(server_base(srv), conn_timer_cb, c);
 	c->kick = event_new(server_base(srv), -1, 0, conn_kick_cb, c);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
@@ -593,6 +805,13 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 		tv.tv_sec = c->cfg->default_timeout;
 		tv.tv_usec = 0;
 		bufferevent_set_timeouts(c->bev, NULL, &tv);
+	}
+	if (c->tls && c->cfg->ssl_handshake_timeout > 0) {
+		/* DefaultConnectionTimeout: a silent client during the handshake. */
+		struct timeval rtv = { c->cfg->ssl_handshake_timeout, 0 };
+
+		bufferevent_set_timeouts(c->bev, &rtv,
+		    c->cfg->default_timeout > 0 ? &tv : NULL);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	conn_timer(c, (unsigned long long)c->cfg->handshake_timeout * 1000);
@@ -624,6 +843,7 @@ conn_close(struct conn *c, int code, const char *reason)
 		return;
 	case CONN_OPEN:
 		conn_set_close(c, code, "server", reason, strlen(reason));
+		conn_file_end(c, CONN_FILE_CLOSED, 0);
 		if (ws_session_close(c->ws, code, reason) == -1) {
 			conn_drain(c);
 			return;
@@ -644,12 +864,29 @@ int
 conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
     bool first, bool last)
 {
+	struct conn_piece	 h;
+
 	if (c->state != CONN_OPEN)
 		return -1;
+	if (c->file != NULL || evbuffer_get_length(c->held) > 0) {
+		/* A sendfile owns the message stream: wait for its end. */
+		memset(&h, 0, sizeof(h));
+		h.len = len;
+		h.type = type;
+		h.first = first;
+		h.last = last;
+		evbuffer_add(c->held, &h, sizeof(h));
+		evbuffer_add(c->held, data, len);
+		c->paused_output = true;
+		return 0;
+	}
 	if (ws_session_send(c->ws, type, data, len, first, last) == -1)
 		return -1;
-	if (last)
+	c->backend_msg_open = !last;
+	if (last) {
 		c->msgs_out++;
+		server_stats(c->srv)->msgs_out++;
+	}
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH)
 		c->paused_output = true;
 	return 0;
@@ -658,8 +895,8 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 bool
 conn_output_full(const struct conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    CONN_OUT_HIGH;
+	return c->file != NULL || evbuffer_get_length(c->held) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH;
 }
 
 void
@@ -770,5 +1007,305 @@ conn_local_port(const struct conn *c)
 bool
 conn_is_tls(const struct conn *c)
 {
-	return false;
+	return c->tls;
+}
+
+struct ssl_st *
+conn_ssl(const struct conn *c)
+{
+	return c->tls && c->tls_ready ? bufferevent_openssl_get_ssl(c->bev) :
+	    NULL;
+}
+
+/*
+ * First look at a connection after its upgrade was answered: count the
+ * backend (its open failing leaves no instance behind: conn_handshake has
+ * closed with 1011 by now) and tell the observers.
+ */
+static void
+conn_announce(struct conn *c)
+{
+	struct server_stats	*st = server_stats(c->srv);
+
+	c->announced = true;
+	if (c->bops != NULL) {
+		if (c->b != NULL)
+			st->backend_spawns++;
+		else
+			st->backend_failures++;
+	}
+	if (conn_hooks != NULL && conn_hooks->verdict != NULL)
+		conn_hooks->verdict(c, 101, "accepted");
+	if (conn_hooks != NULL && conn_hooks->connected != NULL)
+		conn_hooks->connected(c);
+}
+
+/*
+ * Ends a sendfile and reports it. Unless the WebSocket is closing, an
+ * unfinished message gets an empty final fragment so that the stream
+ * stays valid for what comes next.
+ */
+static void
+conn_file_end(struct conn *c, enum conn_file_status st, int err)
+{
+	struct conn_file	*f = c->file;
+
+	if (f == NULL)
+		return;
+	c->file = NULL;
+	if (st != CONN_FILE_DONE && st != CONN_FILE_CLOSED &&
+	    c->state == CONN_OPEN &&
+	    ws_session_send(c->ws, WS_MSG_BINARY, NULL, 0, !f->started,
+	    true) == 0) {
+		c->msgs_out++;
+		server_stats(c->srv)->msgs_out++;
+	}
+	close(f->fd);
+	free(f->buf);
+	f->done(f->arg, st, f->sent, err);
+	free(f);
+}
+
+/* Queues file fragments until the client's queue is full or the file ends. */
+static void
+conn_file_pump(struct conn *c)
+{
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct conn_file	*f;
+	size_t			 want;
+	ssize_t			 n;
+	bool			 last;
+
+	while ((f = c->file) != NULL && c->state == CONN_OPEN &&
+	    evbuffer_get_length(out) <= CONN_OUT_HIGH) {
+		want = f->bufsize;
+		if (f->size - f->sent < want)
+			want = (size_t)(f->size - f->sent);
+		n = want > 0 ? read(f->fd, f->buf, want) : 0;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_error("%s sendfile: read: %s", c->id, strerror(errno));
+			conn_file_end(c, CONN_FILE_ERROR, errno);
+			return;
+		}
+		/* A file that shrank ends early; one that grows is cut. */
+		last = n == 0 || f->sent + (uint64_t)n >= f->size;
+		if (ws_session_send(c->ws, WS_MSG_BINARY, f->buf, (size_t)n,
+		    !f->started, last) == -1) {
+			conn_file_end(c, CONN_FILE_CLOSED, 0);
+			return;
+		}
+		f->started = true;
+		f->sent += (uint64_t)n;
+		if (last) {
+			c->msgs_out++;
+			server_stats(c->srv)->msgs_out++;
+			conn_file_end(c, CONN_FILE_DONE, 0);
+			return;
+		}
+	}
+	if (c->file != NULL && c->state != CONN_OPEN)
+		conn_file_end(c, CONN_FILE_CLOSED, 0);
+}
+
+/* Sends the backend pieces held back during a sendfile, in order. */
+static void
+conn_flush_held(struct conn *c)
+{
+	struct conn_piece	 h;
+	uint8_t			*p;
+
+	while (evbuffer_get_length(c->held) >= sizeof(h)) {
+		evbuffer_copyout(c->held, &h, sizeof(h));
+		p = evbuffer_pullup(c->held, (ev_ssize_t)(sizeof(h) + h.len));
+		if (c->state == CONN_OPEN && p != NULL &&
+		    ws_session_send(c->ws, h.type, p + sizeof(h), h.len,
+		    h.first, h.last) == 0) {
+			c->backend_msg_open = !h.last;
+			if (h.last) {
+				c->msgs_out++;
+				server_stats(c->srv)->msgs_out++;
+			}
+		}
+		evbuffer_drain(c->held, sizeof(h) + h.len);
+	}
+}
+
+/*
+ * After a sendfile ended outside the write callback: flush what the
+ * backend sent meanwhile and, if the queue is low, let it and the client
+ * go on (otherwise the write callback does that when it drains).
+ */
+static void
+conn_output_resume(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (c->file != NULL || c->state == CONN_DRAINING)
+		return;
+	conn_flush_held(c);
+	if (!c->paused_output || evbuffer_get_length(out) > CONN_OUT_LOW)
+		return;
+	c->paused_output = false;
+	if (c->b != NULL && c->bops->writable != NULL)
+		c->bops->writable(c->b);
+	if (c->dead)
+		return;
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->kick, EV_TIMEOUT, 0);
+	conn_update_read(c);
+}
+
+void
+conn_get_info(const struct conn *c, struct conn_info *ci)
+{
+	static const char *const states[] = {
+		[CONN_HANDSHAKE] = "handshake",
+		[CONN_OPEN] = "open",
+		[CONN_CLOSING] = "closing",
+		[CONN_DRAINING] = "draining",
+	};
+
+	memset(ci, 0, sizeof(*ci));
+	ci->id = c->id;
+	ci->state = states[c->state];
+	ci->connected = c->state == CONN_OPEN;
+	ci->accept_data = !c->paused_admin;
+	ci->line_mode = c->line_mode;
+	ci->ready_to_send = c->state == CONN_OPEN && !conn_output_full(c);
+	ci->sending_file = c->file != NULL;
+	ci->timeout = c->cfg->default_timeout;
+	ci->route = c->route != NULL ? c->route->name : "";
+	ci->age_ms = util_now_ms() - c->t_start;
+	ci->bytes_in = c->bytes_in;
+	ci->bytes_out = c->bytes_out;
+	ci->msgs_in = c->msgs_in;
+	ci->msgs_out = c->msgs_out;
+}
+
+struct conn *
+conn_find(const char *id)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (strcmp(c->id, id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+struct conn *
+conn_first(void)
+{
+	return TAILQ_FIRST(&conns);
+}
+
+struct conn *
+conn_next(const struct conn *c)
+{
+	return TAILQ_NEXT(c, entry);
+}
+
+void
+conn_set_accept_data(struct conn *c, bool on)
+{
+	c->paused_admin = !on;
+	conn_update_read(c);
+	if (on && (c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+void
+conn_set_line_mode(struct conn *c, bool on)
+{
+	c->line_mode = on;
+}
+
+int
+conn_ping(struct conn *c, const void *data, size_t len)
+{
+	if (c->state != CONN_OPEN)
+		return -1;
+	return ws_session_ping(c->ws, data, len);
+}
+
+int
+conn_send_admin(struct conn *c, enum ws_msg_type type, const void *data,
+    size_t len)
+{
+	if (c->state != CONN_OPEN)
+		return -1;
+	if (c->file != NULL || c->backend_msg_open ||
+	    evbuffer_get_length(c->held) > 0)
+		return -2;
+	if (conn_output_full(c))
+		return -3;
+	if (ws_session_send(c->ws, type, data, len, true, true) == -1)
+		return -1;
+	c->msgs_out++;
+	server_stats(c->srv)->msgs_out++;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH)
+		c->paused_output = true;
+	return 0;
+}
+
+int
+conn_sendfile(struct conn *c, int fd, conn_file_cb done, void *arg)
+{
+	struct conn_file	*f;
+	struct stat		 sb;
+	off_t			 off;
+
+	if (c->state != CONN_OPEN)
+		return -1;
+	if (c->file != NULL || c->backend_msg_open ||
+	    evbuffer_get_length(c->held) > 0)
+		return -2;
+	f = xcalloc(1, sizeof(*f));
+	f->fd = fd;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0) {
+		off = lseek(fd, 0, SEEK_CUR);
+		f->size = (uint64_t)sb.st_size - (off > 0 &&
+		    off < sb.st_size ? (uint64_t)off : 0);
+	}
+	f->bufsize = (size_t)c->cfg->max_frame_size < CONN_FILE_CHUNK ?
+	    (size_t)c->cfg->max_frame_size : CONN_FILE_CHUNK;
+	f->buf = xmalloc(f->bufsize);
+	f->done = done;
+	f->arg = arg;
+	c->file = f;
+	/* The backend and the client wait until the file is out. */
+	c->paused_output = true;
+	conn_update_read(c);
+	c->busy++;
+	conn_file_pump(c);
+	if (c->file == NULL)
+		conn_output_resume(c);
+	c->busy--;
+	if (c->dead && c->busy == 0)
+		conn_free(c);
+	return 0;
+}
+
+int
+conn_interrupt(struct conn *c)
+{
+	if (c->file == NULL)
+		return -1;
+	c->busy++;
+	conn_file_end(c, CONN_FILE_INTERRUPTED, 0);
+	conn_output_resume(c);
+	c->busy--;
+	if (c->dead && c->busy == 0)
+		conn_free(c);
+	return 0;
+}
+
+void
+conn_set_hooks(const struct conn_hooks *hooks)
+{
+	conn_hooks = hooks;
 }

@@ -12,6 +12,7 @@ struct conn;
 struct ws_request;
 struct config;
 struct event_base;
+struct ssl_st;
 
 /* The daemon state a connection needs; see server.c. */
 struct event_base	*conn_base(const struct conn *);
@@ -30,6 +31,11 @@ int			 conn_remote_port(const struct conn *);
 const char		*conn_local_addr(const struct conn *);
 int			 conn_local_port(const struct conn *);
 bool			 conn_is_tls(const struct conn *);
+/*
+ * The connection's OpenSSL session once its TLS handshake is done, else
+ * NULL; tls.h reads it (tls_get_info: SSLNegotiated*, tls_env: SSL_*).
+ */
+struct ssl_st		*conn_ssl(const struct conn *);
 
 /*
  * Queues a piece of a message for the client (see ws_session_send). Never
@@ -55,6 +61,92 @@ void	conn_resume_input(struct conn *);
  * With WaitForCloseResponse off, TCP closes once the close frame is sent.
  */
 void	conn_close(struct conn *, int code, const char *reason);
+
+/*
+ * What the admin socket needs. A connection as the reference's
+ * WSConnection shows it, plus our own counters. Strings point into the
+ * connection: valid until it is freed or the next event.
+ */
+struct conn_info {
+	const char		*id;
+	const char		*state;		/* handshake, open, closing, draining */
+	bool			 connected;	/* WebSocket open */
+	bool			 accept_data;	/* not paused by the admin */
+	bool			 line_mode;
+	bool			 ready_to_send;	/* open, output queue not full */
+	bool			 sending_file;
+	int			 timeout;	/* DefaultTimeout it got, seconds */
+	const char		*route;		/* "" before routing */
+	unsigned long long	 age_ms;
+	uint64_t		 bytes_in, bytes_out, msgs_in, msgs_out;
+};
+void		 conn_get_info(const struct conn *, struct conn_info *);
+
+/* Looks a connection up by ConnectionId; NULL when there is none. */
+struct conn	*conn_find(const char *id);
+/* Iterates over every connection, oldest first. */
+struct conn	*conn_first(void);
+struct conn	*conn_next(const struct conn *);
+
+/*
+ * AcceptData: false stops reading from the client (the admin "pause"),
+ * true starts again. Independent of the backend's own flow control.
+ */
+void	conn_set_accept_data(struct conn *, bool);
+/* LineMode flag (ChangeLineMode); stored and shown, see wsserverd(8). */
+void	conn_set_line_mode(struct conn *, bool);
+
+/* Sends a ping with data (<= 125 bytes). Returns 0, or -1 when not open. */
+int	conn_ping(struct conn *, const void *data, size_t len);
+
+/*
+ * Queues a whole message from the admin socket. Returns 0; -1 when the
+ * WebSocket is not open; -2 when a message is already being sent (a
+ * backend's fragmented message or a sendfile); -3 when the output queue
+ * is full.
+ */
+int	conn_send_admin(struct conn *, enum ws_msg_type, const void *data,
+	    size_t len);
+
+/* How a sendfile ended (the done callback's status). */
+enum conn_file_status {
+	CONN_FILE_DONE,		/* every byte queued */
+	CONN_FILE_INTERRUPTED,	/* conn_interrupt: the message is ended early */
+	CONN_FILE_ERROR,	/* read error: the message is ended early */
+	CONN_FILE_CLOSED,	/* the WebSocket closed first */
+};
+typedef void	(*conn_file_cb)(void *arg, enum conn_file_status,
+		    uint64_t bytes, int err);
+
+/*
+ * SendFile: sends fd (a regular file, from its current offset, size taken
+ * now) as one binary message in MaxFrameSize fragments, read as the
+ * client's queue drains, never more than a frame ahead. The connection
+ * takes fd over. While it runs, the backend's output waits. done is called
+ * exactly once (maybe from inside conn_interrupt, conn_close or the
+ * teardown). Returns 0; -1 when not open; -2 when a message is already
+ * being sent.
+ */
+int	conn_sendfile(struct conn *, int fd, conn_file_cb done, void *arg);
+/* Stops a sendfile. Returns 0, or -1 when none is running. */
+int	conn_interrupt(struct conn *);
+
+/*
+ * Observers of every connection (the admin socket's watch and ping);
+ * any member may be NULL. Strings are only valid during the call.
+ */
+struct conn_hooks {
+	/* WebSocketOpenRequest verdict: 101 accepted, else the HTTP status. */
+	void	(*verdict)(struct conn *, int status, const char *cause);
+	void	(*connected)(struct conn *);
+	/* An opened WebSocket is gone. */
+	void	(*disconnected)(struct conn *, int code, const char *by,
+		    const char *reason);
+	void	(*pong)(struct conn *, const uint8_t *data, size_t len);
+	/* A protocol error or a send timeout. */
+	void	(*error)(struct conn *, int code, const char *what);
+};
+void	conn_set_hooks(const struct conn_hooks *);
 
 /* Registry (conn.c owns it): creation by the server, counting, shutdown. */
 struct server;

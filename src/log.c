@@ -37,8 +37,10 @@ static const struct {
 	[SEV_DEBUG] = { "<7>", "DEBUG", LOG_DEBUG },
 };
 
-static int	log_level = LOG_INFO;
-static bool	log_journal;
+static int		log_level = LOG_INFO;
+static bool		log_journal;
+static log_hook_fn	log_hook;
+static bool		log_in_hook;	/* the hook's own lines do not loop */
 
 static void	log_write(enum log_severity, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -118,6 +120,11 @@ log_vwrite(enum log_severity sev, const char *prefix, const char *fmt,
 	do {
 		n = write(STDERR_FILENO, buf, len);
 	} while (n == -1 && errno == EINTR);
+	if (log_hook != NULL && !log_in_hook) {
+		log_in_hook = true;
+		log_hook(log_severities[sev].word, buf + start, len - 1 - start);
+		log_in_hook = false;
+	}
 	errno = saved_errno;
 }
 
@@ -174,6 +181,12 @@ int
 log_get_level(void)
 {
 	return log_level;
+}
+
+void
+log_set_hook(log_hook_fn fn)
+{
+	log_hook = fn;
 }
 
 /* The public entry points of log.h, one per severity. */

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The reference's LogLevel values. Errors and warnings are printed at every level. */
 enum log_level {
@@ -21,6 +22,17 @@ enum log_level {
 void	log_init(int level);
 void	log_set_level(int level);
 int	log_get_level(void);
+
+/*
+ * A function that sees every line written (after the LogLevel filter): its
+ * severity word ("ERROR", "WARN", "INFO", "VERBOSE", "DEBUG") and the
+ * message, without timestamp or line end, control characters already
+ * replaced. Lines logged from inside the hook are written but not passed
+ * to it again. NULL removes it. (The admin socket's watch uses it.)
+ */
+typedef void	(*log_hook_fn)(const char *severity, const char *msg,
+		    size_t len);
+void	log_set_hook(log_hook_fn);
 
 /* printf-like; the line end is added. */
 void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));

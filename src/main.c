@@ -13,9 +13,11 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -49,12 +51,18 @@ main_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	server_shutdown(srv);
 }
 
-/* SIGHUP: configuration reload arrives with the admin socket (issue #3). */
+/* SIGHUP: reload the configuration, as "wsserverctl reload" does. */
 static void
 main_sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	log_warn("SIGHUP: configuration reload is not implemented yet; "
-	    "the running configuration is unchanged");
+	struct server	*srv = arg;
+	char		*errors = NULL, *notes = NULL;
+
+	log_info("signal %d: reloading the configuration", (int)sig);
+	/* server_reload logs the outcome, errors and notes included. */
+	(void)server_reload(srv, &errors, &notes);
+	free(errors);
+	free(notes);
 }
 
 /* Detaches from the terminal: fork, new session, stdin/stdout to /dev/null. */
@@ -87,8 +95,8 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct server		*srv;
 	struct event		*ev_term, *ev_int, *ev_hup;
-	char			*errors = NULL;
-	int			 ch, foreground = 0, check = 0;
+	char			*errors = NULL, acause[512];
+	int			 ch, foreground = 0, check = 0, rc = 0;
 
 	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
 		switch (ch) {
@@ -126,11 +134,13 @@ main(int argc, char **argv)
 	}
 	if (check) {
 		printf("%s: configuration OK\n", file);
+		tls_ctx_print(cfg->tls, stdout);
 		config_free(cfg);
 		return 0;
 	}
 
 	log_init(cfg->log_level);
+	tls_ctx_log(cfg->tls);
 	signal(SIGPIPE, SIG_IGN);
 	if (!foreground && main_daemonize() == -1) {
 		log_error("daemonize: %s", strerror(errno));
@@ -143,20 +153,27 @@ main(int argc, char **argv)
 		return 1;
 	}
 	srv = server_new(base, cfg);
-	if (server_listen(srv, &cause) == -1) {
-		log_error("cannot listen: %s", cause);
-		server_free(srv);
-		event_base_free(base);
-		return 1;
-	}
+	/*
+	 * Signals first: once "listening on" is logged, a SIGTERM must stop
+	 * the daemon gracefully, never kill it with the default action.
+	 */
 	ev_term = evsignal_new(base, SIGTERM, main_sigterm_cb, srv);
 	ev_int = evsignal_new(base, SIGINT, main_sigterm_cb, srv);
 	ev_hup = evsignal_new(base, SIGHUP, main_sighup_cb, srv);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
-
-	event_base_dispatch(base);
+	if (admin_start(srv, acause, sizeof(acause)) == -1) {
+		log_error("%s", acause);
+		rc = 1;
+	} else if (server_listen(srv, &cause) == -1) {
+		log_error("cannot listen: %s", cause);
+		admin_stop();
+		rc = 1;
+	} else {
+		event_base_dispatch(base);
+		admin_stop();
+	}
 
 	event_free(ev_term);
 	event_free(ev_int);
@@ -164,5 +181,5 @@ main(int argc, char **argv)
 	server_free(srv);
 	event_base_free(base);
 	libevent_global_shutdown();
-	return 0;
+	return rc;
 }

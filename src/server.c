@@ -1,5 +1,6 @@
 /* server.c - the daemon's state and lifecycle: listen, accept, graceful shutdown. */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "listener.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 
 /* How often a shutdown checks whether everything is gone. */
@@ -23,14 +25,24 @@
 /* After SIGKILL, how long to wait for the kernel to hand back the children. */
 #define SERVER_REAP_MS	2000
 
+/* A configuration replaced by a reload, kept while connections use it. */
+struct server_oldcfg {
+	TAILQ_ENTRY(server_oldcfg) entry;
+	struct config		*cfg;
+	unsigned int		 refs;
+};
+
 struct server {
 	struct event_base	*base;
 	struct config		*cfg;
+	unsigned int		 cfg_refs;	/* connections holding cfg */
+	TAILQ_HEAD(, server_oldcfg) oldcfgs;
 	struct listener		*listener;
 	uint64_t		 next_id;
 	bool			 stopping;
 	bool			 killed;
 	unsigned long long	 stop_deadline;
+	unsigned long long	 t_start;
 	struct event		*tick;
 	struct server_stats	 stats;
 };
@@ -43,20 +55,171 @@ server_new(struct event_base *base, struct config *cfg)
 	srv = xcalloc(1, sizeof(*srv));
 	srv->base = base;
 	srv->cfg = cfg;
+	TAILQ_INIT(&srv->oldcfgs);
 	srv->next_id = 1;
+	srv->t_start = util_now_ms();
 	return srv;
 }
 
 void
 server_free(struct server *srv)
 {
+	struct server_oldcfg	*o;
+
 	if (srv == NULL)
 		return;
 	listener_free(srv->listener);
 	if (srv->tick != NULL)
 		event_free(srv->tick);
+	while ((o = TAILQ_FIRST(&srv->oldcfgs)) != NULL) {
+		TAILQ_REMOVE(&srv->oldcfgs, o, entry);
+		config_free(o->cfg);
+		free(o);
+	}
 	config_free(srv->cfg);
 	free(srv);
+}
+
+const struct config *
+server_config_hold(struct server *srv)
+{
+	srv->cfg_refs++;
+	return srv->cfg;
+}
+
+void
+server_config_release(struct server *srv, const struct config *cfg)
+{
+	struct server_oldcfg	*o;
+
+	if (cfg == srv->cfg) {
+		srv->cfg_refs--;
+		return;
+	}
+	TAILQ_FOREACH(o, &srv->oldcfgs, entry) {
+		if (o->cfg != cfg)
+			continue;
+		if (--o->refs == 0) {
+			TAILQ_REMOVE(&srv->oldcfgs, o, entry);
+			config_free(o->cfg);
+			free(o);
+		}
+		return;
+	}
+}
+
+/* Appends one line to a malloc'd string. */
+static void
+server_addline(char **s, const char *line)
+{
+	char	*n;
+
+	xasprintf(&n, "%s%s\n", *s != NULL ? *s : "", line);
+	free(*s);
+	*s = n;
+}
+
+int
+server_reload(struct server *srv, char **errors, char **notes)
+{
+	struct config		*ncfg;
+	struct server_oldcfg	*o;
+	const char		*name, *sect;
+	char			 a[512], b[512], *line, *p, *e;
+	size_t			 i;
+
+	*notes = NULL;
+	if ((ncfg = config_load(srv->cfg->file, errors)) == NULL) {
+		log_error("reload of %s failed; the running configuration is "
+		    "unchanged:", srv->cfg->file);
+		for (p = *errors; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+			e = p + strcspn(p, "\n");
+			log_error("  %.*s", (int)(e - p), p);
+		}
+		return -1;
+	}
+	/* Keys fixed while listening keep working with the bound socket. */
+	for (i = 0; (name = config_key_name(i)) != NULL; i++) {
+		sect = config_key_section(i);
+		/* [ssl]: the new TLS context serves new connections at once. */
+		if (config_key_runtime(i) || strncmp(sect, "route:", 6) == 0 ||
+		    strcmp(sect, "ssl") == 0)
+			continue;
+		if (config_get(srv->cfg, name, a, sizeof(a)) == -1 ||
+		    config_get(ncfg, name, b, sizeof(b)) == -1 ||
+		    strcmp(a, b) == 0)
+			continue;
+		if (strcmp(sect, "admin") == 0)
+			xasprintf(&line, "%s changed from \"%s\" to \"%s\": "
+			    "takes effect at a restart", name, a, b);
+		else if (srv->listener != NULL)
+			xasprintf(&line, "%s changed from \"%s\" to \"%s\": "
+			    "needs a restart (or stop and start)", name, a, b);
+		else
+			xasprintf(&line, "%s changed from \"%s\" to \"%s\": "
+			    "takes effect at the next start", name, a, b);
+		server_addline(notes, line);
+		log_warn("reload: %s", line);
+		free(line);
+	}
+	if (srv->cfg_refs > 0) {
+		o = xcalloc(1, sizeof(*o));
+		o->cfg = srv->cfg;
+		o->refs = srv->cfg_refs;
+		TAILQ_INSERT_TAIL(&srv->oldcfgs, o, entry);
+		xasprintf(&line, "%u connection(s) keep the previous "
+		    "configuration until they close", srv->cfg_refs);
+		server_addline(notes, line);
+		free(line);
+	} else
+		config_free(srv->cfg);
+	srv->cfg = ncfg;
+	srv->cfg_refs = 0;
+	log_set_level(ncfg->log_level);
+	log_info("configuration reloaded from %s (%zu route(s))", ncfg->file,
+	    ncfg->nroutes);
+	tls_ctx_log(ncfg->tls);
+	if (*notes == NULL)
+		*notes = xstrdup("");
+	return 0;
+}
+
+int
+server_config_set(struct server *srv, const char *key, const char *value,
+    char *cause, size_t causelen)
+{
+	int	 r;
+
+	r = config_set(srv->cfg, key, value, srv->listener != NULL, cause,
+	    causelen);
+	if (r == 0)
+		log_set_level(srv->cfg->log_level);
+	return r;
+}
+
+bool
+server_listening(const struct server *srv)
+{
+	return srv->listener != NULL;
+}
+
+const char *
+server_local_address(const struct server *srv)
+{
+	return srv->listener != NULL ? listener_address(srv->listener) : "";
+}
+
+int
+server_local_port(const struct server *srv)
+{
+	return srv->listener != NULL ? listener_port(srv->listener) :
+	    srv->cfg->local_port;
+}
+
+unsigned long long
+server_uptime_ms(const struct server *srv)
+{
+	return util_now_ms() - srv->t_start;
 }
 
 int

@@ -391,7 +391,7 @@ static const struct {
 	const char	*want;
 } error_cases[] = {
 	{ "[nope]\nA = 1\n" ROUTE_E, "@:1: unknown section [nope]\n" },
-	{ "[ssl]\nUseSSL = true\n" ROUTE_E, "@:1: unknown section [ssl]\n" },
+	{ "[tls]\nUseSSL = true\n" ROUTE_E, "@:1: unknown section [tls]\n" },
 	{ "[server]\nFoo = 1\n" ROUTE_E, "@:2: unknown key Foo in [server]\n" },
 	{ "[server]\nMaxFrameSize = 200\n" ROUTE_E,
 	  "@:2: unknown key MaxFrameSize in [server] (it belongs in "
@@ -674,6 +674,63 @@ START_TEST(test_script_not_executable)
 END_TEST
 
 /* [admin]: octal SocketMode, relative Socket resolved against the file. */
+START_TEST(test_ssl_keys)
+{
+	struct config	*cfg;
+	char		 buf[64], cause[128];
+
+	cfg = config_defaults();
+	ck_assert(!cfg->use_ssl);
+	ck_assert_str_eq(cfg->ssl_cert_store_type, "PEMKeyFile");
+	ck_assert_str_eq(cfg->ssl_cert_subject, "*");
+	ck_assert_int_eq(cfg->ssl_enabled_protocols, 15360);
+	ck_assert_str_eq(cfg->ssl_cipher_suites, "*");
+	ck_assert_int_eq(cfg->dh_group_bits, 2048);
+	ck_assert(!cfg->ssl_renegotiation);
+	ck_assert(cfg->ssl_reuse_session);
+	ck_assert_int_eq(cfg->ssl_handshake_timeout, 0);
+	ck_assert_str_eq(cfg->ssl_authenticate_clients, "False");
+	ck_assert_int_eq(cfg->ssl_check_crl, 0);
+	ck_assert_ptr_null(cfg->tls);
+	config_free(cfg);
+
+	/* Settings are checked with UseSSL off too, at their lines. */
+	cfg = load_ok("[ssl]\nSSLEnabledProtocols = 3072\nSSLCertPassword = "
+	    "pw\nSSLEnabledCipherSuites = TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+	    "\n" ROUTE_E);
+	ck_assert_ptr_null(cfg->tls);
+	ck_assert_int_eq(config_get(cfg, "SSLCertPassword", buf, sizeof(buf)),
+	    0);
+	ck_assert_str_eq(buf, "********");
+	ck_assert_int_eq(config_get(cfg, "sslenabledprotocols", buf,
+	    sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "3072");
+	ck_assert_int_eq(config_set(cfg, "UseSSL", "True", false, cause,
+	    sizeof(cause)), -3);
+	ck_assert_str_eq(cause, "cannot change UseSSL at run time (edit the "
+	    "file and reload)");
+	ck_assert(!cfg->use_ssl);
+	config_free(cfg);
+
+	expect_errors("[ssl]\nSSLEnabledProtocols = 3120\n" ROUTE_E,
+	    "@:2: SSLEnabledProtocols: 3120 enables SSL3, which OpenSSL 3 does "
+	    "not offer and which are broken (use TLS1.2 3072 and TLS1.3 "
+	    "12288)\n");
+	expect_errors("[ssl]\nUseSSL = yes\nSSLCert = nope.pem\n"
+	    "SSLCheckCRL = 3\n" ROUTE_E,
+	    "@:3: SSLCert: /tmp/nope.pem: No such file or directory\n"
+	    "@:4: SSLCheckCRL: 3 out of range (0..2)\n");
+	expect_errors("[ssl]\nSSLAuthenticateClients = maybe\n"
+	    "SSLCipherStrength = 128\n" ROUTE_E,
+	    "@:2: SSLAuthenticateClients: invalid value \"maybe\" (use False, "
+	    "True, required, optional or request)\n"
+	    "@:3: SSLCipherStrength: has no meaning on Linux (not supported "
+	    "with OpenSSL; name the suites in SSLEnabledCipherSuites)\n");
+	expect_errors("[server]\nUseSSL = true\n" ROUTE_E,
+	    "@:2: unknown key UseSSL in [server] (it belongs in [ssl])\n");
+}
+END_TEST
+
 START_TEST(test_admin_keys)
 {
 	struct config	*cfg;
@@ -704,12 +761,21 @@ START_TEST(test_runtime_flags)
 		"LocalHost", "LocalPort", "UseIPv6", "ConnectionBacklog",
 		"BindExclusively", "MaxConnections", "Socket", "SocketMode",
 		"SocketGroup",
+		/* [ssl]: the TLS context changes only with a reload */
+		"UseSSL", "SSLCert", "SSLCertStoreType", "SSLCertPassword",
+		"SSLCertSubject", "SSLCACerts", "SSLEnabledProtocols",
+		"SSLEnabledCipherSuites", "TLS13SupportedGroups",
+		"TLS12SupportedGroups", "TLS13SignatureAlgorithms",
+		"TLS12SignatureAlgorithms", "PreferredDHGroupBits",
+		"SSLEnableRenegotiation", "ReuseSSLSession", "SSLKeyLogFile",
+		"LogSSLPackets", "DefaultConnectionTimeout",
+		"SSLAuthenticateClients", "SSLClientCACerts", "SSLCheckCRL",
 	};
 	size_t		 i, j, n;
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 40);
+	ck_assert_uint_eq(n, 61);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -753,7 +819,9 @@ START_TEST(test_man_page)
 	};
 	static const char *const linux_keys[] = {
 		"UseBackgroundThread", "GUIAvailable", "CACertFilePaths",
-		"UseInternalSecurityAPI", "SSLProvider",
+		"UseInternalSecurityAPI", "SSLProvider", "SSLServerCACerts",
+		"SSLSecurityFlags", "SSLIncludeCertChain", "SSLCheckOCSP",
+		"SSLCipherStrength", "TLS13KeyShareGroups",
 	};
 	char	*tmpl, *out, want[128];
 	const char *c;
@@ -785,7 +853,7 @@ START_TEST(test_man_page)
 	}
 	for (tp = 0, c = out; (c = strstr(c, ".TP\n")) != NULL; c++)
 		tp++;
-	ck_assert_uint_eq(tp, config_key_count() + 5);
+	ck_assert_uint_eq(tp, config_key_count() + 11);
 	ck_assert_ptr_nonnull(strstr(out, "\\fBLocalPort\\fR = \\fIinteger\\fR\n"
 	    "TCP port to listen on; 0 lets the kernel pick a free port (see "
 	    "wsserverctl status).\n.br\nDefault: 0. Range: 0\\(en65535. "
@@ -982,6 +1050,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_script_not_executable);
 	tcase_add_test(tc, test_runtime_flags);
 	tcase_add_test(tc, test_admin_keys);
+	tcase_add_test(tc, test_ssl_keys);
 	tcase_add_test(tc, test_man_page);
 	tcase_add_test(tc, test_etc_ini);
 	suite_add_tcase(s, tc);

@@ -10,5 +10,7 @@ Suite	*make_session_suite(void);
 Suite	*make_handshake_suite(void);
 Suite	*make_config_suite(void);
 Suite	*make_deflate_suite(void);
+Suite	*make_admin_suite(void);
+Suite	*make_tls_suite(void);
 
 #endif

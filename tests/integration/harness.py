@@ -81,9 +81,12 @@ class Daemon:
 
     sections: extra or overriding ini keys, {section: {key: value}}.
     routes: {name: {key: value}}; the default is one echo route on "/".
-    ini_text: use this text verbatim instead (port must still be 0).
+    ini_text: use this text verbatim instead (port must still be 0); an
+    [admin] section is appended unless the text has one.
     Strings in sections/routes may use {dir} (the config directory, which
     has a "handlers" symlink) and {handlers} (the handler scripts).
+    The admin socket is <dir>/admin.sock (self.admin_socket) unless the
+    test sets [admin] Socket: the default under /run is not writable here.
     """
 
     def __init__(self, sections=None, routes=None, ini_text=None, env=None,
@@ -101,8 +104,11 @@ class Daemon:
         self._cond = threading.Condition()
         self._reader = None
         self._eof = False
+        self.admin_socket = os.path.join(self.dir, "admin.sock")
         if ini_text is None:
             ini_text = self._render(sections or {}, routes, log_level)
+        elif not re.search(r"^\s*\[admin\]", ini_text, re.M | re.I):
+            ini_text += "\n[admin]\nSocket = %s\n" % self.admin_socket
         with open(self.ini, "w") as f:
             f.write(ini_text)
 
@@ -117,9 +123,16 @@ class Daemon:
             "server": {"LocalHost": HOST, "LocalPort": 0,
                 "ShutdownTimeout": 5},
             "log": {"LogLevel": log_level},
+            "admin": {"Socket": self.admin_socket},
         }
         for name, keys in sections.items():
             conf.setdefault(name, {}).update(keys)
+        socket_path = conf["admin"].get("Socket")
+        if socket_path is not None and socket_path != self.admin_socket:
+            path = self._subst(socket_path)
+            # Relative paths are taken relative to the ini's directory.
+            self.admin_socket = path if not path or os.path.isabs(path) \
+                else os.path.join(self.dir, path)
         if routes is None:
             routes = {"echo": {"Path": "/", "Backend": "echo"}}
         for name, keys in routes.items():

@@ -1,0 +1,401 @@
+/* wsserverctl.c - command-line client of wsserverd's admin socket. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "admin.h"
+#include "config.h"
+
+#define CTL_DEFAULT_SOCKET	"/run/wsserverd/admin.sock"
+
+/* unbound-control's convention. */
+#define CTL_EXIT_OK		0
+#define CTL_EXIT_ERROR		1	/* the daemon answered ERR */
+#define CTL_EXIT_USAGE		2
+#define CTL_EXIT_DOWN		3	/* the daemon is not running */
+
+static volatile sig_atomic_t	ctl_interrupted;
+
+/* Prints the usage and the command table. */
+static void
+ctl_usage(FILE *f)
+{
+	size_t	 i;
+
+	fprintf(f, "usage: wsserverctl [-jhV] [-s socket] [-c file] command "
+	    "[args...]\n"
+	    "  -s socket  admin socket (default %s)\n"
+	    "  -c file    take the socket from this wsserverd.ini\n"
+	    "  -j         JSON output\n"
+	    "commands (any unambiguous prefix):\n", CTL_DEFAULT_SOCKET);
+	for (i = 0; i < admin_cmd_count(); i++)
+		fprintf(f, "  %-11s %-20s %s\n", admin_cmd_name(i),
+		    admin_cmd_usage(i), admin_cmd_help(i));
+}
+
+/* SIGINT/SIGTERM: end a watch (reads return EINTR). */
+static void
+ctl_sigint(int sig)
+{
+	ctl_interrupted = 1;
+}
+
+/* Joins the command and its arguments with single spaces into line. */
+static int
+ctl_join(char *line, size_t size, int argc, char **argv)
+{
+	size_t	 n = 0, len;
+	int	 i;
+
+	*line = '\0';
+	for (i = 0; i < argc; i++) {
+		len = strlen(argv[i]);
+		if (n + len + 2 > size)
+			return -1;
+		if (i > 0)
+			line[n++] = ' ';
+		memcpy(line + n, argv[i], len);
+		n += len;
+		line[n] = '\0';
+	}
+	return 0;
+}
+
+/* The socket path: -s, else -c's [admin] Socket, else the default. */
+static int
+ctl_socket_path(const char *sock, const char *ini, char *out, size_t outlen)
+{
+	struct config	*cfg;
+	char		*errors = NULL;
+
+	if (sock != NULL) {
+		snprintf(out, outlen, "%s", sock);
+		return 0;
+	}
+	if (ini == NULL) {
+		snprintf(out, outlen, "%s", CTL_DEFAULT_SOCKET);
+		return 0;
+	}
+	if ((cfg = config_load(ini, &errors)) == NULL) {
+		fprintf(stderr, "wsserverctl: cannot read the socket path from "
+		    "%s:\n%s", ini, errors);
+		free(errors);
+		return CTL_EXIT_USAGE;
+	}
+	if (*cfg->admin_socket == '\0') {
+		fprintf(stderr, "wsserverctl: the admin socket is turned off "
+		    "in %s ([admin] Socket is empty)\n", ini);
+		config_free(cfg);
+		return CTL_EXIT_DOWN;
+	}
+	snprintf(out, outlen, "%s", cfg->admin_socket);
+	config_free(cfg);
+	return 0;
+}
+
+/* Connects to the admin socket; returns the fd, or -1 with *code set. */
+static int
+ctl_connect(const char *path, int *code)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "wsserverctl: socket path too long: %s\n",
+		    path);
+		*code = CTL_EXIT_USAGE;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		fprintf(stderr, "wsserverctl: socket: %s\n", strerror(errno));
+		*code = CTL_EXIT_ERROR;
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED ||
+		    errno == ENOTDIR) {
+			fprintf(stderr, "wsserverctl: cannot connect to %s: %s "
+			    "(is wsserverd running?)\n", path, strerror(errno));
+			*code = CTL_EXIT_DOWN;
+		} else {
+			fprintf(stderr, "wsserverctl: cannot connect to %s: "
+			    "%s\n", path, strerror(errno));
+			*code = CTL_EXIT_ERROR;
+		}
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes all of buf; returns 0 or -1. */
+static int
+ctl_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Prints an evbuffer to stdout and empties it. */
+static void
+ctl_print(struct evbuffer *b)
+{
+	size_t	 len = evbuffer_get_length(b);
+
+	fwrite(evbuffer_pullup(b, (ev_ssize_t)len), 1, len, stdout);
+	evbuffer_drain(b, len);
+}
+
+/* Prints a reply that has no JSON of its own as one JSON object. */
+static void
+ctl_print_json(bool ok, int code, const char *text, char **lines,
+    size_t nlines)
+{
+	struct evbuffer	*b = evbuffer_new();
+	size_t		 i;
+
+	if (ok)
+		evbuffer_add_printf(b, "{\"ok\":true,\"message\":");
+	else
+		evbuffer_add_printf(b, "{\"ok\":false,\"code\":%d,\"error\":",
+		    code);
+	admin_json_string(b, text, strlen(text));
+	evbuffer_add(b, ",\"lines\":[", 10);
+	for (i = 0; i < nlines; i++) {
+		if (i > 0)
+			evbuffer_add(b, ",", 1);
+		admin_json_string(b, lines[i], strlen(lines[i]));
+	}
+	evbuffer_add(b, "]}\n", 3);
+	ctl_print(b);
+	evbuffer_free(b);
+}
+
+/* Reads one line without its LF; returns its length, or -1 at EOF/error. */
+static ssize_t
+ctl_getline(FILE *f, char **line, size_t *cap)
+{
+	ssize_t	 n;
+
+	errno = 0;
+	if ((n = getline(line, cap, f)) == -1)
+		return -1;
+	if (n > 0 && (*line)[n - 1] == '\n')
+		(*line)[--n] = '\0';
+	return n;
+}
+
+/* Sends one command line, prints the reply (and a watch's events). */
+int
+main(int argc, char **argv)
+{
+	struct admin_req	*req;
+	struct sigaction	 sa;
+	FILE			*f;
+	const char		*sock = NULL, *ini = NULL, *text;
+	char			 line[ADMIN_LINE_MAX + 8], path[4096], err[1024];
+	char			*buf = NULL, **lines = NULL, *abspath = NULL;
+	size_t			 cap = 0, nlines = 0, i;
+	ssize_t			 n;
+	bool			 json = false, ok, native_json;
+	int			 ch, fd, code = 0, rc, exitcode;
+
+	while ((ch = getopt(argc, argv, "+s:c:jhV")) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			ini = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'V':
+			printf("wsserverctl %s\n", PACKAGE_VERSION);
+			return CTL_EXIT_OK;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		default:
+			ctl_usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	/* The daemon opens the file: a relative path means ours, not its. */
+	if (argc == 3 && *argv[2] != '/' && *argv[2] != '\0' &&
+	    (rc = admin_cmd_lookup(argv[0], strlen(argv[0]))) >= 0 &&
+	    strcmp(admin_cmd_name((size_t)rc), "sendfile") == 0) {
+		if (getcwd(path, sizeof(path)) == NULL ||
+		    asprintf(&abspath, "%s/%s", path, argv[2]) == -1) {
+			perror("wsserverctl");
+			return CTL_EXIT_ERROR;
+		}
+		argv[2] = abspath;
+	}
+	rc = ctl_join(line, ADMIN_LINE_MAX, argc, argv);
+	free(abspath);
+	if (rc == -1) {
+		fprintf(stderr, "wsserverctl: command line too long (at most "
+		    "%d bytes)\n", ADMIN_LINE_MAX - 1);
+		return CTL_EXIT_USAGE;
+	}
+	req = calloc(1, sizeof(*req));
+	if (req == NULL) {
+		perror("wsserverctl");
+		return CTL_EXIT_ERROR;
+	}
+	if ((rc = admin_parse(line, strlen(line), req, err, sizeof(err))) !=
+	    0) {
+		fprintf(stderr, "wsserverctl: %s\n", err);
+		free(req);
+		return CTL_EXIT_USAGE;
+	}
+	/* Send the full name: the daemon's table may have grown meanwhile. */
+	native_json = json && admin_cmd_json((size_t)req->cmd);
+	snprintf(line, sizeof(line), "%s%s%s%s\n",
+	    admin_cmd_name((size_t)req->cmd), argc > 1 ? " " : "",
+	    argc > 1 ? req->tail[0] : "",
+	    native_json && !req->json ? " json" : "");
+	if (req->json)
+		native_json = true;
+	if (argc > 1 && req->argc == 0 && !req->json)
+		snprintf(line, sizeof(line), "%s\n",
+		    admin_cmd_name((size_t)req->cmd));
+	if (strlen(line) > ADMIN_LINE_MAX) {
+		fprintf(stderr, "wsserverctl: command line too long (at most "
+		    "%d bytes)\n", ADMIN_LINE_MAX - 1);
+		free(req);
+		return CTL_EXIT_USAGE;
+	}
+	if ((rc = ctl_socket_path(sock, ini, path, sizeof(path))) != 0) {
+		free(req);
+		return rc;
+	}
+	if ((fd = ctl_connect(path, &code)) == -1) {
+		free(req);
+		return code;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ctl_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (ctl_write_all(fd, line, strlen(line)) == -1) {
+		fprintf(stderr, "wsserverctl: write to %s: %s\n", path,
+		    strerror(errno));
+		close(fd);
+		free(req);
+		return CTL_EXIT_ERROR;
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		perror("wsserverctl: fdopen");
+		close(fd);
+		free(req);
+		return CTL_EXIT_ERROR;
+	}
+
+	/* The reply: a status line, data lines, an empty line. */
+	if (ctl_getline(f, &buf, &cap) == -1) {
+		fprintf(stderr, "wsserverctl: %s closed the connection without "
+		    "a reply\n", path);
+		exitcode = ctl_interrupted ? CTL_EXIT_OK : CTL_EXIT_ERROR;
+		goto out;
+	}
+	ok = strncmp(buf, "OK", 2) == 0 && (buf[2] == '\0' || buf[2] == ' ');
+	if (ok)
+		text = buf[2] == ' ' ? buf + 3 : "";
+	else if (sscanf(buf, "ERR %d", &code) == 1) {
+		text = strchr(buf + 4, ' ') != NULL ? strchr(buf + 4, ' ') + 1 :
+		    "";
+	} else {
+		fprintf(stderr, "wsserverctl: unexpected reply: %s\n", buf);
+		exitcode = CTL_EXIT_ERROR;
+		goto out;
+	}
+	text = strdup(text);
+	for (;;) {
+		if ((n = ctl_getline(f, &buf, &cap)) == -1) {
+			fprintf(stderr, "wsserverctl: the reply ended early\n");
+			free((char *)text);
+			exitcode = CTL_EXIT_ERROR;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		lines = realloc(lines, (nlines + 1) * sizeof(*lines));
+		if (lines == NULL || (lines[nlines] = strdup(buf)) == NULL) {
+			perror("wsserverctl");
+			exit(CTL_EXIT_ERROR);
+		}
+		nlines++;
+	}
+	if (json && !(ok && native_json))
+		ctl_print_json(ok, code, text, lines, nlines);
+	else if (ok) {
+		if (*text != '\0')
+			printf("%s\n", text);
+		for (i = 0; i < nlines; i++)
+			printf("%s\n", lines[i]);
+	} else {
+		fprintf(stderr, "wsserverctl: error %d: %s\n", code, text);
+		for (i = 0; i < nlines; i++)
+			fprintf(stderr, "%s\n", lines[i]);
+	}
+	free((char *)text);
+	if (!ok)
+		exitcode = code == ADMIN_ERR_UNKNOWN ||
+		    code == ADMIN_ERR_AMBIGUOUS || code == ADMIN_ERR_USAGE ?
+		    CTL_EXIT_USAGE : CTL_EXIT_ERROR;
+	else
+		exitcode = CTL_EXIT_OK;
+
+	/* watch: events until the daemon goes or we are interrupted. */
+	if (ok && strcmp(admin_cmd_name((size_t)req->cmd), "watch") == 0) {
+		fflush(stdout);
+		while (!ctl_interrupted && ctl_getline(f, &buf, &cap) != -1) {
+			printf("%s\n", buf);
+			fflush(stdout);
+		}
+	}
+out:
+	fclose(f);
+	for (i = 0; i < nlines; i++)
+		free(lines[i]);
+	free(lines);
+	free(buf);
+	free(req);
+	return exitcode;
+}
