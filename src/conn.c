@@ -41,6 +41,8 @@
 #define CONN_READ_HIGH	(256 * 1024)
 /* How long a closed connection waits for the client's FIN. */
 #define CONN_LINGER_MS	1000
+/* Most bytes one read(2) of a plain connection takes. */
+#define CONN_READ_CHUNK	(64 * 1024)
 /* Largest read (and fragment) of a sendfile when MaxFrameSize is larger. */
 #define CONN_FILE_CHUNK	(256 * 1024)
 
@@ -76,7 +78,26 @@ struct conn {
 	struct server		*srv;
 	const struct config	*cfg;
 	char			 id[24];
+	/*
+	 * I/O. TLS connections use an OpenSSL bufferevent (bev). Plain ones
+	 * do their own reads and writes on fd (rev, wev, flush): reads of up
+	 * to CONN_READ_CHUNK per call where libevent 2.1's evbuffer_read stops
+	 * at 4096 bytes, and each batch of output written at once from the
+	 * loop instead of arming a write event per batch. in and out are the
+	 * queues either way.
+	 */
 	struct bufferevent	*bev;
+	int			 fd;
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	struct event		*rev;
+	struct event		*wev;
+	struct event		*flush;
+	bool			 reading;	/* rev is added */
+	bool			 writing;	/* wev is added */
+	bool			 flush_pending;
+	size_t			 read_high;	/* 0: unlimited */
+	size_t			 write_low;
 	enum conn_state		 state;
 	bool			 opened;	/* 101 was sent */
 	bool			 tls;		/* UseSSL: an OpenSSL bufferevent */
@@ -125,6 +146,15 @@ static void	conn_free(struct conn *);
 static void	conn_drain(struct conn *);
 static void	conn_process(struct conn *);
 static void	conn_update_read(struct conn *);
+static void	conn_set_read_high(struct conn *, size_t);
+static void	conn_set_write_low(struct conn *, size_t);
+static void	conn_writable(struct conn *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_sock_read_cb(evutil_socket_t, short, void *);
+static void	conn_sock_write_cb(evutil_socket_t, short, void *);
+static void	conn_flush_cb(evutil_socket_t, short, void *);
+static void	conn_out_cb(struct evbuffer *, const struct evbuffer_cb_info *,
+		    void *);
 static void	conn_announce(struct conn *);
 static void	conn_file_end(struct conn *, enum conn_file_status, int);
 static void	conn_file_pump(struct conn *);
@@ -180,7 +210,7 @@ conn_ws_write(void *arg, const void *data, size_t len)
 {
 	struct conn	*c = arg;
 
-	evbuffer_add(bufferevent_get_output(c->bev), data, len);
+	evbuffer_add(c->out, data, len);
 	c->bytes_out += len;
 	server_stats(c->srv)->bytes_out += len;
 }
@@ -271,7 +301,7 @@ conn_reject(struct conn *c, int status, const char *cause)
 		conn_hooks->verdict(c, status, cause);
 	n = ws_handshake_error(buf, sizeof(buf), status, cause);
 	if (n > 0)
-		evbuffer_add(bufferevent_get_output(c->bev), buf, n);
+		evbuffer_add(c->out, buf, n);
 	conn_set_close(c, status, "http", NULL, 0);
 	conn_drain(c);
 }
@@ -293,7 +323,7 @@ conn_deflate_config(const struct config *cfg, struct ws_deflate_config *d)
 static void
 conn_handshake(struct conn *c)
 {
-	struct evbuffer			*in = bufferevent_get_input(c->bev);
+	struct evbuffer			*in = c->in;
 	struct ws_session_config	 scfg;
 	struct ws_deflate_config	 dcfg;
 	struct ws_deflate_params	 agreed;
@@ -346,7 +376,7 @@ conn_handshake(struct conn *c)
 		return;
 	}
 	evbuffer_drain(in, head);
-	evbuffer_add(bufferevent_get_output(c->bev), resp, n);
+	evbuffer_add(c->out, resp, n);
 	evtimer_del(c->timer);
 
 	memset(&scfg, 0, sizeof(scfg));
@@ -362,7 +392,7 @@ conn_handshake(struct conn *c)
 	c->opened = true;
 	c->t_open = util_now_ms();
 	server_stats(c->srv)->opened++;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_READ_HIGH);
+	conn_set_read_high(c, CONN_READ_HIGH);
 	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
 	    c->req.uri, c->route->name, c->subprotocol ? " subprotocol=" : "",
 	    c->subprotocol ? c->subprotocol : "",
@@ -379,7 +409,7 @@ conn_handshake(struct conn *c)
 static void
 conn_feed(struct conn *c)
 {
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*in = c->in;
 	struct evbuffer_iovec	 v;
 	size_t			 n;
 
@@ -397,7 +427,7 @@ conn_feed(struct conn *c)
 			break;
 		}
 		evbuffer_drain(in, n);
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		if (evbuffer_get_length(c->out) >
 		    CONN_OUT_HIGH)
 			c->paused_output = true;
 	}
@@ -408,21 +438,175 @@ conn_feed(struct conn *c)
 static void
 conn_update_read(struct conn *c)
 {
-	if (c->dead || c->bev == NULL)
+	bool	want;
+
+	if (c->dead)
 		return;
-	if (c->state == CONN_DRAINING)
-		bufferevent_enable(c->bev, EV_READ);
-	else if (c->paused_backend || c->paused_output || c->paused_admin)
-		bufferevent_disable(c->bev, EV_READ);
-	else
-		bufferevent_enable(c->bev, EV_READ);
+	want = c->state == CONN_DRAINING ||
+	    !(c->paused_backend || c->paused_output || c->paused_admin);
+	if (c->bev != NULL) {
+		if (want)
+			bufferevent_enable(c->bev, EV_READ);
+		else
+			bufferevent_disable(c->bev, EV_READ);
+	} else if (want && !c->reading) {
+		event_add(c->rev, NULL);
+		c->reading = true;
+	} else if (!want && c->reading) {
+		event_del(c->rev);
+		c->reading = false;
+	}
+}
+
+/* Sets the most input held before reading stops (0: no limit). */
+static void
+conn_set_read_high(struct conn *c, size_t high)
+{
+	c->read_high = high;
+	if (c->bev != NULL)
+		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+}
+
+/* Sets the output length at or below which the write callback runs. */
+static void
+conn_set_write_low(struct conn *c, size_t low)
+{
+	c->write_low = low;
+	if (c->bev != NULL)
+		bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
+}
+
+/*
+ * Plain connections: reads straight into the input queue, up to
+ * CONN_READ_CHUNK at a time and never past read_high, then processes.
+ */
+static void
+conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn		*c = arg;
+	struct evbuffer_iovec	 v[2];
+	size_t			 want = CONN_READ_CHUNK, have, left;
+	ssize_t			 n;
+	int			 i, nv;
+
+	have = evbuffer_get_length(c->in);
+	if (c->read_high > 0) {
+		if (have >= c->read_high) {
+			conn_process(c);
+			return;
+		}
+		if (c->read_high - have < want)
+			want = c->read_high - have;
+	}
+	nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
+	if (nv <= 0)
+		return;
+	for (i = 0, left = want; i < nv; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	n = readv(fd, (struct iovec *)v, nv);
+	if (n > 0) {
+		for (i = 0, left = (size_t)n; i < nv; i++) {
+			if (v[i].iov_len > left)
+				v[i].iov_len = left;
+			left -= v[i].iov_len;
+		}
+		evbuffer_commit_space(c->in, v, nv);
+		conn_process(c);
+	} else if (n == 0)
+		conn_event_cb(NULL, BEV_EVENT_EOF | BEV_EVENT_READING, c);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		conn_event_cb(NULL, BEV_EVENT_ERROR | BEV_EVENT_READING, c);
+}
+
+/*
+ * Plain connections: writes what is queued now. What the socket does not
+ * take waits for a write event (with DefaultTimeout as its timeout). Then
+ * runs the write callback if the queue is at its low mark.
+ */
+static void
+conn_sock_flush(struct conn *c)
+{
+	struct timeval	 tv;
+	int		 n;
+
+	while (evbuffer_get_length(c->out) > 0) {
+		n = evbuffer_write(c->out, c->fd);
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			conn_event_cb(NULL, BEV_EVENT_ERROR | BEV_EVENT_WRITING,
+			    c);
+			return;
+		}
+		break;
+	}
+	if (evbuffer_get_length(c->out) > 0) {
+		if (!c->writing) {
+			tv.tv_sec = c->cfg->default_timeout;
+			tv.tv_usec = 0;
+			event_add(c->wev, c->cfg->default_timeout > 0 ? &tv :
+			    NULL);
+			c->writing = true;
+		}
+	} else if (c->writing) {
+		event_del(c->wev);
+		c->writing = false;
+	}
+	if (evbuffer_get_length(c->out) <= c->write_low)
+		conn_writable(c);
+}
+
+/* Plain connections: the socket takes data again, or DefaultTimeout passed. */
+static void
+conn_sock_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & EV_TIMEOUT) {
+		conn_event_cb(NULL, BEV_EVENT_TIMEOUT | BEV_EVENT_WRITING, c);
+		return;
+	}
+	conn_sock_flush(c);
+}
+
+/* Plain connections: the deferred flush of output queued in this round. */
+static void
+conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->flush_pending = false;
+	if (!c->writing)
+		conn_sock_flush(c);
+}
+
+/*
+ * Plain connections: output was queued. The write happens once, after
+ * the callbacks of this round, so a read that produces many frames costs
+ * one writev and no epoll_ctl.
+ */
+static void
+conn_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn	*c = arg;
+
+	if (info->n_added == 0 || c->flush_pending || c->writing)
+		return;
+	c->flush_pending = true;
+	event_active(c->flush, EV_WRITE, 0);
 }
 
 /* Runs the right input step for the state, guarding against frees inside. */
 static void
 conn_process(struct conn *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*in = c->in;
 
 	c->busy++;
 	if (c->state == CONN_HANDSHAKE)
@@ -452,20 +636,20 @@ conn_kick_cb(evutil_socket_t fd, short what, void *arg)
 	conn_process(arg);
 }
 
-/* bufferevent write callback: the output queue fell below the low mark. */
+/* The output queue fell to the low mark (or is empty while draining). */
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+conn_writable(struct conn *c)
 {
-	struct conn	*c = arg;
-	struct evbuffer	*out = bufferevent_get_output(bev);
+	struct evbuffer	*out = c->out;
 
 	if (c->state == CONN_DRAINING) {
 		if (evbuffer_get_length(out) == 0 && !c->half_closed) {
 			/* All sent: FIN, then wait a little for the client's. */
 			c->half_closed = true;
 			if (c->tls)
-				tls_close_notify(bufferevent_openssl_get_ssl(bev));
-			shutdown(bufferevent_getfd(bev), SHUT_WR);
+				tls_close_notify(bufferevent_openssl_get_ssl(
+				    c->bev));
+			shutdown(c->fd, SHUT_WR);
 			conn_timer(c, CONN_LINGER_MS);
 		}
 		return;
@@ -491,10 +675,17 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 			conn_free(c);
 			return;
 		}
-		if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		if (evbuffer_get_length(c->in) > 0)
 			event_active(c->kick, EV_TIMEOUT, 0);
 		conn_update_read(c);
 	}
+}
+
+/* bufferevent write callback (TLS). */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	conn_writable(arg);
 }
 
 /* The TLS handshake is done: log what was agreed, end its inactivity timeout. */
@@ -551,7 +742,7 @@ conn_tls_failed(struct conn *c, short what, int err)
 	else
 		why = evutil_socket_error_to_string(err);
 	if (http) {
-		int	fd = bufferevent_getfd(c->bev);
+		int	fd = c->fd;
 		char	sink[4096];
 		int	i;
 
@@ -647,13 +838,13 @@ conn_drain(struct conn *c)
 	c->state = CONN_DRAINING;
 	c->paused_output = c->paused_backend = false;
 	/* The write callback must fire once the queue is empty. */
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	conn_set_write_low(c, 0);
+	conn_set_read_high(c, 0);
 	conn_update_read(c);
 	/* Bound the flush: a client that does not read cannot keep us. */
 	conn_timer(c, (unsigned long long)c->cfg->close_timeout * 1000);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_write_cb(c->bev, c);
+	if (evbuffer_get_length(c->out) == 0)
+		conn_writable(c);
 }
 
 /* The one teardown path: logs the close line and frees everything. */
@@ -691,7 +882,16 @@ conn_free(struct conn *c)
 		ws_session_free(c->ws);
 	ws_request_free(&c->req);
 	free(c->subprotocol);
-	bufferevent_free(c->bev);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	else {
+		event_free(c->rev);
+		event_free(c->wev);
+		event_free(c->flush);
+		evbuffer_free(c->in);
+		evbuffer_free(c->out);
+		close(c->fd);
+	}
 	event_free(c->timer);
 	event_free(c->kick);
 	evbuffer_free(c->held);
@@ -792,28 +992,41 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 		c->bev = bufferevent_openssl_socket_new(server_base(srv), fd,
 		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	} else
-		c->bev = bufferevent_socket_new(server_base(srv), fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+		c->in = bufferevent_get_input(c->bev);
+		c->out = bufferevent_get_output(c->bev);
+		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
+		    conn_event_cb, c);
+	} else {
+		c->in = evbuffer_new();
+		c->out = evbuffer_new();
+		c->rev = event_new(server_base(srv), fd, EV_READ | EV_PERSIST,
+		    conn_sock_read_cb, c);
+		c->wev = event_new(server_base(srv), fd, EV_WRITE | EV_PERSIST,
+		    conn_sock_write_cb, c);
+		c->flush = event_new(server_base(srv), -1, 0, conn_flush_cb, c);
+		evbuffer_add_cb(c->out, conn_out_cb, c);
+	}
+	c->fd = fd;
 	c->timer = evtimer_new(server_base(srv), conn_timer_cb, c);
 	c->kick = event_new(server_base(srv), -1, 0, conn_kick_cb, c);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    (size_t)c->cfg->max_header_size + 4);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_OUT_LOW, 0);
-	if (c->cfg->default_timeout > 0) {
-		tv.tv_sec = c->cfg->default_timeout;
-		tv.tv_usec = 0;
-		bufferevent_set_timeouts(c->bev, NULL, &tv);
-	}
-	if (c->tls && c->cfg->ssl_handshake_timeout > 0) {
-		/* DefaultConnectionTimeout: a silent client during the handshake. */
-		struct timeval rtv = { c->cfg->ssl_handshake_timeout, 0 };
+	conn_set_read_high(c, (size_t)c->cfg->max_header_size + 4);
+	conn_set_write_low(c, CONN_OUT_LOW);
+	if (c->bev != NULL) {
+		if (c->cfg->default_timeout > 0) {
+			tv.tv_sec = c->cfg->default_timeout;
+			tv.tv_usec = 0;
+			bufferevent_set_timeouts(c->bev, NULL, &tv);
+		}
+		if (c->cfg->ssl_handshake_timeout > 0) {
+			/* DefaultConnectionTimeout: a client silent in the handshake. */
+			struct timeval rtv = { c->cfg->ssl_handshake_timeout, 0 };
 
-		bufferevent_set_timeouts(c->bev, &rtv,
-		    c->cfg->default_timeout > 0 ? &tv : NULL);
-	}
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+			bufferevent_set_timeouts(c->bev, &rtv,
+			    c->cfg->default_timeout > 0 ? &tv : NULL);
+		}
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	} else
+		conn_update_read(c);
 	conn_timer(c, (unsigned long long)c->cfg->handshake_timeout * 1000);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
@@ -887,7 +1100,7 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 		c->msgs_out++;
 		server_stats(c->srv)->msgs_out++;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH)
+	if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
 		c->paused_output = true;
 	return 0;
 }
@@ -896,7 +1109,7 @@ bool
 conn_output_full(const struct conn *c)
 {
 	return c->file != NULL || evbuffer_get_length(c->held) > 0 ||
-	    evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH;
+	    evbuffer_get_length(c->out) > CONN_OUT_HIGH;
 }
 
 void
@@ -913,7 +1126,7 @@ conn_resume_input(struct conn *c)
 		return;
 	c->paused_backend = false;
 	conn_update_read(c);
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	if (evbuffer_get_length(c->in) > 0)
 		event_active(c->kick, EV_TIMEOUT, 0);
 }
 
@@ -1070,7 +1283,7 @@ conn_file_end(struct conn *c, enum conn_file_status st, int err)
 static void
 conn_file_pump(struct conn *c)
 {
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct evbuffer		*out = c->out;
 	struct conn_file	*f;
 	size_t			 want;
 	ssize_t			 n;
@@ -1140,7 +1353,7 @@ conn_flush_held(struct conn *c)
 static void
 conn_output_resume(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = c->out;
 
 	if (c->file != NULL || c->state == CONN_DRAINING)
 		return;
@@ -1152,7 +1365,7 @@ conn_output_resume(struct conn *c)
 		c->bops->writable(c->b);
 	if (c->dead)
 		return;
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	if (evbuffer_get_length(c->in) > 0)
 		event_active(c->kick, EV_TIMEOUT, 0);
 	conn_update_read(c);
 }
@@ -1214,7 +1427,7 @@ conn_set_accept_data(struct conn *c, bool on)
 	c->paused_admin = !on;
 	conn_update_read(c);
 	if (on && (c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	    evbuffer_get_length(c->in) > 0)
 		event_active(c->kick, EV_TIMEOUT, 0);
 }
 
@@ -1247,7 +1460,7 @@ conn_send_admin(struct conn *c, enum ws_msg_type type, const void *data,
 		return -1;
 	c->msgs_out++;
 	server_stats(c->srv)->msgs_out++;
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > CONN_OUT_HIGH)
+	if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
 		c->paused_output = true;
 	return 0;
 }
