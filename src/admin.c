@@ -31,7 +31,9 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
+#include "ws-frame.h"
 #include "ws-handshake.h"
 #include "ws-utf8.h"
 
@@ -134,6 +136,7 @@ static void	admin_connections(struct admin_client *,
 		    const struct admin_req *);
 static void	admin_connection(struct admin_client *,
 		    const struct admin_req *);
+static void	admin_cert(struct admin_client *, const struct admin_req *);
 static void	admin_disconnect(struct admin_client *,
 		    const struct admin_req *);
 static void	admin_ping(struct admin_client *, const struct admin_req *);
@@ -170,8 +173,11 @@ static const struct admin_cmd admin_cmds[] = {
 	  .help = "One row per connection", .handler = admin_connections },
 	{ .name = "connection", .usage = "ID [json]", .min_args = 1,
 	  .max_args = 1, .json = true,
-	  .help = "One connection in full, request headers included",
-	  .handler = admin_connection },
+	  .help = "One connection in full, request headers and TLS session "
+	  "included", .handler = admin_connection },
+	{ .name = "cert", .usage = "[json]", .json = true,
+	  .help = "The server certificates served with (UseSSL on)",
+	  .handler = admin_cert },
 	{ .name = "disconnect", .usage = "ID [CODE [REASON]]", .min_args = 1,
 	  .max_args = 3, .rest = true, .changes = true, .log_args = 3,
 	  .help = "Close a WebSocket with CODE (default DisconnectStatusCode)",
@@ -1246,13 +1252,78 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 	admin_end(cl);
 }
 
-/* Appends one connection as a JSON object; full adds the request headers. */
+/* A string for a table cell or a text field: "-" when empty. */
+static const char *
+admin_cell(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : "-";
+}
+
+/*
+ * The TLS session of a connection, or false for a plain one and for one
+ * still in its TLS handshake (no session to show yet).
+ */
+static bool
+admin_conn_tls(struct conn *c, struct tls_info *ti)
+{
+	if (!conn_is_tls(c) || conn_ssl(c) == NULL)
+		return false;
+	tls_get_info(conn_ssl(c), ti);
+	return true;
+}
+
+/* Appends a TLS session's fields, named as the reference's settings. */
+static void
+admin_tls_json(struct evbuffer *b, bool *first, const struct tls_info *ti)
+{
+	admin_json_kv(b, first, "SSLNegotiatedVersion", ti->version);
+	admin_json_kv(b, first, "SSLNegotiatedCipher", ti->cipher);
+	admin_json_kv(b, first, "SSLNegotiatedCipherSuite", ti->cipher_suite);
+	admin_json_kn(b, first, "SSLNegotiatedCipherStrength",
+	    (unsigned long long)(ti->cipher_strength > 0 ?
+	    ti->cipher_strength : 0));
+	admin_json_kv(b, first, "SSLNegotiatedKeyExchange", ti->key_exchange);
+	admin_json_kn(b, first, "SSLNegotiatedKeyExchangeStrength",
+	    (unsigned long long)(ti->key_exchange_strength > 0 ?
+	    ti->key_exchange_strength : 0));
+	admin_json_kv(b, first, "SNI", ti->sni);
+	admin_json_kv(b, first, "ClientCertStatus", ti->client_verify);
+	admin_json_kv(b, first, "ClientCertSubject", ti->client_subject);
+	admin_json_kv(b, first, "ClientCertIssuer", ti->client_issuer);
+}
+
+/* Writes a TLS session's fields as "Name: value" lines ("-" when empty). */
+static void
+admin_tls_lines(struct admin_client *cl, const struct tls_info *ti)
+{
+	admin_line(cl, "SSLNegotiatedVersion: %s", admin_cell(ti->version));
+	admin_line(cl, "SSLNegotiatedCipher: %s", admin_cell(ti->cipher));
+	admin_line(cl, "SSLNegotiatedCipherSuite: %s",
+	    admin_cell(ti->cipher_suite));
+	admin_line(cl, "SSLNegotiatedCipherStrength: %d",
+	    ti->cipher_strength > 0 ? ti->cipher_strength : 0);
+	admin_line(cl, "SSLNegotiatedKeyExchange: %s",
+	    admin_cell(ti->key_exchange));
+	admin_line(cl, "SSLNegotiatedKeyExchangeStrength: %d",
+	    ti->key_exchange_strength > 0 ? ti->key_exchange_strength : 0);
+	admin_line(cl, "SNI: %s", admin_cell(ti->sni));
+	admin_line(cl, "ClientCertStatus: %s", admin_cell(ti->client_verify));
+	admin_line(cl, "ClientCertSubject: %s",
+	    admin_cell(ti->client_subject));
+	admin_line(cl, "ClientCertIssuer: %s", admin_cell(ti->client_issuer));
+}
+
+/*
+ * Appends one connection as a JSON object; full adds the TLS session and
+ * the request headers.
+ */
 static void
 admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 {
 	const struct ws_request	*req = conn_request(c);
 	const char		*sp = conn_subprotocol(c);
 	struct conn_info	 ci;
+	struct tls_info		 ti;
 	bool			 first = true;
 	size_t			 i;
 
@@ -1287,6 +1358,8 @@ admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 	admin_json_kb(b, &first, "SendingFile", ci.sending_file);
 	if (full) {
 		admin_json_kb(b, &first, "tls", conn_is_tls(c));
+		if (admin_conn_tls(c, &ti))
+			admin_tls_json(b, &first, &ti);
 		evbuffer_add(b, ",\"RequestHeaders\":[", 19);
 		for (i = 0; i < req->nheaders; i++) {
 			evbuffer_add(b, i > 0 ? ",[" : "[", i > 0 ? 2 : 1);
@@ -1300,13 +1373,6 @@ admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 		evbuffer_add(b, "]", 1);
 	}
 	evbuffer_add(b, "}", 1);
-}
-
-/* Shortens a string for a table cell. */
-static const char *
-admin_cell(const char *s)
-{
-	return s != NULL && *s != '\0' ? s : "-";
 }
 
 /* connections [json] */
@@ -1361,6 +1427,7 @@ admin_connection(struct admin_client *cl, const struct admin_req *r)
 	const struct ws_request	*req;
 	struct conn		*c;
 	struct conn_info	 ci;
+	struct tls_info		 ti;
 	size_t			 i;
 
 	if ((c = admin_conn_arg(cl, r)) == NULL)
@@ -1400,6 +1467,8 @@ admin_connection(struct admin_client *cl, const struct admin_req *r)
 	admin_line(cl, "MessagesOut: %llu", (unsigned long long)ci.msgs_out);
 	admin_line(cl, "SendingFile: %s", ci.sending_file ? "True" : "False");
 	admin_line(cl, "TLS: %s", conn_is_tls(c) ? "yes" : "no");
+	if (admin_conn_tls(c, &ti))
+		admin_tls_lines(cl, &ti);
 	admin_line(cl, "RequestHeaders:");
 	for (i = 0; i < req->nheaders; i++)
 		admin_line(cl, "  %.256s: %.1500s", req->headers[i].name,
@@ -1407,12 +1476,86 @@ admin_connection(struct admin_client *cl, const struct admin_req *r)
 	admin_end(cl);
 }
 
-/* True if a server may send code in a close frame (RFC 6455 7.4.1). */
+/* Fields of the Certificate type that are numbers in JSON. */
 static bool
-admin_close_code_ok(long code)
+admin_cert_numeric(const char *name)
 {
-	return (code >= 1000 && code <= 1003) ||
-	    (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+	return strcmp(name, "PublicKeyLength") == 0 ||
+	    strcmp(name, "UsageFlags") == 0;
+}
+
+/* What admin_cert_field writes into. */
+struct admin_cert_out {
+	struct admin_client	*cl;
+	struct evbuffer		*b;		/* JSON, or NULL for text */
+	bool			 first;
+};
+
+/* tls_field_fn: one certificate field, as a JSON member or a text line. */
+static void
+admin_cert_field(void *arg, const char *name, const char *value)
+{
+	struct admin_cert_out	*o = arg;
+	char			*end;
+	unsigned long long	 n;
+
+	if (o->b == NULL) {
+		admin_line(o->cl, "  %s: %.1900s", name, value);
+		return;
+	}
+	if (admin_cert_numeric(name)) {
+		errno = 0;
+		n = strtoull(value, &end, 10);
+		if (*value != '\0' && *end == '\0' && errno == 0) {
+			admin_json_kn(o->b, &o->first, name, n);
+			return;
+		}
+	}
+	admin_json_kv(o->b, &o->first, name, value);
+}
+
+/* tls_field_fn that ignores the fields: counts certificates. */
+static void
+admin_cert_skip(void *arg, const char *name, const char *value)
+{
+}
+
+/* cert [json] */
+static void
+admin_cert(struct admin_client *cl, const struct admin_req *r)
+{
+	const struct config	*cfg = server_config(admin.srv);
+	struct admin_cert_out	 o;
+	size_t			 i, n;
+
+	for (n = 0; cfg->use_ssl && cfg->tls != NULL &&
+	    tls_ctx_cert_fields(cfg->tls, n, admin_cert_skip, NULL) == 0; n++)
+		;
+	if (n == 0) {
+		admin_err(cl, ADMIN_ERR_NOTLS, "no certificate: UseSSL is off");
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.cl = cl;
+	if (r->json) {
+		o.b = admin_json_begin(cl);
+		evbuffer_add(o.b, "[", 1);
+		for (i = 0; i < n; i++) {
+			evbuffer_add(o.b, i > 0 ? ",{" : "{", i > 0 ? 2 : 1);
+			o.first = true;
+			tls_ctx_cert_fields(cfg->tls, i, admin_cert_field, &o);
+			evbuffer_add(o.b, "}", 1);
+		}
+		evbuffer_add(o.b, "]", 1);
+		admin_json_end(cl);
+		return;
+	}
+	admin_ok(cl, "%zu certificate(s)", n);
+	for (i = 0; i < n; i++) {
+		admin_line(cl, "certificate %zu:", i + 1);
+		tls_ctx_cert_fields(cfg->tls, i, admin_cert_field, &o);
+	}
+	admin_end(cl);
 }
 
 /* disconnect ID [CODE [REASON]] */
@@ -1428,8 +1571,10 @@ admin_disconnect(struct admin_client *cl, const struct admin_req *r)
 	if (r->argc >= 2) {
 		errno = 0;
 		code = strtol(r->argv[1], &end, 10);
+		/* Range first: a long past int must not wrap into a code. */
 		if (*r->argv[1] == '\0' || *end != '\0' || errno != 0 ||
-		    !admin_close_code_ok(code)) {
+		    code < 1000 || code > 4999 ||
+		    !ws_close_code_valid((int)code)) {
 			admin_err(cl, ADMIN_ERR_VALUE, "invalid close code "
 			    "\"%.16s\" (use 1000-1003, 1007-1014 or 3000-4999)",
 			    r->argv[1]);

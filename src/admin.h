@@ -27,6 +27,7 @@ struct evbuffer;
 #define ADMIN_ERR_BUSY		409	/* a message is already being sent */
 #define ADMIN_ERR_INTERRUPTED	410	/* sendfile stopped by interrupt */
 #define ADMIN_ERR_NOFILE	411	/* interrupt: no sendfile running */
+#define ADMIN_ERR_NOTLS		412	/* cert: UseSSL is off */
 #define ADMIN_ERR_RELOAD	422	/* reload: the file has errors */
 #define ADMIN_ERR_FIXED		423	/* key fixed at run time or while listening */
 #define ADMIN_ERR_LISTEN	500	/* start: cannot listen */

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "tls.h"
 #include "util.h"
+#include "ws-frame.h"
 
 /* Longest line, without its line end; longer lines are an error. */
 #define CONFIG_LINE_MAX		8192
@@ -934,14 +935,6 @@ config_set_mode(const struct config_key *k, int *target, const char *value,
 	return 0;
 }
 
-/* True if a server may send code in a close frame (RFC 6455 7.4). */
-static bool
-config_close_code_ok(int64_t code)
-{
-	return (code >= 1000 && code <= 1003) ||
-	    (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-}
-
 /*
  * Parses value for key k and stores it in base (a struct config, or a
  * struct route for route keys). Returns 0, or -1 with cause set and base
@@ -972,7 +965,9 @@ config_apply(struct config_parse *p, const struct config_key *k, void *base,
 		if (config_parse_number(value, k->min, k->max, &n, cause,
 		    causelen) == -1)
 			return -1;
-		if (k->type == TYPE_CLOSE_CODE && !config_close_code_ok(n)) {
+		/* Range first: an int64_t past int must not wrap into a code. */
+		if (k->type == TYPE_CLOSE_CODE && (n < 1000 || n > 4999 ||
+		    !ws_close_code_valid((int)n))) {
 			snprintf(cause, causelen, "%lld may not be sent in a "
 			    "close frame (use 1000-1003, 1007-1014 or "
 			    "3000-4999)", (long long)n);

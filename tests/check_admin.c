@@ -38,7 +38,7 @@ START_TEST(test_table_unique_and_lookup)
 	size_t	 i, j, n = admin_cmd_count();
 	int	 idx;
 
-	ck_assert_uint_ge(n, 21);
+	ck_assert_uint_ge(n, 22);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(admin_cmd_name(i));
 		ck_assert_ptr_nonnull(admin_cmd_usage(i));
@@ -259,6 +259,46 @@ START_TEST(test_base64)
 }
 END_TEST
 
+START_TEST(test_cert_command)
+{
+	static struct admin_req	 req;
+	char			 err[512];
+	int			 i;
+
+	i = admin_cmd_lookup("cert", 4);
+	ck_assert_int_ge(i, 0);
+	ck_assert_str_eq(admin_cmd_name((size_t)i), "cert");
+	ck_assert_str_eq(admin_cmd_usage((size_t)i), "[json]");
+	ck_assert(admin_cmd_json((size_t)i));
+	/* It only reads: no uid log line. */
+	ck_assert(!admin_cmd_changes((size_t)i));
+	/* It sits right after "connection" in help and the man pages. */
+	ck_assert_str_eq(admin_cmd_name((size_t)i - 1), "connection");
+	ck_assert_int_eq(admin_cmd_lookup("ce", 2), i);
+	ck_assert_int_eq(admin_cmd_lookup("c", 1), -2);
+	ck_assert_int_eq(parse("c", &req, err, sizeof(err)),
+	    ADMIN_ERR_AMBIGUOUS);
+	ck_assert_str_eq(err, "ambiguous command \"c\"; it could be: "
+	    "connections, connection, cert, config");
+
+	ck_assert_int_eq(parse("cert", &req, err, sizeof(err)), 0);
+	ck_assert_int_eq(req.cmd, i);
+	ck_assert_int_eq(req.argc, 0);
+	ck_assert(!req.json);
+	ck_assert_int_eq(parse("CERT json\r\n", &req, err, sizeof(err)), 0);
+	ck_assert_int_eq(req.cmd, i);
+	ck_assert_int_eq(req.argc, 0);
+	ck_assert(req.json);
+	ck_assert_int_eq(parse("cert 1", &req, err, sizeof(err)),
+	    ADMIN_ERR_USAGE);
+	ck_assert_str_eq(err, "usage: cert [json]");
+	ck_assert_int_eq(parse("cert json json", &req, err, sizeof(err)),
+	    ADMIN_ERR_USAGE);
+	/* Its error code is one of our own, apart from the others. */
+	ck_assert_int_eq(ADMIN_ERR_NOTLS, 412);
+}
+END_TEST
+
 Suite *
 make_admin_suite(void)
 {
@@ -272,6 +312,7 @@ make_admin_suite(void)
 	tcase_add_test(core, test_parse_errors);
 	tcase_add_test(core, test_json_string);
 	tcase_add_test(core, test_base64);
+	tcase_add_test(core, test_cert_command);
 	tcase_add_test(limits, test_parse_line_cap);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

@@ -89,7 +89,7 @@ def _man_names(path, start, end):
 
 def test_help_man_and_table_agree(adm):
     table = _table_names()
-    assert len(table) == 21 and len(set(table)) == len(table)
+    assert len(table) == 22 and len(set(table)) == len(table)
     r = adm.cmd("help")
     assert r.ok and r.status == "OK"
     assert [line.split()[0] for line in r.lines] == table
@@ -102,7 +102,7 @@ def test_help_man_and_table_agree(adm):
     codes = re.findall(r"^\.It (\d+)$", text[text.index(".Ss Error codes"):],
         re.M)
     for code in ("104", "106", "107", "108", "126", "400", "401", "402",
-            "403", "404", "405", "406", "408", "409", "410", "411", "422",
+            "403", "404", "405", "406", "408", "409", "410", "411", "412", "422",
             "423", "500", "503", "4202"):
         assert code in codes
     one = adm.cmd("help sendf")
@@ -237,11 +237,16 @@ def test_connections_and_connection(dmn, adm):
 
         full = adm.cmd("connection %s json" % cid).json()
         assert full["tls"] is False
+        # A plain connection has no TLS session fields (test_tls.py has them).
+        assert not [k for k in full if k.startswith("SSL") or
+            k.startswith("ClientCert") or k == "SNI"]
         assert ["X-Trace", 'a"b\\c'] in full["RequestHeaders"]
         assert ["Origin", "https://example.org"] in full["RequestHeaders"]
         r = adm.cmd("connection " + cid)
         f = r.fields()
         assert f["ConnectionId"] == cid and f["TLS"] == "no"
+        assert not [k for k in f if k.startswith("SSL") or
+            k.startswith("ClientCert") or k == "SNI"]
         assert f["RequestURI"] == "/b?q=1"
         assert r.lines[r.lines.index("RequestHeaders:") + 1].startswith("  ")
         assert "  X-Trace: a\"b\\c" in r.lines
@@ -250,6 +255,18 @@ def test_connections_and_connection(dmn, adm):
     finally:
         c1.close()
         c2.close()
+
+
+def test_cert_without_tls(dmn, adm):
+    # UseSSL off: no certificate to show, in either form.
+    for line in ("cert", "cert json", "ce"):
+        r = adm.cmd(line)
+        assert (r.code, r.text) == (412, "no certificate: UseSSL is off")
+        assert r.lines == []
+    assert adm.cmd("cert now").code == 403
+    p = ctl("-s", dmn.admin_socket, "cert")
+    assert p.returncode == 1
+    assert "412" in p.stdout + p.stderr
 
 
 def test_stats(dmn, adm):
@@ -300,6 +317,10 @@ def test_disconnect(dmn, adm):
         cid = conn_id(adm, c)
         assert adm.cmd("disconnect %s 1005" % cid).code == 405
         assert adm.cmd("disconnect %s abc" % cid).code == 405
+        # Every code the protocol core refuses; 2**32 + 1000 must not wrap.
+        for code in ("999", "1004", "1006", "1015", "2999", "5000", "-1000",
+                "4294968296"):
+            assert adm.cmd("disconnect %s %s" % (cid, code)).code == 405
         assert adm.cmd("disconnect %s 4001 %s" % (cid, "r" * 124)).code == 405
         r = adm.cmd("disconnect %s 4001 going  away" % cid)
         assert r.ok

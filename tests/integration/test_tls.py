@@ -3,9 +3,13 @@
 The certificates come from a PKI made with the openssl command for this
 module (tls_util.Pki). Clients: Debian's python3-websockets over an
 ssl.SSLContext, "openssl s_client", and raw sockets for the bad cases.
+The admin socket's view of TLS ("connection ID", "cert") is checked
+against what the client negotiated and what "openssl x509" reads.
 """
 
 import asyncio
+import calendar
+import json
 import os
 import shutil
 import signal
@@ -16,6 +20,7 @@ import time
 
 import pytest
 
+import admin_util
 import harness
 import tls_util
 
@@ -526,6 +531,211 @@ def test_ssl_packets_logged_at_level_3(module_daemons, pki):
     rc, out = tls_util.s_client(d.port, "-CAfile", pki.ca)
     d.wait_log(r"DEBUG \d+ TLS received handshake type=1 len=\d+")
     d.wait_log(r"DEBUG \d+ TLS SSLv3/TLS write server hello")
+
+
+# ------------------------------------------------------------ admin socket
+
+SSL_FIELDS = ("SSLNegotiatedVersion", "SSLNegotiatedCipher",
+    "SSLNegotiatedCipherSuite", "SSLNegotiatedCipherStrength",
+    "SSLNegotiatedKeyExchange", "SSLNegotiatedKeyExchangeStrength", "SNI",
+    "ClientCertStatus", "ClientCertSubject", "ClientCertIssuer")
+# A zone east of UTC by 5:30 that needs no tzdata: "cert" dates are local.
+TZ_EAST = "XST-5:30"
+
+
+def with_admin(sections):
+    """sections with the harness's admin socket on (ssl_sections turns it off)."""
+    out = dict(sections)
+    out["admin"] = {}
+    return out
+
+
+async def admin_view(d, ws):
+    """The daemon's "connection ID" (text fields, JSON) for a websockets client."""
+    port = ws.local_address[1]
+    with admin_util.admin(d) as adm:
+        cid = [c["ConnectionId"] for c in adm.cmd("connections json").json()
+            if c["RemotePort"] == port][0]
+        text = adm.cmd("connection " + cid)
+        js = adm.cmd("connection %s json" % cid)
+    assert text.ok and text.status == "OK", text
+    return text.fields(), js.json()
+
+
+@pytest.mark.parametrize("maxver", [ssl.TLSVersion.TLSv1_2,
+    ssl.TLSVersion.TLSv1_3])
+def test_admin_connection_tls_session(module_daemons, pki, maxver):
+    d = module_daemons(routes=ECHO, sections=with_admin(ssl_sections(pki)))
+    ctx = pki.client_context()
+    ctx.maximum_version = maxver
+
+    async def main():
+        async with wss(d, ctx=ctx) as ws:
+            tls = ws.transport.get_extra_info("ssl_object")
+            text, js = await admin_view(d, ws)
+            return tls.version(), tls.cipher(), text, js
+    version, cipher, text, js = run(main())
+    assert version == {ssl.TLSVersion.TLSv1_2: "TLSv1.2",
+        ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[maxver]
+    assert text["TLS"] == "yes" and js["tls"] is True
+    assert text["SSLNegotiatedVersion"] == js["SSLNegotiatedVersion"] == \
+        version
+    # ssl.SSLSocket.cipher(): (OpenSSL name, protocol, secret bits).
+    assert text["SSLNegotiatedCipher"] == js["SSLNegotiatedCipher"] == \
+        cipher[0]
+    assert int(text["SSLNegotiatedCipherStrength"]) == \
+        js["SSLNegotiatedCipherStrength"] == cipher[2]
+    assert js["SSLNegotiatedCipherStrength"] > 0
+    suite = js["SSLNegotiatedCipherSuite"]
+    assert suite.startswith("TLS_") and text["SSLNegotiatedCipherSuite"] == \
+        suite
+    if version == "TLSv1.3":
+        assert suite == cipher[0]
+    else:
+        # The IANA name of an ECDSA-certificate ECDHE suite.
+        assert suite.startswith("TLS_ECDHE_ECDSA_WITH_")
+    assert js["SSLNegotiatedKeyExchange"].startswith("ECDHE ")
+    assert text["SSLNegotiatedKeyExchange"] == js["SSLNegotiatedKeyExchange"]
+    assert js["SSLNegotiatedKeyExchangeStrength"] > 0
+    assert int(text["SSLNegotiatedKeyExchangeStrength"]) == \
+        js["SSLNegotiatedKeyExchangeStrength"]
+    assert text["SNI"] == js["SNI"] == "localhost"
+    assert text["ClientCertStatus"] == js["ClientCertStatus"] == "NONE"
+    assert text["ClientCertSubject"] == "-" and js["ClientCertSubject"] == ""
+    assert text["ClientCertIssuer"] == "-" and js["ClientCertIssuer"] == ""
+    # The same keys in both forms; the TLS ones come before the headers.
+    assert all(k in text and k in js for k in SSL_FIELDS)
+    keys = list(js)
+    assert keys.index("tls") < keys.index("SSLNegotiatedVersion") < \
+        keys.index("RequestHeaders")
+
+
+def test_admin_connection_client_cert(module_daemons, pki):
+    d = module_daemons(routes=ECHO, sections=with_admin(client_auth(pki,
+        "request")))
+
+    async def main(cert, host):
+        async with wss(d, ctx=pki.client_context(cert), host=host) as ws:
+            return await admin_view(d, ws)
+    text, js = run(main("client", "localhost"))
+    assert text["ClientCertStatus"] == js["ClientCertStatus"] == "SUCCESS"
+    # The subject as the log and the reference show it (RFC 2253 order).
+    assert text["ClientCertSubject"] == js["ClientCertSubject"] == \
+        "O=wsserverd tests, CN=test client"
+    assert text["ClientCertIssuer"] == js["ClientCertIssuer"] == \
+        "CN=wsserverd test CA"
+    # An untrusted one passes with its verdict; an IP address sends no SNI.
+    ctx = pki.client_context("evil")
+    ctx.check_hostname = False
+
+    async def untrusted():
+        async with websockets.connect("wss://127.0.0.1:%d/" % d.port,
+                ssl=ctx, open_timeout=5, close_timeout=2,
+                compression=None) as ws:
+            return await admin_view(d, ws)
+    text, js = run(untrusted())
+    assert js["ClientCertStatus"].startswith("FAILED:")
+    assert text["ClientCertStatus"] == js["ClientCertStatus"]
+    assert js["ClientCertSubject"] == "CN=evil client"
+    assert js["ClientCertIssuer"] == "CN=untrusted test CA"
+    assert js["SNI"] == "" and text["SNI"] == "-"
+
+
+def x509_facts(pki, name):
+    """openssl x509's subject, issuer, SHA-256 fingerprint, serial, dates."""
+    out = tls_util.run(["x509", "-in", name, "-noout", "-subject", "-issuer",
+        "-fingerprint", "-sha256", "-serial", "-dates"], pki.dir)
+    facts = {}
+    for line in out.splitlines():
+        key, _, value = line.partition("=")
+        facts[key.strip().lower()] = value.strip()
+    return facts
+
+
+def dn_parts(dn):
+    """A DN's attributes, order and spacing aside: {"CN=localhost", ...}."""
+    return {"=".join(p.strip() for p in rdn.split("=", 1))
+        for rdn in dn.split(",")}
+
+
+def local_date(openssl_date, offset_minutes):
+    """'Jan  2 15:04:05 2026 GMT' as the reference's local date format."""
+    t = calendar.timegm(time.strptime(openssl_date, "%b %d %H:%M:%S %Y GMT"))
+    return time.strftime("%d-%b-%Y %H:%M:%S",
+        time.gmtime(t + offset_minutes * 60))
+
+
+def assert_cert_matches(pki, name, fields):
+    facts = x509_facts(pki, name)
+    assert dn_parts(fields["Subject"]) == dn_parts(facts["subject"])
+    assert dn_parts(fields["Issuer"]) == dn_parts(facts["issuer"])
+    assert fields["FingerprintSHA256"] == \
+        facts["sha256 fingerprint"].lower()
+    assert fields["SerialNumber"].upper() == facts["serial"].upper()
+    # TZ_EAST: local time is UTC + 5:30.
+    assert fields["EffectiveDate"] == local_date(facts["notbefore"], 330)
+    assert fields["ExpirationDate"] == local_date(facts["notafter"], 330)
+
+
+def cert_blocks(reply):
+    """The text form of "cert": a list of {Name: value}, one per certificate."""
+    blocks = []
+    for line in reply.lines:
+        if line.startswith("certificate "):
+            assert line == "certificate %d:" % (len(blocks) + 1)
+            blocks.append({})
+            continue
+        assert line.startswith("  ") and blocks, line
+        name, sep, value = line[2:].partition(": ")
+        assert sep, line
+        blocks[-1][name] = value
+    return blocks
+
+
+def test_admin_cert(module_daemons, pki):
+    d = module_daemons(routes=ECHO, env={"TZ": TZ_EAST},
+        sections=with_admin(ssl_sections(pki)))
+    with admin_util.admin(d) as adm:
+        r = adm.cmd("cert")
+        js = adm.cmd("cert json").json()
+    assert r.status == "OK 1 certificate(s)"
+    text = cert_blocks(r)
+    assert len(text) == 1 and isinstance(js, list) and len(js) == 1
+    for fields in (text[0], js[0]):
+        assert fields["Subject"] == "CN=localhost"
+        assert fields["Issuer"] == "CN=wsserverd test CA"
+        assert_cert_matches(pki, "server.crt", fields)
+        assert fields["FingerprintSHA1"] == pki.fingerprint("server.crt",
+            "sha1")
+        assert fields["SubjectAltNames"] == "localhost,127.0.0.1"
+        assert fields["PublicKeyAlgorithm"] == "EC"
+        assert fields["Usage"] == "Digital Signature"
+    assert text[0]["PublicKeyLength"] == "256"
+    assert js[0]["PublicKeyLength"] == 256
+    # Text and JSON carry the same fields in the same order.
+    assert list(text[0]) == list(js[0])
+    assert {k: str(v) for k, v in js[0].items()} == text[0]
+    # wsserverctl passes it through; -j gives the same JSON.
+    p = admin_util.ctl("-s", d.admin_socket, "-j", "cert")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == js
+
+
+def test_admin_cert_several(module_daemons, pki):
+    d = module_daemons(routes=ECHO, env={"TZ": TZ_EAST},
+        sections=with_admin(ssl_sections(pki,
+        SSLCert=pki.path("server-dual.pem"))))
+    with admin_util.admin(d) as adm:
+        r = adm.cmd("cert")
+        js = adm.cmd("cert json").json()
+    assert r.status == "OK 2 certificate(s)"
+    text = cert_blocks(r)
+    assert [c["PublicKeyAlgorithm"] for c in js] == ["EC", "RSA"]
+    assert [c["PublicKeyLength"] for c in js] == [256, 2048]
+    assert [c["PublicKeyAlgorithm"] for c in text] == ["EC", "RSA"]
+    for fields, name in zip(js, ("server.crt", "server-rsa.crt")):
+        assert_cert_matches(pki, name, fields)
+    assert js[1]["Usage"] == "Digital Signature,Key Encipherment"
 
 
 # ------------------------------------------------------------ wsserverd -t
