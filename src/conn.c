@@ -151,6 +151,7 @@ static void	conn_set_write_low(struct conn *, size_t);
 static void	conn_writable(struct conn *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_sock_read_cb(evutil_socket_t, short, void *);
+static void	conn_sock_read_direct(struct conn *);
 static void	conn_sock_write_cb(evutil_socket_t, short, void *);
 static void	conn_flush_cb(evutil_socket_t, short, void *);
 static void	conn_out_cb(struct evbuffer *, const struct evbuffer_cb_info *,
@@ -477,6 +478,48 @@ conn_set_write_low(struct conn *c, size_t low)
 }
 
 /*
+ * The read buffer of plain connections in the open state. The daemon has
+ * one event loop, and the session consumes all it is fed before the next
+ * read, so one buffer serves every connection: steady-state reads
+ * allocate nothing.
+ */
+static uint8_t	conn_rbuf[CONN_READ_CHUNK];
+
+/*
+ * Plain connection, open, nothing queued: reads into conn_rbuf and feeds
+ * the session from there (it unmasks in place).
+ */
+static void
+conn_sock_read_direct(struct conn *c)
+{
+	ssize_t	n;
+
+	n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), 0);
+	if (n == 0) {
+		conn_event_cb(NULL, BEV_EVENT_EOF | BEV_EVENT_READING, c);
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_event_cb(NULL, BEV_EVENT_ERROR | BEV_EVENT_READING,
+			    c);
+		return;
+	}
+	c->busy++;
+	c->bytes_in += (size_t)n;
+	server_stats(c->srv)->bytes_in += (size_t)n;
+	ws_session_feed(c->ws, conn_rbuf, (size_t)n);
+	if (!c->dead) {
+		if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
+			c->paused_output = true;
+		conn_update_read(c);
+	}
+	c->busy--;
+	if (c->dead && c->busy == 0)
+		conn_free(c);
+}
+
+/*
  * Plain connections: reads straight into the input queue, up to
  * CONN_READ_CHUNK at a time and never past read_high, then processes.
  */
@@ -490,6 +533,11 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 	int			 i, nv;
 
 	have = evbuffer_get_length(c->in);
+	if (have == 0 && (c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
+	    !c->paused_backend && !c->paused_output && !c->paused_admin) {
+		conn_sock_read_direct(c);
+		return;
+	}
 	if (c->read_high > 0) {
 		if (have >= c->read_high) {
 			conn_process(c);
