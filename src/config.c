@@ -205,6 +205,12 @@ static const struct config_key config_keys[] = {
 	  .help = "Largest upgrade request head; a longer one is answered "
 	  "with 431." },
 
+	{ .name = "MaxLineLength", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = INT32_MAX,
+	  .unit = "bytes", .runtime = true, .offset = CFG(max_line_length),
+	  .help = "With LineMode on (wsserverctl linemode), a line that reaches "
+	  "this length is passed on without waiting for its end (EOL false); "
+	  "0: no limit." },
 	{ .name = "EnablePermessageDeflate", .section = SECTION_WEBSOCKET,
 	  .type = TYPE_BOOL, .def = "True", .runtime = true,
 	  .offset = CFG(enable_permessage_deflate),

@@ -61,6 +61,7 @@ struct config {
 	int		 close_timeout;		/* CloseTimeout, seconds */
 	int		 max_header_size;	/* MaxHeaderSize, bytes */
 
+	int		 max_line_length;	/* MaxLineLength (LineMode) */
 	bool		 enable_permessage_deflate;	/* EnablePermessageDeflate */
 	int		 deflate_level;		/* PermessageDeflateLevel */
 	int		 deflate_mem_level;	/* PermessageDeflateMemLevel */

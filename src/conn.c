@@ -125,6 +125,8 @@ struct conn {
 	bool			 dead;
 	bool			 paused_admin;	/* AcceptData off (admin pause) */
 	bool			 line_mode;	/* LineMode (admin linemode) */
+	bool			 line_open;	/* a line is half passed on */
+	size_t			 line_len;	/* its bytes so far */
 	bool			 announced;	/* open hooks and counters done */
 	bool			 backend_msg_open;	/* a backend message is half sent */
 	struct conn_file	*file;		/* admin sendfile in progress */
@@ -216,6 +218,63 @@ conn_ws_write(void *arg, const void *data, size_t len)
 	server_stats(c->srv)->bytes_out += len;
 }
 
+/*
+ * LineMode (ChangeLineMode): the backend gets one message per line instead
+ * of one per WebSocket message. A line ends at "\n" (a "\r" right before
+ * it in the same piece is dropped too), when it reaches MaxLineLength
+ * (EOL false; text is cut on a code point boundary), or at the end of the
+ * message (EOM). Lines are passed on in pieces as they arrive: nothing is
+ * buffered.
+ */
+static void
+conn_lines(struct conn *c, enum ws_msg_type type, const uint8_t *data,
+    size_t len, bool first, bool last)
+{
+	const uint8_t	*p = data, *end = data + len, *nl;
+	size_t		 max = (size_t)c->cfg->max_line_length, n, take;
+
+	if (first) {
+		c->line_open = false;
+		c->line_len = 0;
+	}
+	while (p < end && c->b != NULL) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (max > 0 && c->line_len + n >= max &&
+		    (nl == NULL || c->line_len + n > max)) {
+			take = max - c->line_len;
+			while (type == WS_MSG_TEXT && take > 0 && take < n &&
+			    (p[take] & 0xc0) == 0x80)
+				take--;
+			if (take == 0 && c->line_len == 0)
+				take = n;	/* one code point longer than max */
+			c->bops->message(c->b, type, p, take, !c->line_open,
+			    true);
+			c->line_open = false;
+			c->line_len = 0;
+			p += take;
+			continue;
+		}
+		if (nl != NULL) {
+			take = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+			c->bops->message(c->b, type, p, take, !c->line_open,
+			    true);
+			c->line_open = false;
+			c->line_len = 0;
+			p = nl + 1;
+			continue;
+		}
+		c->bops->message(c->b, type, p, n, !c->line_open, false);
+		c->line_open = true;
+		c->line_len += n;
+		p = end;
+	}
+	if (last && c->line_open && c->b != NULL) {
+		c->bops->message(c->b, type, NULL, 0, false, true);
+		c->line_open = false;
+	}
+}
+
 /* Session callback: a piece of a client message goes to the backend. */
 static void
 conn_ws_message(void *arg, enum ws_msg_type type, const uint8_t *data,
@@ -227,7 +286,9 @@ conn_ws_message(void *arg, enum ws_msg_type type, const uint8_t *data,
 		c->msgs_in++;
 		server_stats(c->srv)->msgs_in++;
 	}
-	if (c->b != NULL)
+	if (c->line_mode)
+		conn_lines(c, type, data, len, first, last);
+	else if (c->b != NULL)
 		c->bops->message(c->b, type, data, len, first, last);
 }
 

@@ -942,3 +942,40 @@ def test_stats_backend_failure(daemon_factory, tmp_path):
             c.close_handshake()
         assert a.cmd("stats json").json()["backend"] == {"spawns": 1,
             "failures": 1}
+
+
+def test_linemode_delivers_lines(daemon_factory):
+    """LineMode: the backend (echo) gets one message per line; MaxLineLength
+    cuts long lines (text on a code point boundary); off restores messages."""
+    d = daemon_factory(routes=ROUTES,
+                       sections={"websocket": {"MaxLineLength": "4"}})
+    a = admin(d)
+    try:
+        with harness.connect_ws(d.port) as c:
+            cid = conn_id(a, c)
+            assert a.cmd("linemode %s on" % cid).ok
+            c.send_text("a\nbb\r\nccc")
+            got = [c.read_message(3.0) for _ in range(3)]
+            assert got == [(harness.OP_TEXT, b"a"), (harness.OP_TEXT, b"bb"),
+                           (harness.OP_TEXT, b"ccc")]
+            # Longer than MaxLineLength: pieces of 4, EOL in the last.
+            c.send_text("abcdefghij\n")
+            got = [c.read_message(3.0) for _ in range(3)]
+            assert got == [(harness.OP_TEXT, b"abcd"),
+                           (harness.OP_TEXT, b"efgh"),
+                           (harness.OP_TEXT, b"ij")]
+            # A cut never splits a code point: "abc" + "\u00e9" is 5 bytes.
+            c.send_text("abc\u00e9z\n")
+            got = [c.read_message(3.0) for _ in range(2)]
+            assert got == [(harness.OP_TEXT, b"abc"),
+                           (harness.OP_TEXT, "\u00e9z".encode())]
+            # A line split across fragments is one line.
+            c.send_frame(harness.OP_TEXT, b"xy", fin=False)
+            c.send_frame(harness.OP_CONT, b"z\nw", fin=True)
+            got = [c.read_message(3.0) for _ in range(2)]
+            assert got == [(harness.OP_TEXT, b"xyz"), (harness.OP_TEXT, b"w")]
+            assert a.cmd("linemode %s off" % cid).ok
+            c.send_text("p\nq")
+            assert c.read_message(3.0) == (harness.OP_TEXT, b"p\nq")
+    finally:
+        a.close()
