@@ -101,7 +101,8 @@ static const struct config_key config_keys[] = {
 	  .def = "0", .min = 0, .max = 86400, .unit = "seconds",
 	  .runtime = true, .offset = CFG(default_timeout),
 	  .help = "Send timeout for new connections: a client that accepts no "
-	  "data for this long is dropped; 0 means no timeout." },
+	  "data for this long while data is queued for it is dropped, logged "
+	  "and counted as close 1008; 0 means no timeout." },
 	{ .name = "MaxConnections", .section = SECTION_SERVER, .type = TYPE_INT,
 	  .def = "1000", .min = 1, .max = 100000, .runtime = false,
 	  .offset = CFG(max_connections),

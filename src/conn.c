@@ -884,9 +884,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	else if (what & BEV_EVENT_TIMEOUT) {
 		log_info("%s send timeout (DefaultTimeout %d s)", c->id,
 		    c->cfg->default_timeout);
-		conn_set_close(c, 1006, "timeout", "send timeout", 12);
+		/*
+		 * 1008: the client broke the server's policy by not taking
+		 * its data. A close frame could not reach it through the
+		 * full queue, so TCP is dropped; log and stats say 1008.
+		 */
+		conn_set_close(c, 1008, "timeout", "send timeout", 12);
 		if (conn_hooks != NULL && conn_hooks->error != NULL)
-			conn_hooks->error(c, 1006, "send timeout");
+			conn_hooks->error(c, 1008, "send timeout");
 	} else if (what & BEV_EVENT_EOF) {
 		if (c->state != CONN_DRAINING)
 			conn_set_close(c, 1006, "client",

@@ -366,3 +366,37 @@ def test_client_flooding_nonreading_handler(daemon_factory):
     a.close()
     other.close_handshake()
     assert wait_no_procs(marker, 2 * 1 + 3.0) == []
+
+
+def test_default_timeout_drops_a_client_that_does_not_read(daemon_factory):
+    # DefaultTimeout: data is queued for the client and it takes none for
+    # that long: the connection is dropped and logged as 1008; the handler
+    # is ended like for any other close.
+    marker = unique_marker()
+    d = daemon_factory(routes={
+        "flood": {"Path": "/flood",
+            "Backend": "script:{handlers}/flood.py " + marker}},
+        sections={"server": {"DefaultTimeout": 1},
+                  "backend": {"KillTimeout": 1}})
+    c = WSClient(d.port)
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.handshake("/flood")
+    started = time.monotonic()
+    d.wait_log(r"close code=1008 by=timeout reason=\"send timeout\"",
+               timeout=8.0)
+    # Not before the timeout: the queue filled at once, then 1 s passed.
+    assert time.monotonic() - started >= 0.9
+    assert wait_no_procs(marker, 2 * 1 + 3.0) == []
+    c.close()
+
+
+def test_default_timeout_spares_a_slow_reader(daemon_factory):
+    # A client that reads slowly but steadily makes progress: no timeout.
+    d = daemon_factory(sections={"server": {"DefaultTimeout": 1}})
+    c = WSClient(d.port)
+    c.handshake("/")
+    for _ in range(3):
+        c.echo(OP_BINARY, b"s" * 300000)
+        time.sleep(0.6)
+    c.close_handshake()
+    assert "send timeout" not in d.log_text()
