@@ -154,6 +154,8 @@ static void	admin_config(struct admin_client *, const struct admin_req *);
 static void	admin_start_cmd(struct admin_client *,
 		    const struct admin_req *);
 static void	admin_stop_cmd(struct admin_client *, const struct admin_req *);
+static void	admin_drain(struct admin_client *, const struct admin_req *);
+static void	admin_reopen(struct admin_client *, const struct admin_req *);
 static void	admin_shutdown(struct admin_client *, const struct admin_req *);
 static void	admin_reload(struct admin_client *, const struct admin_req *);
 static void	admin_watch(struct admin_client *, const struct admin_req *);
@@ -226,6 +228,15 @@ static const struct admin_cmd admin_cmds[] = {
 	{ .name = "stop", .usage = "", .changes = true,
 	  .help = "Stop listening; connections stay (StopListening)",
 	  .handler = admin_stop_cmd },
+	{ .name = "drain", .usage = "[SECONDS]", .min_args = 0, .max_args = 1,
+	  .changes = true, .log_args = 1,
+	  .help = "Stop listening, give connections SECONDS (default "
+	  "ShutdownTimeout) to leave, then close the rest with 1001; the "
+	  "daemon keeps running (start listens again)",
+	  .handler = admin_drain },
+	{ .name = "reopen", .usage = "", .changes = true,
+	  .help = "Reopen LogFile (after logrotate moved it), as SIGUSR1 does",
+	  .handler = admin_reopen },
 	{ .name = "reload", .usage = "", .changes = true,
 	  .help = "Re-read the configuration file; swap it only if it is "
 	  "valid", .handler = admin_reload },
@@ -1252,6 +1263,29 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 	admin_end(cl);
 }
 
+/*
+ * A request URI as shown: with MaskSensitiveData, the SensitiveQueryParams
+ * values masked as in the log (into buf). NULL stays NULL.
+ */
+static const char *
+admin_masked(const char *s, char *buf, size_t len)
+{
+	size_t	 n;
+
+	if (s == NULL || !log_mask_on())
+		return s;
+	n = log_mask(s, strlen(s), buf, len - 1);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A request header's value as shown: "***" for sensitive ones when masking. */
+static const char *
+admin_header_value(const struct ws_header *h)
+{
+	return log_mask_on() && log_mask_header(h->name) ? "***" : h->value;
+}
+
 /* A string for a table cell or a text field: "-" when empty. */
 static const char *
 admin_cell(const char *s)
@@ -1322,10 +1356,12 @@ admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 {
 	const struct ws_request	*req = conn_request(c);
 	const char		*sp = conn_subprotocol(c);
+	const char		*v;
 	struct conn_info	 ci;
 	struct tls_info		 ti;
 	bool			 first = true;
 	size_t			 i;
+	char			 mbuf[2048];
 
 	conn_get_info(c, &ci);
 	evbuffer_add(b, "{", 1);
@@ -1338,7 +1374,8 @@ admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 	    (unsigned long long)conn_local_port(c));
 	admin_json_kv(b, &first, "Host", req->host);
 	admin_json_kv(b, &first, "Origin", req->origin);
-	admin_json_kv(b, &first, "RequestURI", req->uri);
+	admin_json_kv(b, &first, "RequestURI", admin_masked(req->uri, mbuf,
+	    sizeof(mbuf)));
 	admin_json_kv(b, &first, "SubProtocols", req->protocols);
 	admin_json_kv(b, &first, "SubProtocol", sp);
 	admin_json_kb(b, &first, "Connected", ci.connected);
@@ -1366,8 +1403,8 @@ admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 			admin_json_string(b, req->headers[i].name,
 			    strlen(req->headers[i].name));
 			evbuffer_add(b, ",", 1);
-			admin_json_string(b, req->headers[i].value,
-			    strlen(req->headers[i].value));
+			v = admin_header_value(&req->headers[i]);
+			admin_json_string(b, v, strlen(v));
 			evbuffer_add(b, "]", 1);
 		}
 		evbuffer_add(b, "]", 1);
@@ -1383,7 +1420,7 @@ admin_connections(struct admin_client *cl, const struct admin_req *r)
 	struct evbuffer		*b;
 	struct conn		*c;
 	struct conn_info	 ci;
-	char			 remote[80];
+	char			 remote[80], mbuf[2048];
 
 	if (r->json) {
 		b = admin_json_begin(cl);
@@ -1415,7 +1452,7 @@ admin_connections(struct admin_client *cl, const struct admin_req *r)
 		    (unsigned long long)ci.bytes_out,
 		    ci.accept_data ? 'A' : '-', ci.line_mode ? 'L' : '-',
 		    ci.ready_to_send ? 'R' : '-', ci.sending_file ? 'F' : '-',
-		    admin_cell(req->uri));
+		    admin_cell(admin_masked(req->uri, mbuf, sizeof(mbuf))));
 	}
 	admin_end(cl);
 }
@@ -1429,6 +1466,7 @@ admin_connection(struct admin_client *cl, const struct admin_req *r)
 	struct conn_info	 ci;
 	struct tls_info		 ti;
 	size_t			 i;
+	char			 mbuf[2048];
 
 	if ((c = admin_conn_arg(cl, r)) == NULL)
 		return;
@@ -1447,7 +1485,8 @@ admin_connection(struct admin_client *cl, const struct admin_req *r)
 	admin_line(cl, "LocalPort: %d", conn_local_port(c));
 	admin_line(cl, "Host: %.1024s", admin_cell(req->host));
 	admin_line(cl, "Origin: %.1024s", admin_cell(req->origin));
-	admin_line(cl, "RequestURI: %.1024s", admin_cell(req->uri));
+	admin_line(cl, "RequestURI: %.1024s", admin_cell(admin_masked(req->uri,
+	    mbuf, sizeof(mbuf))));
 	admin_line(cl, "SubProtocols: %.1024s", admin_cell(req->protocols));
 	admin_line(cl, "SubProtocol: %s", admin_cell(conn_subprotocol(c)));
 	admin_line(cl, "Connected: %s", ci.connected ? "True" : "False");
@@ -1472,7 +1511,7 @@ admin_connection(struct admin_client *cl, const struct admin_req *r)
 	admin_line(cl, "RequestHeaders:");
 	for (i = 0; i < req->nheaders; i++)
 		admin_line(cl, "  %.256s: %.1500s", req->headers[i].name,
-		    req->headers[i].value);
+		    admin_header_value(&req->headers[i]));
 	admin_end(cl);
 }
 
@@ -2061,6 +2100,48 @@ admin_start_cmd(struct admin_client *cl, const struct admin_req *r)
 		return;
 	}
 	admin_ok(cl, "listening on %s", server_local_address(admin.srv));
+	admin_end(cl);
+}
+
+/* drain: stop listening, let connections leave, then 1001. */
+static void
+admin_drain(struct admin_client *cl, const struct admin_req *r)
+{
+	long	 secs = -1;
+	char	*end;
+
+	if (r->argc == 1) {
+		errno = 0;
+		secs = strtol(r->argv[0], &end, 10);
+		if (*r->argv[0] < '0' || *r->argv[0] > '9' || *end != '\0' ||
+		    errno != 0 || secs > 86400) {
+			admin_err(cl, ADMIN_ERR_VALUE, "SECONDS must be 0-86400");
+			return;
+		}
+	}
+	if (server_drain(admin.srv, (int)secs) == -1) {
+		admin_err(cl, ADMIN_ERR_UNAVAILABLE, "the server is shutting "
+		    "down");
+		return;
+	}
+	admin_ok(cl, "draining: %u connection(s) have %ld second(s) to leave",
+	    conn_count(), secs >= 0 ? secs :
+	    (long)server_config(admin.srv)->shutdown_timeout);
+	admin_end(cl);
+}
+
+/* reopen: LogFile again, for logrotate. */
+static void
+admin_reopen(struct admin_client *cl, const struct admin_req *r)
+{
+	(void)r;
+	if (log_reopen() == -1) {
+		admin_err(cl, ADMIN_ERR_FILE, "cannot reopen the log file: %s",
+		    strerror(errno));
+		return;
+	}
+	log_info("log file reopened (admin)");
+	admin_ok(cl, "log reopened");
 	admin_end(cl);
 }
 

@@ -55,6 +55,8 @@ backend_for(const struct route *r)
 	switch (r->kind) {
 	case BACKEND_SCRIPT:
 		return &backend_script_ops;
+	case BACKEND_UNIX:
+		return &backend_unix_ops;
 	case BACKEND_ECHO:
 	default:
 		return &backend_echo_ops;

@@ -28,19 +28,15 @@
 #include <event2/util.h>
 
 #include "backend.h"
+#include "cgi.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "msgstream.h"
 #include "tls.h"
 #include "util.h"
 #include "ws-handshake.h"
 #include "ws-utf8.h"
-
-#ifdef PACKAGE_VERSION
-#define SCRIPT_SOFTWARE		"wsserverd/" PACKAGE_VERSION
-#else
-#define SCRIPT_SOFTWARE		"wsserverd/0.1.0"
-#endif
 
 /*
  * Client -> stdin: pause the client above HIGH queued bytes, resume below
@@ -52,10 +48,7 @@
 #define SCRIPT_LINE_MAX		(64 * 1024)
 /* stderr lines are logged in pieces of this many bytes (fits a log line). */
 #define SCRIPT_ERRLINE_MAX	1024
-/* Request headers copied into the environment, in bytes. */
-#define SCRIPT_HEADER_ENV_MAX	(64 * 1024)
 #define SCRIPT_ID_MAX		64
-#define SCRIPT_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 
 /* What the next expiry of the kill timer does. */
 enum script_stage {
@@ -86,17 +79,6 @@ struct script_exec {
 	const char	*dir;		/* NULL: stay in the daemon's cwd */
 };
 
-/* A growing "NAME=value\0" block with offsets, turned into envp at the end. */
-struct script_env {
-	char		*buf;
-	size_t		 len;
-	size_t		 cap;
-	size_t		*off;
-	size_t		 n;
-	size_t		 ncap;
-	size_t		 start;		/* offset of the entry being written */
-};
-
 /*
  * One handler. It lives until the connection has let go (close op), the
  * process is reaped and all three pipes are closed, in whatever order
@@ -120,7 +102,7 @@ struct script {
 	enum script_stage	 stage;
 
 	struct ws_utf8		 utf8;		/* outgoing text message */
-	size_t			 scanned;	/* stdout bytes known to hold no LF */
+	struct msgstream	 dec;		/* stdout in the route's format */
 	int			 busy;		/* our frames on the stack */
 
 	bool			 reaped;
@@ -129,7 +111,6 @@ struct script {
 	bool			 in_paused;	/* we paused the client's input */
 	bool			 out_blocked;	/* waiting for writable */
 	bool			 out_eof;
-	bool			 out_msg_open;	/* a streamed line is unfinished */
 };
 
 static void	*script_open(struct conn *, const struct route *, const char **);
@@ -144,16 +125,6 @@ static void	 script_child(const struct script_exec *, pid_t, int [3], int)
 		    __attribute__((noreturn));
 static void	 script_child_fail(int, int, int) __attribute__((noreturn));
 static void	 script_close_from(int);
-static char	**script_env_build(struct conn *, const struct route *);
-static void	 script_env_put(struct script_env *, const void *, size_t);
-static void	 script_env_begin(struct script_env *);
-static void	 script_env_end(struct script_env *);
-static void	 script_env_add(struct script_env *, const char *,
-		    const char *);
-static bool	 script_env_has(const struct script_env *, const char *);
-static size_t	 script_env_headers(struct script_env *,
-		    const struct ws_request *);
-static bool	 script_header_name_ok(const char *);
 
 static void	 script_sigchld_cb(evutil_socket_t, short, void *);
 static void	 script_reaped(struct script *, int);
@@ -166,8 +137,10 @@ static void	 script_stdin_event_cb(struct bufferevent *, short, void *);
 static void	 script_stdout_read_cb(struct bufferevent *, void *);
 static void	 script_stdout_event_cb(struct bufferevent *, short, void *);
 static void	 script_stdout_process(struct script *);
-static int	 script_stdout_deliver(struct script *, enum ws_msg_type,
-		    const uint8_t *, size_t, bool);
+static int	 script_stdout_deliver(void *, enum ws_msg_type,
+		    const uint8_t *, size_t, bool, bool);
+static void	 script_stdout_close(void *, int, const char *, size_t);
+static int	 script_stdout_ping(void *, const uint8_t *, size_t);
 static void	 script_stdout_finish(struct script *);
 static void	 script_stderr_read_cb(struct bufferevent *, void *);
 static void	 script_stderr_event_cb(struct bufferevent *, short, void *);
@@ -196,6 +169,13 @@ static int		 script_nlive;		/* instances not yet reaped */
 static struct event	*script_sigchld;	/* exists while script_nlive > 0 */
 static char		 script_errline[SCRIPT_ERRLINE_MAX + 1];
 
+/* Where decoded stdout goes. */
+static const struct msgstream_sink script_sink = {
+	.piece = script_stdout_deliver,
+	.close = script_stdout_close,
+	.ping = script_stdout_ping,
+};
+
 /*
  * Starts the route's handler for a new WebSocket. Returns the instance, or
  * NULL with *cause set (the failure is logged).
@@ -213,11 +193,19 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 		log_error("%s %s", conn_id(conn), *cause);
 		return NULL;
 	}
+	/* The start refused this already; a late config change must too. */
+	if (geteuid() == 0 && !conn_config(conn)->allow_root_handlers) {
+		*cause = "refusing to run a handler as root (set User, or "
+		    "AllowRootHandlers)";
+		log_error("%s %s", conn_id(conn), *cause);
+		return NULL;
+	}
 	s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
 	s->base = conn_base(conn);
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
 	s->format = route->format;
+	msgstream_init(&s->dec, route->format);
 	kt = conn_config(conn)->kill_timeout;
 	s->kill_timeout = kt > 0 ? kt : 0;
 	if ((s->timer = evtimer_new(s->base, script_timer_cb, s)) == NULL) {
@@ -307,7 +295,12 @@ script_spawn(struct script *s, const struct route *route, int fds[3],
 		}
 		x.dir = dir;
 	}
-	x.envp = script_env_build(s->conn, route);
+	if (route->workdir != NULL && route->workdir[0] != '\0') {
+		/* argv0 is absolute (config.c), so it survives the chdir. */
+		x.path = argv0;
+		x.dir = route->workdir;
+	}
+	x.envp = cgi_env_build(s->conn, route, true);
 
 	for (i = 0; i < 4; i++) {
 		if (pipe2(p[i], O_CLOEXEC) == -1) {
@@ -482,234 +475,6 @@ script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execvp(x->path, x->argv);
 	script_child_fail(stfd, SCRIPT_STEP_EXEC, errno);
-}
-
-/* Appends bytes to the environment block being built. */
-static void
-script_env_put(struct script_env *e, const void *data, size_t len)
-{
-	size_t	cap;
-
-	if (e->cap - e->len < len) {
-		cap = e->cap == 0 ? 4096 : e->cap;
-		while (cap - e->len < len)
-			cap *= 2;
-		e->buf = xrealloc(e->buf, cap);
-		e->cap = cap;
-	}
-	memcpy(e->buf + e->len, data, len);
-	e->len += len;
-}
-
-/* Starts a new NAME=value entry. */
-static void
-script_env_begin(struct script_env *e)
-{
-	e->start = e->len;
-}
-
-/* Ends the entry started by script_env_begin. */
-static void
-script_env_end(struct script_env *e)
-{
-	script_env_put(e, "", 1);
-	if (e->n == e->ncap) {
-		e->ncap = e->ncap == 0 ? 64 : e->ncap * 2;
-		e->off = xrealloc(e->off, e->ncap * sizeof(*e->off));
-	}
-	e->off[e->n++] = e->start;
-}
-
-/* Adds name=value. */
-static void
-script_env_add(struct script_env *e, const char *name, const char *value)
-{
-	script_env_begin(e);
-	script_env_put(e, name, strlen(name));
-	script_env_put(e, "=", 1);
-	script_env_put(e, value, strlen(value));
-	script_env_end(e);
-}
-
-/* tls_env callback: one mod_ssl-style SSL_* variable. */
-static void
-script_env_tls(void *arg, const char *name, const char *value)
-{
-	script_env_add(arg, name, value);
-}
-
-/* Returns true when name is already set. */
-static bool
-script_env_has(const struct script_env *e, const char *name)
-{
-	size_t	i, len = strlen(name);
-
-	for (i = 0; i < e->n; i++) {
-		if (strncmp(e->buf + e->off[i], name, len) == 0 &&
-		    e->buf[e->off[i] + len] == '=')
-			return true;
-	}
-	return false;
-}
-
-/* Returns true for header names that map cleanly onto HTTP_* variables. */
-static bool
-script_header_name_ok(const char *name)
-{
-	const char	*p;
-
-	if (*name == '\0')
-		return false;
-	for (p = name; *p != '\0'; p++) {
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-'))
-			return false;
-	}
-	return true;
-}
-
-/*
- * Adds one HTTP_<NAME> per distinct request header, repeated headers joined
- * with ", ". Names with other characters than [A-Za-z0-9-] are skipped (so
- * "X_Foo" cannot pose as "X-Foo"), and so is Proxy: HTTP_PROXY would steer
- * the handler's HTTP clients (httpoxy). Returns how many headers were left
- * out because the block would pass SCRIPT_HEADER_ENV_MAX.
- */
-static size_t
-script_env_headers(struct script_env *e, const struct ws_request *req)
-{
-	const struct ws_header	*h, *o;
-	size_t			 i, j, need, used = 0, dropped = 0;
-	const char		*p;
-	char			 c;
-	bool			 seen;
-
-	for (i = 0; i < req->nheaders; i++) {
-		h = &req->headers[i];
-		if (!script_header_name_ok(h->name) ||
-		    strcasecmp(h->name, "Proxy") == 0)
-			continue;
-		seen = false;
-		for (j = 0; j < i && !seen; j++)
-			seen = strcasecmp(req->headers[j].name, h->name) == 0;
-		if (seen)
-			continue;
-		need = 5 + strlen(h->name) + 1 + strlen(h->value) + 1;
-		for (j = i + 1; j < req->nheaders; j++) {
-			o = &req->headers[j];
-			if (strcasecmp(o->name, h->name) == 0)
-				need += 2 + strlen(o->value);
-		}
-		if (used + need > SCRIPT_HEADER_ENV_MAX) {
-			dropped++;
-			continue;
-		}
-		used += need;
-		script_env_begin(e);
-		script_env_put(e, "HTTP_", 5);
-		for (p = h->name; *p != '\0'; p++) {
-			c = *p;
-			if (c >= 'a' && c <= 'z')
-				c = (char)(c - 'a' + 'A');
-			else if (c == '-')
-				c = '_';
-			script_env_put(e, &c, 1);
-		}
-		script_env_put(e, "=", 1);
-		script_env_put(e, h->value, strlen(h->value));
-		for (j = i + 1; j < req->nheaders; j++) {
-			o = &req->headers[j];
-			if (strcasecmp(o->name, h->name) != 0)
-				continue;
-			script_env_put(e, ", ", 2);
-			script_env_put(e, o->value, strlen(o->value));
-		}
-		script_env_end(e);
-	}
-	return dropped;
-}
-
-/*
- * Builds the handler's environment: CGI/1.1 variables for the request, then
- * the route's PassEnv names from the daemon's environment (never replacing
- * a request variable), then a default PATH. Returns one malloc'd block:
- * the pointer array followed by the strings.
- */
-static char **
-script_env_build(struct conn *conn, const struct route *route)
-{
-	struct script_env	 e;
-	const struct ws_request	*req = conn_request(conn);
-	const char		*v, *proto, *end;
-	char			 num[16], **envp, **pp;
-	size_t			 i, dropped, ptrs;
-
-	memset(&e, 0, sizeof(e));
-	script_env_add(&e, "GATEWAY_INTERFACE", "CGI/1.1");
-	script_env_add(&e, "SERVER_SOFTWARE", SCRIPT_SOFTWARE);
-	v = conn_local_addr(conn);
-	if (req != NULL && req->host != NULL && req->host[0] != '\0') {
-		/* Host without its port; an IPv6 literal keeps its brackets. */
-		v = req->host;
-		if (v[0] == '[' && (end = strchr(v, ']')) != NULL)
-			end++;
-		else if ((end = strchr(v, ':')) == NULL)
-			end = v + strlen(v);
-		script_env_begin(&e);
-		script_env_put(&e, "SERVER_NAME=", 12);
-		script_env_put(&e, v, (size_t)(end - v));
-		script_env_end(&e);
-	} else
-		script_env_add(&e, "SERVER_NAME", v != NULL ? v : "");
-	snprintf(num, sizeof(num), "%d", conn_local_port(conn));
-	script_env_add(&e, "SERVER_PORT", num);
-	if (req != NULL) {
-		script_env_add(&e, "SERVER_PROTOCOL",
-		    req->version != NULL ? req->version : "HTTP/1.1");
-		script_env_add(&e, "REQUEST_METHOD",
-		    req->method != NULL ? req->method : "GET");
-		script_env_add(&e, "REQUEST_URI",
-		    req->uri != NULL ? req->uri : "");
-		script_env_add(&e, "QUERY_STRING",
-		    req->query != NULL ? req->query : "");
-	}
-	script_env_add(&e, "SCRIPT_NAME", route->path != NULL ? route->path :
-	    "");
-	script_env_add(&e, "PATH_INFO", "");
-	v = conn_remote_addr(conn);
-	script_env_add(&e, "REMOTE_ADDR", v != NULL ? v : "");
-	script_env_add(&e, "REMOTE_HOST", v != NULL ? v : "");
-	snprintf(num, sizeof(num), "%d", conn_remote_port(conn));
-	script_env_add(&e, "REMOTE_PORT", num);
-	if (conn_is_tls(conn)) {
-		script_env_add(&e, "HTTPS", "on");
-		tls_env(conn_ssl(conn), script_env_tls, &e);
-	}
-	if ((proto = conn_subprotocol(conn)) != NULL)
-		script_env_add(&e, "WEBSOCKET_SUBPROTOCOL", proto);
-	script_env_add(&e, "WSSERVERD_CONNECTION_ID", conn_id(conn));
-	if (req != NULL && (dropped = script_env_headers(&e, req)) > 0)
-		log_warn("%s %zu request header(s) left out of the handler "
-		    "environment (over %d bytes)", conn_id(conn), dropped,
-		    SCRIPT_HEADER_ENV_MAX);
-	for (i = 0; route->passenv != NULL && route->passenv[i] != NULL; i++) {
-		if ((v = getenv(route->passenv[i])) != NULL &&
-		    !script_env_has(&e, route->passenv[i]))
-			script_env_add(&e, route->passenv[i], v);
-	}
-	if (!script_env_has(&e, "PATH"))
-		script_env_add(&e, "PATH", SCRIPT_DEFAULT_PATH);
-
-	ptrs = (e.n + 1) * sizeof(char *);
-	envp = xmalloc(ptrs + e.len);
-	memcpy((char *)envp + ptrs, e.buf, e.len);
-	pp = envp;
-	for (i = 0; i < e.n; i++)
-		*pp++ = (char *)envp + ptrs + e.off[i];
-	*pp = NULL;
-	free(e.buf);
-	free(e.off);
-	return envp;
 }
 
 /* Marks a callback frame; the instance is not freed while one is active. */
@@ -1032,10 +797,8 @@ script_message(void *b, enum ws_msg_type type, const uint8_t *data,
 	}
 	if (s->in == NULL)
 		goto out;	/* the handler no longer reads */
-	if (len > 0)
-		bufferevent_write(s->in, data, len);
-	if (last && s->format == FORMAT_LINES)
-		bufferevent_write(s->in, "\n", 1);
+	(void)msgstream_encode(s->format, bufferevent_get_output(s->in), type,
+	    data, len, last);
 	if (!s->in_paused &&
 	    evbuffer_get_length(bufferevent_get_output(s->in)) >
 	    SCRIPT_STDIN_HIGH) {
@@ -1137,7 +900,7 @@ script_stdout_finish(struct script *s)
 {
 	if (s->out == NULL || !s->out_eof)
 		return;
-	if (s->conn != NULL && (s->out_blocked || s->out_msg_open ||
+	if (s->conn != NULL && (s->out_blocked || msgstream_pending(&s->dec) ||
 	    evbuffer_get_length(bufferevent_get_input(s->out)) > 0))
 		return;
 	script_close_stdout(s);
@@ -1145,17 +908,19 @@ script_stdout_finish(struct script *s)
 }
 
 /*
- * Sends one piece to the client: text is validated incrementally (a
- * message may be streamed in pieces). Returns 0, or -1 when we are
- * detached now (invalid UTF-8 ended the WebSocket, or the connection
- * closed us).
+ * msgstream sink: sends one piece to the client; text is validated
+ * incrementally (a message may be streamed in pieces). Returns 0; 1 when
+ * stdout must wait (the client's queue is full); -1 when we are detached
+ * now (invalid UTF-8 ended the WebSocket, or the connection closed us).
  */
 static int
-script_stdout_deliver(struct script *s, enum ws_msg_type type,
-    const uint8_t *data, size_t len, bool last)
+script_stdout_deliver(void *arg, enum ws_msg_type type, const uint8_t *data,
+    size_t len, bool first, bool last)
 {
-	bool	first = !s->out_msg_open;
+	struct script	*s = arg;
 
+	if (s->conn == NULL)
+		return -1;
 	if (type == WS_MSG_TEXT) {
 		if (first)
 			ws_utf8_init(&s->utf8);
@@ -1170,29 +935,48 @@ script_stdout_deliver(struct script *s, enum ws_msg_type type,
 	(void)conn_send(s->conn, type, data, len, first, last);
 	if (s->conn == NULL)
 		return -1;
-	s->out_msg_open = !last;
 	if (conn_output_full(s->conn)) {
 		s->out_blocked = true;
 		bufferevent_disable(s->out, EV_READ);
+		return 1;
 	}
 	return 0;
 }
 
+/* msgstream sink: the handler closes the WebSocket (framed "C"). */
+static void
+script_stdout_close(void *arg, int code, const char *reason, size_t len)
+{
+	struct script	*s = arg;
+	char		 buf[128];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, reason);
+	log_verbose("%s handler closes with %d", s->id, code);
+	script_end(s, code, len > 0 ? buf : NULL);
+}
+
+/* msgstream sink: the handler pings the client (framed "P"). */
+static int
+script_stdout_ping(void *arg, const uint8_t *data, size_t len)
+{
+	struct script	*s = arg;
+
+	if (s->conn != NULL)
+		(void)conn_ping(s->conn, data, len);
+	return s->conn != NULL ? 0 : -1;
+}
+
 /*
- * Turns what stdout has buffered into messages until the client's queue is
- * full. Lines mode: one text message per line without its "\n" (or
- * "\r\n"); a line that fills the read buffer goes out as a piece of a
- * longer message. Binary mode: one message per chunk read. Detached: the
- * data is thrown away.
+ * Turns what stdout has buffered into messages in the route's format
+ * (msgstream.h) until the client's queue is full. Output that breaks the
+ * framed format ends the WebSocket with 1011. Detached: the data is thrown
+ * away.
  */
 static void
 script_stdout_process(struct script *s)
 {
-	struct evbuffer		*in;
-	struct evbuffer_ptr	 start, eol;
-	const uint8_t		*data;
-	size_t			 len, n, skip, eol_len;
-	bool			 last;
+	struct evbuffer	*in;
+	const char	*err = NULL;
 
 	if (s->out == NULL)
 		return;
@@ -1201,55 +985,12 @@ script_stdout_process(struct script *s)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
-	while (s->conn != NULL && !s->out_blocked) {
-		len = evbuffer_get_length(in);
-		if (s->format == FORMAT_BINARY) {
-			if (len == 0)
-				break;
-			n = len < SCRIPT_LINE_MAX ? len : SCRIPT_LINE_MAX;
-			data = evbuffer_pullup(in, (ev_ssize_t)n);
-			if (script_stdout_deliver(s, WS_MSG_BINARY, data, n,
-			    true) == -1)
-				break;
-			evbuffer_drain(in, n);
-			continue;
-		}
-
-		if (len == 0 && !(s->out_eof && s->out_msg_open))
-			break;
-		if (s->scanned > len)
-			s->scanned = 0;
-		evbuffer_ptr_set(in, &start, s->scanned, EVBUFFER_PTR_SET);
-		eol = evbuffer_search_eol(in, &start, &eol_len,
-		    EVBUFFER_EOL_LF);
-		if (eol.pos >= 0) {
-			n = (size_t)eol.pos;
-			skip = 1;
-			last = true;
-		} else if (len >= SCRIPT_LINE_MAX) {
-			n = len;
-			skip = 0;
-			last = false;
-		} else if (s->out_eof) {
-			n = len;
-			skip = 0;
-			last = true;
-		} else {
-			s->scanned = len;
-			break;
-		}
-		data = n > 0 ? evbuffer_pullup(in, (ev_ssize_t)n) :
-		    (const uint8_t *)"";
-		if (n > 0 && data[n - 1] == '\r') {
-			/* A '\r' ending a piece may yet be part of "\r\n". */
-			n--;
-			if (last)
-				skip++;
-		}
-		if (script_stdout_deliver(s, WS_MSG_TEXT, data, n, last) == -1)
-			break;
-		evbuffer_drain(in, n + skip);
-		s->scanned = 0;
+	if (s->out_blocked)
+		return;
+	if (msgstream_decode(&s->dec, in, s->out_eof, &script_sink, s,
+	    &err) == -1) {
+		log_error("%s handler output: %s", s->id, err);
+		script_end(s, 1011, "handler broke the framed format");
 	}
 }
 
@@ -1319,9 +1060,20 @@ static void
 script_close(void *b)
 {
 	struct script	*s = b;
+	const char	*reason;
+	int		 code;
 
 	script_enter(s);
 	s->released = true;
+	/* Framed: the handler learns how the WebSocket ended, then EOF. */
+	if (s->conn != NULL && s->in != NULL) {
+		/* Unknown: the connection dropped without a close frame. */
+		if ((code = conn_close_status(s->conn, &reason)) == 0)
+			code = 1006;
+		msgstream_encode_close(s->format,
+		    bufferevent_get_output(s->in), code, reason,
+		    strlen(reason));
+	}
 	script_shutdown(s);
 	script_leave(s);
 }

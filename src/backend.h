@@ -20,6 +20,12 @@ struct route;
 struct backend_ops {
 	const char	*name;
 	/*
+	 * open is called before the 101 response is queued (a backend that
+	 * can tell at once whether it is there: unix:); failing answers 503
+	 * instead of the upgrade.
+	 */
+	bool	 open_early;
+	/*
 	 * Called once the 101 response is queued. Returns the instance, or
 	 * NULL with *cause set (static string) when it cannot start: the
 	 * connection then closes with 1011.
@@ -40,6 +46,7 @@ struct backend_ops {
 
 extern const struct backend_ops backend_echo_ops;
 extern const struct backend_ops backend_script_ops;
+extern const struct backend_ops backend_unix_ops;
 
 /* Returns the ops for a route's backend kind. */
 const struct backend_ops *backend_for(const struct route *);

@@ -4,8 +4,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +65,8 @@ enum config_type {
 	TYPE_TOKENS,		/* char *: comma-separated RFC 7230 tokens */
 	TYPE_ENVLIST,		/* char **: environment variable names */
 	TYPE_MODE,		/* int: octal file mode */
+	TYPE_CHOICE,		/* int: index of the value in choices */
+	TYPE_DIR,		/* char *: a directory, relative to the file's */
 };
 
 struct config_key {
@@ -73,6 +77,7 @@ struct config_key {
 	int64_t			 min;
 	int64_t			 max;
 	const char		*unit;
+	const char		*choices;	/* TYPE_CHOICE: "a|b|c" */
 	bool			 runtime;	/* may change while listening */
 	size_t			 offset;	/* into struct config, or struct route */
 	const char		*help;
@@ -148,6 +153,34 @@ static const struct config_key config_keys[] = {
 	  .runtime = true, .offset = CFG(blocked_clients),
 	  .help = "Comma-separated client addresses that may not connect, in "
 	  "the same forms as AllowedClients; checked after it." },
+	{ .name = "ProxyProtocol", .section = SECTION_SERVER,
+	  .type = TYPE_CHOICE, .def = "off", .choices = "off|v1|v2|any",
+	  .runtime = false, .offset = CFG(proxy_protocol),
+	  .help = "Clients in ProxyTrustedClients (load balancers) must start "
+	  "every connection with a PROXY protocol header of this version "
+	  "(any: v1 or v2), whose source address then stands for the client's "
+	  "everywhere: logs, AllowedClients/BlockedClients (checked again), "
+	  "the admin socket, REMOTE_ADDR. A header from any other client, a "
+	  "missing or malformed one closes the connection. v2 LOCAL and v1 "
+	  "UNKNOWN keep the socket's addresses. Not with UseSSL." },
+	{ .name = "ProxyTrustedClients", .section = SECTION_SERVER,
+	  .type = TYPE_STRING, .def = "", .max = CONFIG_LINE_MAX,
+	  .runtime = true, .offset = CFG(proxy_trusted_clients),
+	  .help = "Comma-separated addresses (in the forms of AllowedClients) "
+	  "that speak the PROXY protocol; required with ProxyProtocol." },
+	{ .name = "HealthPath", .section = SECTION_SERVER, .type = TYPE_STRING,
+	  .def = "/healthz", .max = 1024, .runtime = false,
+	  .offset = CFG(health_path),
+	  .help = "A GET of this path (any HTTP version, no upgrade needed) "
+	  "answers 200 while listening and 503 while draining or stopping, "
+	  "for load balancer health checks; it shadows a route of the same "
+	  "Path. Empty turns it off." },
+	{ .name = "DevConsole", .section = SECTION_SERVER, .type = TYPE_BOOL,
+	  .def = "False", .runtime = true, .offset = CFG(dev_console),
+	  .help = "A plain GET (no Upgrade) of a route's path returns a small "
+	  "self-contained HTML page that opens a WebSocket to the route and "
+	  "sends and shows messages. For development: leave it off in "
+	  "production." },
 	{ .name = "BindExclusively", .section = SECTION_SERVER,
 	  .type = TYPE_BOOL, .def = "True", .runtime = false,
 	  .offset = CFG(bind_exclusively),
@@ -158,6 +191,23 @@ static const struct config_key config_keys[] = {
 	  .unit = "seconds", .runtime = true, .offset = CFG(shutdown_timeout),
 	  .help = "At SIGTERM, how long closing handshakes and handlers get "
 	  "before connections are dropped." },
+	{ .name = "User", .section = SECTION_SERVER, .type = TYPE_STRING,
+	  .def = "", .max = 255, .runtime = false, .offset = CFG(user),
+	  .help = "User (name or number) to run as once the sockets are "
+	  "bound: started as root, wsserverd sets its groups, group and user "
+	  "and refuses to start when that fails. Handlers run as this user. "
+	  "Empty keeps the user wsserverd was started as." },
+	{ .name = "Group", .section = SECTION_SERVER, .type = TYPE_STRING,
+	  .def = "", .max = 255, .runtime = false, .offset = CFG(group),
+	  .help = "Group (name or number) to run as with User; empty takes "
+	  "User's primary group. Supplementary groups are User's." },
+	{ .name = "PidFile", .section = SECTION_SERVER, .type = TYPE_STRING,
+	  .def = "", .max = 4096, .runtime = false, .offset = CFG(pid_file),
+	  .help = "File that holds the daemon's process id while it runs "
+	  "(relative to the ini file's directory), written at start before "
+	  "the sockets are bound and removed at exit. It stays locked: a file locked by a running "
+	  "wsserverd refuses the start; a stale one is replaced. Empty writes "
+	  "none." },
 
 	/* [websocket] */
 	{ .name = "BufferMessage", .section = SECTION_WEBSOCKET,
@@ -250,12 +300,42 @@ static const struct config_key config_keys[] = {
 	  .runtime = true, .offset = CFG(kill_timeout),
 	  .help = "After stdin EOF a handler has this long to exit, then gets "
 	  "SIGTERM, and this long again before SIGKILL." },
+	{ .name = "AllowRootHandlers", .section = SECTION_BACKEND,
+	  .type = TYPE_BOOL, .def = "False", .runtime = true,
+	  .offset = CFG(allow_root_handlers),
+	  .help = "Let script handlers run as root. Off, a daemon running as "
+	  "root without User refuses script: routes at start, at reload and "
+	  "with -t, and never spawns a handler as root." },
 
 	/* [log] */
 	{ .name = "LogLevel", .section = SECTION_LOG, .type = TYPE_INT,
 	  .def = "1", .min = 0, .max = 3, .runtime = true,
 	  .offset = CFG(log_level),
 	  .help = "0 errors and warnings only, 1 info, 2 verbose, 3 debug." },
+	{ .name = "LogTarget", .section = SECTION_LOG, .type = TYPE_CHOICE,
+	  .def = "stderr", .choices = "stderr|syslog", .runtime = false,
+	  .offset = CFG(log_target),
+	  .help = "stderr (journald priorities under systemd, else "
+	  "timestamps), or syslog(3) with facility LOG_DAEMON." },
+	{ .name = "LogFile", .section = SECTION_LOG, .type = TYPE_STRING,
+	  .def = "", .max = 4096, .runtime = false, .offset = CFG(log_file),
+	  .help = "Append log lines to this file (relative to the ini file's "
+	  "directory) instead of stderr, with timestamps; SIGUSR1 or "
+	  "wsserverctl reopen reopens it after logrotate moved it. Empty "
+	  "writes to LogTarget." },
+	{ .name = "MaskSensitiveData", .section = SECTION_LOG,
+	  .type = TYPE_BOOL, .def = "True", .runtime = true,
+	  .offset = CFG(mask_sensitive_data),
+	  .help = "Replace the values of Authorization, Proxy-Authorization, "
+	  "Cookie and Set-Cookie headers and of the query parameters named in "
+	  "SensitiveQueryParams with \"***\" in every log line and in the "
+	  "admin socket's connection output." },
+	{ .name = "SensitiveQueryParams", .section = SECTION_LOG,
+	  .type = TYPE_STRING, .def = "token,access_token,password,key",
+	  .max = 1024, .runtime = true,
+	  .offset = CFG(sensitive_query_params),
+	  .help = "Comma-separated query parameter names (any case) whose "
+	  "values MaskSensitiveData hides." },
 
 	/* [admin] */
 	{ .name = "Socket", .section = SECTION_ADMIN, .type = TYPE_STRING,
@@ -415,16 +495,21 @@ static const struct config_key config_keys[] = {
 	/* [route:NAME] */
 	{ .name = "Path", .section = SECTION_ROUTE, .type = TYPE_PATH,
 	  .def = NULL, .max = 1024, .runtime = false, .offset = RT(path),
-	  .help = "Request path served by this route, matched exactly; starts "
-	  "with \"/\" and is unique among routes." },
+	  .help = "Request path served by this route; starts with \"/\" and "
+	  "is unique among routes. Matched exactly, unless it ends in \"*\": "
+	  "then every path that starts with what comes before the \"*\" "
+	  "(\"/app/*\" serves \"/app/\" and \"/app/x/y\"). An exact Path "
+	  "wins over prefixes; among prefixes the longest wins." },
 	{ .name = "Backend", .section = SECTION_ROUTE, .type = TYPE_BACKEND,
 	  .def = NULL, .runtime = false, .offset = RT(backend),
-	  .help = "\"echo\", or \"script:PROGRAM [ARGS...]\": one process per "
-	  "WebSocket (see ROUTES)." },
+	  .help = "\"echo\"; \"script:PROGRAM [ARGS...]\": one process per "
+	  "WebSocket; or \"unix:SOCKET\": one connection per WebSocket to a "
+	  "UNIX stream socket (see ROUTES in wsserverd(8))." },
 	{ .name = "MessageFormat", .section = SECTION_ROUTE, .type = TYPE_FORMAT,
 	  .def = "lines", .runtime = false, .offset = RT(format),
-	  .help = "How messages cross a script's stdin and stdout: \"lines\" "
-	  "or \"binary\"." },
+	  .help = "How messages cross a script's stdin and stdout or a unix: "
+	  "socket: \"lines\", \"binary\" or \"framed\" (see FRAMED "
+	  "MESSAGES in wsserverd(8))." },
 	{ .name = "SubProtocols", .section = SECTION_ROUTE, .type = TYPE_TOKENS,
 	  .def = "", .max = 1024, .runtime = false, .offset = RT(subprotocols),
 	  .help = "Comma-separated subprotocols offered, in order of "
@@ -433,6 +518,25 @@ static const struct config_key config_keys[] = {
 	  .def = "", .runtime = false, .offset = RT(passenv),
 	  .help = "Names of the daemon's environment variables a script "
 	  "inherits (comma- or space-separated); never HTTP_PROXY." },
+	{ .name = "AllowedOrigins", .section = SECTION_ROUTE,
+	  .type = TYPE_STRING, .def = "*", .max = 4096, .runtime = false,
+	  .offset = RT(origins),
+	  .help = "Origins allowed to open a WebSocket (comma- or "
+	  "space-separated, e.g. \"https://example.com\", compared without "
+	  "regard to case): \"*\" allows any, \"same\" allows an Origin "
+	  "whose host and port are those of the Host header. Others get 403. "
+	  "A request without Origin (not from a browser) is allowed." },
+	{ .name = "MaxConnections", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 100000, .runtime = false,
+	  .offset = RT(max_connections),
+	  .help = "Most WebSockets open at once on this route (counted by "
+	  "route name, across reloads); further upgrades get 429. 0 means no "
+	  "limit of its own." },
+	{ .name = "WorkingDirectory", .section = SECTION_ROUTE,
+	  .type = TYPE_DIR, .def = "", .max = 4096, .runtime = false,
+	  .offset = RT(workdir),
+	  .help = "Directory a script runs in (relative to this file's "
+	  "directory); empty runs it in its program's directory." },
 };
 
 #define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -731,6 +835,105 @@ config_split_words(const char *s, size_t *count)
 	return v;
 }
 
+/*
+ * Parses "unix:SOCKET": a relative path is taken relative to the file's
+ * directory. The socket need not exist yet (its server may start later).
+ */
+static int
+config_set_unix(struct config_parse *p, struct route *r, const char *value,
+    char *cause, size_t causelen)
+{
+	const char	*path = value + 5;
+	char		*abs;
+
+	if (*path == '\0') {
+		snprintf(cause, causelen, "unix: needs a socket path");
+		return -1;
+	}
+	if (path[0] != '/') {
+		if (p == NULL || p->dir == NULL) {
+			snprintf(cause, causelen, "unix: socket must be an "
+			    "absolute path");
+			return -1;
+		}
+		abs = config_join(p->dir, path, strlen(path));
+	} else
+		abs = xstrdup(path);
+	/* sun_path holds 108 bytes with its NUL. */
+	if (strlen(abs) > 107) {
+		snprintf(cause, causelen, "unix: socket path longer than 107 "
+		    "bytes: %.64s...", abs);
+		free(abs);
+		return -1;
+	}
+	free(r->backend);
+	r->backend = xstrdup(value);
+	r->kind = BACKEND_UNIX;
+	config_free_vector(r->argv);
+	r->argv = NULL;
+	free(r->socket);
+	r->socket = abs;
+	return 0;
+}
+
+/* Parses a directory key: absolute, or relative to the file's directory. */
+static int
+config_set_workdir(struct config_parse *p, const struct config_key *k,
+    char **target, const char *value, char *cause, size_t causelen)
+{
+	struct stat	 sb;
+	char		*abs;
+
+	if (*value == '\0') {
+		free(*target);
+		*target = xstrdup("");
+		return 0;
+	}
+	if (strlen(value) > (size_t)k->max) {
+		snprintf(cause, causelen, "longer than %lld bytes",
+		    (long long)k->max);
+		return -1;
+	}
+	if (value[0] != '/') {
+		if (p == NULL || p->dir == NULL) {
+			snprintf(cause, causelen, "must be an absolute path");
+			return -1;
+		}
+		abs = config_join(p->dir, value, strlen(value));
+	} else
+		abs = xstrdup(value);
+	if (stat(abs, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		snprintf(cause, causelen, "%.200s: not a directory", abs);
+		free(abs);
+		return -1;
+	}
+	free(*target);
+	*target = abs;
+	return 0;
+}
+
+/* Parses one of k->choices (any case) into its index. */
+static int
+config_set_choice(const struct config_key *k, int *target, const char *value,
+    char *cause, size_t causelen)
+{
+	const char	*c, *e;
+	int		 i;
+
+	for (c = k->choices, i = 0; *c != '\0'; c = *e == '|' ? e + 1 : e,
+	    i++) {
+		e = c + strcspn(c, "|");
+		if (strlen(value) == (size_t)(e - c) &&
+		    strncasecmp(value, c, e - c) == 0) {
+			*target = i;
+			return 0;
+		}
+	}
+	snprintf(cause, causelen, "invalid value \"" CONFIG_QUOTE "\" (use "
+	    "%s)", value, k->choices);
+	return -1;
+}
+
 /* Parses Backend into the route: kind, argv, and the value as written. */
 static int
 config_set_backend(struct config_parse *p, struct route *r, const char *value,
@@ -748,9 +951,11 @@ config_set_backend(struct config_parse *p, struct route *r, const char *value,
 		r->argv = NULL;
 		return 0;
 	}
+	if (strncasecmp(value, "unix:", 5) == 0)
+		return config_set_unix(p, r, value, cause, causelen);
 	if (strncasecmp(value, "script:", 7) != 0) {
 		snprintf(cause, causelen, "unknown backend \"" CONFIG_QUOTE "\" "
-		    "(use echo or script:PROGRAM [ARGS...])", value);
+		    "(use echo, script:PROGRAM [ARGS...] or unix:SOCKET)", value);
 		return -1;
 	}
 	if ((argv = config_split_words(value + 7, &argc)) == NULL) {
@@ -816,6 +1021,11 @@ config_set_path(struct config_parse *p, const struct config_key *k,
 			    "control characters, \"?\" or \"#\"");
 			return -1;
 		}
+		if (*c == '*' && c[1] != '\0') {
+			snprintf(cause, causelen, "\"*\" may only end a path "
+			    "(a prefix)");
+			return -1;
+		}
 	}
 	for (i = 0; p != NULL && i < p->cfg->nroutes; i++) {
 		if (&p->cfg->routes[i] == r || p->cfg->routes[i].path == NULL)
@@ -828,6 +1038,7 @@ config_set_path(struct config_parse *p, const struct config_key *k,
 	}
 	free(r->path);
 	r->path = xstrdup(value);
+	r->prefix = value[strlen(value) - 1] == '*';
 	return 0;
 }
 
@@ -1015,9 +1226,12 @@ config_apply(struct config_parse *p, const struct config_key *k, void *base,
 			*(enum msg_format *)field = FORMAT_LINES;
 		else if (strcasecmp(value, "binary") == 0)
 			*(enum msg_format *)field = FORMAT_BINARY;
+		else if (strcasecmp(value, "framed") == 0)
+			*(enum msg_format *)field = FORMAT_FRAMED;
 		else {
 			snprintf(cause, causelen, "invalid format \""
-			    CONFIG_QUOTE "\" (use lines or binary)", value);
+			    CONFIG_QUOTE "\" (use lines, binary or framed)",
+			    value);
 			return -1;
 		}
 		return 0;
@@ -1033,6 +1247,12 @@ config_apply(struct config_parse *p, const struct config_key *k, void *base,
 		    causelen);
 	case TYPE_MODE:
 		return config_set_mode(k, (int *)field, value, cause, causelen);
+	case TYPE_DIR:
+		return config_set_workdir(p, k, (char **)field, value, cause,
+		    causelen);
+	case TYPE_CHOICE:
+		return config_set_choice(k, (int *)field, value, cause,
+		    causelen);
 	}
 	abort();
 }
@@ -1342,12 +1562,138 @@ config_set_dir(struct config_parse *p, const char *path)
 	return 0;
 }
 
+/*
+ * Looks up a user or group, by name or number, as User and Group spell
+ * them. Returns 0 with *id (and, for a user, *gid: the primary group), or
+ * -1 when there is none.
+ */
+static int
+config_lookup_id(const char *name, bool group, unsigned int *id,
+    unsigned int *gid)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	int64_t		 n;
+	char		 cause[128];
+
+	if (group) {
+		if ((gr = getgrnam(name)) != NULL) {
+			*id = gr->gr_gid;
+			return 0;
+		}
+	} else if ((pw = getpwnam(name)) != NULL) {
+		*id = pw->pw_uid;
+		*gid = pw->pw_gid;
+		return 0;
+	}
+	if (config_parse_number(name, 0, UINT32_MAX - 1, &n, cause,
+	    sizeof cause) == -1)
+		return -1;
+	*id = (unsigned int)n;
+	if (!group)
+		*gid = (pw = getpwuid((uid_t)n)) != NULL ? pw->pw_gid :
+		    (unsigned int)n;
+	return 0;
+}
+
+/* User and Group must exist (numbers always do) for the start to work. */
+static void
+config_check_ids(struct config_parse *p)
+{
+	unsigned int	 id, gid;
+	int		 idx;
+
+	if (*p->cfg->user != '\0' &&
+	    config_lookup_id(p->cfg->user, false, &id, &gid) == -1) {
+		idx = config_find_key(SECTION_SERVER, "User");
+		config_error(p, idx >= 0 ? p->seen[idx] : 0, "User: no such "
+		    "user \"" CONFIG_QUOTE "\"", p->cfg->user);
+	}
+	if (*p->cfg->group != '\0' &&
+	    config_lookup_id(p->cfg->group, true, &id, &gid) == -1) {
+		idx = config_find_key(SECTION_SERVER, "Group");
+		config_error(p, idx >= 0 ? p->seen[idx] : 0, "Group: no such "
+		    "group \"" CONFIG_QUOTE "\"", p->cfg->group);
+	}
+}
+
+/* User and Group as ids; see config.h. */
+int
+config_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
+{
+	unsigned int	 u, g, pg = (unsigned int)-1;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (*cfg->user == '\0' && *cfg->group == '\0')
+		return 0;
+	if (*cfg->user != '\0') {
+		if (config_lookup_id(cfg->user, false, &u, &pg) == -1)
+			return -1;
+		*uid = (uid_t)u;
+		*gid = (gid_t)pg;
+	}
+	if (*cfg->group != '\0') {
+		if (config_lookup_id(cfg->group, true, &g, &pg) == -1)
+			return -1;
+		*gid = (gid_t)g;
+	}
+	return 1;
+}
+
+/* Refuses root handlers; see config.h. */
+int
+config_check_root(const struct config *cfg, uid_t euid, char *cause,
+    size_t causelen)
+{
+	unsigned int	 uid = 0, gid;
+	size_t		 i;
+
+	if (euid != 0 || cfg->allow_root_handlers)
+		return 0;
+	if (*cfg->user != '\0' &&
+	    config_lookup_id(cfg->user, false, &uid, &gid) == 0 && uid != 0)
+		return 0;
+	for (i = 0; i < cfg->nroutes; i++) {
+		if (cfg->routes[i].kind != BACKEND_SCRIPT)
+			continue;
+		snprintf(cause, causelen, "[route:%s]: script handlers would "
+		    "run as root: set User in [server] to drop privileges, or "
+		    "AllowRootHandlers = true in [backend]",
+		    cfg->routes[i].name);
+		return -1;
+	}
+	return 0;
+}
+
+/* The load balancer keys that only make sense together. */
+static void
+config_check_lb(struct config_parse *p)
+{
+	struct config	*cfg = p->cfg;
+	int		 idx;
+
+	idx = config_find_key(SECTION_SERVER, "ProxyProtocol");
+	if (cfg->proxy_protocol != 0 && *cfg->proxy_trusted_clients == '\0')
+		config_error(p, p->seen[idx], "ProxyProtocol needs "
+		    "ProxyTrustedClients (the load balancers' addresses)");
+	if (cfg->proxy_protocol != 0 && cfg->use_ssl)
+		config_error(p, p->seen[idx], "ProxyProtocol cannot be used "
+		    "with UseSSL (terminate TLS at the load balancer)");
+	idx = config_find_key(SECTION_SERVER, "HealthPath");
+	if (*cfg->health_path != '\0' && *cfg->health_path != '/')
+		config_error(p, p->seen[idx], "HealthPath must start with "
+		    "\"/\"");
+}
+
 /* The checks that need the whole file: required keys, at least one route. */
 static void
 config_finish(struct config_parse *p)
 {
 	const struct config_key	*k;
 	size_t			 i, j;
+
+	config_check_ids(p);
 
 	for (i = 0; i < p->cfg->nroutes; i++) {
 		for (j = 0; j < CONFIG_NKEYS; j++) {
@@ -1361,6 +1707,7 @@ config_finish(struct config_parse *p)
 	}
 	if (p->cfg->nroutes == 0)
 		config_error(p, 0, "no [route:...] section");
+	config_check_lb(p);
 }
 
 /* tls.c's report of a problem with an [ssl] key: at that key's line. */
@@ -1420,6 +1767,18 @@ config_load(const char *path, char **errors)
 			    strlen(cfg->admin_socket));
 			free(cfg->admin_socket);
 			cfg->admin_socket = abs;
+		}
+		if (*cfg->log_file != '\0' && *cfg->log_file != '/') {
+			char *abs = config_join(p->dir, cfg->log_file,
+			    strlen(cfg->log_file));
+			free(cfg->log_file);
+			cfg->log_file = abs;
+		}
+		if (*cfg->pid_file != '\0' && *cfg->pid_file != '/') {
+			char *abs = config_join(p->dir, cfg->pid_file,
+			    strlen(cfg->pid_file));
+			free(cfg->pid_file);
+			cfg->pid_file = abs;
 		}
 	}
 	if (p->fp != NULL)
@@ -1482,6 +1841,9 @@ config_free(struct config *cfg)
 		config_free_vector(r->argv);
 		free(r->subprotocols);
 		config_free_vector(r->passenv);
+		free(r->socket);
+		free(r->origins);
+		free(r->workdir);
 	}
 	free(cfg->routes);
 	free(cfg->file);
@@ -1489,18 +1851,30 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
-/* The route serving a request path, matched exactly. */
+/* The route serving a request path: exact first, then the longest prefix. */
 const struct route *
 config_route_for(const struct config *cfg, const char *path)
 {
-	size_t	 i;
+	const struct route	*r, *best = NULL;
+	size_t			 i, n, bestlen = 0;
 
 	for (i = 0; i < cfg->nroutes; i++) {
-		if (cfg->routes[i].path != NULL &&
-		    strcmp(cfg->routes[i].path, path) == 0)
-			return &cfg->routes[i];
+		r = &cfg->routes[i];
+		if (r->path == NULL)
+			continue;
+		if (!r->prefix) {
+			if (strcmp(r->path, path) == 0)
+				return r;
+			continue;
+		}
+		n = strlen(r->path) - 1;	/* without the "*" */
+		if (strncmp(r->path, path, n) == 0 &&
+		    (best == NULL || n > bestlen)) {
+			best = r;
+			bestlen = n;
+		}
 	}
-	return NULL;
+	return best;
 }
 
 /* The number of keys in the table. */
@@ -1546,6 +1920,19 @@ config_global_key(const char *name)
 	return NULL;
 }
 
+/* Writes the choice numbered i of a TYPE_CHOICE key into buf. */
+static void
+config_choice_name(const struct config_key *k, int i, char *buf, size_t len)
+{
+	const char	*c = k->choices;
+	size_t		 n;
+
+	while (i-- > 0 && strchr(c, '|') != NULL)
+		c = strchr(c, '|') + 1;
+	n = strcspn(c, "|");
+	snprintf(buf, len, "%.*s", (int)n, c);
+}
+
 /* Formats a global key's value as a file would spell it; see config.h. */
 int
 config_get(const struct config *cfg, const char *key, char *buf, size_t len)
@@ -1571,6 +1958,9 @@ config_get(const struct config *cfg, const char *key, char *buf, size_t len)
 		break;
 	case TYPE_MODE:
 		snprintf(buf, len, "%04o", (unsigned int)*(const int *)field);
+		break;
+	case TYPE_CHOICE:
+		config_choice_name(k, *(const int *)field, buf, len);
 		break;
 	case TYPE_STRING:
 	default:
@@ -1651,17 +2041,21 @@ config_man_type(const struct config_key *k)
 	case TYPE_STRING:
 		return "string";
 	case TYPE_FORMAT:
-		return "lines | binary";
+		return "lines | binary | framed";
 	case TYPE_PATH:
 		return "path";
 	case TYPE_BACKEND:
-		return "echo | script:PROGRAM [ARGS...]";
+		return "echo | script:PROGRAM [ARGS...] | unix:SOCKET";
 	case TYPE_TOKENS:
 		return "token list";
 	case TYPE_ENVLIST:
 		return "name list";
 	case TYPE_MODE:
 		return "octal mode";
+	case TYPE_DIR:
+		return "directory";
+	case TYPE_CHOICE:
+		return k->choices;
 	}
 	abort();
 }
@@ -1700,7 +2094,7 @@ config_write_man(FILE *f)
 				    (long long)k->min, (long long)k->max,
 				    k->unit != NULL ? " " : "",
 				    k->unit != NULL ? k->unit : "");
-			else if (k->type == TYPE_STRING ||
+			else if (k->type == TYPE_STRING || k->type == TYPE_DIR ||
 			    k->type == TYPE_PATH || k->type == TYPE_TOKENS)
 				fprintf(f, " At most %lld bytes.",
 				    (long long)k->max);

@@ -6,28 +6,36 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum msg_format {
 	FORMAT_LINES,		/* one text message per line (websocketd) */
 	FORMAT_BINARY,		/* raw byte stream both ways */
+	FORMAT_FRAMED,		/* length-prefixed frames (msgstream.h) */
 };
 
 enum backend_kind {
 	BACKEND_ECHO,		/* "echo" */
 	BACKEND_SCRIPT,		/* "script:/path/to/handler [args]" */
+	BACKEND_UNIX,		/* "unix:/path/to/socket" (stream mode) */
 };
 
 struct tls_ctx;
 
 struct route {
 	char		*name;		/* NAME of [route:NAME] */
-	char		*path;		/* Path: exact request path */
+	char		*path;		/* Path as written (prefix: ends in "*") */
+	bool		 prefix;	/* Path ends in "*": a prefix match */
 	char		*backend;	/* Backend as written */
 	enum backend_kind kind;
 	char		**argv;		/* script: program and args, NULL-terminated */
 	enum msg_format	 format;	/* MessageFormat */
 	char		*subprotocols;	/* SubProtocols: comma-separated, "" none */
 	char		**passenv;	/* PassEnv: variable names, NULL-terminated */
+	char		*socket;	/* unix: the socket's absolute path */
+	char		*origins;	/* AllowedOrigins: "*", "same", origins */
+	int		 max_connections; /* MaxConnections (0 = no limit) */
+	char		*workdir;	/* WorkingDirectory ("" = program's) */
 };
 
 struct config {
@@ -49,6 +57,13 @@ struct config {
 	char		*blocked_clients;	/* BlockedClients ("") */
 	bool		 bind_exclusively;	/* BindExclusively */
 	int		 shutdown_timeout;	/* ShutdownTimeout, seconds */
+	int		 proxy_protocol;	/* ProxyProtocol: enum proxy_mode */
+	char		*proxy_trusted_clients;	/* ProxyTrustedClients ("") */
+	char		*health_path;		/* HealthPath ("" = off) */
+	bool		 dev_console;		/* DevConsole */
+	char		*user;			/* User ("" = keep root) */
+	char		*group;			/* Group ("" = User's) */
+	char		*pid_file;		/* PidFile ("" = none), absolute */
 
 	/* [websocket] */
 	bool		 buffer_message;	/* BufferMessage */
@@ -100,9 +115,14 @@ struct config {
 
 	/* [backend] */
 	int		 kill_timeout;		/* KillTimeout, seconds: EOF -> TERM -> KILL */
+	bool		 allow_root_handlers;	/* AllowRootHandlers */
 
 	/* [log] */
 	int		 log_level;		/* LogLevel 0-3 */
+	int		 log_target;		/* LogTarget: 0 stderr, 1 syslog */
+	char		*log_file;		/* LogFile ("" = none) */
+	bool		 mask_sensitive_data;	/* MaskSensitiveData */
+	char		*sensitive_query_params; /* SensitiveQueryParams */
 
 	struct route	*routes;
 	size_t		 nroutes;
@@ -120,12 +140,31 @@ struct config {
  */
 struct config	*config_load(const char *path, char **errors);
 
+/*
+ * Refuses script handlers that would run as root: when euid is 0, User is
+ * empty (or names root) and AllowRootHandlers is false, a script: route is
+ * an error. Returns 0, or -1 with cause saying which route and what to set.
+ */
+int		 config_check_root(const struct config *, uid_t euid,
+		    char *cause, size_t causelen);
+
+/*
+ * User and Group as ids. Returns 0 when both are empty; 1 with *uid
+ * ((uid_t)-1 when User is empty) and *gid (User's primary group when
+ * Group is empty, (gid_t)-1 when both are); -1 when one cannot be found.
+ */
+int		 config_ids(const struct config *, uid_t *uid, gid_t *gid);
+
 /* A config with every default and no routes (for tests). */
 struct config	*config_defaults(void);
 
 void		 config_free(struct config *);
 
-/* Finds the route whose Path equals path, or NULL. */
+/*
+ * Finds the route for a request path: the route whose Path equals it, else
+ * the prefix route (Path ending in "*") with the longest prefix of it;
+ * NULL if none.
+ */
 const struct route *config_route_for(const struct config *, const char *path);
 
 /* Writes the key reference of wsserverd.ini(5) as roff, from the key table. */

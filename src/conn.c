@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -22,7 +23,10 @@
 #include "backend.h"
 #include "config.h"
 #include "conn.h"
+#include "devconsole.h"
+#include "listener.h"
 #include "log.h"
+#include "proxy.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -103,6 +107,8 @@ struct conn {
 	bool			 tls;		/* UseSSL: an OpenSSL bufferevent */
 	bool			 tls_ready;	/* its handshake is done */
 	bool			 half_closed;	/* our FIN is out */
+	bool			 proxy_trusted;	/* in ProxyTrustedClients */
+	bool			 proxy_done;	/* PROXY header taken (or none due) */
 
 	char			 raddr[INET6_ADDRSTRLEN];
 	int			 rport;
@@ -381,6 +387,190 @@ conn_deflate_config(const struct config *cfg, struct ws_deflate_config *d)
 	d->no_context_takeover = cfg->deflate_no_context_takeover;
 }
 
+/* Drops a connection before any HTTP: no answer is due to a bad PROXY header. */
+static void
+conn_proxy_refuse(struct conn *c, const char *cause)
+{
+	log_info("%s refused %s:%d: %s", c->id, c->raddr, c->rport, cause);
+	server_stats(c->srv)->rejected_handshake++;
+	conn_set_close(c, 0, "proxy", NULL, 0);
+	conn_drain(c);
+}
+
+/*
+ * ProxyProtocol: takes the PROXY header a trusted client must send first,
+ * and refuses one from anybody else. Returns 1 when done (the client's own
+ * bytes follow), 0 to wait for more, -1 when the connection is dropped.
+ */
+static int
+conn_proxy(struct conn *c)
+{
+	struct proxy_header	 h;
+	const char		*cause;
+	size_t			 n = evbuffer_get_length(c->in);
+	ssize_t			 r;
+	uint8_t			*p;
+
+	if (n > PROXY_HEADER_MAX)
+		n = PROXY_HEADER_MAX;
+	if ((p = evbuffer_pullup(c->in, n)) == NULL)
+		return 0;
+	if (!c->proxy_trusted) {
+		if ((r = proxy_detect(p, n)) == -1)
+			return 0;
+		if (r == 1) {
+			conn_proxy_refuse(c, "PROXY header from a client not in "
+			    "ProxyTrustedClients");
+			return -1;
+		}
+		c->proxy_done = true;
+		return 1;
+	}
+	if ((r = proxy_parse(p, n, (enum proxy_mode)c->cfg->proxy_protocol,
+	    &h, &cause)) == 0)
+		return 0;
+	if (r < 0) {
+		conn_proxy_refuse(c, cause);
+		return -1;
+	}
+	if (!h.local) {
+		log_verbose("%s PROXY v%d: client %s:%d via %s:%d", c->id,
+		    h.version, h.src_addr, h.src_port, c->raddr, c->rport);
+		/* The real client must pass the filters the proxy passed. */
+		if (!listener_acl_allows(c->cfg->allowed_clients,
+		    c->cfg->blocked_clients, (struct sockaddr *)&h.src)) {
+			server_stats(c->srv)->rejected_acl++;
+			snprintf(c->raddr, sizeof(c->raddr), "%s", h.src_addr);
+			c->rport = h.src_port;
+			conn_proxy_refuse(c, "not allowed by "
+			    "AllowedClients/BlockedClients");
+			return -1;
+		}
+		snprintf(c->raddr, sizeof(c->raddr), "%s", h.src_addr);
+		c->rport = h.src_port;
+		snprintf(c->laddr, sizeof(c->laddr), "%s", h.dst_addr);
+		c->lport = h.dst_port;
+	}
+	evbuffer_drain(c->in, (size_t)r);
+	c->proxy_done = true;
+	return 1;
+}
+
+/*
+ * Plain HTTP on the WebSocket port: HealthPath, and the dev console for a
+ * GET of a route's path without Upgrade. Returns true when it answered.
+ */
+static bool
+conn_plain_http(struct conn *c, const char *head, size_t len, bool parsed)
+{
+	char		 buf[1024];
+	const char	*page;
+	size_t		 n, plen;
+	bool		 up;
+
+	if (!parsed && *c->cfg->health_path != '\0' &&
+	    devconsole_is_get(head, len, c->cfg->health_path)) {
+		up = server_listening(c->srv) && !server_stopping(c->srv) &&
+		    !server_draining(c->srv);
+		n = devconsole_health(buf, sizeof(buf), up);
+		evbuffer_add(c->out, buf, n);
+		log_debug("%s health check from %s:%d: %d", c->id, c->raddr,
+		    c->rport, up ? 200 : 503);
+		conn_set_close(c, up ? 200 : 503, "http", NULL, 0);
+		conn_drain(c);
+		return true;
+	}
+	if (parsed && c->cfg->dev_console && c->req.method != NULL &&
+	    strcmp(c->req.method, "GET") == 0 && c->req.path != NULL &&
+	    ws_request_header(&c->req, "Upgrade") == NULL &&
+	    config_route_for(c->cfg, c->req.path) != NULL) {
+		page = devconsole_page(&plen);
+		n = devconsole_head(buf, sizeof(buf));
+		evbuffer_add(c->out, buf, n);
+		evbuffer_add_reference(c->out, page, plen, NULL, NULL);
+		log_info("%s dev console %s:%d %s", c->id, c->raddr, c->rport,
+		    c->req.uri);
+		conn_set_close(c, 200, "http", NULL, 0);
+		conn_drain(c);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Case-insensitive comparison of the authority of an Origin ("scheme://
+ * host[:port]") with a Host header, a default port on either side ignored.
+ */
+static bool
+conn_origin_same(const char *origin, const char *host, bool tls)
+{
+	const char	*auth, *dport;
+	size_t		 alen, hlen, dlen;
+
+	if ((auth = strstr(origin, "://")) == NULL)
+		return false;
+	dport = strncasecmp(origin, "https://", 8) == 0 ? ":443" : ":80";
+	auth += 3;
+	alen = strlen(auth);
+	hlen = strlen(host);
+	dlen = strlen(dport);
+	if (alen > dlen && strcasecmp(auth + alen - dlen, dport) == 0)
+		alen -= dlen;
+	dport = tls ? ":443" : ":80";
+	dlen = strlen(dport);
+	if (hlen > dlen && strcasecmp(host + hlen - dlen, dport) == 0)
+		hlen -= dlen;
+	return alen == hlen && strncasecmp(auth, host, alen) == 0;
+}
+
+/*
+ * AllowedOrigins of the route: "*" anywhere allows all, "same" an Origin
+ * naming the Host, other words one origin each. No Origin header (not a
+ * browser, which could send any) is allowed.
+ */
+static bool
+conn_origin_allowed(const struct conn *c)
+{
+	const char	*list = c->route->origins, *w, *origin = c->req.origin;
+	size_t		 n;
+
+	if (list == NULL || origin == NULL)
+		return true;
+	for (w = list; *w != '\0'; w += n) {
+		w += strspn(w, ", \t");
+		n = strcspn(w, ", \t");
+		if (n == 0)
+			break;
+		if ((n == 1 && *w == '*') ||
+		    (n == strlen(origin) && strncasecmp(w, origin, n) == 0))
+			return true;
+		if (n == 4 && strncasecmp(w, "same", 4) == 0 &&
+		    c->req.host != NULL &&
+		    conn_origin_same(origin, c->req.host, c->tls))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * WebSockets open on a route of this name (any config generation): a
+ * linear walk, made only for routes with a MaxConnections of their own.
+ */
+static unsigned int
+conn_route_count(const struct route *r)
+{
+	const struct conn	*o;
+	unsigned int		 n = 0;
+
+	TAILQ_FOREACH(o, &conns, entry) {
+		if (o->route != NULL && o->opened &&
+		    (o->state == CONN_OPEN || o->state == CONN_CLOSING) &&
+		    strcmp(o->route->name, r->name) == 0)
+			n++;
+	}
+	return n;
+}
+
 /* Reads the upgrade request; on success answers 101 and opens the backend. */
 static void
 conn_handshake(struct conn *c)
@@ -395,6 +585,8 @@ conn_handshake(struct conn *c)
 	int				 status, deflate = 0;
 	char				*p;
 
+	if (!c->proxy_done && conn_proxy(c) <= 0)
+		return;
 	len = evbuffer_get_length(in);
 	n = len < (size_t)c->cfg->max_header_size + 4 ? len :
 	    (size_t)c->cfg->max_header_size + 4;
@@ -415,12 +607,24 @@ conn_handshake(struct conn *c)
 		conn_reject(c, 431, "request header too large");
 		return;
 	}
+	if (conn_plain_http(c, p, head, false))
+		return;
 	if (ws_handshake_parse(p, head, &c->req, &status, &cause) == -1) {
-		conn_reject(c, status, cause);
+		if (!conn_plain_http(c, p, head, true))
+			conn_reject(c, status, cause);
 		return;
 	}
 	if ((c->route = config_route_for(c->cfg, c->req.path)) == NULL) {
 		conn_reject(c, 404, "no route for this path");
+		return;
+	}
+	if (!conn_origin_allowed(c)) {
+		conn_reject(c, 403, "origin not allowed");
+		return;
+	}
+	if (c->route->max_connections > 0 &&
+	    conn_route_count(c->route) >= (unsigned)c->route->max_connections) {
+		conn_reject(c, 429, "route MaxConnections reached");
 		return;
 	}
 	if (*c->route->subprotocols != '\0' &&
@@ -435,6 +639,12 @@ conn_handshake(struct conn *c)
 	    deflate ? ext : NULL);
 	if (n == 0) {
 		conn_reject(c, 500, "response too large");
+		return;
+	}
+	c->bops = backend_for(c->route);
+	if (c->bops->open_early &&
+	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
+		conn_reject(c, 503, cause);
 		return;
 	}
 	evbuffer_drain(in, head);
@@ -460,8 +670,8 @@ conn_handshake(struct conn *c)
 	    c->subprotocol ? c->subprotocol : "",
 	    deflate ? " permessage-deflate" : "");
 
-	c->bops = backend_for(c->route);
-	if ((c->b = c->bops->open(c, c->route, &cause)) == NULL) {
+	if (c->b == NULL &&
+	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
 		log_error("%s backend %s failed: %s", c->id, c->bops->name, cause);
 		conn_close(c, 1011, "backend unavailable");
 	}
@@ -1078,6 +1288,10 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 	c->state = CONN_HANDSHAKE;
 	c->t_start = util_now_ms();
 	conn_addr(sa, c->raddr, sizeof(c->raddr), &c->rport);
+	c->proxy_done = c->cfg->proxy_protocol == PROXY_OFF;
+	c->proxy_trusted = !c->proxy_done &&
+	    *c->cfg->proxy_trusted_clients != '\0' &&
+	    listener_acl_allows(c->cfg->proxy_trusted_clients, NULL, sa);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
 		    &((struct sockaddr_in6 *)&ss)->sin6_addr)) {
@@ -1159,6 +1373,9 @@ conn_close(struct conn *c, int code, const char *reason)
 	}
 	if (reason == NULL)
 		reason = ws_close_reason_text(code);
+	/* Recorded first: the backend's close op may ask (conn_close_status). */
+	if (c->state == CONN_HANDSHAKE || c->state == CONN_OPEN)
+		conn_set_close(c, code, "server", reason, strlen(reason));
 	conn_backend_close(c);
 	switch (c->state) {
 	case CONN_HANDSHAKE:
@@ -1217,6 +1434,14 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 	if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
 		c->paused_output = true;
 	return 0;
+}
+
+/* The recorded close code and reason; see conn.h. */
+int
+conn_close_status(const struct conn *c, const char **reason)
+{
+	*reason = c->close_by != NULL ? c->close_reason : "";
+	return c->close_by != NULL ? c->close_code : 0;
 }
 
 bool

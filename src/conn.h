@@ -63,6 +63,13 @@ void	conn_resume_input(struct conn *);
 void	conn_close(struct conn *, int code, const char *reason);
 
 /*
+ * Why the WebSocket ends, once known (from the backend's close op on):
+ * returns the close code (the client's, 1005 when it sent none; or the
+ * server's) and sets *reason (sanitized for the log); 0 and "" before.
+ */
+int	conn_close_status(const struct conn *, const char **reason);
+
+/*
  * What the admin socket needs. A connection as the reference's
  * WSConnection shows it, plus our own counters. Strings point into the
  * connection: valid until it is freed or the next event.

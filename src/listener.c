@@ -19,6 +19,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "util.h"
 
@@ -28,6 +29,7 @@ struct listener {
 	struct event		*retry;		/* re-enables accept after EMFILE */
 	char			 address[INET6_ADDRSTRLEN + 8];
 	int			 port;
+	bool			 inherited;	/* socket activation: not ours */
 };
 
 /* Formats a numeric address without port into buf. */
@@ -245,6 +247,41 @@ fail:
 	return -1;
 }
 
+/*
+ * Socket activation: the first inherited socket that is a listening TCP
+ * socket, or -1 when there is none. The others are logged and left alone.
+ */
+static int
+listener_inherited(void)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	const char		*name;
+	size_t			 i;
+	int			 fd, found = -1, type, acc;
+
+	for (i = 0; (fd = sdnotify_listen_fd(i, &name)) != -1; i++) {
+		len = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+			type = -1;
+		len = sizeof(acc);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == -1)
+			acc = 0;
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+			ss.ss_family = AF_UNSPEC;
+		if (found == -1 && type == SOCK_STREAM && acc &&
+		    (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+			found = fd;
+		else
+			log_warn("socket activation: ignoring fd %d (%s): %s", fd,
+			    *name != '\0' ? name : "unnamed", found != -1 ?
+			    "only one listener is used" :
+			    "not a listening TCP socket");
+	}
+	return found;
+}
+
 struct listener *
 listener_new(struct server *srv, const char **cause)
 {
@@ -253,18 +290,31 @@ listener_new(struct server *srv, const char **cause)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	char			 addr[INET6_ADDRSTRLEN];
-	int			 fd;
+	int			 fd, inherited;
 
-	if ((fd = listener_bind(cfg, cause)) == -1)
+	/*
+	 * An inherited socket is systemd's as well: never closed or shut
+	 * down here, so a stop and start (or a restart) finds it again.
+	 */
+	if ((inherited = listener_inherited()) != -1) {
+		fd = inherited;
+		if (evutil_make_socket_nonblocking(fd) == -1) {
+			*cause = "inherited socket: cannot make it non-blocking";
+			return NULL;
+		}
+	} else if ((fd = listener_bind(cfg, cause)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->srv = srv;
+	l->inherited = inherited != -1;
+	/* Backlog 0: the inherited socket already listens (Backlog=). */
 	l->evl = evconnlistener_new(server_base(srv), listener_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-	    cfg->connection_backlog, fd);
+	    (l->inherited ? 0 : LEV_OPT_CLOSE_ON_FREE) | LEV_OPT_CLOSE_ON_EXEC,
+	    l->inherited ? 0 : cfg->connection_backlog, fd);
 	if (l->evl == NULL) {
 		*cause = "listen failed";
-		close(fd);
+		if (!l->inherited)
+			close(fd);
 		free(l);
 		return NULL;
 	}
@@ -282,6 +332,10 @@ listener_new(struct server *srv, const char **cause)
 			    l->port);
 		}
 	}
+	if (l->inherited)
+		log_info("socket activation: using the inherited socket fd %d "
+		    "on %s; LocalHost and LocalPort are not used", fd,
+		    l->address);
 	return l;
 }
 

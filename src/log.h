@@ -34,6 +34,33 @@ typedef void	(*log_hook_fn)(const char *severity, const char *msg,
 		    size_t len);
 void	log_set_hook(log_hook_fn);
 
+/*
+ * Where lines go: syslog(3) (facility LOG_DAEMON, priorities LOG_ERR,
+ * LOG_WARNING, LOG_INFO, LOG_DEBUG) when use_syslog, and a file appended to
+ * when path is not empty (then that file instead). Returns 0, or -1 with
+ * errno when path cannot be opened (nothing changes then).
+ */
+int	log_open(bool use_syslog, const char *path);
+/* Reopens the log file (SIGUSR1, wsserverctl reopen). Returns 0 or -1 with errno. */
+int	log_reopen(void);
+
+/*
+ * MaskSensitiveData and SensitiveQueryParams: when on, every line has the
+ * values of sensitive headers and query parameters replaced by "***".
+ */
+void	log_set_mask(bool on, const char *params);
+bool	log_mask_on(void);
+/* Whether a header's value is sensitive (Authorization, Cookie...). */
+bool	log_mask_header(const char *name);
+/*
+ * Copies in[0..len) into out (at most outlen bytes) with the values masked:
+ * "Authorization: ...", "Proxy-Authorization:", "Cookie:" and "Set-Cookie:"
+ * to the end, and "?name=value" or "&name=value" up to the next "&", "#",
+ * space or quote for the names of SensitiveQueryParams. Returns the length
+ * written (no NUL added).
+ */
+size_t	log_mask(const char *in, size_t len, char *out, size_t outlen);
+
 /* printf-like; the line end is added. */
 void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

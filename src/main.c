@@ -1,10 +1,13 @@
 /* main.c - wsserverd: options, config, event loop, signals. */
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include "admin.h"
 #include "config.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "tls.h"
 
@@ -23,6 +27,8 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/wsserverd/wsserverd.ini"
+/* Supplementary groups kept for User; more is an error, not a silent cut. */
+#define MAIN_GROUPS_MAX	256
 
 /* Prints the usage line. */
 static void
@@ -49,6 +55,19 @@ main_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("signal %d: shutting down", (int)sig);
 	server_shutdown(srv);
+}
+
+/* SIGUSR1: reopen LogFile (logrotate), as "wsserverctl reopen" does. */
+static void
+main_sigusr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (log_reopen() == -1)
+		log_error("signal %d: cannot reopen the log file: %s", (int)sig,
+		    strerror(errno));
+	else
+		log_info("signal %d: log file reopened", (int)sig);
 }
 
 /* SIGHUP: reload the configuration, as "wsserverctl reload" does. */
@@ -87,6 +106,136 @@ main_daemonize(void)
 	return 0;
 }
 
+/*
+ * Opens and locks PidFile before anything is bound. Returns the descriptor
+ * (kept open, and so locked, until exit), or -1 with cause: the file is
+ * locked by a running wsserverd, or cannot be opened. A stale file (no
+ * lock) is simply taken over.
+ */
+static int
+main_pidfile_open(const char *path, char *cause, size_t len)
+{
+	char	 buf[32];
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0644)) == -1) {
+		snprintf(cause, len, "PidFile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, buf, sizeof(buf) - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(cause, len, "PidFile %s: wsserverd is already "
+			    "running (pid %s)", path, *buf != '\0' ? buf : "?");
+		} else
+			snprintf(cause, len, "PidFile %s: lock: %s", path,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Writes our pid into the locked PidFile; returns 0, or -1 with cause. */
+static int
+main_pidfile_write(int fd, const char *path, char *cause, size_t len)
+{
+	char	 buf[32];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		snprintf(cause, len, "PidFile %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Removes PidFile at exit. Without root its directory may not let us
+ * unlink it: then it is emptied, which readers take as "not running".
+ */
+static void
+main_pidfile_remove(int fd, const char *path)
+{
+	if (fd == -1)
+		return;
+	if (unlink(path) == -1 && ftruncate(fd, 0) == -1)
+		log_warn("PidFile %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * Drops root for User and Group once every socket is bound: supplementary
+ * groups (User's), group, then user, each checked, and root must be gone
+ * for good. Returns 0 (also when neither is set), or -1 with cause.
+ */
+static int
+main_drop_privileges(const struct config *cfg, char *cause, size_t len)
+{
+	struct passwd	*pw = NULL;
+	gid_t		 groups[MAIN_GROUPS_MAX];
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 r, ngroups = 1;
+
+	if ((r = config_ids(cfg, &uid, &gid)) == 0)
+		return 0;
+	if (r == -1) {
+		snprintf(cause, len, "User %s / Group %s: not found", cfg->user,
+		    cfg->group);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		if ((uid == (uid_t)-1 || uid == geteuid()) &&
+		    (gid == (gid_t)-1 || gid == getegid()))
+			return 0;
+		snprintf(cause, len, "User and Group need wsserverd to start "
+		    "as root");
+		return -1;
+	}
+	if (uid != (uid_t)-1 && (pw = getpwuid(uid)) != NULL) {
+		ngroups = MAIN_GROUPS_MAX;
+		if (getgrouplist(pw->pw_name, gid, groups, &ngroups) == -1) {
+			snprintf(cause, len, "User %s: more than %d groups",
+			    cfg->user, MAIN_GROUPS_MAX);
+			return -1;
+		}
+	} else
+		groups[0] = gid;
+	if (setgroups((size_t)ngroups, groups) == -1) {
+		snprintf(cause, len, "setgroups: %s", strerror(errno));
+		return -1;
+	}
+	if (setgid(gid) == -1) {
+		snprintf(cause, len, "setgid %ld: %s", (long)gid,
+		    strerror(errno));
+		return -1;
+	}
+	if (uid == (uid_t)-1) {
+		log_info("running as group %ld (User is empty: still root)",
+		    (long)gid);
+		return 0;
+	}
+	if (setuid(uid) == -1) {
+		snprintf(cause, len, "setuid %ld: %s", (long)uid,
+		    strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
+		snprintf(cause, len, "setuid %ld: root could be regained",
+		    (long)uid);
+		return -1;
+	}
+	log_info("running as user %ld, group %ld", (long)getuid(),
+	    (long)getgid());
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -94,9 +243,11 @@ main(int argc, char **argv)
 	struct config		*cfg;
 	struct event_base	*base;
 	struct server		*srv;
-	struct event		*ev_term, *ev_int, *ev_hup;
+	struct event		*ev_term, *ev_int, *ev_hup, *ev_usr1;
 	char			*errors = NULL, acause[512];
 	int			 ch, foreground = 0, check = 0, rc = 0;
+	int			 pidfd = -1;
+	char			*pidpath = NULL;	/* PidFile at start */
 
 	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
 		switch (ch) {
@@ -132,6 +283,11 @@ main(int argc, char **argv)
 		free(errors);
 		return 1;
 	}
+	if (config_check_root(cfg, geteuid(), acause, sizeof(acause)) == -1) {
+		fprintf(stderr, "%s: %s\n", file, acause);
+		config_free(cfg);
+		return 1;
+	}
 	if (check) {
 		printf("%s: configuration OK\n", file);
 		tls_ctx_print(cfg->tls, stdout);
@@ -140,15 +296,44 @@ main(int argc, char **argv)
 	}
 
 	log_init(cfg->log_level);
+	log_set_mask(cfg->mask_sensitive_data, cfg->sensitive_query_params);
+	/* Opened before privileges are dropped, like the sockets. */
+	if (log_open(cfg->log_target == 1, cfg->log_file) == -1) {
+		log_error("LogFile %s: %s", cfg->log_file, strerror(errno));
+		config_free(cfg);
+		return 1;
+	}
 	tls_ctx_log(cfg->tls);
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any fork: LISTEN_PID names this process. */
+	if (sdnotify_init(acause, sizeof(acause)) == -1) {
+		log_error("%s", acause);
+		config_free(cfg);
+		return 1;
+	}
 	if (!foreground && main_daemonize() == -1) {
 		log_error("daemonize: %s", strerror(errno));
 		config_free(cfg);
 		return 1;
 	}
+	/* Locked before the admin socket: a second instance must not touch it. */
+	if (*cfg->pid_file != '\0' &&
+	    ((pidpath = strdup(cfg->pid_file)) == NULL ||
+	    (pidfd = main_pidfile_open(pidpath, acause,
+	    sizeof(acause))) == -1 ||
+	    main_pidfile_write(pidfd, pidpath, acause, sizeof(acause)) == -1)) {
+		log_error("%s", pidpath != NULL ? acause : strerror(errno));
+		main_pidfile_remove(pidfd, pidpath);
+		free(pidpath);
+		sdnotify_close();
+		config_free(cfg);
+		return 1;
+	}
 	if ((base = event_base_new()) == NULL) {
 		log_error("event_base_new failed");
+		main_pidfile_remove(pidfd, pidpath);
+		free(pidpath);
+		sdnotify_close();
 		config_free(cfg);
 		return 1;
 	}
@@ -163,6 +348,8 @@ main(int argc, char **argv)
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
+	ev_usr1 = evsignal_new(base, SIGUSR1, main_sigusr1_cb, NULL);
+	evsignal_add(ev_usr1, NULL);
 	if (admin_start(srv, acause, sizeof(acause)) == -1) {
 		log_error("%s", acause);
 		rc = 1;
@@ -170,14 +357,28 @@ main(int argc, char **argv)
 		log_error("cannot listen: %s", cause);
 		admin_stop();
 		rc = 1;
+	} else if (main_drop_privileges(server_config(srv), acause,
+	    sizeof(acause)) == -1) {
+		/* Bound as root, but never serving as root against User. */
+		log_error("%s; not starting", acause);
+		admin_stop();
+		rc = 1;
 	} else {
+		snprintf(acause, sizeof(acause), "listening on %s",
+		    server_local_address(srv));
+		(void)sdnotify_send("READY=1", acause);
+		sdnotify_watchdog_start(base);
 		event_base_dispatch(base);
 		admin_stop();
 	}
+	main_pidfile_remove(pidfd, pidpath);
+	free(pidpath);
+	sdnotify_close();
 
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
+	event_free(ev_usr1);
 	server_free(srv);
 	event_base_free(base);
 	libevent_global_shutdown();

@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -24,6 +25,8 @@
 #define SERVER_TICK_MS	50
 /* After SIGKILL, how long to wait for the kernel to hand back the children. */
 #define SERVER_REAP_MS	2000
+/* EXTEND_TIMEOUT_USEC asks for this much more than the drain needs. */
+#define SERVER_EXTEND_MARGIN_MS	5000
 
 /* A configuration replaced by a reload, kept while connections use it. */
 struct server_oldcfg {
@@ -42,9 +45,12 @@ struct server {
 	bool			 stopping;
 	bool			 killed;
 	unsigned long long	 stop_deadline;
+	unsigned long long	 extended;	/* last EXTEND_TIMEOUT_USEC sent */
 	unsigned long long	 t_start;
 	struct event		*tick;
 	struct server_stats	 stats;
+	bool			 draining;	/* wsserverctl drain, until start */
+	struct event		*drain_ev;	/* end of the drain period */
 };
 
 struct server *
@@ -71,6 +77,8 @@ server_free(struct server *srv)
 	listener_free(srv->listener);
 	if (srv->tick != NULL)
 		event_free(srv->tick);
+	if (srv->drain_ev != NULL)
+		event_free(srv->drain_ev);
 	while ((o = TAILQ_FIRST(&srv->oldcfgs)) != NULL) {
 		TAILQ_REMOVE(&srv->oldcfgs, o, entry);
 		config_free(o->cfg);
@@ -129,13 +137,22 @@ server_reload(struct server *srv, char **errors, char **notes)
 	size_t			 i;
 
 	*notes = NULL;
-	if ((ncfg = config_load(srv->cfg->file, errors)) == NULL) {
+	(void)sdnotify_reloading();
+	if ((ncfg = config_load(srv->cfg->file, errors)) != NULL &&
+	    config_check_root(ncfg, geteuid(), a, sizeof(a)) == -1) {
+		config_free(ncfg);
+		ncfg = NULL;
+		xasprintf(errors, "%s: %s\n", srv->cfg->file, a);
+	}
+	if (ncfg == NULL) {
 		log_error("reload of %s failed; the running configuration is "
 		    "unchanged:", srv->cfg->file);
 		for (p = *errors; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
 			e = p + strcspn(p, "\n");
 			log_error("  %.*s", (int)(e - p), p);
 		}
+		(void)sdnotify_send("READY=1", "reload failed: running the "
+		    "previous configuration");
 		return -1;
 	}
 	/* Keys fixed while listening keep working with the bound socket. */
@@ -176,11 +193,13 @@ server_reload(struct server *srv, char **errors, char **notes)
 	srv->cfg = ncfg;
 	srv->cfg_refs = 0;
 	log_set_level(ncfg->log_level);
+	log_set_mask(ncfg->mask_sensitive_data, ncfg->sensitive_query_params);
 	log_info("configuration reloaded from %s (%zu route(s))", ncfg->file,
 	    ncfg->nroutes);
 	tls_ctx_log(ncfg->tls);
 	if (*notes == NULL)
 		*notes = xstrdup("");
+	(void)sdnotify_send("READY=1", "configuration reloaded");
 	return 0;
 }
 
@@ -192,8 +211,11 @@ server_config_set(struct server *srv, const char *key, const char *value,
 
 	r = config_set(srv->cfg, key, value, srv->listener != NULL, cause,
 	    causelen);
-	if (r == 0)
+	if (r == 0) {
 		log_set_level(srv->cfg->log_level);
+		log_set_mask(srv->cfg->mask_sensitive_data,
+		    srv->cfg->sensitive_query_params);
+	}
 	return r;
 }
 
@@ -222,6 +244,20 @@ server_uptime_ms(const struct server *srv)
 	return util_now_ms() - srv->t_start;
 }
 
+/* Tells the service manager (STATUS=) whether and where we listen. */
+static void
+server_notify_status(struct server *srv)
+{
+	char	 status[128];
+
+	if (srv->listener != NULL)
+		snprintf(status, sizeof(status), "listening on %s",
+		    listener_address(srv->listener));
+	else
+		snprintf(status, sizeof(status), "not listening");
+	(void)sdnotify_send("", status);
+}
+
 int
 server_listen(struct server *srv, const char **cause)
 {
@@ -231,7 +267,13 @@ server_listen(struct server *srv, const char **cause)
 	}
 	if ((srv->listener = listener_new(srv, cause)) == NULL)
 		return -1;
+	if (srv->draining) {
+		/* Listening again ends a drain; its connections stay. */
+		srv->draining = false;
+		evtimer_del(srv->drain_ev);
+	}
 	log_info("listening on %s", listener_address(srv->listener));
+	server_notify_status(srv);
 	return 0;
 }
 
@@ -243,6 +285,8 @@ server_unlisten(struct server *srv)
 	log_info("stopped listening on %s", listener_address(srv->listener));
 	listener_free(srv->listener);
 	srv->listener = NULL;
+	if (!srv->stopping)
+		server_notify_status(srv);
 }
 
 /* Shutdown tick: leave the loop once connections and handlers are gone. */
@@ -257,6 +301,13 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 		log_info("shutdown complete");
 		event_base_loopexit(srv->base, NULL);
 		return;
+	}
+	/* Keep systemd's stop timeout ahead of ours while draining. */
+	if (now >= srv->extended + 1000) {
+		srv->extended = now;
+		(void)sdnotify_extend_timeout(((srv->stop_deadline > now ?
+		    srv->stop_deadline - now : 0) + (srv->killed ? 0 :
+		    SERVER_REAP_MS) + SERVER_EXTEND_MARGIN_MS) * 1000);
 	}
 	if (now >= srv->stop_deadline) {
 		if (srv->killed) {
@@ -285,12 +336,52 @@ server_shutdown(struct server *srv)
 	srv->stopping = true;
 	log_info("shutting down: %u connection(s), %d handler(s)", conn_count(),
 	    backend_script_live());
+	(void)sdnotify_send("STOPPING=1", "shutting down");
 	server_unlisten(srv);
 	srv->stop_deadline = util_now_ms() +
 	    (unsigned long long)srv->cfg->shutdown_timeout * 1000;
 	conn_close_all(1001, NULL);
 	srv->tick = evtimer_new(srv->base, server_tick_cb, srv);
 	evtimer_add(srv->tick, &tv);
+}
+
+/* End of a drain period: whoever did not leave is closed with 1001. */
+static void
+server_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_info("drain period over: closing %u connection(s) with 1001",
+	    conn_count());
+	conn_close_all(1001, "server draining");
+}
+
+int
+server_drain(struct server *srv, int seconds)
+{
+	struct timeval	tv;
+
+	if (srv->stopping)
+		return -1;
+	if (seconds < 0)
+		seconds = srv->cfg->shutdown_timeout;
+	server_unlisten(srv);
+	srv->draining = true;
+	if (srv->drain_ev == NULL)
+		srv->drain_ev = evtimer_new(srv->base, server_drain_cb, srv);
+	tv.tv_sec = seconds;
+	tv.tv_usec = 0;
+	evtimer_add(srv->drain_ev, &tv);
+	log_info("draining: %u connection(s) have %d second(s) to leave",
+	    conn_count(), seconds);
+	return 0;
+}
+
+bool
+server_draining(const struct server *srv)
+{
+	return srv->draining;
 }
 
 void

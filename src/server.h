@@ -89,6 +89,16 @@ unsigned long long	 server_uptime_ms(const struct server *);
 /* The next ConnectionId number: never reused in the life of the process. */
 uint64_t		 server_next_id(struct server *);
 bool			 server_stopping(const struct server *);
+
+/*
+ * wsserverctl drain: stop listening, give connections seconds (negative:
+ * ShutdownTimeout) to leave by themselves, then close the rest with 1001.
+ * The daemon keeps running; a drain again restarts the period, start
+ * (server_listen) ends it. Returns 0, or -1 when shutting down.
+ */
+int			 server_drain(struct server *, int seconds);
+/* Between server_drain and the next server_listen. */
+bool			 server_draining(const struct server *);
 /* A connection went away (conn.c): lets a shutdown finish early. */
 void			 server_conn_gone(struct server *);
 

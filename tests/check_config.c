@@ -13,6 +13,7 @@
 #include "check_suites.h"
 /* Plain "config.h" would find autoconf's: automake puts -I. first. */
 #include "../src/config.h"
+#include "../src/log.h"
 
 #ifndef TOP_SRCDIR
 #error "compile with -DTOP_SRCDIR='\"/path/of/the/source\"'"
@@ -474,8 +475,25 @@ static const struct {
 	{ ROUTE_E "[route:b]\nPath = /e\nBackend = echo\n",
 	  "@:5: Path: /e is already the path of [route:e]\n" },
 	{ "[route:a]\nPath = /a\nBackend = cgi:/x\n" ROUTE_E,
-	  "@:3: Backend: unknown backend \"cgi:/x\" (use echo or "
-	  "script:PROGRAM [ARGS...])\n" },
+	  "@:3: Backend: unknown backend \"cgi:/x\" (use echo, "
+	  "script:PROGRAM [ARGS...] or unix:SOCKET)\n" },
+	{ "[route:a]\nPath = /a\nBackend = unix:\n" ROUTE_E,
+	  "@:3: Backend: unix: needs a socket path\n" },
+	{ "[route:a]\nPath = /a\nBackend = unix:/"
+	  "0123456789012345678901234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890123456789\n" ROUTE_E,
+	  "@:3: Backend: unix: socket path longer than 107 bytes: /"
+	  "012345678901234567890123456789012345678901234567890123456789012..."
+	  "\n" },
+	{ "[route:a]\nPath = /a*b\nBackend = echo\n" ROUTE_E,
+	  "@:2: Path: \"*\" may only end a path (a prefix)\n" },
+	{ ROUTE_E "[route:b]\nPath = /e*\nBackend = echo\n"
+	  "[route:c]\nPath = /e*\nBackend = echo\n",
+	  "@:8: Path: /e* is already the path of [route:b]\n" },
+	{ ROUTE_E "MaxConnections = -1\n",
+	  "@:4: MaxConnections: -1 out of range (0..100000)\n" },
+	{ ROUTE_E "WorkingDirectory = /nonexistent-wsit\n",
+	  "@:4: WorkingDirectory: /nonexistent-wsit: not a directory\n" },
 	{ "[route:a]\nPath = /a\nBackend = script:/bin/sh \"abc\n" ROUTE_E,
 	  "@:3: Backend: unterminated quote\n" },
 	{ "[route:a]\nPath = /a\nBackend = script:\n" ROUTE_E,
@@ -497,9 +515,9 @@ static const struct {
 	  "@:4: SubProtocols: invalid token list \"a,,b\"\n" },
 	{ ROUTE_E "SubProtocols = a,\n",
 	  "@:4: SubProtocols: invalid token list \"a,\"\n" },
-	{ ROUTE_E "MessageFormat = framed\n",
-	  "@:4: MessageFormat: invalid format \"framed\" (use lines or "
-	  "binary)\n" },
+	{ ROUTE_E "MessageFormat = frames\n",
+	  "@:4: MessageFormat: invalid format \"frames\" (use lines, binary "
+	  "or framed)\n" },
 	{ "[server]\nUseBackgroundThread = true\n" ROUTE_E,
 	  "@:2: UseBackgroundThread: has no meaning on Linux (a .NET thread "
 	  "property; wsserverd runs one event loop)\n" },
@@ -601,6 +619,70 @@ START_TEST(test_route_for)
 	ck_assert_ptr_null(config_route_for(cfg, "/B/c"));
 	ck_assert_ptr_null(config_route_for(cfg, "/b"));
 	ck_assert_ptr_null(config_route_for(cfg, ""));
+	config_free(cfg);
+}
+END_TEST
+
+/* Prefix routes: exact Path first, then the longest prefix. */
+START_TEST(test_route_prefix)
+{
+	struct config		*cfg;
+	const struct route	*r;
+
+	cfg = load_ok("[route:all]\nPath = /*\nBackend = echo\n"
+	    "[route:app]\nPath = /app/*\nBackend = echo\n"
+	    "[route:deep]\nPath = /app/deep/*\nBackend = echo\n"
+	    "[route:exact]\nPath = /app/deep/x\nBackend = echo\n"
+	    "[route:chat]\nPath = /chat*\nBackend = echo\n");
+	ck_assert_str_eq(config_route_for(cfg, "/")->name, "all");
+	ck_assert_str_eq(config_route_for(cfg, "/other")->name, "all");
+	ck_assert_str_eq(config_route_for(cfg, "/app")->name, "all");
+	ck_assert_str_eq(config_route_for(cfg, "/app/")->name, "app");
+	ck_assert_str_eq(config_route_for(cfg, "/app/x/y")->name, "app");
+	ck_assert_str_eq(config_route_for(cfg, "/app/deep/")->name, "deep");
+	ck_assert_str_eq(config_route_for(cfg, "/app/deep/y")->name, "deep");
+	ck_assert_str_eq(config_route_for(cfg, "/app/deep/x")->name, "exact");
+	ck_assert_str_eq(config_route_for(cfg, "/app/deep/xy")->name, "deep");
+	ck_assert_str_eq(config_route_for(cfg, "/chatroom")->name, "chat");
+	ck_assert_str_eq(config_route_for(cfg, "/chat")->name, "chat");
+	r = config_route_for(cfg, "/app/q");
+	ck_assert(r->prefix);
+	ck_assert_str_eq(r->path, "/app/*");
+	ck_assert(!config_route_for(cfg, "/app/deep/x")->prefix);
+	config_free(cfg);
+
+	/* Without a catch-all, unmatched paths have no route. */
+	cfg = load_ok("[route:app]\nPath = /app/*\nBackend = echo\n");
+	ck_assert_ptr_null(config_route_for(cfg, "/app"));
+	ck_assert_ptr_null(config_route_for(cfg, "/ap"));
+	ck_assert_ptr_null(config_route_for(cfg, "/"));
+	config_free(cfg);
+}
+END_TEST
+
+/* The route keys of issue #6: defaults and parsed values. */
+START_TEST(test_route_policy_keys)
+{
+	struct config	*cfg;
+
+	cfg = load_ok("[route:a]\nPath = /a\nBackend = echo\n");
+	ck_assert_str_eq(cfg->routes[0].origins, "*");
+	ck_assert_int_eq(cfg->routes[0].max_connections, 0);
+	ck_assert_str_eq(cfg->routes[0].workdir, "");
+	ck_assert_ptr_null(cfg->routes[0].socket);
+	ck_assert(!cfg->routes[0].prefix);
+	config_free(cfg);
+
+	cfg = load_ok("[route:a]\nPath = /a\nBackend = unix:/run/x.sock\n"
+	    "MessageFormat = Framed\nAllowedOrigins = same, https://a.example\n"
+	    "MaxConnections = 7\nWorkingDirectory = /tmp\n");
+	ck_assert_int_eq(cfg->routes[0].kind, BACKEND_UNIX);
+	ck_assert_str_eq(cfg->routes[0].socket, "/run/x.sock");
+	ck_assert_str_eq(cfg->routes[0].backend, "unix:/run/x.sock");
+	ck_assert_int_eq(cfg->routes[0].format, FORMAT_FRAMED);
+	ck_assert_str_eq(cfg->routes[0].origins, "same, https://a.example");
+	ck_assert_int_eq(cfg->routes[0].max_connections, 7);
+	ck_assert_str_eq(cfg->routes[0].workdir, "/tmp");
 	config_free(cfg);
 }
 END_TEST
@@ -755,12 +837,123 @@ START_TEST(test_admin_keys)
 }
 END_TEST
 
+START_TEST(test_lb_log_keys)
+{
+	struct config	*cfg;
+	char		 buf[64], cause[256];
+
+	cfg = config_defaults();
+	ck_assert_int_eq(cfg->proxy_protocol, 0);
+	ck_assert_str_eq(cfg->proxy_trusted_clients, "");
+	ck_assert_str_eq(cfg->health_path, "/healthz");
+	ck_assert(!cfg->dev_console);
+	ck_assert_int_eq(cfg->log_target, 0);
+	ck_assert_str_eq(cfg->log_file, "");
+	ck_assert(cfg->mask_sensitive_data);
+	ck_assert_str_eq(cfg->sensitive_query_params,
+	    "token,access_token,password,key");
+	ck_assert_int_eq(config_get(cfg, "ProxyProtocol", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "off");
+	ck_assert_int_eq(config_get(cfg, "logtarget", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "stderr");
+	/* Fixed while listening; the trusted list and masking are not. */
+	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "v2", true, cause,
+	    sizeof cause), -3);
+	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "V2", false, cause,
+	    sizeof cause), 0);
+	ck_assert_int_eq(cfg->proxy_protocol, 2);
+	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "v3", false, cause,
+	    sizeof cause), -2);
+	ck_assert_str_eq(cause, "invalid value \"v3\" (use off|v1|v2|any)");
+	ck_assert_int_eq(config_set(cfg, "ProxyTrustedClients", "10.0.0.0/8",
+	    true, cause, sizeof cause), 0);
+	ck_assert_int_eq(config_set(cfg, "MaskSensitiveData", "off", true,
+	    cause, sizeof cause), 0);
+	ck_assert(!cfg->mask_sensitive_data);
+	config_free(cfg);
+
+	cfg = load_ok("[server]\nProxyProtocol = any\nProxyTrustedClients = "
+	    "127.0.0.1, ::1\nHealthPath =\nDevConsole = yes\n[log]\n"
+	    "LogTarget = syslog\nLogFile = wss.log\nMaskSensitiveData = no\n"
+	    "SensitiveQueryParams = sid\n" ROUTE_E);
+	ck_assert_int_eq(cfg->proxy_protocol, 3);
+	ck_assert_str_eq(cfg->proxy_trusted_clients, "127.0.0.1, ::1");
+	ck_assert_str_eq(cfg->health_path, "");
+	ck_assert(cfg->dev_console);
+	ck_assert_int_eq(cfg->log_target, 1);
+	ck_assert_str_eq(cfg->log_file, "/tmp/wss.log");
+	ck_assert(!cfg->mask_sensitive_data);
+	ck_assert_str_eq(cfg->sensitive_query_params, "sid");
+	ck_assert_int_eq(config_get(cfg, "ProxyProtocol", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "any");
+	config_free(cfg);
+
+	expect_errors("[server]\nProxyProtocol = v2\n" ROUTE_E,
+	    "@:2: ProxyProtocol needs ProxyTrustedClients (the load "
+	    "balancers' addresses)\n");
+	expect_errors("[server]\nProxyProtocol = yes\n" ROUTE_E,
+	    "@:2: ProxyProtocol: invalid value \"yes\" (use off|v1|v2|any)\n");
+	expect_errors("[server]\nHealthPath = healthz\n" ROUTE_E,
+	    "@:2: HealthPath must start with \"/\"\n");
+	expect_errors("[log]\nLogTarget = file\n" ROUTE_E,
+	    "@:2: LogTarget: invalid value \"file\" (use stderr|syslog)\n");
+}
+END_TEST
+
+/* Masks s with log_mask and compares with want. */
+static void
+expect_mask(const char *s, const char *want)
+{
+	char	 out[256];
+	size_t	 n;
+
+	n = log_mask(s, strlen(s), out, sizeof out - 1);
+	out[n] = '\0';
+	ck_assert_str_eq(out, want);
+}
+
+START_TEST(test_mask)
+{
+	char	 out[8];
+
+	log_set_mask(true, "token,access_token, password ,key");
+	expect_mask("1 open 1.2.3.4:5 /chat?token=abc&x=1 route=r",
+	    "1 open 1.2.3.4:5 /chat?token=***&x=1 route=r");
+	expect_mask("/a?x=1&Access_Token=s3cr3t#frag",
+	    "/a?x=1&Access_Token=***#frag");
+	expect_mask("/a?password=&key=k", "/a?password=***&key=***");
+	expect_mask("/a?tokens=1&mytoken=2&token",
+	    "/a?tokens=1&mytoken=2&token");
+	expect_mask("/a?x=token=1", "/a?x=token=1");
+	expect_mask("Authorization: Basic dXNlcjpwYXNz", "Authorization: ***");
+	expect_mask("hdr proxy-authorization:Bearer x y",
+	    "hdr proxy-authorization:***");
+	expect_mask("Cookie: a=1; b=2", "Cookie: ***");
+	expect_mask("set-cookie:  sid=1", "set-cookie:  ***");
+	expect_mask("X-Cookie: keep", "X-Cookie: keep");
+	expect_mask("Cookies: keep", "Cookies: keep");
+	expect_mask("", "");
+	/* Bounded by the output size. */
+	ck_assert_uint_eq(log_mask("/a?token=abcdef", 15, out, sizeof out), 8);
+	ck_assert_int_eq(memcmp(out, "/a?token", 8), 0);
+	ck_assert(log_mask_header("AUTHORIZATION"));
+	ck_assert(log_mask_header("set-cookie"));
+	ck_assert(!log_mask_header("Host"));
+	log_set_mask(true, "sid");
+	expect_mask("/a?token=1&sid=2", "/a?token=1&sid=***");
+	log_set_mask(false, "");
+	ck_assert(!log_mask_on());
+	log_set_mask(true, "token,access_token,password,key");
+	ck_assert(log_mask_on());
+}
+END_TEST
+
 START_TEST(test_runtime_flags)
 {
 	static const char *const fixed[] = {
 		"LocalHost", "LocalPort", "UseIPv6", "ConnectionBacklog",
 		"BindExclusively", "MaxConnections", "Socket", "SocketMode",
-		"SocketGroup",
+		"SocketGroup", "User", "Group", "PidFile",
 		/* [ssl]: the TLS context changes only with a reload */
 		"UseSSL", "SSLCert", "SSLCertStoreType", "SSLCertPassword",
 		"SSLCertSubject", "SSLCACerts", "SSLEnabledProtocols",
@@ -770,12 +963,14 @@ START_TEST(test_runtime_flags)
 		"SSLEnableRenegotiation", "ReuseSSLSession", "SSLKeyLogFile",
 		"LogSSLPackets", "DefaultConnectionTimeout",
 		"SSLAuthenticateClients", "SSLClientCACerts", "SSLCheckCRL",
+		/* load balancers and logging (ops-lb) */
+		"ProxyProtocol", "HealthPath", "LogTarget", "LogFile",
 	};
 	size_t		 i, j, n;
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 62);
+	ck_assert_uint_eq(n, 77);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -810,6 +1005,105 @@ slurp(const char *path)
 	fclose(f);
 	return buf;
 }
+
+/* User, Group, PidFile and AllowRootHandlers: the service keys. */
+START_TEST(test_service_keys)
+{
+	struct config	*cfg;
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 cause[256], want[PATH_MAX + 32], *e;
+
+	cfg = config_defaults();
+	ck_assert_str_eq(cfg->user, "");
+	ck_assert_str_eq(cfg->group, "");
+	ck_assert_str_eq(cfg->pid_file, "");
+	ck_assert(!cfg->allow_root_handlers);
+	ck_assert_int_eq(config_ids(cfg, &uid, &gid), 0);
+	config_free(cfg);
+
+	cfg = load_ok("[server]\nUser = nobody\nPidFile = run/w.pid\n"
+	    "[backend]\nAllowRootHandlers = yes\n" ROUTE_E);
+	ck_assert_str_eq(cfg->user, "nobody");
+	ck_assert(cfg->allow_root_handlers);
+	/* A relative PidFile is taken from the ini file's directory. */
+	snprintf(want, sizeof want, "%s", cfg->file);
+	e = strrchr(want, '/');
+	ck_assert_ptr_nonnull(e);
+	strcpy(e, "/run/w.pid");
+	ck_assert_str_eq(cfg->pid_file, want);
+	/* nobody: uid 65534 and its primary group. */
+	ck_assert_int_eq(config_ids(cfg, &uid, &gid), 1);
+	ck_assert_uint_eq(uid, 65534);
+	ck_assert_uint_eq(gid, 65534);
+	ck_assert_int_eq(config_get(cfg, "User", cause, sizeof cause), 0);
+	ck_assert_str_eq(cause, "nobody");
+	/* Fixed while listening, unlike AllowRootHandlers. */
+	ck_assert_int_eq(config_set(cfg, "User", "root", true, cause,
+	    sizeof cause), -3);
+	ck_assert_str_eq(cause, "cannot change User while listening");
+	ck_assert_int_eq(config_set(cfg, "AllowRootHandlers", "off", true,
+	    cause, sizeof cause), 0);
+	ck_assert(!cfg->allow_root_handlers);
+	config_free(cfg);
+
+	/* Numbers need no passwd entry; Group alone leaves the user. */
+	cfg = load_ok("[server]\nUser = 4000\nGroup = 4001\n" ROUTE_E);
+	ck_assert_int_eq(config_ids(cfg, &uid, &gid), 1);
+	ck_assert_uint_eq(uid, 4000);
+	ck_assert_uint_eq(gid, 4001);
+	config_free(cfg);
+	cfg = load_ok("[server]\nGroup = nogroup\n" ROUTE_E);
+	ck_assert_int_eq(config_ids(cfg, &uid, &gid), 1);
+	ck_assert_uint_eq(uid, (uid_t)-1);
+	ck_assert_uint_eq(gid, 65534);
+	config_free(cfg);
+
+	expect_errors("[server]\nUser = no-such-user-x\n" ROUTE_E,
+	    "@:2: User: no such user \"no-such-user-x\"\n");
+	expect_errors("[server]\n\nGroup = no-such-group-x\n" ROUTE_E,
+	    "@:3: Group: no such group \"no-such-group-x\"\n");
+	expect_errors("[server]\nUser = -1\n" ROUTE_E,
+	    "@:2: User: no such user \"-1\"\n");
+	expect_errors("[backend]\nAllowRootHandlers = maybe\n" ROUTE_E,
+	    "@:2: AllowRootHandlers: invalid boolean \"maybe\" (use "
+	    "True/False, Yes/No, On/Off or 1/0)\n");
+}
+END_TEST
+
+/* Script handlers as root: refused unless User or AllowRootHandlers. */
+START_TEST(test_check_root)
+{
+	struct config	*cfg;
+	char		 cause[256];
+	static const char script[] =
+	    "[route:s]\nPath = /s\nBackend = script:/bin/cat\n" ROUTE_E;
+
+	cfg = load_ok(script);
+	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), -1);
+	ck_assert_str_eq(cause, "[route:s]: script handlers would run as root: "
+	    "set User in [server] to drop privileges, or AllowRootHandlers = "
+	    "true in [backend]");
+	ck_assert_int_eq(config_check_root(cfg, 1000, cause, sizeof cause), 0);
+	cfg->allow_root_handlers = true;
+	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	config_free(cfg);
+
+	cfg = load_ok("[server]\nUser = nobody\n[route:s]\nPath = /s\n"
+	    "Backend = script:/bin/cat\n");
+	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	config_free(cfg);
+	/* User = root (by name or number) drops nothing. */
+	cfg = load_ok("[server]\nUser = 0\n[route:s]\nPath = /s\n"
+	    "Backend = script:/bin/cat\n");
+	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), -1);
+	config_free(cfg);
+	/* The echo backend runs nothing. */
+	cfg = load_ok(ROUTE_E);
+	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	config_free(cfg);
+}
+END_TEST
 
 START_TEST(test_man_page)
 {
@@ -1046,11 +1340,17 @@ make_config_suite(void)
 	tcase_add_test(tc, test_all_errors);
 	tcase_add_test(tc, test_long_value);
 	tcase_add_test(tc, test_route_for);
+	tcase_add_test(tc, test_route_prefix);
+	tcase_add_test(tc, test_route_policy_keys);
 	tcase_add_test(tc, test_relative_script);
 	tcase_add_test(tc, test_script_not_executable);
 	tcase_add_test(tc, test_runtime_flags);
 	tcase_add_test(tc, test_admin_keys);
+	tcase_add_test(tc, test_lb_log_keys);
+	tcase_add_test(tc, test_mask);
 	tcase_add_test(tc, test_ssl_keys);
+	tcase_add_test(tc, test_service_keys);
+	tcase_add_test(tc, test_check_root);
 	tcase_add_test(tc, test_man_page);
 	tcase_add_test(tc, test_etc_ini);
 	suite_add_tcase(s, tc);

@@ -12,5 +12,8 @@ Suite	*make_config_suite(void);
 Suite	*make_deflate_suite(void);
 Suite	*make_admin_suite(void);
 Suite	*make_tls_suite(void);
+Suite	*make_sdnotify_suite(void);
+Suite	*make_proxy_suite(void);
+Suite	*make_framed_suite(void);
 
 #endif

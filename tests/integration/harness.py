@@ -109,6 +109,10 @@ class Daemon:
             ini_text = self._render(sections or {}, routes, log_level)
         elif not re.search(r"^\s*\[admin\]", ini_text, re.M | re.I):
             ini_text += "\n[admin]\nSocket = %s\n" % self.admin_socket
+        if "script:" in ini_text and not re.search(
+                r"^\s*AllowRootHandlers\s*=", ini_text, re.M | re.I):
+            # Tests run as root: without it, script routes refuse to load.
+            ini_text += "\n[backend]\nAllowRootHandlers = true\n"
         with open(self.ini, "w") as f:
             f.write(ini_text)
 
@@ -124,6 +128,8 @@ class Daemon:
                 "ShutdownTimeout": 5},
             "log": {"LogLevel": log_level},
             "admin": {"Socket": self.admin_socket},
+            # Tests run as root; script handlers then need this.
+            "backend": {"AllowRootHandlers": True},
         }
         for name, keys in sections.items():
             conf.setdefault(name, {}).update(keys)
