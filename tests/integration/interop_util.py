@@ -296,3 +296,62 @@ class PageServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self._thread.join(5)
+
+
+class BrowserSilent(AssertionError):
+    """The page posted no report in time."""
+
+
+def chromium_report(chromium, web_dir, page, timeout=45.0, tries=2):
+    """Serves web_dir on loopback, opens page (a path with its query) in
+    headless Chromium and returns the body the page POSTs to /result.
+
+    A browser that never gets as far as running the page (a start-up stall
+    on a loaded machine) gets one more try with a fresh profile; what the
+    page reports is the caller's to assert."""
+    for attempt in range(tries):
+        try:
+            return _chromium_once(chromium, web_dir, page, timeout)
+        except BrowserSilent:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _chromium_once(chromium, web_dir, page, timeout):
+    """One browser run of chromium_report."""
+    profile = tempfile.mkdtemp(prefix="wsserverd-it-chromium-")
+    try:
+        with PageServer(web_dir) as srv:
+            url = "http://%s:%d/%s" % (harness.HOST, srv.port,
+                page.lstrip("/"))
+            argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-quic", "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-default-apps", "--disable-extensions",
+                "--no-default-browser-check", "--no-proxy-server",
+                "--user-data-dir=" + profile, url]
+            env = dict(os.environ, HOME=profile)
+            with open(os.path.join(profile, "stderr.txt"), "wb") as errf:
+                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                    stdout=errf, stderr=errf, env=env,
+                    start_new_session=True)
+                try:
+                    body = srv.wait_post("/result", timeout)
+                finally:
+                    if p.poll() is None:
+                        os.killpg(p.pid, 15)
+                    try:
+                        p.wait(10)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(p.pid, 9)
+                        p.wait(10)
+            if body is None:
+                with open(os.path.join(profile, "stderr.txt"), "rb") as f:
+                    err = f.read()[-4000:].decode("utf-8", "replace")
+                raise BrowserSilent("the page reported nothing within "
+                    "%.0fs; chromium said:\n%s" % (timeout, err))
+            return body
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)

@@ -10,8 +10,6 @@ import json
 import re
 import os
 import shutil
-import subprocess
-import tempfile
 
 import pytest
 
@@ -51,41 +49,9 @@ def chromium():
 
 def run_page(chromium, daemon, timeout=45.0):
     """Loads echo.html pointed at daemon; returns the page's report."""
-    profile = tempfile.mkdtemp(prefix="wsserverd-it-chromium-")
-    try:
-        with interop_util.PageServer(WEB) as srv:
-            url = "http://%s:%d/echo.html?port=%d&path=/echo" % (harness.HOST,
-                srv.port, daemon.port)
-            argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-quic", "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-                "--disable-default-apps", "--disable-extensions",
-                "--no-default-browser-check", "--no-proxy-server",
-                "--user-data-dir=" + profile, url]
-            env = dict(os.environ, HOME=profile)
-            with open(os.path.join(profile, "stderr.txt"), "wb") as errf:
-                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                    stdout=errf, stderr=errf, env=env,
-                    start_new_session=True)
-                try:
-                    body = srv.wait_post("/result", timeout)
-                finally:
-                    if p.poll() is None:
-                        os.killpg(p.pid, 15)
-                    try:
-                        p.wait(10)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(p.pid, 9)
-                        p.wait(10)
-            if body is None:
-                with open(os.path.join(profile, "stderr.txt"), "rb") as f:
-                    err = f.read()[-4000:].decode("utf-8", "replace")
-                raise AssertionError("the page reported nothing within "
-                    "%.0fs; chromium said:\n%s" % (timeout, err))
-            return json.loads(body)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    body = interop_util.chromium_report(chromium, WEB,
+        "echo.html?port=%d&path=/echo" % daemon.port, timeout)
+    return json.loads(body)
 
 
 EXPECTED_CHECKS = [(k, n) for n in (0, 1, 125, 126, 65536, MIB)

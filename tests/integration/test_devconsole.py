@@ -6,7 +6,6 @@ shows what came back and posts it to the outer page, which reports it."""
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 
 import pytest
@@ -73,41 +72,13 @@ def test_chromium_console(chromium, daemon_factory):
     and the outer page POSTs it to the test's HTTP server."""
     d = daemon_factory(sections={"server": {"DevConsole": True}},
         routes={"echo": {"Path": "/echo", "Backend": "echo"}})
-    profile = tempfile.mkdtemp(prefix="wsserverd-it-devconsole-")
-    web = os.path.join(profile, "web")
-    os.mkdir(web)
-    with open(os.path.join(web, "wrap.html"), "w") as f:
-        f.write(WRAPPER % (harness.HOST, d.port))
+    web = tempfile.mkdtemp(prefix="wsserverd-it-devconsole-")
     try:
-        with interop_util.PageServer(web) as srv:
-            argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-                "--disable-extensions", "--no-proxy-server",
-                "--user-data-dir=" + profile,
-                "http://%s:%d/wrap.html" % (harness.HOST, srv.port)]
-            env = dict(os.environ, HOME=profile)
-            with open(os.path.join(profile, "stderr.txt"), "wb") as errf:
-                p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                    stdout=errf, stderr=errf, env=env,
-                    start_new_session=True)
-                try:
-                    body = srv.wait_post("/result", 45.0)
-                finally:
-                    if p.poll() is None:
-                        os.killpg(p.pid, 15)
-                    try:
-                        p.wait(10)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(p.pid, 9)
-                        p.wait(10)
-            if body is None:
-                with open(os.path.join(profile, "stderr.txt"), "rb") as f:
-                    err = f.read()[-3000:].decode("utf-8", "replace")
-                raise AssertionError("the console reported nothing; "
-                    "chromium said:\n" + err)
+        with open(os.path.join(web, "wrap.html"), "w") as f:
+            f.write(WRAPPER % (harness.HOST, d.port))
+        body = interop_util.chromium_report(chromium, web, "wrap.html")
     finally:
-        shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(web, ignore_errors=True)
     assert body == b"echo:hello console"
     d.wait_log(r"dev console 127\.0\.0\.1:\d+ /echo\?autotest=")
     d.wait_log(r"open 127\.0\.0\.1:\d+ /echo route=echo")
