@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -33,9 +32,7 @@
 #include "conn.h"
 #include "log.h"
 #include "msgstream.h"
-#include "tls.h"
 #include "util.h"
-#include "ws-handshake.h"
 #include "ws-utf8.h"
 
 /*
@@ -44,8 +41,6 @@
  */
 #define SCRIPT_STDIN_HIGH	(256 * 1024)
 #define SCRIPT_STDIN_LOW	(64 * 1024)
-/* stdout is read at most this far ahead; longer lines go out in pieces. */
-#define SCRIPT_LINE_MAX		(64 * 1024)
 /* stderr lines are logged in pieces of this many bytes (fits a log line). */
 #define SCRIPT_ERRLINE_MAX	1024
 #define SCRIPT_ID_MAX		64
@@ -245,7 +240,7 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 	bufferevent_setwatermark(s->in, EV_WRITE, SCRIPT_STDIN_LOW, 0);
 	bufferevent_setcb(s->out, script_stdout_read_cb, NULL,
 	    script_stdout_event_cb, s);
-	bufferevent_setwatermark(s->out, EV_READ, 0, SCRIPT_LINE_MAX);
+	bufferevent_setwatermark(s->out, EV_READ, 0, MSGSTREAM_CHUNK);
 	bufferevent_enable(s->out, EV_READ);
 	bufferevent_setcb(s->err, script_stderr_read_cb, NULL,
 	    script_stderr_event_cb, s);

@@ -687,6 +687,33 @@ START_TEST(test_route_policy_keys)
 }
 END_TEST
 
+/* unix: sockets and WorkingDirectory are taken relative to the file too. */
+START_TEST(test_relative_unix_and_workdir)
+{
+	struct config	*cfg;
+	const char	*dir;
+	char		 path[PATH_MAX], want[PATH_MAX], *errors;
+	static const char body[] =
+	    "[route:u]\nPath = /u\nBackend = unix:run/app.sock\n"
+	    "WorkingDirectory = wd\n";
+
+	dir = make_dir();
+	snprintf(path, sizeof path, "%s/wd", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/w.ini", dir);
+	write_file(path, body, strlen(body), 0644);
+	cfg = config_load(path, &errors);
+	ck_assert_msg(cfg != NULL, "unexpected errors: %s", errors);
+	snprintf(want, sizeof want, "%s/run/app.sock", dir);
+	ck_assert_str_eq(cfg->routes[0].socket, want);
+	ck_assert_str_eq(cfg->routes[0].backend, "unix:run/app.sock");
+	snprintf(want, sizeof want, "%s/wd", dir);
+	ck_assert_str_eq(cfg->routes[0].workdir, want);
+	ck_assert_ptr_null(cfg->routes[0].argv);
+	config_free(cfg);
+}
+END_TEST
+
 /* A relative script path is taken from the directory of the file. */
 START_TEST(test_relative_script)
 {
@@ -1343,6 +1370,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_route_prefix);
 	tcase_add_test(tc, test_route_policy_keys);
 	tcase_add_test(tc, test_relative_script);
+	tcase_add_test(tc, test_relative_unix_and_workdir);
 	tcase_add_test(tc, test_script_not_executable);
 	tcase_add_test(tc, test_runtime_flags);
 	tcase_add_test(tc, test_admin_keys);

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
+#include "cgi.h"
 #include "check_suites.h"
 #include "msgstream.h"
 
@@ -396,6 +397,32 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* unix: backends get the CGI variables as an SCGI netstring header. */
+START_TEST(test_scgi_header)
+{
+	static const char	 want[] = "48:CONTENT_LENGTH\0" "0\0" "SCGI\0"
+	    "1\0" "A\0" "1\0" "QUERY_STRING\0\0" "X\0" "a=b\0" ",";
+	char			*envp[] = { "A=1", "QUERY_STRING=", "X=a=b", NULL };
+	char			*empty[] = { NULL };
+	struct evbuffer		*b = evbuffer_new();
+	char			 got[128];
+	size_t			 n;
+
+	cgi_scgi_header(envp, b);
+	n = evbuffer_get_length(b);
+	ck_assert_uint_eq(n, sizeof(want) - 1);
+	evbuffer_remove(b, got, n);
+	ck_assert(memcmp(got, want, n) == 0);
+	cgi_scgi_header(empty, b);
+	n = evbuffer_get_length(b);
+	ck_assert_uint_eq(n, 28);
+	evbuffer_remove(b, got, n);
+	ck_assert(memcmp(got, "24:CONTENT_LENGTH\0" "0\0" "SCGI\0" "1\0" ",",
+	    28) == 0);
+	evbuffer_free(b);
+}
+END_TEST
+
 Suite *
 make_framed_suite(void)
 {
@@ -410,6 +437,7 @@ make_framed_suite(void)
 	tcase_add_test(tc, test_binary_bytes);
 	tcase_add_test(tc, test_encode);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_scgi_header);
 	suite_add_tcase(s, tc);
 	tcase_add_test(lim, test_framed_errors);
 	tcase_add_test(lim, test_lines_long);
