@@ -54,9 +54,10 @@ backend_for(const struct route *r)
 {
 	switch (r->kind) {
 	case BACKEND_SCRIPT:
+	case BACKEND_DIR:
 		return &backend_script_ops;
 	case BACKEND_UNIX:
-		return &backend_unix_ops;
+		return r->mux ? &backend_mux_ops : &backend_unix_ops;
 	case BACKEND_ECHO:
 	default:
 		return &backend_echo_ops;

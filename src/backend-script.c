@@ -115,7 +115,7 @@ static void	 script_writable(void *);
 static void	 script_close(void *);
 
 static int	 script_spawn(struct script *, const struct route *,
-		    int [3], const char **);
+		    char *const *, int [3], const char **);
 static void	 script_child(const struct script_exec *, pid_t, int [3], int)
 		    __attribute__((noreturn));
 static void	 script_child_fail(int, int, int) __attribute__((noreturn));
@@ -181,9 +181,15 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 	struct script	*s;
 	int		 fds[3];
 	int		 kt;
+	char		*dargv[2];
+	char *const	*argv = route->argv;
 
-	if (route->argv == NULL || route->argv[0] == NULL ||
-	    route->argv[0][0] == '\0') {
+	/* dir: routes run the program the request named (conn.c chose it). */
+	if ((dargv[0] = (char *)conn_dir_program(conn, NULL, NULL)) != NULL) {
+		dargv[1] = NULL;
+		argv = dargv;
+	}
+	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
 		*cause = "no handler program";
 		log_error("%s %s", conn_id(conn), *cause);
 		return NULL;
@@ -201,6 +207,7 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
 	s->format = route->format;
 	msgstream_init(&s->dec, route->format);
+	msgstream_set_data(&s->dec, (enum data_format)route->data_format);
 	kt = conn_config(conn)->kill_timeout;
 	s->kill_timeout = kt > 0 ? kt : 0;
 	if ((s->timer = evtimer_new(s->base, script_timer_cb, s)) == NULL) {
@@ -224,7 +231,7 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 			return NULL;
 		}
 	}
-	if (script_spawn(s, route, fds, cause) == -1) {
+	if (script_spawn(s, route, argv, fds, cause) == -1) {
 		event_free(s->timer);
 		free(s);
 		return NULL;
@@ -249,7 +256,7 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 
 	LIST_INSERT_HEAD(&script_all, s, entry);
 	script_nlive++;
-	log_verbose("%s handler %s started, pid %ld", s->id, route->argv[0],
+	log_verbose("%s handler %s started, pid %ld", s->id, argv[0],
 	    (long)s->pid);
 	return s;
 }
@@ -261,20 +268,20 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
  * (a child that failed before exec has been reaped).
  */
 static int
-script_spawn(struct script *s, const struct route *route, int fds[3],
-    const char **cause)
+script_spawn(struct script *s, const struct route *route, char *const *argv,
+    int fds[3], const char **cause)
 {
 	struct script_exec	 x;
 	struct script_report	 rep;
 	sigset_t		 all, old;
-	const char		*argv0 = route->argv[0], *slash;
+	const char		*argv0 = argv[0], *slash;
 	char			*dir = NULL, *path = NULL;
 	int			 p[4][2], child[3], i, j, err;
 	pid_t			 parent, pid;
 	ssize_t			 n;
 
 	memset(&x, 0, sizeof(x));
-	x.argv = route->argv;
+	x.argv = argv;
 	x.path = argv0;
 	/*
 	 * The handler runs in its own directory. A relative path is made
@@ -849,6 +856,10 @@ script_writable(void *b)
 	script_enter(s);
 	if (s->out != NULL && s->out_blocked) {
 		s->out_blocked = false;
+		/* ReadyToSend: a framed handler may pace itself by it. */
+		if (s->in != NULL && !s->closing)
+			msgstream_encode_ready(s->format,
+			    bufferevent_get_output(s->in));
 		if (!s->out_eof)
 			bufferevent_enable(s->out, EV_READ);
 		script_stdout_process(s);
@@ -985,7 +996,9 @@ script_stdout_process(struct script *s)
 	if (msgstream_decode(&s->dec, in, s->out_eof, &script_sink, s,
 	    &err) == -1) {
 		log_error("%s handler output: %s", s->id, err);
-		script_end(s, 1011, "handler broke the framed format");
+		script_end(s, 1011, s->format == FORMAT_FRAMED ?
+		    "handler broke the framed format" :
+		    "handler wrote invalid UTF-8");
 	}
 }
 

@@ -141,6 +141,7 @@ ux_open(struct conn *conn, const struct route *route, const char **cause)
 	kt = conn_config(conn)->kill_timeout;
 	u->kill_timeout = kt > 0 ? kt : 0;
 	msgstream_init(&u->dec, route->format);
+	msgstream_set_data(&u->dec, (enum data_format)route->data_format);
 	u->timer = evtimer_new(conn_base(conn), ux_timer_cb, u);
 	u->bev = bufferevent_socket_new(conn_base(conn), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
@@ -365,6 +366,10 @@ ux_writable(void *b)
 		return;
 	ux_enter(u);
 	u->out_blocked = false;
+	/* ReadyToSend: a framed backend may pace itself by it. */
+	if (!u->shut_wr && !u->closing)
+		msgstream_encode_ready(u->format,
+		    bufferevent_get_output(u->bev));
 	if (!u->eof)
 		bufferevent_enable(u->bev, EV_READ);
 	ux_process(u);
@@ -390,7 +395,9 @@ ux_process(struct ux *u)
 		return;
 	if (msgstream_decode(&u->dec, in, u->eof, &ux_sink, u, &err) == -1) {
 		log_error("%s backend %s: %s", u->id, u->path, err);
-		ux_end(u, 1011, "backend broke the framed format");
+		ux_end(u, 1011, u->format == FORMAT_FRAMED ?
+		    "backend broke the framed format" :
+		    "backend wrote invalid UTF-8");
 	}
 }
 

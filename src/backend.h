@@ -26,6 +26,12 @@ struct backend_ops {
 	 */
 	bool	 open_early;
 	/*
+	 * With open_early: open only passes the request on; the connection
+	 * waits (reading paused, HandshakeTimeout) until the backend calls
+	 * conn_verdict. Until then no other op but close is called.
+	 */
+	bool	 verdict;
+	/*
 	 * Called once the 101 response is queued. Returns the instance, or
 	 * NULL with *cause set (static string) when it cannot start: the
 	 * connection then closes with 1011.
@@ -36,6 +42,8 @@ struct backend_ops {
 		    size_t len, bool first, bool last);
 	/* The client's output queue drained below its low-water mark. */
 	void	 (*writable)(void *b);
+	/* The client sent a ping (already answered); optional. */
+	void	 (*ping)(void *b, const uint8_t *data, size_t len);
 	/*
 	 * The WebSocket is over (client close, failure, server shutdown).
 	 * A script gets stdin EOF, then SIGTERM, then SIGKILL after the grace
@@ -47,6 +55,7 @@ struct backend_ops {
 extern const struct backend_ops backend_echo_ops;
 extern const struct backend_ops backend_script_ops;
 extern const struct backend_ops backend_unix_ops;
+extern const struct backend_ops backend_mux_ops;
 
 /* Returns the ops for a route's backend kind. */
 const struct backend_ops *backend_for(const struct route *);

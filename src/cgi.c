@@ -187,11 +187,19 @@ cgi_env_headers(struct cgi_env *e, const struct ws_request *req)
  * ("/x/y" for "/app/x/y").
  */
 static void
-cgi_env_script_name(struct cgi_env *e, const struct route *route,
-    const struct ws_request *req)
+cgi_env_script_name(struct cgi_env *e, struct conn *conn,
+    const struct route *route, const struct ws_request *req)
 {
 	const char	*path = route->path != NULL ? route->path : "";
+	const char	*script, *info;
 	size_t		 n = strlen(path);
+
+	/* dir: the program's own name is part of SCRIPT_NAME. */
+	if (conn_dir_program(conn, &script, &info) != NULL) {
+		cgi_env_add(e, "SCRIPT_NAME", script);
+		cgi_env_add(e, "PATH_INFO", info);
+		return;
+	}
 
 	if (!route->prefix || req == NULL || req->path == NULL) {
 		cgi_env_add(e, "SCRIPT_NAME", path);
@@ -248,7 +256,7 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 		cgi_env_add(&e, "QUERY_STRING",
 		    req->query != NULL ? req->query : "");
 	}
-	cgi_env_script_name(&e, route, req);
+	cgi_env_script_name(&e, conn, route, req);
 	v = conn_remote_addr(conn);
 	cgi_env_add(&e, "REMOTE_ADDR", v != NULL ? v : "");
 	cgi_env_add(&e, "REMOTE_HOST", v != NULL ? v : "");

@@ -503,13 +503,24 @@ static const struct config_key config_keys[] = {
 	{ .name = "Backend", .section = SECTION_ROUTE, .type = TYPE_BACKEND,
 	  .def = NULL, .runtime = false, .offset = RT(backend),
 	  .help = "\"echo\"; \"script:PROGRAM [ARGS...]\": one process per "
-	  "WebSocket; or \"unix:SOCKET\": one connection per WebSocket to a "
+	  "WebSocket; \"dir:DIRECTORY\": the program of the directory named "
+	  "by the first path segment after a prefix Path, run like script:; "
+	  "or \"unix:SOCKET\": one connection per WebSocket to a "
 	  "UNIX stream socket (see ROUTES in wsserverd(8))." },
 	{ .name = "MessageFormat", .section = SECTION_ROUTE, .type = TYPE_FORMAT,
 	  .def = "lines", .runtime = false, .offset = RT(format),
 	  .help = "How messages cross a script's stdin and stdout or a unix: "
 	  "socket: \"lines\", \"binary\" or \"framed\" (see FRAMED "
 	  "MESSAGES in wsserverd(8))." },
+	{ .name = "DataFormat", .section = SECTION_ROUTE, .type = TYPE_CHOICE,
+	  .def = "binary", .choices = "auto|text|binary", .runtime = false,
+	  .offset = RT(data_format),
+	  .help = "Message type of what a MessageFormat = binary backend "
+	  "writes: \"binary\" sends each chunk read as a binary message; "
+	  "\"text\" as a text message, cut on UTF-8 code point boundaries "
+	  "(output that is not UTF-8 closes the WebSocket with 1011); \"auto\" "
+	  "sends a chunk that is valid UTF-8 as text and any other as binary. "
+	  "Lines and framed output carry their type already and ignore it." },
 	{ .name = "SubProtocols", .section = SECTION_ROUTE, .type = TYPE_TOKENS,
 	  .def = "", .max = 1024, .runtime = false, .offset = RT(subprotocols),
 	  .help = "Comma-separated subprotocols offered, in order of "
@@ -549,6 +560,9 @@ static const struct {
 	{ "UseBackgroundThread",
 	  "a .NET thread property; wsserverd runs one event loop" },
 	{ "GUIAvailable", "there is no GUI message loop; libevent runs events" },
+	{ "CloseStreamAfterTransfer", "it is about .NET streams handed to "
+	  "SendFile or SetUploadStream; sendfile opens and closes its file "
+	  "itself" },
 	{ "CACertFilePaths",
 	  "for Mono on Unix only; OpenSSL finds its CA certificates itself" },
 	{ "UseInternalSecurityAPI", "TLS is always OpenSSL" },
@@ -836,14 +850,42 @@ config_split_words(const char *s, size_t *count)
 }
 
 /*
- * Parses "unix:SOCKET": a relative path is taken relative to the file's
- * directory. The socket need not exist yet (its server may start later).
+ * Parses "unix:SOCKET" and "unix:SOCKET mux": a relative path is taken
+ * relative to the file's directory. The socket need not exist yet (its
+ * server may start later).
  */
+static int	config_set_unix_path(struct config_parse *, struct route *,
+		    const char *, const char *, char *, size_t);
+
 static int
 config_set_unix(struct config_parse *p, struct route *r, const char *value,
     char *cause, size_t causelen)
 {
-	const char	*path = value + 5;
+	char		*path;
+	size_t		 n;
+	bool		 mux = false;
+	int		 rv;
+
+	path = xstrdup(value + 5);
+	n = strlen(path);
+	if (n >= 4 && strcasecmp(path + n - 4, " mux") == 0) {
+		mux = true;
+		n -= 4;
+		while (n > 0 && (path[n - 1] == ' ' || path[n - 1] == '\t'))
+			n--;
+		path[n] = '\0';
+	}
+	rv = config_set_unix_path(p, r, value, path, cause, causelen);
+	free(path);
+	r->mux = rv == 0 && mux;
+	return rv;
+}
+
+/* The socket path part of config_set_unix. */
+static int
+config_set_unix_path(struct config_parse *p, struct route *r,
+    const char *value, const char *path, char *cause, size_t causelen)
+{
 	char		*abs;
 
 	if (*path == '\0') {
@@ -873,6 +915,51 @@ config_set_unix(struct config_parse *p, struct route *r, const char *value,
 	r->argv = NULL;
 	free(r->socket);
 	r->socket = abs;
+	return 0;
+}
+
+/*
+ * Parses "dir:DIRECTORY": a relative path is taken relative to the file's
+ * directory. The directory must exist; its real path is kept so requests
+ * can be checked against it (no symlink escapes).
+ */
+static int
+config_set_dirbackend(struct config_parse *p, struct route *r,
+    const char *value,
+    char *cause, size_t causelen)
+{
+	const char	*path = value + 4;
+	struct stat	 sb;
+	char		*abs, *real;
+
+	if (*path == '\0') {
+		snprintf(cause, causelen, "dir: needs a directory");
+		return -1;
+	}
+	if (path[0] != '/') {
+		if (p == NULL || p->dir == NULL) {
+			snprintf(cause, causelen, "dir: directory must be an "
+			    "absolute path");
+			return -1;
+		}
+		abs = config_join(p->dir, path, strlen(path));
+	} else
+		abs = xstrdup(path);
+	if ((real = realpath(abs, NULL)) == NULL ||
+	    stat(real, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		snprintf(cause, causelen, "%.200s: not a directory", abs);
+		free(real);
+		free(abs);
+		return -1;
+	}
+	free(abs);
+	free(r->backend);
+	r->backend = xstrdup(value);
+	r->kind = BACKEND_DIR;
+	config_free_vector(r->argv);
+	r->argv = NULL;
+	free(r->dir);
+	r->dir = real;
 	return 0;
 }
 
@@ -953,9 +1040,12 @@ config_set_backend(struct config_parse *p, struct route *r, const char *value,
 	}
 	if (strncasecmp(value, "unix:", 5) == 0)
 		return config_set_unix(p, r, value, cause, causelen);
+	if (strncasecmp(value, "dir:", 4) == 0)
+		return config_set_dirbackend(p, r, value, cause, causelen);
 	if (strncasecmp(value, "script:", 7) != 0) {
 		snprintf(cause, causelen, "unknown backend \"" CONFIG_QUOTE "\" "
-		    "(use echo, script:PROGRAM [ARGS...] or unix:SOCKET)", value);
+		    "(use echo, script:PROGRAM [ARGS...], dir:DIRECTORY or "
+		    "unix:SOCKET)", value);
 		return -1;
 	}
 	if ((argv = config_split_words(value + 7, &argc)) == NULL) {
@@ -1655,7 +1745,8 @@ config_check_root(const struct config *cfg, uid_t euid, char *cause,
 	    config_lookup_id(cfg->user, false, &uid, &gid) == 0 && uid != 0)
 		return 0;
 	for (i = 0; i < cfg->nroutes; i++) {
-		if (cfg->routes[i].kind != BACKEND_SCRIPT)
+		if (cfg->routes[i].kind != BACKEND_SCRIPT &&
+		    cfg->routes[i].kind != BACKEND_DIR)
 			continue;
 		snprintf(cause, causelen, "[route:%s]: script handlers would "
 		    "run as root: set User in [server] to drop privileges, or "
@@ -1704,6 +1795,11 @@ config_finish(struct config_parse *p)
 				    "missing %s", p->cfg->routes[i].name,
 				    k->name);
 		}
+		if (p->cfg->routes[i].kind == BACKEND_DIR &&
+		    p->cfg->routes[i].path != NULL && !p->cfg->routes[i].prefix)
+			config_error(p, p->meta[i].line, "[route:%s]: a dir: "
+			    "backend needs a prefix Path (ending in \"*\")",
+			    p->cfg->routes[i].name);
 	}
 	if (p->cfg->nroutes == 0)
 		config_error(p, 0, "no [route:...] section");
@@ -1844,6 +1940,7 @@ config_free(struct config *cfg)
 		free(r->socket);
 		free(r->origins);
 		free(r->workdir);
+		free(r->dir);
 	}
 	free(cfg->routes);
 	free(cfg->file);
@@ -2045,7 +2142,8 @@ config_man_type(const struct config_key *k)
 	case TYPE_PATH:
 		return "path";
 	case TYPE_BACKEND:
-		return "echo | script:PROGRAM [ARGS...] | unix:SOCKET";
+		return "echo | script:PROGRAM [ARGS...] | dir:DIRECTORY | "
+		    "unix:SOCKET";
 	case TYPE_TOKENS:
 		return "token list";
 	case TYPE_ENVLIST:

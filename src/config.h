@@ -14,10 +14,18 @@ enum msg_format {
 	FORMAT_FRAMED,		/* length-prefixed frames (msgstream.h) */
 };
 
+/* DataFormat: the message type of a binary-format backend's output. */
+enum data_format {
+	DATA_AUTO,		/* text when the chunk is valid UTF-8 */
+	DATA_TEXT,		/* always text, cut on code point boundaries */
+	DATA_BINARY,		/* always binary */
+};
+
 enum backend_kind {
 	BACKEND_ECHO,		/* "echo" */
 	BACKEND_SCRIPT,		/* "script:/path/to/handler [args]" */
 	BACKEND_UNIX,		/* "unix:/path/to/socket" (stream mode) */
+	BACKEND_DIR,		/* "dir:/path": a program of the directory */
 };
 
 struct tls_ctx;
@@ -30,12 +38,15 @@ struct route {
 	enum backend_kind kind;
 	char		**argv;		/* script: program and args, NULL-terminated */
 	enum msg_format	 format;	/* MessageFormat */
+	int		 data_format;	/* DataFormat: enum data_format */
 	char		*subprotocols;	/* SubProtocols: comma-separated, "" none */
 	char		**passenv;	/* PassEnv: variable names, NULL-terminated */
 	char		*socket;	/* unix: the socket's absolute path */
 	char		*origins;	/* AllowedOrigins: "*", "same", origins */
 	int		 max_connections; /* MaxConnections (0 = no limit) */
 	char		*workdir;	/* WorkingDirectory ("" = program's) */
+	char		*dir;		/* dir: the directory's real path */
+	bool		 mux;		/* unix: ... mux: one shared socket */
 };
 
 struct config {

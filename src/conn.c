@@ -72,6 +72,7 @@ struct conn_piece {
 
 enum conn_state {
 	CONN_HANDSHAKE,		/* reading the upgrade request */
+	CONN_VERDICT,		/* waiting for the backend's verdict on it */
 	CONN_OPEN,		/* WebSocket open */
 	CONN_CLOSING,		/* we sent close, waiting for the reply */
 	CONN_DRAINING,		/* flushing our last bytes, then FIN, then EOF */
@@ -120,6 +121,15 @@ struct conn {
 	struct ws_session	*ws;
 	const struct route	*route;
 	char			*subprotocol;
+	char			*dir_prog;	/* dir: the program chosen */
+	char			*dir_script;	/* dir: its SCRIPT_NAME */
+	const char		*dir_info;	/* dir: PATH_INFO, in req.path */
+	/* CONN_VERDICT: the 101 to send and the request's length. */
+	char			*verdict_resp;
+	size_t			 verdict_resp_len;
+	size_t			 verdict_head;
+	bool			 verdict_deflate;
+	struct ws_deflate_params verdict_agreed;
 	const struct backend_ops *bops;
 	void			*b;
 
@@ -305,6 +315,8 @@ conn_ws_ping(void *arg, const uint8_t *data, size_t len)
 	struct conn	*c = arg;
 
 	log_debug("%s ping (%zu bytes)", c->id, len);
+	if (c->b != NULL && c->bops->ping != NULL)
+		c->bops->ping(c->b, data, len);
 }
 
 /* Session callback: a pong arrived. */
@@ -571,12 +583,123 @@ conn_route_count(const struct route *r)
 	return n;
 }
 
+/*
+ * dir: backends: the first path segment after the route's prefix names a
+ * program of the directory; the rest is PATH_INFO. Hidden names (which
+ * covers ".." too), symlinks that resolve outside the directory and
+ * anything but an executable regular file are refused. Returns 0 with
+ * dir_prog, dir_script and dir_info set, or -1.
+ */
+static int
+conn_dir_resolve(struct conn *c)
+{
+	const struct route	*r = c->route;
+	const char		*rest, *slash;
+	char			*cand, *real;
+	size_t			 n, dlen, plen;
+	struct stat		 sb;
+
+	plen = strlen(r->path) - 1;		/* without the "*" */
+	if (plen > 0 && r->path[plen - 1] == '/')
+		plen--;
+	rest = c->req.path + plen;
+	while (*rest == '/')
+		rest++;
+	slash = strchr(rest, '/');
+	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	if (n == 0 || n > 255 || rest[0] == '.' || memchr(rest, '\\', n))
+		return -1;
+	xasprintf(&cand, "%s/%.*s", r->dir, (int)n, rest);
+	real = realpath(cand, NULL);
+	free(cand);
+	dlen = strlen(r->dir);
+	if (real == NULL || strncmp(real, r->dir, dlen) != 0 ||
+	    (real[dlen] != '/' && dlen > 1) || stat(real, &sb) == -1 ||
+	    !S_ISREG(sb.st_mode) || access(real, X_OK) == -1) {
+		free(real);
+		return -1;
+	}
+	c->dir_prog = real;
+	xasprintf(&c->dir_script, "%.*s/%.*s", (int)plen, r->path, (int)n,
+	    rest);
+	c->dir_info = rest + n;
+	return 0;
+}
+
+/*
+ * The upgrade is accepted: queues the 101 response (len bytes), drops the
+ * request (head bytes) from the input, starts the session, and opens the
+ * backend unless it is open already. agreed: permessage-deflate, or NULL.
+ */
+static void
+conn_handshake_finish(struct conn *c, const char *resp, size_t len,
+    size_t head, const struct ws_deflate_params *agreed)
+{
+	struct ws_session_config	 scfg;
+	struct ws_deflate_config	 dcfg;
+	const char			*cause;
+
+	conn_deflate_config(c->cfg, &dcfg);
+	evbuffer_drain(c->in, head);
+	evbuffer_add(c->out, resp, len);
+	evtimer_del(c->timer);
+
+	memset(&scfg, 0, sizeof(scfg));
+	scfg.max_message_size = c->cfg->max_message_size;
+	scfg.max_frame_size = c->cfg->max_frame_size;
+	scfg.buffer_message = c->cfg->buffer_message;
+	if (agreed != NULL) {
+		scfg.deflate = agreed;
+		scfg.deflate_cfg = &dcfg;
+	}
+	c->ws = ws_session_new(&scfg, &conn_ws_callbacks, c);
+	c->state = CONN_OPEN;
+	c->opened = true;
+	c->t_open = util_now_ms();
+	server_stats(c->srv)->opened++;
+	conn_set_read_high(c, CONN_READ_HIGH);
+	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
+	    c->req.uri, c->route->name, c->subprotocol ? " subprotocol=" : "",
+	    c->subprotocol ? c->subprotocol : "",
+	    agreed != NULL ? " permessage-deflate" : "");
+
+	if (c->b == NULL &&
+	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
+		log_error("%s backend %s failed: %s", c->id, c->bops->name, cause);
+		conn_close(c, 1011, "backend unavailable");
+	}
+}
+
+/* The backend's verdict on a request in CONN_VERDICT; see conn.h. */
+void
+conn_verdict(struct conn *c, int status, const char *cause)
+{
+	if (c->state != CONN_VERDICT)
+		return;
+	c->busy++;
+	if (status == 101) {
+		conn_handshake_finish(c, c->verdict_resp, c->verdict_resp_len,
+		    c->verdict_head, c->verdict_deflate ? &c->verdict_agreed :
+		    NULL);
+		/* Bytes the client sent after its request wait in c->in. */
+		if (!c->dead)
+			event_active(c->kick, EV_TIMEOUT, 0);
+	} else {
+		conn_backend_close(c);
+		c->state = CONN_HANDSHAKE;
+		conn_reject(c, status, cause != NULL ? cause :
+		    "refused by the backend");
+	}
+	c->busy--;
+	if (c->dead && c->busy == 0)
+		conn_free(c);
+}
+
 /* Reads the upgrade request; on success answers 101 and opens the backend. */
 static void
 conn_handshake(struct conn *c)
 {
 	struct evbuffer			*in = c->in;
-	struct ws_session_config	 scfg;
 	struct ws_deflate_config	 dcfg;
 	struct ws_deflate_params	 agreed;
 	const char			*cause;
@@ -618,6 +741,11 @@ conn_handshake(struct conn *c)
 		conn_reject(c, 404, "no route for this path");
 		return;
 	}
+	if (c->route->kind == BACKEND_DIR && c->dir_prog == NULL &&
+	    conn_dir_resolve(c) == -1) {
+		conn_reject(c, 404, "no such program");
+		return;
+	}
 	if (!conn_origin_allowed(c)) {
 		conn_reject(c, 403, "origin not allowed");
 		return;
@@ -647,34 +775,26 @@ conn_handshake(struct conn *c)
 		conn_reject(c, 503, cause);
 		return;
 	}
-	evbuffer_drain(in, head);
-	evbuffer_add(c->out, resp, n);
-	evtimer_del(c->timer);
-
-	memset(&scfg, 0, sizeof(scfg));
-	scfg.max_message_size = c->cfg->max_message_size;
-	scfg.max_frame_size = c->cfg->max_frame_size;
-	scfg.buffer_message = c->cfg->buffer_message;
-	if (deflate) {
-		scfg.deflate = &agreed;
-		scfg.deflate_cfg = &dcfg;
+	if (c->bops->verdict) {
+		/*
+		 * The backend has the request and answers with conn_verdict.
+		 * Reading stops; what the client sent after its request stays
+		 * in the input until then.
+		 */
+		c->verdict_resp = xmalloc(n);
+		memcpy(c->verdict_resp, resp, n);
+		c->verdict_resp_len = n;
+		c->verdict_head = head;
+		c->verdict_deflate = deflate != 0;
+		if (deflate)
+			c->verdict_agreed = agreed;
+		c->state = CONN_VERDICT;
+		conn_update_read(c);
+		conn_timer(c, (unsigned long long)c->cfg->handshake_timeout *
+		    1000);
+		return;
 	}
-	c->ws = ws_session_new(&scfg, &conn_ws_callbacks, c);
-	c->state = CONN_OPEN;
-	c->opened = true;
-	c->t_open = util_now_ms();
-	server_stats(c->srv)->opened++;
-	conn_set_read_high(c, CONN_READ_HIGH);
-	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
-	    c->req.uri, c->route->name, c->subprotocol ? " subprotocol=" : "",
-	    c->subprotocol ? c->subprotocol : "",
-	    deflate ? " permessage-deflate" : "");
-
-	if (c->b == NULL &&
-	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
-		log_error("%s backend %s failed: %s", c->id, c->bops->name, cause);
-		conn_close(c, 1011, "backend unavailable");
-	}
+	conn_handshake_finish(c, resp, n, head, deflate ? &agreed : NULL);
 }
 
 /* Feeds buffered client bytes to the session until paused, closed or empty. */
@@ -714,8 +834,8 @@ conn_update_read(struct conn *c)
 
 	if (c->dead)
 		return;
-	want = c->state == CONN_DRAINING ||
-	    !(c->paused_backend || c->paused_output || c->paused_admin);
+	want = c->state == CONN_DRAINING || (c->state != CONN_VERDICT &&
+	    !(c->paused_backend || c->paused_output || c->paused_admin));
 	if (c->bev != NULL) {
 		if (want)
 			bufferevent_enable(c->bev, EV_READ);
@@ -1138,6 +1258,15 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_set_close(c, 0, "timeout", "handshake timeout", 17);
 		conn_free(c);
 		break;
+	case CONN_VERDICT:
+		log_info("%s no backend verdict within %d s", c->id,
+		    c->cfg->handshake_timeout);
+		c->busy++;
+		conn_verdict(c, 503, "no backend verdict in time");
+		c->busy--;
+		if (c->dead && c->busy == 0)
+			conn_free(c);
+		break;
 	case CONN_CLOSING:
 		log_verbose("%s no close response within %d s", c->id,
 		    c->cfg->close_timeout);
@@ -1206,6 +1335,9 @@ conn_free(struct conn *c)
 		ws_session_free(c->ws);
 	ws_request_free(&c->req);
 	free(c->subprotocol);
+	free(c->dir_prog);
+	free(c->dir_script);
+	free(c->verdict_resp);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	else {
@@ -1379,6 +1511,7 @@ conn_close(struct conn *c, int code, const char *reason)
 	conn_backend_close(c);
 	switch (c->state) {
 	case CONN_HANDSHAKE:
+	case CONN_VERDICT:
 		conn_set_close(c, code, "server", reason, strlen(reason));
 		if (c->busy > 0)
 			c->dead = true;
@@ -1484,7 +1617,8 @@ conn_close_all(int code, const char *reason)
 		next = TAILQ_NEXT(c, entry);
 		if (c->state == CONN_OPEN)
 			conn_close(c, code, reason);
-		else if (c->state == CONN_HANDSHAKE && c->busy == 0) {
+		else if ((c->state == CONN_HANDSHAKE ||
+		    c->state == CONN_VERDICT) && c->busy == 0) {
 			conn_set_close(c, 0, "server", "shutdown", 8);
 			conn_free(c);
 		}
@@ -1530,6 +1664,17 @@ const char *
 conn_subprotocol(const struct conn *c)
 {
 	return c->subprotocol;
+}
+
+const char *
+conn_dir_program(const struct conn *c, const char **script_name,
+    const char **path_info)
+{
+	if (script_name != NULL)
+		*script_name = c->dir_script;
+	if (path_info != NULL)
+		*path_info = c->dir_info;
+	return c->dir_prog;
 }
 
 const char *
@@ -1714,6 +1859,7 @@ conn_get_info(const struct conn *c, struct conn_info *ci)
 {
 	static const char *const states[] = {
 		[CONN_HANDSHAKE] = "handshake",
+		[CONN_VERDICT] = "verdict",
 		[CONN_OPEN] = "open",
 		[CONN_CLOSING] = "closing",
 		[CONN_DRAINING] = "draining",

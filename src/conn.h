@@ -25,6 +25,12 @@ const char		*conn_id(const struct conn *);
 const struct ws_request	*conn_request(const struct conn *);
 /* The subprotocol agreed on, or NULL. */
 const char		*conn_subprotocol(const struct conn *);
+/*
+ * dir: routes: the program the request names (absolute, real path), with
+ * its SCRIPT_NAME and PATH_INFO. Returns NULL on other routes.
+ */
+const char		*conn_dir_program(const struct conn *,
+			    const char **script_name, const char **path_info);
 /* Numeric peer and local addresses and ports. */
 const char		*conn_remote_addr(const struct conn *);
 int			 conn_remote_port(const struct conn *);
@@ -63,6 +69,14 @@ void	conn_resume_input(struct conn *);
 void	conn_close(struct conn *, int code, const char *reason);
 
 /*
+ * A backend with the verdict flag answers the upgrade request: 101 sends
+ * the upgrade response and opens the WebSocket; any other status is the
+ * HTTP error (cause: its body and log text, NULL for a default). Does
+ * nothing unless the connection is waiting for a verdict.
+ */
+void	conn_verdict(struct conn *, int status, const char *cause);
+
+/*
  * Why the WebSocket ends, once known (from the backend's close op on):
  * returns the close code (the client's, 1005 when it sent none; or the
  * server's) and sets *reason (sanitized for the log); 0 and "" before.
@@ -76,7 +90,8 @@ int	conn_close_status(const struct conn *, const char **reason);
  */
 struct conn_info {
 	const char		*id;
-	const char		*state;		/* handshake, open, closing, draining */
+	/* handshake, verdict, open, closing, draining */
+	const char		*state;
 	bool			 connected;	/* WebSocket open */
 	bool			 accept_data;	/* not paused by the admin */
 	bool			 line_mode;

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/types.h>
+
 #include <event2/buffer.h>
 
 #include "msgstream.h"
@@ -27,6 +29,14 @@ msgstream_init(struct msgstream *m, enum msg_format format)
 	memset(m, 0, sizeof(*m));
 	m->format = format;
 	m->state = MS_HEADER;
+	m->data = DATA_BINARY;
+}
+
+/* Chooses the type of binary-format chunks; see msgstream.h. */
+void
+msgstream_set_data(struct msgstream *m, enum data_format data)
+{
+	m->data = data;
 }
 
 /* True while a message or a frame is half decoded; see msgstream.h. */
@@ -124,20 +134,97 @@ msgstream_lines(struct msgstream *m, struct evbuffer *in, bool eof,
 	}
 }
 
-/* Binary: whatever arrived, one message per chunk. */
-static int
-msgstream_binary(struct msgstream *m, struct evbuffer *in,
-    const struct msgstream_sink *sink, void *arg)
+/*
+ * Length of the incomplete character that data[0..n) ends with, which a
+ * validator has accepted so far (0 when it ends on a boundary).
+ */
+static size_t
+msgstream_utf8_tail(const uint8_t *data, size_t n)
 {
-	const uint8_t	*data;
-	size_t		 len, n;
-	int		 rc;
+	size_t	i, need;
+	uint8_t	c;
+
+	for (i = 1; i <= 3 && i <= n; i++) {
+		c = data[n - i];
+		if ((c & 0xc0) == 0x80)
+			continue;
+		if (c >= 0xf0)
+			need = 4;
+		else if (c >= 0xe0)
+			need = 3;
+		else if (c >= 0xc0)
+			need = 2;
+		else
+			need = 1;
+		return need > i ? i : 0;
+	}
+	return 0;
+}
+
+/*
+ * Binary, DataFormat text or auto: how much of data[0..n) goes out now
+ * and as what. Returns the length (0: wait for more input), or -1 on an
+ * error with *err set.
+ */
+static ssize_t
+msgstream_binary_cut(const struct msgstream *m, const uint8_t *data,
+    size_t n, bool more, bool eof, enum ws_msg_type *type, const char **err)
+{
+	struct ws_utf8	u;
+	size_t		tail;
+
+	*type = WS_MSG_TEXT;
+	ws_utf8_init(&u);
+	if (ws_utf8_feed(&u, data, n) == -1) {
+		if (m->data == DATA_AUTO) {
+			*type = WS_MSG_BINARY;
+			return (ssize_t)n;
+		}
+		*err = "output is not UTF-8";
+		return -1;
+	}
+	if (ws_utf8_complete(&u))
+		return (ssize_t)n;
+	tail = msgstream_utf8_tail(data, n);
+	if (n > tail)
+		return (ssize_t)(n - tail);
+	/* Only a cut character is left: more input may complete it. */
+	if (more || !eof)
+		return 0;
+	if (m->data == DATA_AUTO) {
+		*type = WS_MSG_BINARY;
+		return (ssize_t)n;
+	}
+	*err = "output ends inside a UTF-8 character";
+	return -1;
+}
+
+/*
+ * Binary: whatever arrived, one message per chunk, typed as DataFormat
+ * says. Returns 0, or -1 on an error with *err set.
+ */
+static int
+msgstream_binary(struct msgstream *m, struct evbuffer *in, bool eof,
+    const struct msgstream_sink *sink, void *arg, const char **err)
+{
+	const uint8_t		*data;
+	size_t			 len, n;
+	ssize_t			 cut;
+	enum ws_msg_type	 type;
+	int			 rc;
 
 	while ((len = evbuffer_get_length(in)) > 0) {
 		n = len < MSGSTREAM_CHUNK ? len : MSGSTREAM_CHUNK;
 		data = evbuffer_pullup(in, (ev_ssize_t)n);
-		rc = msgstream_piece(m, sink, arg, WS_MSG_BINARY, data, n,
-		    true);
+		type = WS_MSG_BINARY;
+		if (m->data != DATA_BINARY) {
+			cut = msgstream_binary_cut(m, data, n, len > n, eof,
+			    &type, err);
+			if (cut <= 0)
+				return (int)cut;
+			n = (size_t)cut;
+		}
+		rc = msgstream_piece(m, sink, arg, type, data, n, true);
 		if (rc == -1)
 			break;
 		evbuffer_drain(in, n);
@@ -314,7 +401,7 @@ msgstream_decode(struct msgstream *m, struct evbuffer *in, bool eof,
 {
 	switch (m->format) {
 	case FORMAT_BINARY:
-		return msgstream_binary(m, in, sink, arg);
+		return msgstream_binary(m, in, eof, sink, arg, err);
 	case FORMAT_FRAMED:
 		return msgstream_framed(m, in, eof, sink, arg, err);
 	case FORMAT_LINES:
@@ -366,4 +453,12 @@ msgstream_encode_close(enum msg_format format, struct evbuffer *out, int code,
 	evbuffer_add_printf(out, "C %d %zu\n", code, len);
 	if (len > 0)
 		evbuffer_add(out, reason, len);
+}
+
+/* Appends a framed ReadyToSend notice; see msgstream.h. */
+void
+msgstream_encode_ready(enum msg_format format, struct evbuffer *out)
+{
+	if (format == FORMAT_FRAMED)
+		evbuffer_add(out, "R 0\n", 4);
 }

@@ -42,9 +42,20 @@ struct msgstream {
 	enum ws_msg_type	 type;		/* of the message being sent */
 	bool			 final;		/* this frame ends its message */
 	bool			 open;		/* a message is half sent */
+	enum data_format	 data;		/* binary: type of each chunk */
 };
 
+/* Sets up a decoder for format; binary chunks go out as binary messages. */
 void	msgstream_init(struct msgstream *, enum msg_format);
+
+/*
+ * Binary format only: the message type of each chunk (DataFormat). Text
+ * and auto cut chunks on UTF-8 code point boundaries, holding an
+ * incomplete last character back until more input (or eof) arrives; text
+ * makes output that is not UTF-8 a decoding error, auto sends such a
+ * chunk as binary.
+ */
+void	msgstream_set_data(struct msgstream *, enum data_format);
 
 /*
  * Turns what in holds into pieces, draining what it uses, until input runs
@@ -69,5 +80,11 @@ int	msgstream_encode(enum msg_format, struct evbuffer *out,
 /* Framed only: appends "C code len\n" and the reason (nothing otherwise). */
 void	msgstream_encode_close(enum msg_format, struct evbuffer *out, int code,
 	    const char *reason, size_t len);
+
+/*
+ * Framed only: appends "R 0\n", telling the backend that the client's
+ * queue, which had filled, has drained (ReadyToSend).
+ */
+void	msgstream_encode_ready(enum msg_format, struct evbuffer *out);
 
 #endif

@@ -325,6 +325,26 @@ START_TEST(test_syntax_forms)
 }
 END_TEST
 
+/* DataFormat: binary by default, any case, one value per route. */
+START_TEST(test_data_format)
+{
+	struct config	*cfg;
+
+	cfg = load_ok("[route:a]\nPath = /a\nBackend = echo\n"
+	    "[route:t]\nPath = /t\nBackend = echo\nMessageFormat = binary\n"
+	    "DataFormat = Text\n"
+	    "[route:u]\nPath = /u\nBackend = echo\nMessageFormat = binary\n"
+	    "dataformat = AUTO\n"
+	    "[route:b]\nPath = /b\nBackend = echo\nDataFormat = binary\n");
+	ck_assert_uint_eq(cfg->nroutes, 4);
+	ck_assert_int_eq(config_route_for(cfg, "/a")->data_format, DATA_BINARY);
+	ck_assert_int_eq(config_route_for(cfg, "/t")->data_format, DATA_TEXT);
+	ck_assert_int_eq(config_route_for(cfg, "/u")->data_format, DATA_AUTO);
+	ck_assert_int_eq(config_route_for(cfg, "/b")->data_format, DATA_BINARY);
+	config_free(cfg);
+}
+END_TEST
+
 static const char *const bool_true[] = {
 	"True", "true", "TRUE", "tRuE", "1", "Yes", "yes", "YES", "On", "on",
 	"ON",
@@ -476,7 +496,16 @@ static const struct {
 	  "@:5: Path: /e is already the path of [route:e]\n" },
 	{ "[route:a]\nPath = /a\nBackend = cgi:/x\n" ROUTE_E,
 	  "@:3: Backend: unknown backend \"cgi:/x\" (use echo, "
-	  "script:PROGRAM [ARGS...] or unix:SOCKET)\n" },
+	  "script:PROGRAM [ARGS...], dir:DIRECTORY or unix:SOCKET)\n" },
+	{ "[route:a]\nPath = /a\nBackend = dir:\n" ROUTE_E,
+	  "@:3: Backend: dir: needs a directory\n" },
+	{ "[route:a]\nPath = /a\nBackend = dir:/nonexistent/d\n" ROUTE_E,
+	  "@:3: Backend: /nonexistent/d: not a directory\n" },
+	{ "[route:a]\nPath = /a\nBackend = dir:/tmp\n" ROUTE_E,
+	  "@:1: [route:a]: a dir: backend needs a prefix Path (ending in "
+	  "\"*\")\n" },
+	{ "[route:a]\nPath = /a\nBackend = unix: mux\n" ROUTE_E,
+	  "@:3: Backend: unix: needs a socket path\n" },
 	{ "[route:a]\nPath = /a\nBackend = unix:\n" ROUTE_E,
 	  "@:3: Backend: unix: needs a socket path\n" },
 	{ "[route:a]\nPath = /a\nBackend = unix:/"
@@ -533,6 +562,14 @@ static const struct {
 	{ ROUTE_E "SSLProvider = 0\n",
 	  "@:4: SSLProvider: has no meaning on Linux (TLS is always "
 	  "OpenSSL)\n" },
+	{ ROUTE_E "DataFormat = utf8\n",
+	  "@:4: DataFormat: invalid value \"utf8\" (use auto|text|binary)\n" },
+	{ ROUTE_E "DataFormat =\n",
+	  "@:4: DataFormat: invalid value \"\" (use auto|text|binary)\n" },
+	{ "[websocket]\nCloseStreamAfterTransfer = false\n" ROUTE_E,
+	  "@:2: CloseStreamAfterTransfer: has no meaning on Linux (it is "
+	  "about .NET streams handed to SendFile or SetUploadStream; sendfile "
+	  "opens and closes its file itself)\n" },
 	{ "[server]\nLocalPort = 1\n", "@: no [route:...] section\n" },
 	{ "", "@: no [route:...] section\n" },
 };
@@ -683,6 +720,21 @@ START_TEST(test_route_policy_keys)
 	ck_assert_str_eq(cfg->routes[0].origins, "same, https://a.example");
 	ck_assert_int_eq(cfg->routes[0].max_connections, 7);
 	ck_assert_str_eq(cfg->routes[0].workdir, "/tmp");
+	ck_assert(!cfg->routes[0].mux);
+	config_free(cfg);
+
+	cfg = load_ok("[route:a]\nPath = /a\nBackend = unix:/run/x.sock  MUX\n");
+	ck_assert_int_eq(cfg->routes[0].kind, BACKEND_UNIX);
+	ck_assert(cfg->routes[0].mux);
+	ck_assert_str_eq(cfg->routes[0].socket, "/run/x.sock");
+	ck_assert_str_eq(cfg->routes[0].backend, "unix:/run/x.sock  MUX");
+	config_free(cfg);
+
+	cfg = load_ok("[route:a]\nPath = /a/*\nBackend = dir:/tmp/\n"
+	    "[backend]\nAllowRootHandlers = true\n");
+	ck_assert_int_eq(cfg->routes[0].kind, BACKEND_DIR);
+	ck_assert_str_eq(cfg->routes[0].dir, "/tmp");
+	ck_assert_ptr_null(cfg->routes[0].argv);
 	config_free(cfg);
 }
 END_TEST
@@ -997,7 +1049,7 @@ START_TEST(test_runtime_flags)
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 77);
+	ck_assert_uint_eq(n, 78);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -1143,6 +1195,7 @@ START_TEST(test_man_page)
 		"UseInternalSecurityAPI", "SSLProvider", "SSLServerCACerts",
 		"SSLSecurityFlags", "SSLIncludeCertChain", "SSLCheckOCSP",
 		"SSLCipherStrength", "TLS13KeyShareGroups",
+		"CloseStreamAfterTransfer",
 	};
 	char	*tmpl, *out, want[128];
 	const char *c;
@@ -1174,7 +1227,7 @@ START_TEST(test_man_page)
 	}
 	for (tp = 0, c = out; (c = strstr(c, ".TP\n")) != NULL; c++)
 		tp++;
-	ck_assert_uint_eq(tp, config_key_count() + 11);
+	ck_assert_uint_eq(tp, config_key_count() + 12);
 	ck_assert_ptr_nonnull(strstr(out, "\\fBLocalPort\\fR = \\fIinteger\\fR\n"
 	    "TCP port to listen on; 0 lets the kernel pick a free port (see "
 	    "wsserverctl status).\n.br\nDefault: 0. Range: 0\\(en65535. "
@@ -1359,6 +1412,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_defaults_loaded);
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_syntax_forms);
+	tcase_add_test(tc, test_data_format);
 	tcase_add_test(tc, test_bool_spellings);
 	tcase_add_test(tc, test_bool_errors);
 	tcase_add_loop_test(tc, test_error_class, 0,

@@ -11,6 +11,7 @@
 #include "cgi.h"
 #include "check_suites.h"
 #include "msgstream.h"
+#include "ws-utf8.h"
 
 /* What a decode produced, as text: one entry per message or control. */
 struct rec {
@@ -86,6 +87,9 @@ static const struct msgstream_sink rec_sink = {
 	.ping = rec_ping,
 };
 
+/* DataFormat that run() gives its decoder (binary format only). */
+static enum data_format	run_data = DATA_BINARY;
+
 /* A deterministic generator for the random splits. */
 static uint32_t
 lcg(uint32_t *state)
@@ -114,6 +118,7 @@ run(enum msg_format fmt, const char *in, size_t len, int mode, uint32_t seed,
 	memset(r, 0, sizeof(*r));
 	r->stop_every = stop_every;
 	msgstream_init(&m, fmt);
+	msgstream_set_data(&m, run_data);
 	for (;;) {
 		eof = off == len;
 		if (!eof) {
@@ -259,6 +264,183 @@ START_TEST(test_binary_bytes)
 		ck_assert_uint_eq(o, len);
 		ck_assert(memcmp(got, in, len) == 0);
 	}
+}
+END_TEST
+
+/*
+ * Binary format with DataFormat data, in every chunking and with stopping
+ * sinks: every message is of type want ('T' or 'B'; 'A' any), text ones
+ * are whole UTF-8, the messages joined are in, and the run ends with the
+ * error err ("" none) after the first sent bytes of in.
+ */
+static void
+expect_typed(enum data_format data, const char *in, size_t len, char want,
+    size_t sent, const char *err)
+{
+	struct rec	 r;
+	char		 got[256];
+	size_t		 i, o, mlen;
+	int		 mode, stop;
+	uint32_t	 seed;
+	char		 type;
+
+	run_data = data;
+	for (mode = 0; mode < 3; mode++) {
+		for (seed = 1; seed <= (mode == 2 ? 20u : 1u); seed++) {
+			for (stop = 0; stop <= 2; stop++) {
+				run(FORMAT_BINARY, in, len, mode, seed, stop,
+				    &r);
+				for (i = 0, o = 0; i < r.len && r.out[i] ==
+				    'M'; i++) {
+					type = r.out[i + 1];
+					ck_assert(want == 'A' || type == want);
+					i += 3;
+					for (mlen = 0; r.out[i + mlen] != '|';
+					    mlen++)
+						got[o + mlen] = r.out[i + mlen];
+					ck_assert_uint_gt(mlen, 0);
+					if (type == 'T')
+						ck_assert(ws_utf8_valid(
+						    (const uint8_t *)got + o,
+						    mlen));
+					o += mlen;
+					i += mlen;
+				}
+				ck_assert_msg(o == sent &&
+				    memcmp(got, in, sent) == 0,
+				    "data %d mode %d seed %u: %zu bytes sent",
+				    data, mode, seed, o);
+				if (*err == '\0')
+					ck_assert_uint_eq(i, r.len);
+				else
+					ck_assert_str_eq(r.out + i, err);
+			}
+		}
+	}
+	run_data = DATA_BINARY;
+}
+
+/* DataFormat text: text messages cut on code point boundaries. */
+START_TEST(test_data_text)
+{
+	static const char	 utf8[] = "a\xc3\xa9z\xe2\x82\xac\xf0\x9f\x98"
+	    "\x80.";
+
+	expect_typed(DATA_TEXT, utf8, sizeof(utf8) - 1, 'T', sizeof(utf8) - 1,
+	    "");
+	expect_typed(DATA_TEXT, "\xc3\xa9", 2, 'T', 2, "");
+	expect_typed(DATA_TEXT, "\x00\x01\n", 3, 'T', 3, "");
+	expect_typed(DATA_TEXT, "\xff", 1, 'T', 0, "E:output is not UTF-8");
+	expect_typed(DATA_TEXT, "\xed\xa0\x80", 3, 'T', 0,
+	    "E:output is not UTF-8");
+	expect_typed(DATA_TEXT, "\xc3", 1, 'T', 0,
+	    "E:output ends inside a UTF-8 character");
+	expect_typed(DATA_TEXT, "\xe2\x82", 2, 'T', 0,
+	    "E:output ends inside a UTF-8 character");
+}
+END_TEST
+
+/* DataFormat text: an invalid byte refuses the chunk it arrives in. */
+START_TEST(test_data_text_errors)
+{
+	struct rec	r;
+
+	run_data = DATA_TEXT;
+	run(FORMAT_BINARY, "ab\xc3\xa9\xc3", 5, 0, 1, 0, &r);
+	ck_assert_str_eq(r.out, "MT:ab\xc3\xa9|E:output ends inside a UTF-8 "
+	    "character");
+	run(FORMAT_BINARY, "ab\xff", 3, 0, 1, 0, &r);
+	ck_assert_str_eq(r.out, "E:output is not UTF-8");
+	run(FORMAT_BINARY, "ab\xff", 3, 1, 1, 0, &r);
+	ck_assert_str_eq(r.out, "MT:a|MT:b|E:output is not UTF-8");
+	run_data = DATA_BINARY;
+}
+END_TEST
+
+/* DataFormat auto: UTF-8 chunks as text, others as binary. */
+START_TEST(test_data_auto)
+{
+	static const char	 utf8[] = "h\xc3\xa9llo \xe2\x82\xac\xf0\x9f"
+	    "\x98\x80";
+	struct rec		 r;
+
+	expect_typed(DATA_AUTO, utf8, sizeof(utf8) - 1, 'T', sizeof(utf8) - 1,
+	    "");
+	expect_typed(DATA_AUTO, "\xff\xfe\x80", 3, 'B', 3, "");
+	expect_typed(DATA_AUTO, "a\xff\xc3\xa9", 4, 'A', 4, "");
+	run_data = DATA_AUTO;
+	run(FORMAT_BINARY, "ab\xff", 3, 0, 1, 0, &r);
+	ck_assert_str_eq(r.out, "MB:ab\xff|");
+	run(FORMAT_BINARY, "ab\xc3\xa9", 4, 0, 1, 0, &r);
+	ck_assert_str_eq(r.out, "MT:ab\xc3\xa9|");
+	/* A character cut by eof goes out as it is, as binary. */
+	run(FORMAT_BINARY, "ab\xe2\x82", 4, 0, 1, 0, &r);
+	ck_assert_str_eq(r.out, "MT:ab|MB:\xe2\x82|");
+	run(FORMAT_BINARY, "ab\xe2\x82", 4, 1, 1, 0, &r);
+	ck_assert_str_eq(r.out, "MT:a|MT:b|MB:\xe2\x82|");
+	/* Binary, the default, does not look at the bytes. */
+	run_data = DATA_BINARY;
+	run(FORMAT_BINARY, "ab\xc3\xa9", 4, 0, 1, 0, &r);
+	ck_assert_str_eq(r.out, "MB:ab\xc3\xa9|");
+}
+END_TEST
+
+/* Sink: every piece is one whole text message of valid UTF-8. */
+static int
+utf8_piece(void *arg, enum ws_msg_type type, const uint8_t *data,
+    size_t len, bool first, bool last)
+{
+	size_t	*bytes = arg;
+
+	ck_assert_int_eq(type, WS_MSG_TEXT);
+	ck_assert(first && last);
+	ck_assert(ws_utf8_valid(data, len));
+	*bytes += len;
+	return 0;
+}
+
+static const struct msgstream_sink utf8_sink = {
+	.piece = utf8_piece,
+	.close = rec_close,
+	.ping = rec_ping,
+};
+
+/* Text output longer than MSGSTREAM_CHUNK is cut between characters. */
+START_TEST(test_data_text_long)
+{
+	struct msgstream	 m;
+	struct evbuffer		*buf = evbuffer_new();
+	const char		*err = NULL;
+	size_t			 i, bytes = 0, total = MSGSTREAM_CHUNK * 2 + 1;
+
+	/* "\xe2\x82\xac" after one "x": no chunk edge falls on a boundary. */
+	evbuffer_add(buf, "x", 1);
+	for (i = 1; i < total; i += 3)
+		evbuffer_add(buf, "\xe2\x82\xac", 3);
+	total = evbuffer_get_length(buf);
+	ck_assert_uint_eq(total % 3, 1);
+	msgstream_init(&m, FORMAT_BINARY);
+	msgstream_set_data(&m, DATA_TEXT);
+	ck_assert_int_eq(msgstream_decode(&m, buf, false, &utf8_sink, &bytes,
+	    &err), 0);
+	ck_assert_uint_eq(bytes, total);
+	ck_assert_uint_eq(evbuffer_get_length(buf), 0);
+	evbuffer_free(buf);
+}
+END_TEST
+
+/* ReadyToSend: "R 0\n" in framed format, nothing in the others. */
+START_TEST(test_encode_ready)
+{
+	struct evbuffer	*b = evbuffer_new();
+
+	msgstream_encode_ready(FORMAT_LINES, b);
+	msgstream_encode_ready(FORMAT_BINARY, b);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	msgstream_encode_ready(FORMAT_FRAMED, b);
+	ck_assert_uint_eq(evbuffer_get_length(b), 4);
+	ck_assert(memcmp(evbuffer_pullup(b, 4), "R 0\n", 4) == 0);
+	evbuffer_free(b);
 }
 END_TEST
 
@@ -435,12 +617,17 @@ make_framed_suite(void)
 	tcase_add_test(tc, test_framed_control);
 	tcase_add_test(tc, test_lines_and_binary);
 	tcase_add_test(tc, test_binary_bytes);
+	tcase_add_test(tc, test_data_text);
+	tcase_add_test(tc, test_data_auto);
+	tcase_add_test(tc, test_encode_ready);
 	tcase_add_test(tc, test_encode);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_scgi_header);
 	suite_add_tcase(s, tc);
 	tcase_add_test(lim, test_framed_errors);
 	tcase_add_test(lim, test_lines_long);
+	tcase_add_test(lim, test_data_text_errors);
+	tcase_add_test(lim, test_data_text_long);
 	suite_add_tcase(s, lim);
 	return s;
 }

@@ -1,0 +1,637 @@
+/* backend-mux.c - unix: backends in mux mode: one socket carries every WebSocket of a route. */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "backend.h"
+#include "cgi.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * The protocol (wsserverd(8), MUX PROTOCOL): every command is one line of
+ * space-separated words ending in "\n", followed by exactly <len> payload
+ * bytes when the command has a length.
+ */
+#define MUX_LINE_MAX	256		/* longest command line */
+#define MUX_PAYLOAD_MAX	(1024 * 1024)	/* largest payload of one command */
+/*
+ * A WebSocket whose client queue is full still has its sends accepted up
+ * to this many bytes; past it the socket is not read until that client
+ * drains (head-of-line blocking for the route, by design bounded).
+ */
+#define MUX_OVER_CAP	(1024 * 1024)
+/* Daemon -> backend: stop reading the clients above HIGH queued bytes. */
+#define MUX_OUT_HIGH	(4 * 1024 * 1024)
+#define MUX_OUT_LOW	(1024 * 1024)
+#define MUX_BACKOFF_MIN	100		/* ms, first reconnect delay */
+#define MUX_BACKOFF_MAX	5000		/* ms, the delay doubles up to this */
+#define MUX_ID_MAX	64
+
+struct mux_chan;
+
+/* One WebSocket on a channel. */
+struct mux_sess {
+	TAILQ_ENTRY(mux_sess)	 entry;
+	struct mux_chan		*ch;		/* NULL once orphaned */
+	struct conn		*conn;
+	char			 id[MUX_ID_MAX];
+	bool			 accepted;	/* verdict 101 given */
+	bool			 rejected;	/* the backend refused it */
+	bool			 out_open;	/* a send message is half sent */
+	bool			 in_paused;	/* we paused the client's input */
+	size_t			 over;		/* sent while its queue was full */
+};
+
+/* A route's socket connection, kept and reconnected while the daemon runs. */
+struct mux_chan {
+	LIST_ENTRY(mux_chan)	 entry;
+	char			*route;		/* route name */
+	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct event_base	*base;
+	struct bufferevent	*bev;		/* NULL: down */
+	struct event		*timer;		/* reconnect */
+	unsigned int		 backoff;	/* ms */
+	unsigned int		 failures;	/* connect failures in a row */
+	TAILQ_HEAD(, mux_sess)	 sessions;
+	struct mux_sess		*stalled;	/* reading waits for its drain */
+};
+
+static LIST_HEAD(, mux_chan) mux_chans = LIST_HEAD_INITIALIZER(mux_chans);
+static uint8_t	mux_empty[1];		/* the data of empty payloads */
+
+static void	*mux_open(struct conn *, const struct route *, const char **);
+static void	 mux_message(void *, enum ws_msg_type, const uint8_t *, size_t,
+		    bool, bool);
+static void	 mux_writable(void *);
+static void	 mux_ping(void *, const uint8_t *, size_t);
+static void	 mux_close(void *);
+static int	 mux_connect(struct mux_chan *);
+static void	 mux_lost(struct mux_chan *, const char *);
+static void	 mux_read_cb(struct bufferevent *, void *);
+static void	 mux_write_cb(struct bufferevent *, void *);
+static void	 mux_event_cb(struct bufferevent *, short, void *);
+static void	 mux_timer_cb(evutil_socket_t, short, void *);
+
+const struct backend_ops backend_mux_ops = {
+	.name = "unix-mux",
+	.open_early = true,
+	.verdict = true,
+	.open = mux_open,
+	.message = mux_message,
+	.writable = mux_writable,
+	.ping = mux_ping,
+	.close = mux_close,
+};
+
+/* The channel of a route (by name and socket), made on first use. */
+static struct mux_chan *
+mux_chan_get(struct event_base *base, const struct route *route)
+{
+	struct mux_chan	*ch;
+
+	LIST_FOREACH(ch, &mux_chans, entry) {
+		if (strcmp(ch->route, route->name) == 0 &&
+		    strcmp(ch->path, route->socket) == 0)
+			return ch;
+	}
+	ch = xcalloc(1, sizeof(*ch));
+	ch->route = xstrdup(route->name);
+	snprintf(ch->path, sizeof(ch->path), "%s", route->socket);
+	ch->base = base;
+	ch->backoff = MUX_BACKOFF_MIN;
+	TAILQ_INIT(&ch->sessions);
+	if ((ch->timer = evtimer_new(base, mux_timer_cb, ch)) == NULL)
+		abort();
+	LIST_INSERT_HEAD(&mux_chans, ch, entry);
+	(void)mux_connect(ch);
+	return ch;
+}
+
+/*
+ * Connects the channel (a UNIX connect succeeds or fails at once).
+ * Returns 0, or -1 with the next attempt scheduled after the back-off.
+ */
+static int
+mux_connect(struct mux_chan *ch)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv;
+	int			 fd, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, ch->path, strlen(ch->path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd != -1 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		ch->bev = bufferevent_socket_new(ch->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (ch->bev == NULL)
+			abort();
+		bufferevent_setcb(ch->bev, mux_read_cb, mux_write_cb,
+		    mux_event_cb, ch);
+		bufferevent_setwatermark(ch->bev, EV_WRITE, MUX_OUT_LOW, 0);
+		bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+		log_info("route %s: mux backend %s connected", ch->route,
+		    ch->path);
+		ch->backoff = MUX_BACKOFF_MIN;
+		ch->failures = 0;
+		return 0;
+	}
+	err = errno;
+	if (fd != -1)
+		close(fd);
+	/* The first failure is an error; the retries that follow, verbose. */
+	if (ch->failures++ == 0)
+		log_error("route %s: cannot connect to mux backend %s: %s; "
+		    "retrying", ch->route, ch->path, strerror(err));
+	else
+		log_verbose("route %s: mux backend %s still down (%s), next "
+		    "try in %u ms", ch->route, ch->path, strerror(err),
+		    ch->backoff);
+	tv.tv_sec = ch->backoff / 1000;
+	tv.tv_usec = (ch->backoff % 1000) * 1000;
+	evtimer_add(ch->timer, &tv);
+	ch->backoff = ch->backoff * 2 > MUX_BACKOFF_MAX ? MUX_BACKOFF_MAX :
+	    ch->backoff * 2;
+	return -1;
+}
+
+/* Reconnect timer. */
+static void
+mux_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mux_chan	*ch = arg;
+
+	if (ch->bev == NULL)
+		(void)mux_connect(ch);
+}
+
+static void	 mux_put(struct mux_chan *, const void *, size_t,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+/* Queues a command line (and its payload) to the backend. */
+static void
+mux_put(struct mux_chan *ch, const void *payload, size_t len,
+    const char *fmt, ...)
+{
+	struct evbuffer	*out;
+	va_list		 ap;
+
+	if (ch == NULL || ch->bev == NULL)
+		return;
+	out = bufferevent_get_output(ch->bev);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	if (len > 0)
+		evbuffer_add(out, payload, len);
+}
+
+/*
+ * WebSocketOpenRequest: passes the request (CGI variables as an SCGI
+ * netstring) to the backend; conn_verdict follows its answer. Returns the
+ * instance, or NULL with *cause set when the backend is down (503).
+ */
+static void *
+mux_open(struct conn *conn, const struct route *route, const char **cause)
+{
+	struct mux_chan	*ch;
+	struct mux_sess	*s;
+	struct evbuffer	*req;
+	char		**envp;
+	size_t		 len;
+
+	ch = mux_chan_get(conn_base(conn), route);
+	if (ch->bev == NULL) {
+		*cause = "backend down";
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->ch = ch;
+	s->conn = conn;
+	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
+	TAILQ_INSERT_TAIL(&ch->sessions, s, entry);
+	if ((req = evbuffer_new()) == NULL)
+		abort();
+	envp = cgi_env_build(conn, route, false);
+	cgi_scgi_header(envp, req);
+	free(envp);
+	len = evbuffer_get_length(req);
+	mux_put(ch, NULL, 0, "open %s %zu\n", s->id, len);
+	evbuffer_add_buffer(bufferevent_get_output(ch->bev), req);
+	evbuffer_free(req);
+	return s;
+}
+
+/* The code letter of a piece: T/B ends a message, t/b has more to come. */
+static char
+mux_type_char(enum ws_msg_type type, bool last)
+{
+	if (type == WS_MSG_BINARY)
+		return last ? 'B' : 'b';
+	return last ? 'T' : 't';
+}
+
+/* DataIn: a piece of a client message. */
+static void
+mux_message(void *b, enum ws_msg_type type, const uint8_t *data, size_t len,
+    bool first, bool last)
+{
+	struct mux_sess	*s = b;
+
+	if (s->ch == NULL || s->ch->bev == NULL)
+		return;
+	mux_put(s->ch, data, len, "data %s %c %zu\n", s->id,
+	    mux_type_char(type, last), len);
+	if (!s->in_paused && evbuffer_get_length(bufferevent_get_output(
+	    s->ch->bev)) > MUX_OUT_HIGH) {
+		s->in_paused = true;
+		conn_pause_input(s->conn);
+	}
+}
+
+/* ReadyToSend: the client's queue drained; reading resumes if it stalled. */
+static void
+mux_writable(void *b)
+{
+	struct mux_sess	*s = b;
+	struct mux_chan	*ch = s->ch;
+
+	s->over = 0;
+	if (ch == NULL || ch->bev == NULL)
+		return;
+	mux_put(ch, NULL, 0, "ready %s\n", s->id);
+	if (ch->stalled == s) {
+		ch->stalled = NULL;
+		bufferevent_enable(ch->bev, EV_READ);
+		/* Commands already read wait in the buffer: run them soon. */
+		bufferevent_trigger(ch->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+		    BEV_TRIG_IGNORE_WATERMARKS);
+	}
+}
+
+/* Ping: the client pinged (the daemon answered it already). */
+static void
+mux_ping(void *b, const uint8_t *data, size_t len)
+{
+	struct mux_sess	*s = b;
+
+	mux_put(s->ch, data, len, "ping %s %zu\n", s->id, len);
+}
+
+/* Disconnected: the WebSocket (or its request) is over; frees the instance. */
+static void
+mux_close(void *b)
+{
+	struct mux_sess	*s = b;
+	struct mux_chan	*ch = s->ch;
+	const char	*reason;
+	int		 code;
+
+	if (ch != NULL && !s->rejected) {
+		code = conn_close_status(s->conn, &reason);
+		if (code < 1000 || code > 4999)
+			code = 1006;
+		mux_put(ch, reason, strlen(reason), "close %s %d %zu\n", s->id,
+		    code, strlen(reason));
+	}
+	if (ch != NULL) {
+		TAILQ_REMOVE(&ch->sessions, s, entry);
+		if (ch->stalled == s) {
+			ch->stalled = NULL;
+			if (ch->bev != NULL) {
+				bufferevent_enable(ch->bev, EV_READ);
+				bufferevent_trigger(ch->bev, EV_READ,
+				    BEV_TRIG_DEFER_CALLBACKS |
+				    BEV_TRIG_IGNORE_WATERMARKS);
+			}
+		}
+	}
+	free(s);
+}
+
+/* The channel's output drained: clients we held back may send again. */
+static void
+mux_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct mux_chan	*ch = arg;
+	struct mux_sess	*s;
+
+	TAILQ_FOREACH(s, &ch->sessions, entry) {
+		if (s->in_paused) {
+			s->in_paused = false;
+			conn_resume_input(s->conn);
+		}
+	}
+}
+
+/* The socket is gone: every WebSocket of the route ends, then reconnect. */
+static void
+mux_lost(struct mux_chan *ch, const char *why)
+{
+	struct mux_sess	*s;
+	struct timeval	 tv;
+
+	log_error("route %s: mux backend %s lost: %s", ch->route, ch->path,
+	    why);
+	if (ch->bev != NULL)
+		bufferevent_free(ch->bev);
+	ch->bev = NULL;
+	ch->stalled = NULL;
+	while ((s = TAILQ_FIRST(&ch->sessions)) != NULL) {
+		/* Orphaned first: the calls below free it through mux_close. */
+		TAILQ_REMOVE(&ch->sessions, s, entry);
+		s->ch = NULL;
+		if (s->accepted)
+			conn_close(s->conn, 1011, "backend gone");
+		else
+			conn_verdict(s->conn, 503, "backend gone");
+	}
+	ch->backoff = MUX_BACKOFF_MIN;
+	tv.tv_sec = 0;
+	tv.tv_usec = MUX_BACKOFF_MIN * 1000;
+	evtimer_add(ch->timer, &tv);
+}
+
+/* EOF or error on the socket. */
+static void
+mux_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct mux_chan	*ch = arg;
+
+	if (what & BEV_EVENT_EOF)
+		mux_lost(ch, "closed by the backend");
+	else if (what & BEV_EVENT_ERROR)
+		mux_lost(ch, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+}
+
+/* The session of an id, or NULL (it may have closed meanwhile). */
+static struct mux_sess *
+mux_find(struct mux_chan *ch, const char *id)
+{
+	struct mux_sess	*s;
+
+	TAILQ_FOREACH(s, &ch->sessions, entry) {
+		if (strcmp(s->id, id) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* Parses a decimal number in [min, max]. Returns 0, or -1. */
+static int
+mux_number(const char *w, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (w == NULL || *w < '0' || *w > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(w, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The message type and end of a T|B|t|b word. Returns 0, or -1. */
+static int
+mux_type(const char *w, enum ws_msg_type *type, bool *last)
+{
+	if (w == NULL || w[0] == '\0' || w[1] != '\0')
+		return -1;
+	switch (w[0]) {
+	case 'T':
+	case 't':
+		*type = WS_MSG_TEXT;
+		break;
+	case 'B':
+	case 'b':
+		*type = WS_MSG_BINARY;
+		break;
+	default:
+		return -1;
+	}
+	*last = w[0] == 'T' || w[0] == 'B';
+	return 0;
+}
+
+/* The payload length word of a command, or -1. */
+static long long
+mux_length(const char *w)
+{
+	long long	v;
+
+	return mux_number(w, 0, MUX_PAYLOAD_MAX, &v) == 0 ? v : -1;
+}
+
+/*
+ * Sends one piece to a WebSocket, counting what goes to a full client
+ * queue. Returns true when the channel must stop reading.
+ */
+static bool
+mux_send(struct mux_sess *s, enum ws_msg_type type, const uint8_t *data,
+    size_t len, bool last)
+{
+	bool	full = conn_output_full(s->conn);
+
+	if (conn_send(s->conn, type, data, len, !s->out_open, last) == 0)
+		s->out_open = !last;
+	if (!full)
+		return false;
+	s->over += len;
+	return s->over > MUX_OVER_CAP;
+}
+
+/*
+ * Runs one complete command (words, payload). Returns 1 to go on, 0 when
+ * reading must stall, -1 on a protocol error (cause set).
+ */
+static int
+mux_command(struct mux_chan *ch, char **w, int nw, const uint8_t *data,
+    size_t len, const char **cause)
+{
+	struct mux_sess		*s, *stall = NULL;
+	enum ws_msg_type	 type;
+	bool			 last;
+	long long		 v;
+	char			 reason[124];
+
+	if (strcmp(w[0], "broadcast") == 0) {
+		if (nw != 3 || mux_type(w[1], &type, &last) == -1 || !last)
+			goto bad;
+		/*
+		 * conn_send calls nothing back, so the list holds still. A
+		 * WebSocket in the middle of a message of its own is skipped.
+		 */
+		TAILQ_FOREACH(s, &ch->sessions, entry) {
+			if (s->accepted && !s->out_open &&
+			    mux_send(s, type, data, len, true) && stall == NULL)
+				stall = s;
+		}
+		if (stall != NULL) {
+			ch->stalled = stall;
+			return 0;
+		}
+		return 1;
+	}
+	if (nw < 2)
+		goto bad;
+	s = mux_find(ch, w[1]);
+	if (strcmp(w[0], "accept") == 0 && nw == 2) {
+		if (s != NULL && !s->accepted) {
+			s->accepted = true;
+			conn_verdict(s->conn, 101, NULL);
+		}
+	} else if (strcmp(w[0], "reject") == 0 && nw == 3) {
+		if (mux_number(w[2], 400, 599, &v) == -1)
+			goto bad;
+		if (s != NULL && !s->accepted) {
+			s->rejected = true;
+			conn_verdict(s->conn, (int)v, "refused by the backend");
+		}
+	} else if (strcmp(w[0], "send") == 0 && nw == 4) {
+		if (mux_type(w[2], &type, &last) == -1)
+			goto bad;
+		if (s != NULL && s->accepted && mux_send(s, type, data, len,
+		    last)) {
+			ch->stalled = s;
+			return 0;
+		}
+	} else if (strcmp(w[0], "close") == 0 && nw == 4) {
+		if (mux_number(w[2], 1000, 4999, &v) == -1)
+			goto bad;
+		if (len >= sizeof(reason))
+			len = sizeof(reason) - 1;
+		if (len > 0)
+			memcpy(reason, data, len);
+		reason[len] = '\0';
+		if (s != NULL && s->accepted)
+			conn_close(s->conn, (int)v, reason);
+		else if (s != NULL)
+			conn_verdict(s->conn, 503, "closed by the backend");
+	} else if (strcmp(w[0], "ping") == 0 && nw == 3) {
+		if (s != NULL && s->accepted)
+			(void)conn_ping(s->conn, data, len > 125 ? 125 : len);
+	} else if (strcmp(w[0], "linemode") == 0 && nw == 3) {
+		if (strcmp(w[2], "0") != 0 && strcmp(w[2], "1") != 0)
+			goto bad;
+		if (s != NULL && s->accepted)
+			conn_set_line_mode(s->conn, w[2][0] == '1');
+	} else
+		goto bad;
+	return 1;
+bad:
+	*cause = "bad command";
+	return -1;
+}
+
+/* The words of a command and its payload length (-1: none). Returns nw. */
+static int
+mux_split(char *line, char **w, int maxw, long long *plen)
+{
+	char	*p, *save = NULL;
+	int	 nw = 0;
+
+	for (p = strtok_r(line, " ", &save); p != NULL && nw < maxw;
+	    p = strtok_r(NULL, " ", &save))
+		w[nw++] = p;
+	if (p != NULL)
+		return -1;
+	*plen = -1;
+	if (nw == 0)
+		return 0;
+	if (strcmp(w[0], "send") == 0 && nw == 4)
+		*plen = mux_length(w[3]);
+	else if (strcmp(w[0], "close") == 0 && nw == 4)
+		*plen = mux_length(w[3]);
+	else if (strcmp(w[0], "ping") == 0 && nw == 3)
+		*plen = mux_length(w[2]);
+	else if (strcmp(w[0], "broadcast") == 0 && nw == 3)
+		*plen = mux_length(w[2]);
+	else if (strcmp(w[0], "send") == 0 || strcmp(w[0], "close") == 0 ||
+	    strcmp(w[0], "ping") == 0 || strcmp(w[0], "broadcast") == 0)
+		return -1;
+	else
+		*plen = 0;
+	return nw;
+}
+
+/* Runs every complete command read, until the input runs out or stalls. */
+static void
+mux_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct mux_chan		*ch = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr	 eol;
+	char			 line[MUX_LINE_MAX + 1], *w[5];
+	const char		*cause = "bad command";
+	uint8_t			*data;
+	long long		 plen;
+	size_t			 n;
+	int			 nw, rv;
+
+	while (ch->bev == bev && ch->stalled == NULL) {
+		eol = evbuffer_search(in, "\n", 1, NULL);
+		if (eol.pos == -1) {
+			if (evbuffer_get_length(in) > MUX_LINE_MAX) {
+				mux_lost(ch, "command line too long");
+				return;
+			}
+			return;
+		}
+		n = (size_t)eol.pos;
+		if (n > MUX_LINE_MAX) {
+			mux_lost(ch, "command line too long");
+			return;
+		}
+		evbuffer_copyout(in, line, n);
+		line[n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		if ((nw = mux_split(line, w, 5, &plen)) == -1 || plen < 0) {
+			mux_lost(ch, "bad command line");
+			return;
+		}
+		if (evbuffer_get_length(in) < n + 1 + (size_t)plen)
+			return;		/* the payload is not all here yet */
+		evbuffer_drain(in, n + 1);
+		data = plen > 0 ? evbuffer_pullup(in, plen) : mux_empty;
+		rv = nw == 0 ? 1 : mux_command(ch, w, nw, data, (size_t)plen,
+		    &cause);
+		if (ch->bev != bev)
+			return;
+		evbuffer_drain(in, (size_t)plen);
+		if (rv == -1) {
+			mux_lost(ch, cause);
+			return;
+		}
+		if (rv == 0) {
+			/* Worth a line: every WebSocket of the route waits. */
+			log_info("route %s: %s is over %d bytes behind; mux "
+			    "socket not read until it drains", ch->route,
+			    ch->stalled->id, MUX_OVER_CAP);
+			bufferevent_disable(bev, EV_READ);
+		}
+	}
+}

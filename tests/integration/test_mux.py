@@ -1,0 +1,266 @@
+"""unix: backends in mux mode: one socket per route carries every
+WebSocket, with the verdict, data, ping, close, broadcast, linemode and
+ReadyToSend events of wsserverd(8), MUX PROTOCOL (handlers/mux_backend.py
+is the backend)."""
+
+import os
+import select
+import subprocess
+import time
+
+import pytest
+
+from harness import (HANDLERS, OP_BINARY, OP_CONT, OP_PING, OP_TEXT,
+    WSClient, build_frame, build_request, connect_ws, wait_until)
+
+
+class Backend:
+    def __init__(self, sock, log):
+        self.sock, self.log = sock, log
+        self.proc = None
+
+    def start(self):
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.proc = subprocess.Popen(["/usr/bin/python3",
+            os.path.join(HANDLERS, "mux_backend.py"), self.sock, self.log],
+            stdin=subprocess.DEVNULL)
+        assert wait_until(lambda: os.path.exists(self.sock), 5.0)
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(5)
+            self.proc = None
+
+    def events(self):
+        try:
+            with open(self.log) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def wait_event(self, line, timeout=5.0):
+        assert wait_until(lambda: line in self.events(), timeout), \
+            "no %r in %r" % (line, self.events()[-20:])
+
+
+@pytest.fixture(scope="module")
+def mux(module_daemons, tmp_path_factory):
+    top = tmp_path_factory.mktemp("mux")
+    backends = {n: Backend(str(top / (n + ".sock")), str(top / (n + ".log")))
+        for n in ("m", "r")}
+    for b in backends.values():
+        b.start()
+    d = module_daemons(routes={
+        "m": {"Path": "/m/*", "Backend": "unix:%s mux" % backends["m"].sock},
+        "r": {"Path": "/r", "Backend": "unix:%s mux" % backends["r"].sock},
+    }, sections={"websocket": {"HandshakeTimeout": 2}})
+    d.backends = backends
+    yield d
+    for b in backends.values():
+        b.stop()
+
+
+def test_accept_and_echo(mux):
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/x/y?name=echo1")
+    b.wait_event("open echo1 /m /x/y")
+    c.echo(OP_TEXT, "hello")
+    c.echo(OP_TEXT, "\u00fcml\u00e4ut")
+    c.echo(OP_BINARY, bytes(range(256)) * 40 + b"\n\0\r\n")
+    c.echo(OP_TEXT, "")
+    c.close_handshake(1000)
+    b.wait_event("close echo1 1000 ")
+
+
+def test_reject_is_403(mux):
+    b = mux.backends["m"]
+    start = mux.mark()
+    c = WSClient(mux.port)
+    try:
+        c.handshake("/m/reject?name=rej", expect=403)
+    finally:
+        c.close()
+    b.wait_event("open rej /m /reject")
+    mux.wait_log(r"rejected .* 403 refused by the backend", start=start)
+    assert not any(e.startswith("close rej") for e in b.events())
+
+
+def test_no_verdict_is_503(mux):
+    b = mux.backends["m"]
+    c = WSClient(mux.port)
+    t0 = time.monotonic()
+    try:
+        c.handshake("/m/silent?name=sil", expect=503, timeout=6)
+    finally:
+        c.close()
+    assert 1.5 < time.monotonic() - t0 < 4.5
+    b.wait_event("close sil 1006 ")
+
+
+def test_bytes_after_request_wait_for_verdict(mux):
+    # A frame sent right behind the request stays buffered while the
+    # backend decides, then reaches it.
+    c = WSClient(mux.port)
+    req, _ = build_request("/m/q?name=early", port=mux.port)
+    c.send(req + build_frame(OP_TEXT, "early bird"))
+    resp = c.read_http_response()
+    assert resp.status == 101
+    assert c.read_message() == (OP_TEXT, b"early bird")
+    c.close_handshake(1000)
+
+
+def test_client_message_in_parts(mux):
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/p?name=parts")
+    c.send_frame(OP_TEXT, "ab", fin=False)
+    c.send_frame(OP_CONT, "cde", fin=False)
+    c.send_frame(OP_CONT, "f", fin=True)
+    assert c.read_message() == (OP_TEXT, b"abcdef")
+    ev = [e for e in b.events() if e.startswith("data parts ")]
+    assert ev == ["data parts t 2", "data parts t 3", "data parts T 1"]
+    c.send_frame(OP_BINARY, b"\x00\xff", fin=False)
+    c.send_frame(OP_CONT, b"\x01", fin=True)
+    assert c.read_message() == (OP_BINARY, b"\x00\xff\x01")
+    c.close_handshake(1000)
+
+
+def test_backend_message_in_parts(mux):
+    c = connect_ws(mux.port, "/m/p?name=bparts")
+    c.send_text("parts:one,two,three")
+    frames = []
+    assert c.read_message(frames=frames) == (OP_TEXT, b"onetwothree")
+    assert [(f.opcode, f.fin, f.payload) for f in frames] == [
+        (OP_TEXT, False, b"one"), (OP_CONT, False, b"two"),
+        (OP_CONT, True, b"three")]
+    c.close_handshake(1000)
+
+
+def test_client_close_code_reaches_backend(mux):
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/c?name=cclose")
+    c.close_handshake(4001, b"bye now")
+    b.wait_event("close cclose 4001 bye now")
+
+
+def test_backend_close_with_code(mux):
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/c?name=bclose")
+    c.send_text("close:4002:done here")
+    f = c.expect_close(4002)
+    assert f.payload[2:] == b"done here"
+    c.reply_close(4002)
+    c.assert_closed(1.0)
+    b.wait_event("close bclose 4002 done here")
+
+
+def test_ping_both_ways(mux):
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/ping?name=pinger")
+    c.send_ping(b"abc")
+    f = c.read_frame()
+    assert (f.opcode, f.payload) == (0xA, b"abc")
+    b.wait_event("ping pinger abc")
+    c.send_text("ping:xyz")
+    f = c.read_frame()
+    assert (f.opcode, f.payload) == (OP_PING, b"xyz")
+    c.close_handshake(1000)
+
+
+def test_broadcast(mux):
+    cs = [connect_ws(mux.port, "/m/b?name=bc%d" % i) for i in range(3)]
+    other = connect_ws(mux.port, "/r?name=other")
+    cs[0].send_text("bcast:to all")
+    for c in cs:
+        assert c.read_message() == (OP_TEXT, b"to all")
+    # Another route's WebSockets are not part of it.
+    other.echo(OP_TEXT, "still alone")
+    for c in cs + [other]:
+        c.close_handshake(1000)
+
+
+def test_linemode(mux):
+    c = connect_ws(mux.port, "/m/l?name=lines")
+    c.send_text("linemode:1")
+    assert c.read_message() == (OP_TEXT, b"linemode 1")
+    c.send_text("a\nbc\r\nd")
+    assert [c.read_message() for _ in range(3)] == [(OP_TEXT, b"a"),
+        (OP_TEXT, b"bc"), (OP_TEXT, b"d")]
+    c.send_text("linemode:0")
+    assert c.read_message() == (OP_TEXT, b"linemode 0")
+    c.echo(OP_TEXT, "x\ny")
+    c.close_handshake(1000)
+
+
+def test_twenty_at_once(mux):
+    cs = [connect_ws(mux.port, "/m/many?name=many%d" % i) for i in range(20)]
+    for round_ in range(5):
+        for i, c in enumerate(cs):
+            c.send_text("msg %d %d" % (i, round_))
+        for i, c in enumerate(cs):
+            assert c.read_message() == (OP_TEXT,
+                ("msg %d %d" % (i, round_)).encode())
+    cs[7].send_text("count")
+    n = int(cs[7].read_message()[1])
+    assert n >= 20
+    for c in cs:
+        c.close_handshake(1000)
+
+
+def test_slow_client_flow_control(mux):
+    # 8 MiB to a client that does not read: the daemon accepts sends up to
+    # its cap, stops reading the socket, and after the client drains says
+    # "ready"; no byte is lost and other WebSockets work afterwards.
+    b = mux.backends["m"]
+    start = mux.mark()
+    other = connect_ws(mux.port, "/m/f?name=waiting")
+    c = connect_ws(mux.port, "/m/f?name=slow")
+    c.send_text("flood:128:65536")
+    mux.wait_log(r"route m: \S+ is over 1048576 bytes behind; mux socket "
+        "not read until it drains", start=start)
+    # Meanwhile the route's other WebSockets wait (head-of-line).
+    other.send_text("queued")
+    readable, _, _ = select.select([other.sock], [], [], 0.5)
+    assert readable == [], "the backend's socket was read while stalled"
+    got = 0
+    for i in range(128):
+        op, data = c.read_message(timeout=10)
+        assert op == OP_BINARY and data == bytes([i % 256]) * 65536
+        got += len(data)
+    assert got == 128 * 65536
+    b.wait_event("ready slow")
+    assert other.read_message() == (OP_TEXT, b"queued")
+    other.close_handshake(1000)
+    c.echo(OP_TEXT, "after")
+    c.close_handshake(1000)
+    d = connect_ws(mux.port, "/m/f?name=afterslow")
+    d.echo(OP_TEXT, "fine")
+    d.close_handshake(1000)
+
+
+def test_backend_restart(mux):
+    b = mux.backends["r"]
+    cs = [connect_ws(mux.port, "/r?name=rs%d" % i) for i in range(3)]
+    for c in cs:
+        c.echo(OP_TEXT, "before")
+    start = mux.mark()
+    b.stop()
+    for c in cs:
+        c.expect_close(1011)
+        c.reply_close(1011)
+    mux.wait_log(r"route r: mux backend .* lost", start=start)
+    c = WSClient(mux.port)
+    try:
+        c.handshake("/r?name=down", expect=503)
+    finally:
+        c.close()
+    b.start()
+
+    def reconnected():
+        return mux.find_log(r"route r: mux backend .* connected",
+            start=start) is not None
+    assert wait_until(reconnected, 10.0)
+    c = connect_ws(mux.port, "/r?name=again")
+    c.echo(OP_TEXT, "after restart")
+    c.close_handshake(1000)
