@@ -148,6 +148,7 @@ static void	admin_interrupt(struct admin_client *,
 static void	admin_broadcast(struct admin_client *,
 		    const struct admin_req *);
 static void	admin_linemode(struct admin_client *, const struct admin_req *);
+static void	admin_timeout(struct admin_client *, const struct admin_req *);
 static void	admin_pause(struct admin_client *, const struct admin_req *);
 static void	admin_resume(struct admin_client *, const struct admin_req *);
 static void	admin_config(struct admin_client *, const struct admin_req *);
@@ -210,6 +211,10 @@ static const struct admin_cmd admin_cmds[] = {
 	  .max_args = 2, .changes = true, .log_args = 2,
 	  .help = "Set a connection's LineMode flag",
 	  .handler = admin_linemode },
+	{ .name = "timeout", .usage = "ID SECONDS", .min_args = 2,
+	  .max_args = 2, .changes = true, .log_args = 2,
+	  .help = "Set a connection's send timeout (Timeout; 0 = none)",
+	  .handler = admin_timeout },
 	{ .name = "pause", .usage = "ID", .min_args = 1, .max_args = 1,
 	  .changes = true, .log_args = 1,
 	  .help = "Stop reading from a client (AcceptData off)",
@@ -1958,6 +1963,29 @@ admin_linemode(struct admin_client *cl, const struct admin_req *r)
 	conn_set_line_mode(c, on);
 	admin_ok(cl, "LineMode of %s is %s", r->argv[0], on ? "True" :
 	    "False");
+	admin_end(cl);
+}
+
+/* timeout ID SECONDS: the connection's Timeout (send timeout). */
+static void
+admin_timeout(struct admin_client *cl, const struct admin_req *r)
+{
+	struct conn	*c;
+	char		*end;
+	long		 t;
+
+	errno = 0;
+	t = strtol(r->argv[1], &end, 10);
+	if (*r->argv[1] == '\0' || *end != '\0' || errno != 0 || t < 0 ||
+	    t > 86400) {
+		admin_err(cl, ADMIN_ERR_VALUE, "timeout must be 0-86400 seconds, "
+		    "not \"%.16s\"", r->argv[1]);
+		return;
+	}
+	if ((c = admin_conn_arg(cl, r)) == NULL)
+		return;
+	conn_set_timeout(c, (int)t);
+	admin_ok(cl, "Timeout of %s is %ld", r->argv[0], t);
 	admin_end(cl);
 }
 

@@ -141,6 +141,7 @@ struct conn {
 	bool			 dead;
 	bool			 paused_admin;	/* AcceptData off (admin pause) */
 	bool			 line_mode;	/* LineMode (admin linemode) */
+	int			 timeout;	/* send timeout, s (Timeout field) */
 	bool			 line_open;	/* a line is half passed on */
 	size_t			 line_len;	/* its bytes so far */
 	bool			 announced;	/* open hooks and counters done */
@@ -986,9 +987,9 @@ conn_sock_flush(struct conn *c)
 	}
 	if (evbuffer_get_length(c->out) > 0) {
 		if (!c->writing) {
-			tv.tv_sec = c->cfg->default_timeout;
+			tv.tv_sec = c->timeout;
 			tv.tv_usec = 0;
-			event_add(c->wev, c->cfg->default_timeout > 0 ? &tv :
+			event_add(c->wev, c->timeout > 0 ? &tv :
 			    NULL);
 			c->writing = true;
 		}
@@ -1136,10 +1137,10 @@ conn_tls_ready(struct conn *c)
 
 	c->tls_ready = true;
 	if (c->cfg->ssl_handshake_timeout > 0) {
-		tv.tv_sec = c->cfg->default_timeout;
+		tv.tv_sec = c->timeout;
 		tv.tv_usec = 0;
 		bufferevent_set_timeouts(c->bev, NULL,
-		    c->cfg->default_timeout > 0 ? &tv : NULL);
+		    c->timeout > 0 ? &tv : NULL);
 	}
 	tls_get_info(bufferevent_openssl_get_ssl(c->bev), &ti);
 	log_verbose("%s TLS %s %s %s%s%s client_verify=%s%s%s%s", c->id,
@@ -1469,6 +1470,7 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 	c->fd = fd;
 	c->timer = evtimer_new(server_base(srv), conn_timer_cb, c);
 	c->kick = event_new(server_base(srv), -1, 0, conn_kick_cb, c);
+	c->timeout = c->cfg->default_timeout;
 	conn_set_read_high(c, (size_t)c->cfg->max_header_size + 4);
 	conn_set_write_low(c, CONN_OUT_LOW);
 	if (c->bev != NULL) {
@@ -1873,7 +1875,7 @@ conn_get_info(const struct conn *c, struct conn_info *ci)
 	ci->line_mode = c->line_mode;
 	ci->ready_to_send = c->state == CONN_OPEN && !conn_output_full(c);
 	ci->sending_file = c->file != NULL;
-	ci->timeout = c->cfg->default_timeout;
+	ci->timeout = c->timeout;
 	ci->route = c->route != NULL ? c->route->name : "";
 	ci->age_ms = util_now_ms() - c->t_start;
 	ci->bytes_in = c->bytes_in;
@@ -1914,6 +1916,21 @@ conn_set_accept_data(struct conn *c, bool on)
 	if (on && (c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
 	    evbuffer_get_length(c->in) > 0)
 		event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+void
+conn_set_timeout(struct conn *c, int seconds)
+{
+	struct timeval	tv = { seconds, 0 };
+
+	c->timeout = seconds;
+	if (c->bev != NULL) {
+		/* During a TLS handshake the handshake's own timeout stays. */
+		if (!c->tls || c->tls_ready)
+			bufferevent_set_timeouts(c->bev, NULL,
+			    seconds > 0 ? &tv : NULL);
+	} else if (c->writing)
+		event_add(c->wev, seconds > 0 ? &tv : NULL);
 }
 
 void

@@ -116,6 +116,11 @@ struct conn	*conn_next(const struct conn *);
  */
 void	conn_set_accept_data(struct conn *, bool);
 /* LineMode flag (ChangeLineMode); stored and shown, see wsserverd(8). */
+/*
+ * Sets the connection's send timeout (the WSConnection Timeout field),
+ * seconds, 0 for none; new connections start with DefaultTimeout.
+ */
+void	conn_set_timeout(struct conn *, int seconds);
 void	conn_set_line_mode(struct conn *, bool);
 
 /* Sends a ping with data (<= 125 bytes). Returns 0, or -1 when not open. */

@@ -89,7 +89,7 @@ def _man_names(path, start, end):
 
 def test_help_man_and_table_agree(adm):
     table = _table_names()
-    assert len(table) == 24 and len(set(table)) == len(table)
+    assert len(table) == 25 and len(set(table)) == len(table)
     r = adm.cmd("help")
     assert r.ok and r.status == "OK"
     assert [line.split()[0] for line in r.lines] == table
@@ -977,5 +977,36 @@ def test_linemode_delivers_lines(daemon_factory):
             assert a.cmd("linemode %s off" % cid).ok
             c.send_text("p\nq")
             assert c.read_message(3.0) == (harness.OP_TEXT, b"p\nq")
+    finally:
+        a.close()
+
+
+def test_timeout_per_connection(daemon_factory):
+    """timeout ID SECONDS sets one connection's send timeout (the Timeout
+    field); a client that then takes no queued data is dropped as 1008."""
+    marker = harness.unique_marker()
+    d = daemon_factory(routes={
+        "echo": {"Path": "/", "Backend": "echo"},
+        "flood": {"Path": "/flood",
+                  "Backend": "script:{handlers}/flood.py " + marker}},
+        sections={"backend": {"KillTimeout": 1}})
+    a = admin(d)
+    try:
+        with harness.connect_ws(d.port) as c:
+            cid = conn_id(a, c)
+            assert conn_entry(a, cid)["Timeout"] == 0
+            r = a.cmd("timeout %s 7" % cid)
+            assert r.ok and r.text == "Timeout of %s is 7" % cid
+            assert conn_entry(a, cid)["Timeout"] == 7
+            assert a.cmd("timeout %s -1" % cid).code == 405
+            assert a.cmd("timeout %s 1s" % cid).code == 405
+            assert a.cmd("timeout 999999 1").code == 126
+        c = harness.WSClient(d.port)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        c.handshake("/flood")
+        cid = conn_id(a, c)
+        assert a.cmd("timeout %s 1" % cid).ok
+        d.wait_log(r"%s close code=1008 by=timeout" % cid, timeout=8.0)
+        c.close()
     finally:
         a.close()
