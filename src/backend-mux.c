@@ -34,8 +34,9 @@
 #define MUX_PAYLOAD_MAX	(1024 * 1024)	/* largest payload of one command */
 /*
  * A WebSocket whose client queue is full still has its sends accepted up
- * to this many bytes; past it the socket is not read until that client
- * drains (head-of-line blocking for the route, by design bounded).
+ * to this many bytes; past it that WebSocket alone is closed (1008) and
+ * its later sends are discarded, so the shared socket is always read and
+ * one slow client never holds up the others.
  */
 #define MUX_OVER_CAP	(1024 * 1024)
 /* Daemon -> backend: stop reading the clients above HIGH queued bytes. */
@@ -57,6 +58,7 @@ struct mux_sess {
 	bool			 rejected;	/* the backend refused it */
 	bool			 out_open;	/* a send message is half sent */
 	bool			 in_paused;	/* we paused the client's input */
+	bool			 too_slow;	/* closed for lagging: drop sends */
 	size_t			 over;		/* sent while its queue was full */
 };
 
@@ -71,7 +73,6 @@ struct mux_chan {
 	unsigned int		 backoff;	/* ms */
 	unsigned int		 failures;	/* connect failures in a row */
 	TAILQ_HEAD(, mux_sess)	 sessions;
-	struct mux_sess		*stalled;	/* reading waits for its drain */
 };
 
 static LIST_HEAD(, mux_chan) mux_chans = LIST_HEAD_INITIALIZER(mux_chans);
@@ -268,7 +269,7 @@ mux_message(void *b, enum ws_msg_type type, const uint8_t *data, size_t len,
 	}
 }
 
-/* ReadyToSend: the client's queue drained; reading resumes if it stalled. */
+/* ReadyToSend: the client's queue drained. */
 static void
 mux_writable(void *b)
 {
@@ -276,16 +277,9 @@ mux_writable(void *b)
 	struct mux_chan	*ch = s->ch;
 
 	s->over = 0;
-	if (ch == NULL || ch->bev == NULL)
+	if (ch == NULL || ch->bev == NULL || s->too_slow)
 		return;
 	mux_put(ch, NULL, 0, "ready %s\n", s->id);
-	if (ch->stalled == s) {
-		ch->stalled = NULL;
-		bufferevent_enable(ch->bev, EV_READ);
-		/* Commands already read wait in the buffer: run them soon. */
-		bufferevent_trigger(ch->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
-		    BEV_TRIG_IGNORE_WATERMARKS);
-	}
 }
 
 /* Ping: the client pinged (the daemon answered it already). */
@@ -313,18 +307,8 @@ mux_close(void *b)
 		mux_put(ch, reason, strlen(reason), "close %s %d %zu\n", s->id,
 		    code, strlen(reason));
 	}
-	if (ch != NULL) {
+	if (ch != NULL)
 		TAILQ_REMOVE(&ch->sessions, s, entry);
-		if (ch->stalled == s) {
-			ch->stalled = NULL;
-			if (ch->bev != NULL) {
-				bufferevent_enable(ch->bev, EV_READ);
-				bufferevent_trigger(ch->bev, EV_READ,
-				    BEV_TRIG_DEFER_CALLBACKS |
-				    BEV_TRIG_IGNORE_WATERMARKS);
-			}
-		}
-	}
 	free(s);
 }
 
@@ -355,7 +339,6 @@ mux_lost(struct mux_chan *ch, const char *why)
 	if (ch->bev != NULL)
 		bufferevent_free(ch->bev);
 	ch->bev = NULL;
-	ch->stalled = NULL;
 	while ((s = TAILQ_FIRST(&ch->sessions)) != NULL) {
 		/* Orphaned first: the calls below free it through mux_close. */
 		TAILQ_REMOVE(&ch->sessions, s, entry);
@@ -447,77 +430,85 @@ mux_length(const char *w)
 
 /*
  * Sends one piece to a WebSocket, counting what goes to a full client
- * queue. Returns true when the channel must stop reading.
+ * queue; a client more than MUX_OVER_CAP behind is closed with 1008 (its
+ * close op frees s: the caller must not use s after this).
  */
-static bool
+static void
 mux_send(struct mux_sess *s, enum ws_msg_type type, const uint8_t *data,
     size_t len, bool last)
 {
-	bool	full = conn_output_full(s->conn);
+	struct mux_chan	*ch = s->ch;
 
+	if (s->too_slow)
+		return;
+	if (conn_output_full(s->conn)) {
+		s->over += len;
+		if (s->over > MUX_OVER_CAP) {
+			/* Worth a line: the client loses its WebSocket. */
+			log_info("route %s: %s is over %d bytes behind; closing "
+			    "it (1008)", ch->route, s->id, MUX_OVER_CAP);
+			s->too_slow = true;
+			conn_close(s->conn, 1008, "client too slow");
+			return;
+		}
+	}
 	if (conn_send(s->conn, type, data, len, !s->out_open, last) == 0)
 		s->out_open = !last;
-	if (!full)
-		return false;
-	s->over += len;
-	return s->over > MUX_OVER_CAP;
 }
 
 /*
- * Runs one complete command (words, payload). Returns 1 to go on, 0 when
- * reading must stall, -1 on a protocol error (cause set).
+ * Runs one complete command (words, payload). Returns 1 to go on, -1 on a
+ * protocol error (cause set).
  */
 static int
 mux_command(struct mux_chan *ch, char **w, int nw, const uint8_t *data,
     size_t len, const char **cause)
 {
-	struct mux_sess		*s, *stall = NULL;
+	struct mux_sess		*s, *next;
 	enum ws_msg_type	 type;
 	bool			 last;
 	long long		 v;
-	char			 reason[124];
+	char			 reason[124], id[MUX_ID_MAX];
 
 	if (strcmp(w[0], "broadcast") == 0) {
 		if (nw != 3 || mux_type(w[1], &type, &last) == -1 || !last)
 			goto bad;
 		/*
-		 * conn_send calls nothing back, so the list holds still. A
-		 * WebSocket in the middle of a message of its own is skipped.
+		 * mux_send may close (and free) only the session it is given.
+		 * A WebSocket in the middle of a message of its own is skipped.
 		 */
-		TAILQ_FOREACH(s, &ch->sessions, entry) {
-			if (s->accepted && !s->out_open &&
-			    mux_send(s, type, data, len, true) && stall == NULL)
-				stall = s;
-		}
-		if (stall != NULL) {
-			ch->stalled = stall;
-			return 0;
+		for (s = TAILQ_FIRST(&ch->sessions); s != NULL; s = next) {
+			next = TAILQ_NEXT(s, entry);
+			if (s->accepted && !s->out_open)
+				mux_send(s, type, data, len, true);
 		}
 		return 1;
 	}
 	if (nw < 2)
 		goto bad;
 	s = mux_find(ch, w[1]);
-	if (strcmp(w[0], "accept") == 0 && nw == 2) {
+	if (strcmp(w[0], "accept") == 0 && (nw == 2 || nw == 3)) {
+		/* A bad header list rejects it: s may be gone after this. */
 		if (s != NULL && !s->accepted) {
 			s->accepted = true;
-			conn_verdict(s->conn, 101, NULL);
+			snprintf(id, sizeof(id), "%s", s->id);
+			if (conn_verdict_headers(s->conn, 101, NULL,
+			    (const char *)data, len) == 0)
+				mux_put(ch, NULL, 0, "connected %s\n", id);
 		}
-	} else if (strcmp(w[0], "reject") == 0 && nw == 3) {
+	} else if (strcmp(w[0], "reject") == 0 && (nw == 3 || nw == 4)) {
 		if (mux_number(w[2], 400, 599, &v) == -1)
 			goto bad;
 		if (s != NULL && !s->accepted) {
 			s->rejected = true;
-			conn_verdict(s->conn, (int)v, "refused by the backend");
+			(void)conn_verdict_headers(s->conn, (int)v,
+			    "refused by the backend", (const char *)data, len);
 		}
 	} else if (strcmp(w[0], "send") == 0 && nw == 4) {
 		if (mux_type(w[2], &type, &last) == -1)
 			goto bad;
-		if (s != NULL && s->accepted && mux_send(s, type, data, len,
-		    last)) {
-			ch->stalled = s;
-			return 0;
-		}
+		if (s != NULL && s->accepted)
+			mux_send(s, type, data, len, last);
 	} else if (strcmp(w[0], "close") == 0 && nw == 4) {
 		if (mux_number(w[2], 1000, 4999, &v) == -1)
 			goto bad;
@@ -569,6 +560,10 @@ mux_split(char *line, char **w, int maxw, long long *plen)
 		*plen = mux_length(w[2]);
 	else if (strcmp(w[0], "broadcast") == 0 && nw == 3)
 		*plen = mux_length(w[2]);
+	else if (strcmp(w[0], "accept") == 0 && nw == 3)
+		*plen = mux_length(w[2]);
+	else if (strcmp(w[0], "reject") == 0 && nw == 4)
+		*plen = mux_length(w[3]);
 	else if (strcmp(w[0], "send") == 0 || strcmp(w[0], "close") == 0 ||
 	    strcmp(w[0], "ping") == 0 || strcmp(w[0], "broadcast") == 0)
 		return -1;
@@ -577,7 +572,7 @@ mux_split(char *line, char **w, int maxw, long long *plen)
 	return nw;
 }
 
-/* Runs every complete command read, until the input runs out or stalls. */
+/* Runs every complete command read, until the input runs out. */
 static void
 mux_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -591,7 +586,7 @@ mux_read_cb(struct bufferevent *bev, void *arg)
 	size_t			 n;
 	int			 nw, rv;
 
-	while (ch->bev == bev && ch->stalled == NULL) {
+	while (ch->bev == bev) {
 		eol = evbuffer_search(in, "\n", 1, NULL);
 		if (eol.pos == -1) {
 			if (evbuffer_get_length(in) > MUX_LINE_MAX) {
@@ -625,13 +620,6 @@ mux_read_cb(struct bufferevent *bev, void *arg)
 		if (rv == -1) {
 			mux_lost(ch, cause);
 			return;
-		}
-		if (rv == 0) {
-			/* Worth a line: every WebSocket of the route waits. */
-			log_info("route %s: %s is over %d bytes behind; mux "
-			    "socket not read until it drains", ch->route,
-			    ch->stalled->id, MUX_OVER_CAP);
-			bufferevent_disable(bev, EV_READ);
 		}
 	}
 }

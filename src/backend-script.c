@@ -123,6 +123,7 @@ static void	 script_close_from(int);
 
 static void	 script_sigchld_cb(evutil_socket_t, short, void *);
 static void	 script_reaped(struct script *, int);
+static int	 script_waiter_reaped(pid_t, int);
 static void	 script_timer_cb(evutil_socket_t, short, void *);
 static void	 script_arm_timer(struct script *);
 static void	 script_signal(struct script *, int);
@@ -161,6 +162,17 @@ const struct backend_ops backend_script_ops = {
 /* Every instance not yet freed; the SIGCHLD handler looks pids up here. */
 static LIST_HEAD(, script) script_all = LIST_HEAD_INITIALIZER(script_all);
 static int		 script_nlive;		/* instances not yet reaped */
+
+/* A child of backend_script_run, waited for by its caller. */
+struct script_waiter {
+	LIST_ENTRY(script_waiter) entry;
+	pid_t			 pid;
+	void			 (*done)(void *, int);	/* NULL: forgotten */
+	void			*arg;
+};
+static LIST_HEAD(, script_waiter) script_waiters =
+    LIST_HEAD_INITIALIZER(script_waiters);
+static int		 script_nwaiters;	/* waiters not yet reaped */
 static struct event	*script_sigchld;	/* exists while script_nlive > 0 */
 static char		 script_errline[SCRIPT_ERRLINE_MAX + 1];
 
@@ -732,15 +744,110 @@ script_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 			if (s->pid == pid && !s->reaped)
 				break;
 		}
-		if (s == NULL)
-			log_debug("reaped unknown child %ld", (long)pid);
-		else
+		if (s != NULL) {
 			script_reaped(s, st);
+			continue;
+		}
+		if (script_waiter_reaped(pid, st) == 0)
+			continue;
+		log_debug("reaped unknown child %ld", (long)pid);
 	}
 	/* With no child left, SIGCHLD goes back to its default. */
-	if (script_nlive == 0 && script_sigchld != NULL) {
+	if (script_nlive == 0 && script_nwaiters == 0 &&
+	    script_sigchld != NULL) {
 		event_free(script_sigchld);
 		script_sigchld = NULL;
+	}
+}
+
+/* Hands a reaped child to its waiter. Returns 0, or -1 when it has none. */
+static int
+script_waiter_reaped(pid_t pid, int st)
+{
+	struct script_waiter	*w;
+
+	LIST_FOREACH(w, &script_waiters, entry) {
+		if (w->pid == pid)
+			break;
+	}
+	if (w == NULL)
+		return -1;
+	LIST_REMOVE(w, entry);
+	script_nwaiters--;
+	if (w->done != NULL)
+		w->done(w->arg, st);
+	free(w);
+	return 0;
+}
+
+/* Runs a helper program for a connection; see backend.h. */
+pid_t
+backend_script_run(struct conn *conn, const struct route *route,
+    char *const *argv, int *outfd, int *errfd, void (*done)(void *, int),
+    void *arg, const char **cause)
+{
+	struct script		*s;
+	struct script_waiter	*w;
+	struct event_base	*base = conn_base(conn);
+	int			 fds[3];
+	pid_t			 pid;
+
+	/* Hooks run as the handlers do, so the same rule holds. */
+	if (geteuid() == 0 && !conn_config(conn)->allow_root_handlers) {
+		*cause = "refusing to run a program as root (set User, or "
+		    "AllowRootHandlers)";
+		log_error("%s %s", conn_id(conn), *cause);
+		return -1;
+	}
+	if (script_sigchld == NULL) {
+		script_sigchld = evsignal_new(base, SIGCHLD, script_sigchld_cb,
+		    NULL);
+		if (script_sigchld == NULL ||
+		    evsignal_add(script_sigchld, NULL) == -1) {
+			if (script_sigchld != NULL)
+				event_free(script_sigchld);
+			script_sigchld = NULL;
+			*cause = "cannot watch SIGCHLD";
+			log_error("%s %s", conn_id(conn), *cause);
+			return -1;
+		}
+	}
+	/* script_spawn only needs an instance for its connection and id. */
+	s = xcalloc(1, sizeof(*s));
+	s->conn = conn;
+	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
+	if (script_spawn(s, route, argv, fds, cause) == -1) {
+		free(s);
+		return -1;
+	}
+	pid = s->pid;
+	free(s);
+	close(fds[0]);		/* stdin: at EOF from the start */
+	*outfd = fds[1];
+	*errfd = fds[2];
+	w = xcalloc(1, sizeof(*w));
+	w->pid = pid;
+	w->done = done;
+	w->arg = arg;
+	LIST_INSERT_HEAD(&script_waiters, w, entry);
+	script_nwaiters++;
+	return pid;
+}
+
+/* The waiter of a backend_script_run child is gone; see backend.h. */
+void
+backend_script_forget(pid_t pid)
+{
+	struct script_waiter	*w;
+
+	LIST_FOREACH(w, &script_waiters, entry) {
+		if (w->pid == pid) {
+			w->done = NULL;
+			/* The child leads its own process group. */
+			if (kill(-pid, SIGKILL) == -1)
+				(void)kill(pid, SIGKILL);
+			return;
+		}
 	}
 }
 

@@ -2,6 +2,8 @@
 #ifndef BACKEND_H
 #define BACKEND_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,5 +71,20 @@ int	backend_script_live(void);
 
 /* Sends SIGKILL to every live backend process (last step of shutdown). */
 void	backend_script_kill_all(void);
+
+/*
+ * Runs argv (a helper such as an OpenRequestHook, spawned like a script:
+ * CGI environment, the route's WorkingDirectory) for a connection, with
+ * stdin at end of file. *outfd and *errfd receive its stdout and stderr
+ * (non-blocking, close-on-exec); done(arg, wait status) is called once it
+ * has been reaped, unless backend_script_forget came first. Returns its
+ * pid, or -1 with *cause set (static string, logged).
+ */
+pid_t	backend_script_run(struct conn *, const struct route *,
+	    char *const *argv, int *outfd, int *errfd,
+	    void (*done)(void *, int), void *arg, const char **cause);
+
+/* Its caller no longer waits: the child is killed and reaped silently. */
+void	backend_script_forget(pid_t);
 
 #endif

@@ -1,4 +1,7 @@
 /* cgi.c - the CGI/1.1 variables of a WebSocket request, for scripts and unix: backends. */
+#include <sys/types.h>
+#include <sys/wait.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +9,10 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 
+#include "backend.h"
 #include "cgi.h"
 #include "config.h"
 #include "conn.h"
@@ -315,4 +321,198 @@ cgi_scgi_header(char *const *envp, struct evbuffer *out)
 		evbuffer_add(out, eq + 1, strlen(eq + 1) + 1);
 	}
 	evbuffer_add(out, ",", 1);
+}
+
+/* A running OpenRequestHook: its answer is complete once all three end. */
+struct cgi_hook {
+	struct conn		*conn;
+	pid_t			 pid;
+	struct bufferevent	*out;		/* NULL: stdout at EOF */
+	struct bufferevent	*err;		/* NULL: stderr at EOF */
+	struct evbuffer		*answer;	/* stdout, bounded */
+	bool			 reaped;
+	bool			 too_long;	/* stdout passed the limit */
+	int			 st;		/* wait status once reaped */
+};
+
+static void	cgi_hook_check(struct cgi_hook *);
+
+/* Frees a hook's pipes and memory (the child is reaped or forgotten). */
+static void
+cgi_hook_free(struct cgi_hook *h)
+{
+	if (h->out != NULL)
+		bufferevent_free(h->out);
+	if (h->err != NULL)
+		bufferevent_free(h->err);
+	evbuffer_free(h->answer);
+	free(h);
+}
+
+/* The hook's stdout: kept up to CONN_VERDICT_HEADERS_MAX bytes. */
+static void
+cgi_hook_out_cb(struct bufferevent *bev, void *arg)
+{
+	struct cgi_hook	*h = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	if (evbuffer_get_length(h->answer) + evbuffer_get_length(in) >
+	    CONN_VERDICT_HEADERS_MAX)
+		h->too_long = true;
+	if (h->too_long)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	else
+		evbuffer_add_buffer(h->answer, in);
+}
+
+/* The hook's stderr: logged line by line, long lines cut. */
+static void
+cgi_hook_err_cb(struct bufferevent *bev, void *arg)
+{
+	struct cgi_hook	*h = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 n;
+
+	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
+		log_info("%s OpenRequestHook: %.200s", conn_id(h->conn), line);
+		free(line);
+	}
+	if (evbuffer_get_length(in) > 1024)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* End of file (or an error) on stdout or stderr. */
+static void
+cgi_hook_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct cgi_hook	*h = arg;
+
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (bev == h->out) {
+		cgi_hook_out_cb(bev, h);
+		bufferevent_free(h->out);
+		h->out = NULL;
+	} else {
+		cgi_hook_err_cb(bev, h);
+		bufferevent_free(h->err);
+		h->err = NULL;
+	}
+	cgi_hook_check(h);
+}
+
+/* The hook's process was reaped. */
+static void
+cgi_hook_reaped(void *arg, int st)
+{
+	struct cgi_hook	*h = arg;
+
+	h->reaped = true;
+	h->st = st;
+	cgi_hook_check(h);
+}
+
+/* The Status header's code in the hook's answer, or 0. */
+static int
+cgi_hook_status(const char *a, size_t len)
+{
+	const char	*line, *nl, *v;
+	int		 code = 0;
+
+	for (line = a; line < a + len; line = nl + 1) {
+		if ((nl = memchr(line, '\n', a + len - line)) == NULL)
+			nl = a + len;
+		if (nl - line < 10 || strncasecmp(line, "Status:", 7) != 0)
+			continue;
+		for (v = line + 7; v < nl && (*v == ' ' || *v == '\t'); v++)
+			continue;
+		if (nl - v >= 3 && v[0] >= '1' && v[0] <= '5' &&
+		    v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9' &&
+		    (nl - v == 3 || v[3] == ' ' || v[3] == '\r'))
+			code = (v[0] - '0') * 100 + (v[1] - '0') * 10 +
+			    (v[2] - '0');
+	}
+	return code;
+}
+
+/*
+ * Once the hook has exited and closed both pipes, turns its exit status
+ * and answer into the connection's verdict and frees the hook.
+ */
+static void
+cgi_hook_check(struct cgi_hook *h)
+{
+	struct conn	*conn = h->conn;
+	char		*a;
+	size_t		 len;
+	int		 status, code, ex;
+
+	if (!h->reaped || h->out != NULL || h->err != NULL)
+		return;
+	len = evbuffer_get_length(h->answer);
+	a = xmalloc(len + 1);
+	evbuffer_remove(h->answer, a, len);
+	a[len] = '\0';
+	ex = WIFEXITED(h->st) ? WEXITSTATUS(h->st) : -1;
+	code = cgi_hook_status(a, len);
+	if (h->too_long)
+		status = 500;
+	else if (!WIFEXITED(h->st))
+		status = 500;
+	else if (code >= 400 && code <= 599)
+		status = code;
+	else if (ex != 0)
+		status = 403;
+	else
+		status = 101;
+	log_info("%s OpenRequestHook exited %d: %d%s", conn_id(conn), ex,
+	    status, h->too_long ? " (answer too long)" : "");
+	cgi_hook_free(h);
+	conn_hook_verdict(conn, status, a, status == 500 ? 0 : len);
+	free(a);
+}
+
+/* Starts a route's OpenRequestHook; see cgi.h. */
+struct cgi_hook *
+cgi_hook_start(struct conn *conn, const struct route *route,
+    const char **cause)
+{
+	struct cgi_hook	*h;
+	char		*argv[2];
+	int		 outfd, errfd;
+
+	h = xcalloc(1, sizeof(*h));
+	h->conn = conn;
+	if ((h->answer = evbuffer_new()) == NULL)
+		abort();
+	argv[0] = route->open_hook;
+	argv[1] = NULL;
+	h->pid = backend_script_run(conn, route, argv, &outfd, &errfd,
+	    cgi_hook_reaped, h, cause);
+	if (h->pid == -1) {
+		evbuffer_free(h->answer);
+		free(h);
+		return NULL;
+	}
+	h->out = bufferevent_socket_new(conn_base(conn), outfd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	h->err = bufferevent_socket_new(conn_base(conn), errfd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (h->out == NULL || h->err == NULL)
+		abort();
+	bufferevent_setcb(h->out, cgi_hook_out_cb, NULL, cgi_hook_event_cb, h);
+	bufferevent_setcb(h->err, cgi_hook_err_cb, NULL, cgi_hook_event_cb, h);
+	bufferevent_enable(h->out, EV_READ);
+	bufferevent_enable(h->err, EV_READ);
+	return h;
+}
+
+/* The connection no longer waits for the hook; see cgi.h. */
+void
+cgi_hook_cancel(struct cgi_hook *h)
+{
+	if (!h->reaped)
+		backend_script_forget(h->pid);
+	cgi_hook_free(h);
 }

@@ -26,4 +26,17 @@ char	**cgi_env_build(struct conn *, const struct route *, bool process);
  */
 void	 cgi_scgi_header(char *const *envp, struct evbuffer *out);
 
+struct cgi_hook;
+
+/*
+ * Starts the route's OpenRequestHook for a connection waiting for its
+ * verdict; conn_hook_verdict gets the answer (never from within this
+ * call). Returns the hook, or NULL with *cause set (logged).
+ */
+struct cgi_hook	*cgi_hook_start(struct conn *, const struct route *,
+		    const char **cause);
+
+/* The connection no longer waits: kills the hook (if running), frees it. */
+void		 cgi_hook_cancel(struct cgi_hook *);
+
 #endif

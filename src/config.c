@@ -67,6 +67,7 @@ enum config_type {
 	TYPE_MODE,		/* int: octal file mode */
 	TYPE_CHOICE,		/* int: index of the value in choices */
 	TYPE_DIR,		/* char *: a directory, relative to the file's */
+	TYPE_PROGRAM,		/* char *: an executable, relative to the file's */
 };
 
 struct config_key {
@@ -505,8 +506,10 @@ static const struct config_key config_keys[] = {
 	  .help = "\"echo\"; \"script:PROGRAM [ARGS...]\": one process per "
 	  "WebSocket; \"dir:DIRECTORY\": the program of the directory named "
 	  "by the first path segment after a prefix Path, run like script:; "
-	  "or \"unix:SOCKET\": one connection per WebSocket to a "
-	  "UNIX stream socket (see ROUTES in wsserverd(8))." },
+	  "\"unix:SOCKET\": one connection per WebSocket to a "
+	  "UNIX stream socket; or \"unix:SOCKET mux\" (also spelled "
+	  "\"unix+mux:SOCKET\"): one connection for every WebSocket of the "
+	  "route (see ROUTES in wsserverd(8))." },
 	{ .name = "MessageFormat", .section = SECTION_ROUTE, .type = TYPE_FORMAT,
 	  .def = "lines", .runtime = false, .offset = RT(format),
 	  .help = "How messages cross a script's stdin and stdout or a unix: "
@@ -548,6 +551,14 @@ static const struct config_key config_keys[] = {
 	  .offset = RT(workdir),
 	  .help = "Directory a script runs in (relative to this file's "
 	  "directory); empty runs it in its program's directory." },
+	{ .name = "OpenRequestHook", .section = SECTION_ROUTE,
+	  .type = TYPE_PROGRAM, .def = "", .max = 4096, .runtime = false,
+	  .offset = RT(open_hook),
+	  .help = "Program (relative to this file's directory) run with the "
+	  "request's CGI environment before each upgrade: exit 0 with no "
+	  "output accepts; its output is CGI-style response headers (Status, "
+	  "Sec-WebSocket-Protocol, others); no answer within HandshakeTimeout "
+	  "is 503 (see HOOKS in wsserverd(8)). Empty: none." },
 };
 
 #define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -850,7 +861,8 @@ config_split_words(const char *s, size_t *count)
 }
 
 /*
- * Parses "unix:SOCKET" and "unix:SOCKET mux": a relative path is taken
+ * Parses "unix:SOCKET", "unix:SOCKET mux" and its other spelling
+ * "unix+mux:SOCKET": a relative path is taken
  * relative to the file's directory. The socket need not exist yet (its
  * server may start later).
  */
@@ -866,7 +878,11 @@ config_set_unix(struct config_parse *p, struct route *r, const char *value,
 	bool		 mux = false;
 	int		 rv;
 
-	path = xstrdup(value + 5);
+	if (strncasecmp(value, "unix+mux:", 9) == 0) {
+		mux = true;
+		path = xstrdup(value + 9);
+	} else
+		path = xstrdup(value + 5);
 	n = strlen(path);
 	if (n >= 4 && strcasecmp(path + n - 4, " mux") == 0) {
 		mux = true;
@@ -999,6 +1015,44 @@ config_set_workdir(struct config_parse *p, const struct config_key *k,
 	return 0;
 }
 
+/* Parses a program key: absolute, or relative to the file's directory. */
+static int
+config_set_program(struct config_parse *p, const struct config_key *k,
+    char **target, const char *value, char *cause, size_t causelen)
+{
+	struct stat	 sb;
+	char		*abs;
+
+	if (*value == '\0') {
+		free(*target);
+		*target = xstrdup("");
+		return 0;
+	}
+	if (strlen(value) > (size_t)k->max) {
+		snprintf(cause, causelen, "longer than %lld bytes",
+		    (long long)k->max);
+		return -1;
+	}
+	if (value[0] != '/') {
+		if (p == NULL || p->dir == NULL) {
+			snprintf(cause, causelen, "must be an absolute path");
+			return -1;
+		}
+		abs = config_join(p->dir, value, strlen(value));
+	} else
+		abs = xstrdup(value);
+	if (stat(abs, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    access(abs, X_OK) == -1) {
+		snprintf(cause, causelen, "%.200s: not an executable file",
+		    abs);
+		free(abs);
+		return -1;
+	}
+	free(*target);
+	*target = abs;
+	return 0;
+}
+
 /* Parses one of k->choices (any case) into its index. */
 static int
 config_set_choice(const struct config_key *k, int *target, const char *value,
@@ -1038,14 +1092,15 @@ config_set_backend(struct config_parse *p, struct route *r, const char *value,
 		r->argv = NULL;
 		return 0;
 	}
-	if (strncasecmp(value, "unix:", 5) == 0)
+	if (strncasecmp(value, "unix:", 5) == 0 ||
+	    strncasecmp(value, "unix+mux:", 9) == 0)
 		return config_set_unix(p, r, value, cause, causelen);
 	if (strncasecmp(value, "dir:", 4) == 0)
 		return config_set_dirbackend(p, r, value, cause, causelen);
 	if (strncasecmp(value, "script:", 7) != 0) {
 		snprintf(cause, causelen, "unknown backend \"" CONFIG_QUOTE "\" "
-		    "(use echo, script:PROGRAM [ARGS...], dir:DIRECTORY or "
-		    "unix:SOCKET)", value);
+		    "(use echo, script:PROGRAM [ARGS...], dir:DIRECTORY, "
+		    "unix:SOCKET [mux] or unix+mux:SOCKET)", value);
 		return -1;
 	}
 	if ((argv = config_split_words(value + 7, &argc)) == NULL) {
@@ -1339,6 +1394,9 @@ config_apply(struct config_parse *p, const struct config_key *k, void *base,
 		return config_set_mode(k, (int *)field, value, cause, causelen);
 	case TYPE_DIR:
 		return config_set_workdir(p, k, (char **)field, value, cause,
+		    causelen);
+	case TYPE_PROGRAM:
+		return config_set_program(p, k, (char **)field, value, cause,
 		    causelen);
 	case TYPE_CHOICE:
 		return config_set_choice(k, (int *)field, value, cause,
@@ -1940,6 +1998,7 @@ config_free(struct config *cfg)
 		free(r->socket);
 		free(r->origins);
 		free(r->workdir);
+		free(r->open_hook);
 		free(r->dir);
 	}
 	free(cfg->routes);
@@ -2143,7 +2202,7 @@ config_man_type(const struct config_key *k)
 		return "path";
 	case TYPE_BACKEND:
 		return "echo | script:PROGRAM [ARGS...] | dir:DIRECTORY | "
-		    "unix:SOCKET";
+		    "unix:SOCKET [mux] | unix+mux:SOCKET";
 	case TYPE_TOKENS:
 		return "token list";
 	case TYPE_ENVLIST:
@@ -2152,6 +2211,8 @@ config_man_type(const struct config_key *k)
 		return "octal mode";
 	case TYPE_DIR:
 		return "directory";
+	case TYPE_PROGRAM:
+		return "program";
 	case TYPE_CHOICE:
 		return k->choices;
 	}
@@ -2193,6 +2254,7 @@ config_write_man(FILE *f)
 				    k->unit != NULL ? " " : "",
 				    k->unit != NULL ? k->unit : "");
 			else if (k->type == TYPE_STRING || k->type == TYPE_DIR ||
+			    k->type == TYPE_PROGRAM ||
 			    k->type == TYPE_PATH || k->type == TYPE_TOKENS)
 				fprintf(f, " At most %lld bytes.",
 				    (long long)k->max);

@@ -45,6 +45,7 @@ struct route {
 	char		*origins;	/* AllowedOrigins: "*", "same", origins */
 	int		 max_connections; /* MaxConnections (0 = no limit) */
 	char		*workdir;	/* WorkingDirectory ("" = program's) */
+	char		*open_hook;	/* OpenRequestHook ("" = none) */
 	char		*dir;		/* dir: the directory's real path */
 	bool		 mux;		/* unix: ... mux: one shared socket */
 };

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <event2/event.h>
 
 #include "backend.h"
+#include "cgi.h"
 #include "config.h"
 #include "conn.h"
 #include "devconsole.h"
@@ -130,6 +132,9 @@ struct conn {
 	size_t			 verdict_head;
 	bool			 verdict_deflate;
 	struct ws_deflate_params verdict_agreed;
+	struct cgi_hook		*hook;		/* OpenRequestHook running */
+	char			*hook_hdrs;	/* its accept's header lines */
+	size_t			 hook_hlen;
 	const struct backend_ops *bops;
 	void			*b;
 
@@ -168,6 +173,8 @@ static void	conn_update_read(struct conn *);
 static void	conn_set_read_high(struct conn *, size_t);
 static void	conn_set_write_low(struct conn *, size_t);
 static void	conn_writable(struct conn *);
+static void	conn_verdict_wait(struct conn *, const char *, size_t, size_t,
+		    const struct ws_deflate_params *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_sock_read_cb(evutil_socket_t, short, void *);
 static void	conn_sock_read_direct(struct conn *);
@@ -366,11 +373,15 @@ static const struct ws_session_callbacks conn_ws_callbacks = {
 	.closed = conn_ws_closed,
 };
 
-/* Answers a failed upgrade with an HTTP error and closes. */
+/*
+ * Answers a failed upgrade with an HTTP error and closes; extra (xlen
+ * bytes of "Name: value\r\n" lines, may be NULL) goes into its header.
+ */
 static void
-conn_reject(struct conn *c, int status, const char *cause)
+conn_reject_extra(struct conn *c, int status, const char *cause,
+    const char *extra, size_t xlen)
 {
-	char	buf[512];
+	char	buf[512], *end;
 	size_t	n;
 
 	log_info("%s rejected %s:%d %s: %d %s", c->id, c->raddr, c->rport,
@@ -381,10 +392,21 @@ conn_reject(struct conn *c, int status, const char *cause)
 	if (conn_hooks != NULL && conn_hooks->verdict != NULL)
 		conn_hooks->verdict(c, status, cause);
 	n = ws_handshake_error(buf, sizeof(buf), status, cause);
-	if (n > 0)
+	if (n > 0 && xlen > 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+		evbuffer_add(c->out, buf, (size_t)(end - buf) + 2);
+		evbuffer_add(c->out, extra, xlen);
+		evbuffer_add(c->out, end + 2, n - (size_t)(end - buf) - 2);
+	} else if (n > 0)
 		evbuffer_add(c->out, buf, n);
 	conn_set_close(c, status, "http", NULL, 0);
 	conn_drain(c);
+}
+
+/* Answers a failed upgrade with an HTTP error and closes. */
+static void
+conn_reject(struct conn *c, int status, const char *cause)
+{
+	conn_reject_extra(c, status, cause, NULL, 0);
 }
 
 /* The server's permessage-deflate settings, from the [websocket] keys. */
@@ -675,25 +697,200 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len,
 void
 conn_verdict(struct conn *c, int status, const char *cause)
 {
+	(void)conn_verdict_headers(c, status, cause, NULL, 0);
+}
+
+/* Whether a verdict may set header name (len bytes): not the daemon's own. */
+static bool
+conn_verdict_name_ok(const char *name, size_t len)
+{
+	static const char *const owned[] = { "Upgrade", "Connection",
+	    "Sec-WebSocket-Accept", "Sec-WebSocket-Extensions",
+	    "Content-Length", "Content-Type", "Transfer-Encoding" };
+	size_t	i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' &&
+		    name[i] != '_')
+			return false;
+	for (i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		if (strlen(owned[i]) == len &&
+		    strncasecmp(owned[i], name, len) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * Turns a verdict's CGI-style header lines ("Name: value", each ending in
+ * "\n" or "\r\n") into HTTP header lines in out; Status lines are skipped
+ * (the caller read them) and Sec-WebSocket-Protocol goes to proto instead.
+ * Returns 0, or -1 with *why set on a malformed or daemon-owned header.
+ */
+static int
+conn_verdict_lines(const char *h, size_t hlen, struct evbuffer *out,
+    char *proto, size_t protolen, const char **why)
+{
+	const char	*line, *nl, *colon, *v;
+	size_t		 len, nlen, vlen, i;
+
+	for (line = h; line < h + hlen; line = nl + 1) {
+		if ((nl = memchr(line, '\n', h + hlen - line)) == NULL)
+			nl = h + hlen;
+		len = (size_t)(nl - line);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len == 0)
+			continue;
+		if ((colon = memchr(line, ':', len)) == NULL) {
+			*why = "header line without a colon";
+			return -1;
+		}
+		nlen = (size_t)(colon - line);
+		v = colon + 1;
+		vlen = len - nlen - 1;
+		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+		for (i = 0; i < vlen; i++)
+			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+				*why = "control character in a header value";
+				return -1;
+			}
+		if (nlen == 6 && strncasecmp(line, "Status", 6) == 0)
+			continue;
+		if (nlen == 22 &&
+		    strncasecmp(line, "Sec-WebSocket-Protocol", 22) == 0) {
+			if (vlen == 0 || vlen >= protolen ||
+			    memchr(v, ',', vlen) != NULL) {
+				*why = "bad Sec-WebSocket-Protocol";
+				return -1;
+			}
+			memcpy(proto, v, vlen);
+			proto[vlen] = '\0';
+			continue;
+		}
+		if (!conn_verdict_name_ok(line, nlen)) {
+			*why = "header the daemon sets itself, or a bad name";
+			return -1;
+		}
+		evbuffer_add_printf(out, "%.*s: %.*s\r\n", (int)nlen, line,
+		    (int)vlen, v);
+	}
+	return 0;
+}
+
+/*
+ * The 101 of a verdict: the stored response with its subprotocol replaced
+ * by proto (when set) and the extra lines added. Returns it (malloc'd).
+ */
+static char *
+conn_verdict_resp(struct conn *c, const char *proto, struct evbuffer *extra,
+    size_t *lenp)
+{
+	struct evbuffer	*b;
+	const char	*r = c->verdict_resp, *p, *e;
+	size_t		 n = c->verdict_resp_len, len;
+	char		*out;
+
+	if ((b = evbuffer_new()) == NULL)
+		abort();
+	/* Everything but the final empty line, less any old subprotocol. */
+	for (p = r; p < r + n - 2; p = e + 2) {
+		e = memmem(p, (size_t)(r + n - p), "\r\n", 2);
+		if (e == NULL || e >= r + n - 2)
+			break;
+		if (*proto != '\0' && (size_t)(e - p) >= 23 &&
+		    strncasecmp(p, "Sec-WebSocket-Protocol:", 23) == 0)
+			continue;
+		evbuffer_add(b, p, (size_t)(e - p) + 2);
+	}
+	if (*proto != '\0')
+		evbuffer_add_printf(b, "Sec-WebSocket-Protocol: %s\r\n", proto);
+	evbuffer_add_buffer(b, extra);
+	evbuffer_add(b, "\r\n", 2);
+	len = evbuffer_get_length(b);
+	out = xmalloc(len);
+	evbuffer_remove(b, out, len);
+	evbuffer_free(b);
+	*lenp = len;
+	return out;
+}
+
+/* A verdict with CGI-style response header lines; see conn.h. */
+int
+conn_verdict_headers(struct conn *c, int status, const char *cause,
+    const char *hdrs, size_t hlen)
+{
+	struct evbuffer	*extra;
+	const char	*why = NULL;
+	char		 proto[256], got[256], *resp;
+	size_t		 xlen, rlen;
+	int		 rv = -1;
+
 	if (c->state != CONN_VERDICT)
-		return;
+		return -1;
+	if ((extra = evbuffer_new()) == NULL)
+		abort();
+	proto[0] = '\0';
+	if (hlen > CONN_VERDICT_HEADERS_MAX)
+		why = "verdict headers too long";
+	else {
+		/* An OpenRequestHook's accept comes first, then the backend's. */
+		if (c->hook_hlen > 0)
+			(void)conn_verdict_lines(c->hook_hdrs, c->hook_hlen,
+			    extra, proto, sizeof(proto), &why);
+		if (why == NULL && hlen > 0)
+			(void)conn_verdict_lines(hdrs, hlen, extra, proto,
+			    sizeof(proto), &why);
+	}
+	if (why == NULL && status == 101 && proto[0] != '\0' &&
+	    (ws_handshake_select_protocol(&c->req, proto, got,
+	    sizeof(got)) == 0 || strcmp(got, proto) != 0))
+		why = "subprotocol not offered by the client";
+	if (why != NULL) {
+		log_error("%s bad verdict from the backend: %s", c->id, why);
+		status = 500;
+		cause = "bad verdict from the backend";
+		evbuffer_drain(extra, evbuffer_get_length(extra));
+	}
 	c->busy++;
 	if (status == 101) {
+		if (proto[0] != '\0' || evbuffer_get_length(extra) > 0) {
+			resp = conn_verdict_resp(c, proto, extra, &rlen);
+			if (proto[0] != '\0') {
+				free(c->subprotocol);
+				c->subprotocol = xstrdup(proto);
+			}
+			free(c->verdict_resp);
+			c->verdict_resp = resp;
+			c->verdict_resp_len = rlen;
+		}
 		conn_handshake_finish(c, c->verdict_resp, c->verdict_resp_len,
 		    c->verdict_head, c->verdict_deflate ? &c->verdict_agreed :
 		    NULL);
 		/* Bytes the client sent after its request wait in c->in. */
-		if (!c->dead)
+		if (!c->dead) {
 			event_active(c->kick, EV_TIMEOUT, 0);
+			rv = 0;
+		}
 	} else {
 		conn_backend_close(c);
 		c->state = CONN_HANDSHAKE;
-		conn_reject(c, status, cause != NULL ? cause :
-		    "refused by the backend");
+		xlen = evbuffer_get_length(extra);
+		conn_reject_extra(c, status, cause != NULL ? cause :
+		    "refused by the backend", xlen > 0 ?
+		    (const char *)evbuffer_pullup(extra, -1) : NULL, xlen);
 	}
+	evbuffer_free(extra);
 	c->busy--;
 	if (c->dead && c->busy == 0)
 		conn_free(c);
+	return rv;
 }
 
 /* Reads the upgrade request; on success answers 101 and opens the backend. */
@@ -771,31 +968,75 @@ conn_handshake(struct conn *c)
 		return;
 	}
 	c->bops = backend_for(c->route);
+	if (*c->route->open_hook != '\0') {
+		/* The hook answers first, in conn_hook_verdict. */
+		conn_verdict_wait(c, resp, n, head, deflate ? &agreed : NULL);
+		if ((c->hook = cgi_hook_start(c, c->route, &cause)) == NULL)
+			conn_verdict(c, 503, cause);
+		return;
+	}
 	if (c->bops->open_early &&
 	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
 		conn_reject(c, 503, cause);
 		return;
 	}
 	if (c->bops->verdict) {
-		/*
-		 * The backend has the request and answers with conn_verdict.
-		 * Reading stops; what the client sent after its request stays
-		 * in the input until then.
-		 */
-		c->verdict_resp = xmalloc(n);
-		memcpy(c->verdict_resp, resp, n);
-		c->verdict_resp_len = n;
-		c->verdict_head = head;
-		c->verdict_deflate = deflate != 0;
-		if (deflate)
-			c->verdict_agreed = agreed;
-		c->state = CONN_VERDICT;
-		conn_update_read(c);
-		conn_timer(c, (unsigned long long)c->cfg->handshake_timeout *
-		    1000);
+		conn_verdict_wait(c, resp, n, head, deflate ? &agreed : NULL);
 		return;
 	}
 	conn_handshake_finish(c, resp, n, head, deflate ? &agreed : NULL);
+}
+
+/*
+ * Enters CONN_VERDICT: the backend (or hook) has the request and answers
+ * with conn_verdict. Reading stops; what the client sent after its request
+ * stays in the input until then. resp: the 101 to send (n bytes).
+ */
+static void
+conn_verdict_wait(struct conn *c, const char *resp, size_t n, size_t head,
+    const struct ws_deflate_params *agreed)
+{
+	c->verdict_resp = xmalloc(n);
+	memcpy(c->verdict_resp, resp, n);
+	c->verdict_resp_len = n;
+	c->verdict_head = head;
+	c->verdict_deflate = agreed != NULL;
+	if (agreed != NULL)
+		c->verdict_agreed = *agreed;
+	c->state = CONN_VERDICT;
+	conn_update_read(c);
+	conn_timer(c, (unsigned long long)c->cfg->handshake_timeout * 1000);
+}
+
+/* The OpenRequestHook's answer; see conn.h. */
+void
+conn_hook_verdict(struct conn *c, int status, const char *hdrs, size_t hlen)
+{
+	const char	*cause;
+
+	c->hook = NULL;
+	if (c->state != CONN_VERDICT)
+		return;
+	if (status != 101) {
+		(void)conn_verdict_headers(c, status, "refused by the "
+		    "OpenRequestHook", hdrs, hlen);
+		return;
+	}
+	if (c->bops->open_early &&
+	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
+		conn_verdict(c, 503, cause);
+		return;
+	}
+	if (c->bops->verdict) {
+		/* The backend decides next; the hook's headers are kept. */
+		if (hlen > 0) {
+			c->hook_hdrs = xmalloc(hlen);
+			memcpy(c->hook_hdrs, hdrs, hlen);
+			c->hook_hlen = hlen;
+		}
+		return;
+	}
+	(void)conn_verdict_headers(c, 101, NULL, hdrs, hlen);
 }
 
 /* Feeds buffered client bytes to the session until paused, closed or empty. */
@@ -1260,10 +1501,18 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		break;
 	case CONN_VERDICT:
-		log_info("%s no backend verdict within %d s", c->id,
-		    c->cfg->handshake_timeout);
 		c->busy++;
-		conn_verdict(c, 503, "no backend verdict in time");
+		if (c->hook != NULL) {
+			log_info("%s OpenRequestHook gave no answer within %d "
+			    "s; killed", c->id, c->cfg->handshake_timeout);
+			cgi_hook_cancel(c->hook);
+			c->hook = NULL;
+			conn_verdict(c, 503, "OpenRequestHook timed out");
+		} else {
+			log_info("%s no backend verdict within %d s", c->id,
+			    c->cfg->handshake_timeout);
+			conn_verdict(c, 503, "no backend verdict in time");
+		}
 		c->busy--;
 		if (c->dead && c->busy == 0)
 			conn_free(c);
@@ -1309,6 +1558,11 @@ conn_free(struct conn *c)
 	struct server_stats	*st = server_stats(c->srv);
 
 	conn_file_end(c, CONN_FILE_CLOSED, 0);
+	if (c->hook != NULL) {
+		cgi_hook_cancel(c->hook);
+		c->hook = NULL;
+	}
+	free(c->hook_hdrs);
 	conn_backend_close(c);
 	if (c->opened) {
 		log_info("%s close code=%d by=%s reason=\"%s\" duration=%.3fs "

@@ -77,6 +77,27 @@ void	conn_close(struct conn *, int code, const char *reason);
 void	conn_verdict(struct conn *, int status, const char *cause);
 
 /*
+ * conn_verdict with hlen bytes of CGI-style response header lines
+ * ("Name: value\n"; Status lines are ignored, the caller reads them) for
+ * the response: Sec-WebSocket-Protocol picks the subprotocol, which must
+ * be one the client offered; the others are added as they are. A bad line
+ * or subprotocol turns the verdict into a 500 (logged). Returns 0 when the
+ * 101 was queued and the WebSocket is open, else -1 (the backend's close
+ * op has been called then, unless it was not waiting for a verdict).
+ */
+#define CONN_VERDICT_HEADERS_MAX	8192
+
+/*
+ * The route's OpenRequestHook has answered (cgi.c): 101 accepts (the
+ * backend, if it gives verdicts too, decides next), else the HTTP status;
+ * hdrs as for conn_verdict_headers.
+ */
+void	conn_hook_verdict(struct conn *, int status, const char *hdrs,
+	    size_t hlen);
+int	conn_verdict_headers(struct conn *, int status, const char *cause,
+	    const char *hdrs, size_t hlen);
+
+/*
  * Why the WebSocket ends, once known (from the backend's close op on):
  * returns the close code (the client's, 1005 when it sent none; or the
  * server's) and sets *reason (sanitized for the log); 0 and "" before.

@@ -496,7 +496,8 @@ static const struct {
 	  "@:5: Path: /e is already the path of [route:e]\n" },
 	{ "[route:a]\nPath = /a\nBackend = cgi:/x\n" ROUTE_E,
 	  "@:3: Backend: unknown backend \"cgi:/x\" (use echo, "
-	  "script:PROGRAM [ARGS...], dir:DIRECTORY or unix:SOCKET)\n" },
+	  "script:PROGRAM [ARGS...], dir:DIRECTORY, unix:SOCKET [mux] or "
+	  "unix+mux:SOCKET)\n" },
 	{ "[route:a]\nPath = /a\nBackend = dir:\n" ROUTE_E,
 	  "@:3: Backend: dir: needs a directory\n" },
 	{ "[route:a]\nPath = /a\nBackend = dir:/nonexistent/d\n" ROUTE_E,
@@ -507,6 +508,8 @@ static const struct {
 	{ "[route:a]\nPath = /a\nBackend = unix: mux\n" ROUTE_E,
 	  "@:3: Backend: unix: needs a socket path\n" },
 	{ "[route:a]\nPath = /a\nBackend = unix:\n" ROUTE_E,
+	  "@:3: Backend: unix: needs a socket path\n" },
+	{ "[route:a]\nPath = /a\nBackend = unix+mux:\n" ROUTE_E,
 	  "@:3: Backend: unix: needs a socket path\n" },
 	{ "[route:a]\nPath = /a\nBackend = unix:/"
 	  "0123456789012345678901234567890123456789012345678901234567890123456789"
@@ -730,6 +733,13 @@ START_TEST(test_route_policy_keys)
 	ck_assert_str_eq(cfg->routes[0].backend, "unix:/run/x.sock  MUX");
 	config_free(cfg);
 
+	cfg = load_ok("[route:a]\nPath = /a\nBackend = Unix+Mux:/run/y.sock\n");
+	ck_assert_int_eq(cfg->routes[0].kind, BACKEND_UNIX);
+	ck_assert(cfg->routes[0].mux);
+	ck_assert_str_eq(cfg->routes[0].socket, "/run/y.sock");
+	ck_assert_str_eq(cfg->routes[0].backend, "Unix+Mux:/run/y.sock");
+	config_free(cfg);
+
 	cfg = load_ok("[route:a]\nPath = /a/*\nBackend = dir:/tmp/\n"
 	    "[backend]\nAllowRootHandlers = true\n");
 	ck_assert_int_eq(cfg->routes[0].kind, BACKEND_DIR);
@@ -763,6 +773,46 @@ START_TEST(test_relative_unix_and_workdir)
 	ck_assert_str_eq(cfg->routes[0].workdir, want);
 	ck_assert_ptr_null(cfg->routes[0].argv);
 	config_free(cfg);
+}
+END_TEST
+
+/* OpenRequestHook: relative to the file, an executable file, "" is none. */
+START_TEST(test_open_request_hook)
+{
+	struct config	*cfg;
+	const char	*dir;
+	char		 path[PATH_MAX], want[PATH_MAX], *errors;
+	static const char body[] =
+	    "[route:h]\nPath = /h\nBackend = echo\n"
+	    "OpenRequestHook = hooks/auth\n"
+	    "[route:n]\nPath = /n\nBackend = echo\n";
+	static const char bad[] =
+	    "[route:h]\nPath = /h\nBackend = echo\n"
+	    "OpenRequestHook = hooks/plain\n";
+
+	dir = make_dir();
+	snprintf(path, sizeof path, "%s/hooks", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/hooks/auth", dir);
+	write_file(path, "#!/bin/sh\n", 10, 0755);
+	snprintf(path, sizeof path, "%s/hooks/plain", dir);
+	write_file(path, "#!/bin/sh\n", 10, 0644);
+	snprintf(path, sizeof path, "%s/h.ini", dir);
+	write_file(path, body, strlen(body), 0644);
+	cfg = config_load(path, &errors);
+	ck_assert_msg(cfg != NULL, "unexpected errors: %s", errors);
+	snprintf(want, sizeof want, "%s/hooks/auth", dir);
+	ck_assert_str_eq(cfg->routes[0].open_hook, want);
+	ck_assert_str_eq(cfg->routes[1].open_hook, "");
+	config_free(cfg);
+
+	snprintf(path, sizeof path, "%s/b.ini", dir);
+	write_file(path, bad, strlen(bad), 0644);
+	cfg = config_load(path, &errors);
+	ck_assert_ptr_null(cfg);
+	ck_assert_ptr_nonnull(strstr(errors, "/hooks/plain: not an executable "
+	    "file"));
+	free(errors);
 }
 END_TEST
 
@@ -1049,7 +1099,7 @@ START_TEST(test_runtime_flags)
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 78);
+	ck_assert_uint_eq(n, 79);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -1425,6 +1475,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_route_policy_keys);
 	tcase_add_test(tc, test_relative_script);
 	tcase_add_test(tc, test_relative_unix_and_workdir);
+	tcase_add_test(tc, test_open_request_hook);
 	tcase_add_test(tc, test_script_not_executable);
 	tcase_add_test(tc, test_runtime_flags);
 	tcase_add_test(tc, test_admin_keys);

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-from harness import (HANDLERS, OP_BINARY, OP_CONT, OP_PING, OP_TEXT,
-    WSClient, build_frame, build_request, connect_ws, wait_until)
+from harness import (HANDLERS, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT,
+    TOP_SRCDIR, WSClient, build_frame, build_request, connect_ws,
+    wait_until)
 
 
 class Backend:
@@ -49,12 +50,13 @@ class Backend:
 def mux(module_daemons, tmp_path_factory):
     top = tmp_path_factory.mktemp("mux")
     backends = {n: Backend(str(top / (n + ".sock")), str(top / (n + ".log")))
-        for n in ("m", "r")}
+        for n in ("m", "r", "p")}
     for b in backends.values():
         b.start()
     d = module_daemons(routes={
         "m": {"Path": "/m/*", "Backend": "unix:%s mux" % backends["m"].sock},
         "r": {"Path": "/r", "Backend": "unix:%s mux" % backends["r"].sock},
+        "p": {"Path": "/p", "Backend": "unix+mux:%s" % backends["p"].sock},
     }, sections={"websocket": {"HandshakeTimeout": 2}})
     d.backends = backends
     yield d
@@ -209,34 +211,84 @@ def test_twenty_at_once(mux):
 
 
 def test_slow_client_flow_control(mux):
-    # 8 MiB to a client that does not read: the daemon accepts sends up to
-    # its cap, stops reading the socket, and after the client drains says
-    # "ready"; no byte is lost and other WebSockets work afterwards.
+    # 8 MiB to a client that does not read: past the per-client cap that
+    # WebSocket alone is closed with 1008 and the backend hears "close";
+    # the socket keeps being read, so another WebSocket of the route gets
+    # its messages meanwhile (no head-of-line blocking).
     b = mux.backends["m"]
     start = mux.mark()
     other = connect_ws(mux.port, "/m/f?name=waiting")
     c = connect_ws(mux.port, "/m/f?name=slow")
     c.send_text("flood:128:65536")
-    mux.wait_log(r"route m: \S+ is over 1048576 bytes behind; mux socket "
-        "not read until it drains", start=start)
-    # Meanwhile the route's other WebSockets wait (head-of-line).
-    other.send_text("queued")
-    readable, _, _ = select.select([other.sock], [], [], 0.5)
-    assert readable == [], "the backend's socket was read while stalled"
+    mux.wait_log(r"route m: \S+ is over 1048576 bytes behind; closing it "
+        r"\(1008\)", start=start)
+    b.wait_event("close slow 1008 client too slow")
+    for i in range(20):
+        other.echo(OP_TEXT, "still here %d" % i)
+    # The slow client gets what was queued for it, then the 1008 close.
     got = 0
-    for i in range(128):
-        op, data = c.read_message(timeout=10)
-        assert op == OP_BINARY and data == bytes([i % 256]) * 65536
-        got += len(data)
-    assert got == 128 * 65536
-    b.wait_event("ready slow")
-    assert other.read_message() == (OP_TEXT, b"queued")
+    while True:
+        f = c.read_frame(10)
+        if f.opcode == OP_CLOSE:
+            assert f.payload[:2] == (1008).to_bytes(2, "big")
+            assert f.payload[2:] == b"client too slow"
+            break
+        assert f.opcode in (OP_BINARY, OP_CONT)
+        got += len(f.payload)
+    assert 0 < got < 128 * 65536
+    c.reply_close(1008)
+    c.close()
+    other.echo(OP_TEXT, "after")
     other.close_handshake(1000)
-    c.echo(OP_TEXT, "after")
-    c.close_handshake(1000)
     d = connect_ws(mux.port, "/m/f?name=afterslow")
     d.echo(OP_TEXT, "fine")
     d.close_handshake(1000)
+
+
+def test_accept_with_subprotocol_and_headers(mux):
+    b = mux.backends["m"]
+    c = WSClient(mux.port)
+    try:
+        resp = c.handshake("/m/withproto?name=wp", protocols="x, chat")
+        assert resp.header("sec-websocket-protocol") == "chat"
+        assert resp.header("x-backend") == "mux"
+        b.wait_event("connected wp")
+        c.echo(OP_TEXT, "hi")
+        c.close_handshake(1000)
+    finally:
+        c.close()
+    ev = b.events()
+    assert ev.index("open wp /m /withproto") < ev.index("connected wp")
+
+
+def test_accept_with_subprotocol_not_offered_is_500(mux):
+    b = mux.backends["m"]
+    start = mux.mark()
+    c = WSClient(mux.port)
+    try:
+        c.handshake("/m/badproto?name=bp", protocols="x, chat",
+            expect=500)
+    finally:
+        c.close()
+    mux.wait_log(r"bad verdict from the backend: subprotocol not offered",
+        start=start)
+    assert "connected bp" not in b.events()
+
+
+def test_reject_with_headers(mux):
+    c = WSClient(mux.port)
+    try:
+        resp = c.handshake("/m/reject401?name=r401", expect=401)
+        assert resp.header("www-authenticate") == 'Basic realm="mux"'
+    finally:
+        c.close()
+
+
+def test_plain_accept_sends_connected(mux):
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/f?name=plainconn")
+    b.wait_event("connected plainconn")
+    c.close_handshake(1000)
 
 
 def test_backend_restart(mux):
@@ -264,3 +316,63 @@ def test_backend_restart(mux):
     c = connect_ws(mux.port, "/r?name=again")
     c.echo(OP_TEXT, "after restart")
     c.close_handshake(1000)
+
+
+def test_unix_plus_mux_spelling(mux):
+    # "unix+mux:SOCKET" is "unix:SOCKET mux": the same protocol.
+    b = mux.backends["p"]
+    c = connect_ws(mux.port, "/p?name=plus")
+    b.wait_event("open plus /p ")
+    b.wait_event("connected plus")
+    c.echo(OP_TEXT, "via unix+mux")
+    c.close_handshake(1000)
+    b.wait_event("close plus 1000 ")
+
+
+EXAMPLES = os.path.join(TOP_SRCDIR, "examples")
+
+
+def test_example_chat_room(daemon_factory, tmp_path):
+    # examples/chat-room.py: joins, messages and leaves reach everyone.
+    sock = str(tmp_path / "chat.sock")
+    proc = subprocess.Popen(["/usr/bin/python3",
+        os.path.join(EXAMPLES, "chat-room.py"), sock],
+        stdin=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: os.path.exists(sock), 5.0)
+        d = daemon_factory(routes={"chat": {"Path": "/chat",
+            "Backend": "unix+mux:%s" % sock}})
+        a = WSClient(d.port)
+        resp = a.handshake("/chat?name=alice", protocols="chat")
+        assert resp.header("sec-websocket-protocol") == "chat"
+        assert a.read_message() == (OP_TEXT, b"* alice joined (1 here)")
+        b = connect_ws(d.port, "/chat?name=bob")
+        assert a.read_message() == (OP_TEXT, b"* bob joined (2 here)")
+        assert b.read_message() == (OP_TEXT, b"* bob joined (2 here)")
+        for i in range(50):
+            b.send_text("msg %d \u00e9" % i)
+        for c in (a, b):
+            for i in range(50):
+                assert c.read_message() == (OP_TEXT,
+                    ("bob: msg %d \u00e9" % i).encode())
+        b.close_handshake(1000)
+        assert a.read_message() == (OP_TEXT, b"* bob left")
+        a.close_handshake(1000)
+        a.close()
+    finally:
+        proc.kill()
+        proc.wait(5)
+
+
+def test_example_framed_shell(daemon_factory):
+    # examples/framed-echo.sh: a greeting, then parts back byte for byte.
+    d = daemon_factory(routes={"e": {"Path": "/e",
+        "Backend": "script:%s" % os.path.join(EXAMPLES, "framed-echo.sh"),
+        "MessageFormat": "framed"}})
+    c = connect_ws(d.port, "/e")
+    assert c.read_message() == (OP_TEXT, b"hello from sh")
+    c.echo(OP_TEXT, "two\nlines\n")
+    c.echo(OP_BINARY, bytes(range(256)) + b"\n\0\r\n")
+    c.echo(OP_TEXT, "")
+    c.close_handshake(1000)
+    d.wait_log(r"client closed with 1000")

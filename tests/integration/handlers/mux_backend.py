@@ -7,8 +7,11 @@
 # query parameter of its request (its ConnectionId otherwise); events are
 # appended to LOG as lines "EVENT NAME ..." so tests can check them.
 #
-# Verdict: a request path containing "reject" gets "reject ID 403", one
-# containing "silent" gets no answer; all others are accepted.
+# Verdict: a request path containing "reject401" gets "reject ID 401" with a
+# WWW-Authenticate header, "reject" gets "reject ID 403", "silent" gets no
+# answer, "withproto" is accepted with subprotocol "chat" and a header
+# "X-Backend: mux", "badproto" with subprotocol "nope" (not offered); all
+# others are accepted plainly. "connected" events are logged too.
 # A client text message (whole, after its parts) is a command:
 #   bcast:TEXT         broadcast TEXT to every WebSocket of the route
 #   close:CODE:REASON  close this WebSocket with CODE and REASON
@@ -62,8 +65,17 @@ class Mux:
             path = env.get("REQUEST_URI", "")
             self.emit("open", name, env.get("SCRIPT_NAME", ""),
                 env.get("PATH_INFO", ""))
-            if "reject" in path:
+            if "reject401" in path:
+                h = b"WWW-Authenticate: Basic realm=\"mux\"\n"
+                self.put("reject %s 401 %d" % (cid, len(h)), h)
+            elif "reject" in path:
                 self.put("reject %s 403" % cid)
+            elif "withproto" in path:
+                h = b"Sec-WebSocket-Protocol: chat\r\nX-Backend: mux\n"
+                self.put("accept %s %d" % (cid, len(h)), h)
+            elif "badproto" in path:
+                h = b"Sec-WebSocket-Protocol: nope\n"
+                self.put("accept %s %d" % (cid, len(h)), h)
             elif "silent" not in path:
                 self.put("accept %s" % cid)
         elif cmd == "data":
@@ -85,6 +97,8 @@ class Mux:
             self.msgs.pop(cid, None)
         elif cmd == "ready":
             self.emit("ready", self.names.get(cid, cid))
+        elif cmd == "connected":
+            self.emit("connected", self.names.get(cid, cid))
 
     def message(self, cid, typ, data):
         if typ == "B":
