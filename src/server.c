@@ -49,6 +49,8 @@ struct server {
 	unsigned long long	 t_start;
 	struct event		*tick;
 	struct server_stats	 stats;
+	unsigned long long	 full_logged_at;	/* last MaxConnections line */
+	unsigned long long	 full_unlogged;	/* refusals since then */
 	bool			 draining;	/* wsserverctl drain, until start */
 	struct event		*drain_ev;	/* end of the drain period */
 };
@@ -394,6 +396,25 @@ server_conn_gone(struct server *srv)
 		evtimer_add(srv->tick, &tv);
 }
 
+/*
+ * Logs refusals at MaxConnections at most once a second, with how many
+ * were refused since the last line: a flood of clients must not become a
+ * flood of log lines.
+ */
+static void
+server_log_full(struct server *srv)
+{
+	unsigned long long	now = util_now_ms();
+
+	srv->full_unlogged++;
+	if (srv->full_logged_at != 0 && now - srv->full_logged_at < 1000)
+		return;
+	log_info("refused %llu connection(s): MaxConnections (%d) reached",
+	    srv->full_unlogged, srv->cfg->max_connections);
+	srv->full_logged_at = now;
+	srv->full_unlogged = 0;
+}
+
 /* Answers 503 to a client over MaxConnections without keeping it. */
 static void
 server_refuse_full(int fd)
@@ -425,8 +446,7 @@ server_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	}
 	if (conn_count() >= (unsigned int)srv->cfg->max_connections) {
 		srv->stats.rejected_full++;
-		log_info("refused a connection: MaxConnections (%d) reached",
-		    srv->cfg->max_connections);
+		server_log_full(srv);
 		server_refuse_full(fd);
 		return;
 	}
