@@ -457,6 +457,56 @@ mux_send(struct mux_sess *s, enum ws_msg_type type, const uint8_t *data,
 }
 
 /*
+ * Config: "KEY=VALUE" sets one of a WebSocket's settings, "KEY" asks for
+ * it; a query is answered "config ID KEY=VALUE". An unknown key, a value
+ * out of range or a read-only key given a value is answered
+ * "error ID config WORD" instead: the backend's mistake about one
+ * setting is no reason to drop every WebSocket of the channel.
+ */
+static void
+mux_config(struct mux_sess *s, const char *word)
+{
+	struct conn_info	 ci;
+	const char		*eq;
+	char			 key[32];
+	long long		 v;
+	size_t			 klen;
+
+	eq = strchr(word, '=');
+	klen = eq != NULL ? (size_t)(eq - word) : strlen(word);
+	if (klen == 0 || klen >= sizeof(key))
+		goto error;
+	memcpy(key, word, klen);
+	key[klen] = '\0';
+	if (eq != NULL) {
+		if (strcmp(key, "Timeout") == 0 &&
+		    mux_number(eq + 1, 0, 86400, &v) == 0)
+			conn_set_timeout(s->conn, (int)v);
+		else if (strcmp(key, "LineMode") == 0 &&
+		    mux_number(eq + 1, 0, 1, &v) == 0)
+			conn_set_line_mode(s->conn, v == 1);
+		else
+			goto error;
+		return;
+	}
+	conn_get_info(s->conn, &ci);
+	if (strcmp(key, "Timeout") == 0)
+		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
+		    ci.timeout);
+	else if (strcmp(key, "LineMode") == 0)
+		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
+		    ci.line_mode ? 1 : 0);
+	else if (strcmp(key, "ReadyToSend") == 0)
+		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
+		    ci.ready_to_send ? 1 : 0);
+	else
+		goto error;
+	return;
+error:
+	mux_put(s->ch, NULL, 0, "error %s config %s\n", s->id, word);
+}
+
+/*
  * Runs one complete command (words, payload). Returns 1 to go on, -1 on a
  * protocol error (cause set).
  */
@@ -529,6 +579,9 @@ mux_command(struct mux_chan *ch, char **w, int nw, const uint8_t *data,
 			goto bad;
 		if (s != NULL && s->accepted)
 			conn_set_line_mode(s->conn, w[2][0] == '1');
+	} else if (strcmp(w[0], "config") == 0 && nw == 3) {
+		if (s != NULL && s->accepted)
+			mux_config(s, w[2]);
 	} else
 		goto bad;
 	return 1;

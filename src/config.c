@@ -1,12 +1,16 @@
 /* config.c - wsserverd.ini: the key table, its parser, and the man page it writes. */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -148,7 +152,9 @@ static const struct config_key config_keys[] = {
 	  .runtime = true, .offset = CFG(allowed_clients),
 	  .help = "Comma-separated client addresses that may connect: numeric "
 	  "addresses, patterns with \"*\" (127.0.0.*) or CIDR blocks "
-	  "(10.0.0.0/8, fd00::/8); host names are not resolved." },
+	  "(10.0.0.0/8, fd00::/8) or host names, resolved when the "
+	  "configuration is loaded (a name that does not resolve is an "
+	  "error)." },
 	{ .name = "BlockedClients", .section = SECTION_SERVER,
 	  .type = TYPE_STRING, .def = "", .max = CONFIG_LINE_MAX,
 	  .runtime = true, .offset = CFG(blocked_clients),
@@ -1298,6 +1304,118 @@ config_set_mode(const struct config_key *k, int *target, const char *value,
 	return 0;
 }
 
+/* Most addresses one host name of a client list stands for. */
+#define CONFIG_NAME_ADDRS	32
+
+/*
+ * Whether a client list entry is a host name: letters, digits, '-' and
+ * '.' with at least one letter, and not a numeric address. Digits and dots
+ * alone stay patterns, as before, rather than inet_aton forms.
+ */
+static bool
+config_is_host_name(const char *e)
+{
+	unsigned char	buf[sizeof(struct in6_addr)];
+	bool		letter = false;
+	const char	*q;
+
+	for (q = e; *q != '\0'; q++) {
+		if (isalpha((unsigned char)*q))
+			letter = true;
+		else if (!isdigit((unsigned char)*q) && *q != '-' && *q != '.')
+			return false;
+	}
+	return letter && inet_pton(AF_INET6, e, buf) != 1;
+}
+
+/* Appends one entry to a growing comma-separated list. */
+static void
+config_list_add(char **out, size_t *len, const char *e, size_t n)
+{
+	*out = xrealloc(*out, *len + n + 2);
+	if (*len > 0)
+		(*out)[(*len)++] = ',';
+	memcpy(*out + *len, e, n);
+	*len += n;
+	(*out)[*len] = '\0';
+}
+
+/*
+ * AllowedClients, BlockedClients, ProxyTrustedClients: stores the list
+ * with each host name replaced by the addresses it resolves to now, so
+ * that the resolver runs when the configuration is loaded (startup,
+ * reload, an admin set), never per connection. Returns 0, or -1 with
+ * cause set when a name does not resolve.
+ */
+static int
+config_set_clients(char **target, const char *v, size_t vlen, char *cause,
+    size_t causelen)
+{
+	struct addrinfo	 hints, *res, *ai;
+	char		*out = NULL, name[256], addr[INET6_ADDRSTRLEN];
+	const char	*p, *e, *end = v + vlen;
+	size_t		 n, len = 0;
+	int		 rv, count, names = 0;
+
+	for (p = v; p < end; p = e < end ? e + 1 : e) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		e = p;
+		while (e < end && *e != ',')
+			e++;
+		n = (size_t)(e - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		if (n >= sizeof(name)) {
+			config_list_add(&out, &len, p, n);
+			continue;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!config_is_host_name(name)) {
+			config_list_add(&out, &len, p, n);
+			continue;
+		}
+		names++;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_UNSPEC;
+		hints.ai_socktype = SOCK_STREAM;
+		if ((rv = getaddrinfo(name, NULL, &hints, &res)) != 0) {
+			snprintf(cause, causelen, "host name \"" CONFIG_QUOTE
+			    "\" does not resolve (%s)", name,
+			    gai_strerror(rv));
+			free(out);
+			return -1;
+		}
+		count = 0;
+		for (ai = res; ai != NULL && count < CONFIG_NAME_ADDRS;
+		    ai = ai->ai_next) {
+			if (ai->ai_family == AF_INET)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)
+				    ai->ai_addr)->sin_addr, addr, sizeof(addr));
+			else if (ai->ai_family == AF_INET6)
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+				    ai->ai_addr)->sin6_addr, addr,
+				    sizeof(addr));
+			else
+				continue;
+			config_list_add(&out, &len, addr, strlen(addr));
+			count++;
+		}
+		freeaddrinfo(res);
+	}
+	free(*target);
+	/* Without names the list stays as written (shown by the admin). */
+	if (names == 0) {
+		free(out);
+		out = config_strndup(v, vlen);
+	}
+	*target = out;
+	return 0;
+}
+
 /*
  * Parses value for key k and stores it in base (a struct config, or a
  * struct route for route keys). Returns 0, or -1 with cause set and base
@@ -1363,6 +1481,12 @@ config_apply(struct config_parse *p, const struct config_key *k, void *base,
 			    (long long)k->max);
 			return -1;
 		}
+		if (k->section == SECTION_SERVER &&
+		    (k->offset == CFG(allowed_clients) ||
+		    k->offset == CFG(blocked_clients) ||
+		    k->offset == CFG(proxy_trusted_clients)))
+			return config_set_clients((char **)field, v, len,
+			    cause, causelen);
 		free(*(char **)field);
 		*(char **)field = config_strndup(v, len);
 		return 0;

@@ -647,6 +647,34 @@ START_TEST(test_long_value)
 }
 END_TEST
 
+/*
+ * Host names in client lists are resolved at load: "localhost" becomes its
+ * addresses (127.0.0.1 among them), other entries stay; a name that does
+ * not resolve is an error of its line.
+ */
+START_TEST(test_client_host_names)
+{
+	struct config	*cfg;
+
+	cfg = load_ok("[server]\nAllowedClients = 10.*, localhost , ::1\n"
+	    "BlockedClients = localhost\n" ROUTE_E);
+	ck_assert_ptr_nonnull(strstr(cfg->blocked_clients, "127.0.0.1"));
+	ck_assert_int_eq(strncmp(cfg->allowed_clients, "10.*,127.0.0.1,",
+	    15), 0);
+	ck_assert_str_eq(strrchr(cfg->allowed_clients, ','), ",::1");
+	config_free(cfg);
+	/* Without names the list is kept as written. */
+	cfg = load_ok("[server]\nAllowedClients = 10.*,  192.168.0.0/16\n"
+	    ROUTE_E);
+	ck_assert_str_eq(cfg->allowed_clients, "10.*,  192.168.0.0/16");
+	config_free(cfg);
+	expect_errors("[server]\n"
+	    "AllowedClients = 127.0.0.1, no-such-host.invalid\n" ROUTE_E,
+	    "@:2: AllowedClients: host name \"no-such-host.invalid\" does "
+	    "not resolve (Name or service not known)\n");
+}
+END_TEST
+
 START_TEST(test_route_for)
 {
 	struct config	*cfg;
@@ -1470,6 +1498,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_all_errors);
 	tcase_add_test(tc, test_long_value);
+	tcase_add_test(tc, test_client_host_names);
 	tcase_add_test(tc, test_route_for);
 	tcase_add_test(tc, test_route_prefix);
 	tcase_add_test(tc, test_route_policy_keys);

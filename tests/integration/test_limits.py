@@ -103,6 +103,10 @@ def test_max_connections_503(daemon_factory):
     ("*", "127.0.0.0/24", True),
     ("*", "10.*.*.*, 127.0.0.2", False),
     ("127.0.0.1", "127.0.0.1", True),
+    # Host names, resolved when the configuration is loaded.
+    ("localhost", "", False),
+    ("10.1.2.3, localhost", "", False),
+    ("*", "localhost", True),
 ])
 def test_allowed_blocked_clients(daemon_factory, allowed, blocked, refused):
     server = {"AllowedClients": allowed}

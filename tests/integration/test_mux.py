@@ -195,6 +195,37 @@ def test_linemode(mux):
     c.close_handshake(1000)
 
 
+def test_config(mux):
+    c = connect_ws(mux.port, "/m/cfg?name=cfg")
+    c.send_text("config:Timeout")
+    assert c.read_message() == (OP_TEXT, b"config Timeout=0")
+    c.send_text("config:Timeout=7")
+    c.send_text("config:Timeout")
+    assert c.read_message() == (OP_TEXT, b"config Timeout=7")
+    c.send_text("config:LineMode")
+    assert c.read_message() == (OP_TEXT, b"config LineMode=0")
+    c.send_text("config:LineMode=1")
+    c.send_text("config:LineMode")
+    assert c.read_message() == (OP_TEXT, b"config LineMode=1")
+    c.send_text("a\nb")
+    assert [c.read_message() for _ in range(2)] == [(OP_TEXT, b"a"),
+        (OP_TEXT, b"b")]
+    c.send_text("config:LineMode=0")
+    c.send_text("config:ReadyToSend")
+    assert c.read_message() == (OP_TEXT, b"config ReadyToSend=1")
+    # Unknown keys, bad values and values for read-only keys get an error
+    # event; the channel stays up.
+    for word in ("Nope", "Nope=1", "Timeout=86401", "Timeout=-1",
+            "Timeout=x", "LineMode=2", "ReadyToSend=1", "=1"):
+        c.send_text("config:" + word)
+        assert c.read_message() == (OP_TEXT, ("error config " +
+            word).encode())
+    c.send_text("config:Timeout")
+    assert c.read_message() == (OP_TEXT, b"config Timeout=7")
+    c.echo(OP_TEXT, "x\ny")
+    c.close_handshake(1000)
+
+
 def test_twenty_at_once(mux):
     cs = [connect_ws(mux.port, "/m/many?name=many%d" % i) for i in range(20)]
     for round_ in range(5):
@@ -208,6 +239,40 @@ def test_twenty_at_once(mux):
     assert n >= 20
     for c in cs:
         c.close_handshake(1000)
+
+
+def test_thousand_websockets_one_channel(daemon_factory, tmp_path):
+    # 1,000 WebSockets on one mux connection: broadcasts between two
+    # messages of the backend's own reach every one exactly once, in
+    # order, nothing lost. 2,000 descriptors here and in the daemon.
+    n, rounds = 1000, 5
+    b = Backend(str(tmp_path / "k.sock"), str(tmp_path / "k.log"))
+    b.start()
+    cs = []
+    try:
+        d = daemon_factory(routes={
+            "k": {"Path": "/k", "Backend": "unix:%s mux" % b.sock}},
+            sections={"server": {"MaxConnections": n + 100}})
+        t0 = time.monotonic()
+        for i in range(n):
+            cs.append(connect_ws(d.port, "/k?name=k%d" % i))
+        body = "all" + "x" * 1000
+        cs[0].send_text("sandwich:%d:%s" % (rounds, body))
+        want = [(OP_TEXT, b"pre")] + [(OP_TEXT, ("%s %d" % (body,
+            i)).encode()) for i in range(rounds)] + [(OP_TEXT, b"post")]
+        for c in cs:
+            assert [c.read_message(timeout=10.0)
+                for _ in range(rounds + 2)] == want
+        # Nothing more (no duplicate): the next message is an echo.
+        for i, c in enumerate(cs):
+            c.echo(OP_TEXT, "after %d" % i)
+        assert time.monotonic() - t0 < 30.0
+        cs[0].send_text("count")
+        assert cs[0].read_message() == (OP_TEXT, str(n).encode())
+    finally:
+        for c in cs:
+            c.close()
+        b.stop()
 
 
 def test_slow_client_flow_control(mux):

@@ -20,6 +20,12 @@
 #   parts:A,B,C        send one message in parts A, B, C
 #   flood:N:SIZE       send N binary messages of SIZE bytes each
 #   count              send the number of open WebSockets
+#   sandwich:N:TEXT    send "pre" to every WebSocket, then broadcast
+#                      "TEXT 0" .. "TEXT N-1", then send "post" to every one
+#   config:WORD        send "config ID WORD"; the daemon's answer
+#                      ("config ID KEY=VALUE" or "error ID config WORD")
+#                      is sent back to the client as "config KEY=VALUE"
+#                      or "error WORD"
 # anything else is echoed (binary messages too), as one message.
 import os
 import selectors
@@ -99,6 +105,10 @@ class Mux:
             self.emit("ready", self.names.get(cid, cid))
         elif cmd == "connected":
             self.emit("connected", self.names.get(cid, cid))
+        elif cmd == "config":
+            self.send(cid, "T", ("config " + words[2]).encode())
+        elif cmd == "error":
+            self.send(cid, "T", ("error " + " ".join(words[2:])).encode())
 
     def message(self, cid, typ, data):
         if typ == "B":
@@ -127,6 +137,17 @@ class Mux:
             _, n, size = text.split(":")
             for i in range(int(n)):
                 self.send(cid, "B", bytes([i % 256]) * int(size))
+        elif text.startswith("config:"):
+            self.put("config %s %s" % (cid, text[7:]))
+        elif text.startswith("sandwich:"):
+            _, n, body = text.split(":", 2)
+            for other in self.names:
+                self.send(other, "T", b"pre")
+            for i in range(int(n)):
+                b = ("%s %d" % (body, i)).encode()
+                self.put("broadcast T %d" % len(b), b)
+            for other in self.names:
+                self.send(other, "T", b"post")
         elif text == "count":
             self.send(cid, "T", str(len(self.names)).encode())
         else:
