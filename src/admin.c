@@ -152,6 +152,8 @@ static void	admin_timeout(struct admin_client *, const struct admin_req *);
 static void	admin_pause(struct admin_client *, const struct admin_req *);
 static void	admin_resume(struct admin_client *, const struct admin_req *);
 static void	admin_config(struct admin_client *, const struct admin_req *);
+static int	admin_open(struct server *, char *, size_t);
+static void	admin_default_dir(const char *);
 static void	admin_start_cmd(struct admin_client *,
 		    const struct admin_req *);
 static void	admin_stop_cmd(struct admin_client *, const struct admin_req *);
@@ -2362,6 +2364,44 @@ int
 admin_start(struct server *srv, char *cause, size_t causelen)
 {
 	const struct config	*cfg = server_config(srv);
+
+	if (admin_open(srv, cause, causelen) == 0)
+		return 0;
+	/*
+	 * The default path is best effort: a daemon started with a minimal
+	 * config (no [admin] section) on a machine without /run/wsserverd, or
+	 * a second instance, still serves WebSockets. A Socket that was set
+	 * on purpose is required.
+	 */
+	if (strcmp(cfg->admin_socket, CONFIG_ADMIN_SOCKET) == 0) {
+		log_warn("%s; the admin socket is off (set [admin] Socket to "
+		    "require one)", cause);
+		return 0;
+	}
+	return -1;
+}
+
+/* Makes the default socket's directory (RuntimeDirectory does under systemd). */
+static void
+admin_default_dir(const char *path)
+{
+	char		 dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char		*slash;
+	struct stat	 sb;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (stat(dir, &sb) == -1 && errno == ENOENT && mkdir(dir, 0755) == 0)
+		log_info("made %s for the admin socket", dir);
+}
+
+/* Creates and listens on the admin socket; -1 with cause on failure. */
+static int
+admin_open(struct server *srv, char *cause, size_t causelen)
+{
+	const struct config	*cfg = server_config(srv);
 	struct sockaddr_un	 sun;
 	struct stat		 sb;
 	int			 fd;
@@ -2375,6 +2415,8 @@ admin_start(struct server *srv, char *cause, size_t causelen)
 		log_info("admin socket off ([admin] Socket is empty)");
 		return 0;
 	}
+	if (strcmp(cfg->admin_socket, CONFIG_ADMIN_SOCKET) == 0)
+		admin_default_dir(cfg->admin_socket);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(cfg->admin_socket) >= sizeof(sun.sun_path)) {

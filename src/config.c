@@ -346,11 +346,15 @@ static const struct config_key config_keys[] = {
 
 	/* [admin] */
 	{ .name = "Socket", .section = SECTION_ADMIN, .type = TYPE_STRING,
-	  .def = "/run/wsserverd/admin.sock", .max = 107, .runtime = false,
+	  .def = CONFIG_ADMIN_SOCKET, .max = 107, .runtime = false,
 	  .offset = CFG(admin_socket),
 	  .help = "Path of the admin socket (a UNIX stream socket) that "
 	  "wsserverctl talks to; empty turns the admin socket off. A relative "
-	  "path is taken relative to the ini file's directory." },
+	  "path is taken relative to the ini file's directory. The default is "
+	  "best effort: its directory is made if missing, and if the socket "
+	  "still cannot be had (no permission, another daemon on it) the "
+	  "daemon warns and runs without it; a Socket set in the file is "
+	  "required." },
 	{ .name = "SocketMode", .section = SECTION_ADMIN, .type = TYPE_MODE,
 	  .def = "0660", .min = 0, .max = 0777, .runtime = false,
 	  .offset = CFG(admin_socket_mode),

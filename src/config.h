@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* The default [admin] Socket: best effort (see admin_start). */
+#define CONFIG_ADMIN_SOCKET	"/run/wsserverd/admin.sock"
 #include <sys/types.h>
 
 enum msg_format {
