@@ -328,7 +328,8 @@ def test_disconnect(dmn, adm):
         assert f.payload[2:] == b"going  away"
         c.reply_close(4001)
     assert adm.cmd("disconnect 999999").code == 126
-    assert dmn.find_log(r"admin: uid %d pid \d+: disconnect \d+ 4001 going"
+    # The log reaches the harness through a reader thread: wait for it.
+    assert dmn.wait_log(r"admin: uid %d pid \d+: disconnect \d+ 4001 going"
         % os.getuid())
 
 
@@ -617,7 +618,7 @@ def test_shutdown(daemon_factory):
             c.reply_close(1001)
             assert d.wait_exit(10) == 0
         assert not os.path.exists(d.admin_socket)
-        assert d.find_log(r"admin: uid \d+ pid \d+: shutdown")
+        assert d.wait_log(r"admin: uid \d+ pid \d+: shutdown")
     finally:
         c.close()
 
