@@ -577,19 +577,29 @@ admin_out(struct admin_client *cl)
 	return bufferevent_get_output(cl->bev);
 }
 
-/* Appends s with control characters replaced: one reply line stays one. */
+/*
+ * Appends s with control characters and bytes that are not UTF-8 replaced
+ * by "?": one reply line stays one, and stays text for any client.
+ */
 static void
 admin_add_clean(struct evbuffer *b, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 run;
+	size_t			 run, n;
 
 	while (*p != '\0') {
-		for (run = 0; p[run] >= 0x20 && p[run] != 0x7f; run++)
+		for (run = 0; p[run] >= 0x20 && p[run] < 0x7f; run++)
 			;
 		if (run > 0) {
 			evbuffer_add(b, p, run);
 			p += run;
+			continue;
+		}
+		n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
+		if (n > 0 && strnlen((const char *)p, n) == n &&
+		    ws_utf8_valid(p, n)) {
+			evbuffer_add(b, p, n);
+			p += n;
 			continue;
 		}
 		evbuffer_add(b, "?", 1);
@@ -760,6 +770,40 @@ admin_log_command(struct admin_client *cl, const struct admin_cmd *k,
 	    args);
 }
 
+/* Whether this request changes state: "config KEY" (no value) only reads. */
+static bool
+admin_req_changes(const struct admin_cmd *k, const struct admin_req *r)
+{
+	if (!k->changes)
+		return false;
+	return strcmp(k->name, "config") != 0 ||
+	    (r->argc > 0 && strchr(r->tail[0], '=') != NULL);
+}
+
+/*
+ * Whether a state-changing request may run for this peer: always when
+ * AdminAllowedUsers is empty; else for root, the daemon's own user and the
+ * users listed.
+ */
+static bool
+admin_permitted(const struct admin_client *cl)
+{
+	const struct config	*cfg = server_config(admin.srv);
+	size_t			 i;
+
+	if (cfg->admin_nuids == 0)
+		return true;
+	if (cl->uid == -1)
+		return false;
+	if (cl->uid == 0 || (uid_t)cl->uid == geteuid())
+		return true;
+	for (i = 0; i < cfg->admin_nuids; i++) {
+		if ((uid_t)cl->uid == cfg->admin_uids[i])
+			return true;
+	}
+	return false;
+}
+
 /* Parses and runs one command line. */
 static void
 admin_dispatch(struct admin_client *cl, const char *line, size_t len)
@@ -768,13 +812,22 @@ admin_dispatch(struct admin_client *cl, const char *line, size_t len)
 	const struct admin_cmd	*k;
 	char			 err[1024];
 	int			 code;
+	bool			 changes;
 
 	if ((code = admin_parse(line, len, &req, err, sizeof(err))) != 0) {
 		admin_err(cl, code, "%s", err);
 		return;
 	}
 	k = &admin_cmds[req.cmd];
-	if (k->changes)
+	changes = admin_req_changes(k, &req);
+	if (changes && !admin_permitted(cl)) {
+		log_warn("admin: uid %ld pid %ld: %s refused (not in "
+		    "AdminAllowedUsers)", cl->uid, cl->pid, k->name);
+		admin_err(cl, ADMIN_ERR_DENIED, "%s: permission denied (uid %ld "
+		    "is not in AdminAllowedUsers)", k->name, cl->uid);
+		return;
+	}
+	if (changes)
 		admin_log_command(cl, k, &req);
 	k->handler(cl, &req);
 }

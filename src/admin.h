@@ -23,6 +23,7 @@ struct evbuffer;
 #define ADMIN_ERR_NOKEY		404	/* unknown configuration key */
 #define ADMIN_ERR_VALUE		405	/* invalid value */
 #define ADMIN_ERR_FILE		406	/* sendfile: cannot open or read the file */
+#define ADMIN_ERR_DENIED	407	/* not in AdminAllowedUsers */
 #define ADMIN_ERR_TIMEOUT	408	/* ping: no pong in time */
 #define ADMIN_ERR_BUSY		409	/* a message is already being sent */
 #define ADMIN_ERR_INTERRUPTED	410	/* sendfile stopped by interrupt */

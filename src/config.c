@@ -364,6 +364,17 @@ static const struct config_key config_keys[] = {
 	  .offset = CFG(admin_socket_group),
 	  .help = "Group that owns the admin socket (name or number); empty "
 	  "keeps the daemon's group." },
+	{ .name = "AdminAllowedUsers", .section = SECTION_ADMIN,
+	  .type = TYPE_STRING, .def = "", .max = 1024, .runtime = false,
+	  .offset = CFG(admin_allowed_users),
+	  .help = "Comma-separated users (names or numbers) allowed to run "
+	  "the admin commands that change state (disconnect, send, config "
+	  "KEY=VALUE, reload, shutdown and the rest marked so in "
+	  "wsserverctl(8)); others may only run the commands that read. Root "
+	  "and the daemon's own user are always allowed. Empty: whoever can "
+	  "open the socket (SocketMode, SocketGroup) may run every command. "
+	  "The peer is identified by SO_PEERCRED; names are resolved when "
+	  "the file is loaded." },
 
 	/* [ssl]: tls.c checks them and builds the SSL_CTX; a reload changes them */
 	{ .name = "UseSSL", .section = SECTION_SSL, .type = TYPE_BOOL,
@@ -1943,6 +1954,37 @@ config_check_root(const struct config *cfg, uid_t euid, char *cause,
 	return 0;
 }
 
+/* AdminAllowedUsers: every entry must name a user; kept as uids. */
+static void
+config_check_admin_users(struct config_parse *p)
+{
+	struct config	*cfg = p->cfg;
+	char		*copy, *w, *save = NULL;
+	unsigned int	 id, gid;
+	int		 idx;
+
+	if (*cfg->admin_allowed_users == '\0')
+		return;
+	idx = config_find_key(SECTION_ADMIN, "AdminAllowedUsers");
+	copy = xstrdup(cfg->admin_allowed_users);
+	/* At most one entry per two bytes ("a,b"), plus one. */
+	cfg->admin_uids = xcalloc(strlen(copy) / 2 + 1, sizeof(uid_t));
+	for (w = strtok_r(copy, ", \t", &save); w != NULL;
+	    w = strtok_r(NULL, ", \t", &save)) {
+		if (config_lookup_id(w, false, &id, &gid) == -1) {
+			config_error(p, p->seen[idx], "AdminAllowedUsers: no "
+			    "such user \"" CONFIG_QUOTE "\"", w);
+			continue;
+		}
+		cfg->admin_uids[cfg->admin_nuids++] = (uid_t)id;
+	}
+	if (cfg->admin_nuids == 0 && strspn(cfg->admin_allowed_users,
+	    ", \t") == strlen(cfg->admin_allowed_users))
+		config_error(p, p->seen[idx], "AdminAllowedUsers: no user "
+		    "named");
+	free(copy);
+}
+
 /* The load balancer keys that only make sense together. */
 static void
 config_check_lb(struct config_parse *p)
@@ -1971,6 +2013,7 @@ config_finish(struct config_parse *p)
 	size_t			 i, j;
 
 	config_check_ids(p);
+	config_check_admin_users(p);
 
 	for (i = 0; i < p->cfg->nroutes; i++) {
 		for (j = 0; j < CONFIG_NKEYS; j++) {
@@ -2130,6 +2173,7 @@ config_free(struct config *cfg)
 		free(r->dir);
 	}
 	free(cfg->routes);
+	free(cfg->admin_uids);
 	free(cfg->file);
 	tls_ctx_free(cfg->tls);
 	free(cfg);

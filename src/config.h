@@ -103,6 +103,9 @@ struct config {
 	char		*admin_socket;		/* Socket ("" = off) */
 	int		 admin_socket_mode;	/* SocketMode */
 	char		*admin_socket_group;	/* SocketGroup */
+	char		*admin_allowed_users;	/* AdminAllowedUsers */
+	uid_t		*admin_uids;		/* ... resolved at load */
+	size_t		 admin_nuids;
 
 	/* [ssl] (tls.c reads them; see wsserverd.ini(5)) */
 	bool		 use_ssl;		/* UseSSL */

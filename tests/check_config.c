@@ -1110,7 +1110,7 @@ START_TEST(test_runtime_flags)
 	static const char *const fixed[] = {
 		"LocalHost", "LocalPort", "UseIPv6", "ConnectionBacklog",
 		"BindExclusively", "MaxConnections", "Socket", "SocketMode",
-		"SocketGroup", "User", "Group", "PidFile",
+		"SocketGroup", "AdminAllowedUsers", "User", "Group", "PidFile",
 		/* [ssl]: the TLS context changes only with a reload */
 		"UseSSL", "SSLCert", "SSLCertStoreType", "SSLCertPassword",
 		"SSLCertSubject", "SSLCACerts", "SSLEnabledProtocols",
@@ -1127,7 +1127,7 @@ START_TEST(test_runtime_flags)
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 79);
+	ck_assert_uint_eq(n, 80);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -1222,6 +1222,23 @@ START_TEST(test_service_keys)
 	    "@:3: Group: no such group \"no-such-group-x\"\n");
 	expect_errors("[server]\nUser = -1\n" ROUTE_E,
 	    "@:2: User: no such user \"-1\"\n");
+	/* AdminAllowedUsers: names and numbers, commas and blanks. */
+	cfg = load_ok("[admin]\nAdminAllowedUsers = nobody, 4000,root\n"
+	    ROUTE_E);
+	ck_assert_uint_eq(cfg->admin_nuids, 3);
+	ck_assert_uint_eq(cfg->admin_uids[0], 65534);
+	ck_assert_uint_eq(cfg->admin_uids[1], 4000);
+	ck_assert_uint_eq(cfg->admin_uids[2], 0);
+	config_free(cfg);
+	cfg = load_ok("[admin]\nAdminAllowedUsers =\n" ROUTE_E);
+	ck_assert_uint_eq(cfg->admin_nuids, 0);
+	ck_assert_ptr_null(cfg->admin_uids);
+	config_free(cfg);
+	expect_errors("[admin]\nAdminAllowedUsers = nobody,no-such-user-x\n"
+	    ROUTE_E, "@:2: AdminAllowedUsers: no such user "
+	    "\"no-such-user-x\"\n");
+	expect_errors("[admin]\nAdminAllowedUsers = , ,\n" ROUTE_E,
+	    "@:2: AdminAllowedUsers: no user named\n");
 	expect_errors("[backend]\nAllowRootHandlers = maybe\n" ROUTE_E,
 	    "@:2: AllowRootHandlers: invalid boolean \"maybe\" (use "
 	    "True/False, Yes/No, On/Off or 1/0)\n");
