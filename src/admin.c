@@ -1235,16 +1235,19 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 {
 	const struct server_stats	*st = server_stats(admin.srv);
 	struct evbuffer			*b;
-	size_t				 i;
-	bool				 first;
+	size_t				 i, queued;
+	bool				 first, over;
 
+	queued = conn_memory(&over);
 	if (r->json) {
 		b = admin_json_begin(cl);
 		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
-		    "\"acl\":%llu,\"full\":%llu,\"handshake\":%llu,\"http\":{",
+		    "\"acl\":%llu,\"full\":%llu,\"memory\":%llu,"
+		    "\"handshake\":%llu,\"http\":{",
 		    (unsigned long long)st->accepted,
 		    (unsigned long long)st->rejected_acl,
 		    (unsigned long long)st->rejected_full,
+		    (unsigned long long)st->rejected_memory,
 		    (unsigned long long)st->rejected_handshake);
 		first = true;
 		for (i = 0; i < SERVER_STATS_HTTP; i++) {
@@ -1276,13 +1279,15 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 		evbuffer_add_printf(b, "}},\"messages\":{\"in\":%llu,"
 		    "\"out\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
 		    "\"backend\":{\"spawns\":%llu,\"failures\":%llu},"
-		    "\"connections\":%u}",
+		    "\"connections\":%u,\"memory\":{\"queued\":%zu,"
+		    "\"over\":%s}}",
 		    (unsigned long long)st->msgs_in,
 		    (unsigned long long)st->msgs_out,
 		    (unsigned long long)st->bytes_in,
 		    (unsigned long long)st->bytes_out,
 		    (unsigned long long)st->backend_spawns,
-		    (unsigned long long)st->backend_failures, conn_count());
+		    (unsigned long long)st->backend_failures, conn_count(),
+		    queued, over ? "true" : "false");
 		admin_json_end(cl);
 		return;
 	}
@@ -1292,6 +1297,8 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 	    (unsigned long long)st->rejected_acl);
 	admin_line(cl, "rejected.full %llu",
 	    (unsigned long long)st->rejected_full);
+	admin_line(cl, "rejected.memory %llu",
+	    (unsigned long long)st->rejected_memory);
 	admin_line(cl, "rejected.handshake %llu",
 	    (unsigned long long)st->rejected_handshake);
 	for (i = 0; i < SERVER_STATS_HTTP; i++) {
@@ -1320,6 +1327,8 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 	admin_line(cl, "backend.failures %llu",
 	    (unsigned long long)st->backend_failures);
 	admin_line(cl, "connections %u", conn_count());
+	admin_line(cl, "memory.queued %zu", queued);
+	admin_line(cl, "memory.over %s", over ? "yes" : "no");
 	admin_end(cl);
 }
 

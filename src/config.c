@@ -118,6 +118,19 @@ static const struct config_key config_keys[] = {
 	  .offset = CFG(max_connections),
 	  .help = "Most connections open at once; further clients are refused "
 	  "until one closes." },
+	{ .name = "MaxMemory", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "1024", .min = 0, .max = 1048576, .unit = "MiB",
+	  .runtime = true, .offset = CFG(max_memory),
+	  .help = "Cap on the bytes queued over all connections: input not yet "
+	  "processed, output not yet sent, backend output held, and incoming "
+	  "messages being assembled. Above it the daemon refuses new work "
+	  "before the system runs out of memory: new connections get 503, "
+	  "clients stop being read and backends stop being read, and a "
+	  "WebSocket whose incoming message is still incomplete is closed with "
+	  "1013 (Try Again Later); at three quarters of it everything resumes. "
+	  "Each crossing is logged once. Per-connection queues are bounded "
+	  "anyway (1 MiB out, 256 KiB in, MaxMessageSize); this bounds their "
+	  "sum. 0 means no cap." },
 	{ .name = "TcpNoDelay", .section = SECTION_SERVER, .type = TYPE_BOOL,
 	  .def = "False", .runtime = true, .offset = CFG(tcp_nodelay),
 	  .help = "Turn off the Nagle algorithm (TCP_NODELAY) on new "

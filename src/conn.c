@@ -49,6 +49,8 @@
 #define CONN_LINGER_MS	1000
 /* Most bytes one read(2) of a plain connection takes. */
 #define CONN_READ_CHUNK	(64 * 1024)
+/* Over MaxMemory: how often to look for progress, or a holder to end. */
+#define CONN_MEM_TICK_MS	500
 /* Largest read (and fragment) of a sendfile when MaxFrameSize is larger. */
 #define CONN_FILE_CHUNK	(256 * 1024)
 
@@ -153,6 +155,7 @@ struct conn {
 	bool			 backend_msg_open;	/* a backend message is half sent */
 	struct conn_file	*file;		/* admin sendfile in progress */
 	struct evbuffer		*held;		/* backend pieces waiting for it */
+	size_t			 mem;		/* counted in conn_mem (MaxMemory) */
 
 	unsigned long long	 t_start;
 	unsigned long long	 t_open;
@@ -164,6 +167,16 @@ struct conn {
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static unsigned int nconns;
+/*
+ * MaxMemory: the bytes queued over all connections (the sum of their mem)
+ * and whether that is over the cap. Updated where queues change: after
+ * reads, writes and backend output.
+ */
+static size_t conn_mem;
+static bool conn_mem_over;
+static size_t conn_mem_last;		/* conn_mem at the last tick */
+static struct event *conn_mem_resume;
+static struct event *conn_mem_timer;
 static const struct conn_hooks *conn_hooks;
 
 static void	conn_free(struct conn *);
@@ -1039,6 +1052,131 @@ conn_hook_verdict(struct conn *c, int status, const char *hdrs, size_t hlen)
 	(void)conn_verdict_headers(c, 101, NULL, hdrs, hlen);
 }
 
+/* Everything queued everywhere after a resume: read again, refill. */
+static void
+conn_mem_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->dead || c->state != CONN_OPEN)
+			continue;
+		c->busy++;
+		conn_update_read(c);
+		if (!conn_output_full(c) && c->b != NULL &&
+		    c->bops->writable != NULL)
+			c->bops->writable(c->b);
+		if (evbuffer_get_length(c->in) > 0)
+			event_active(c->kick, EV_READ, 0);
+		c->busy--;
+		if (c->dead && c->busy == 0)
+			conn_free(c);
+	}
+}
+
+/*
+ * While over MaxMemory and no queue shrank by a sixteenth in the last half
+ * second: ends the connection that holds the most. One that reads its
+ * output gets a close frame (1013); one that does not (its output is what
+ * holds the memory, and a close frame would wait behind it) is reset.
+ */
+static void
+conn_mem_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct conn	*c, *big = NULL;
+	struct linger	 lg = { 1, 0 };
+	struct timeval	 tv = { 0, CONN_MEM_TICK_MS * 1000 };
+
+	if (!conn_mem_over)
+		return;
+	if (conn_mem + conn_mem_last / 16 < conn_mem_last) {
+		conn_mem_last = conn_mem;
+		evtimer_add(conn_mem_timer, &tv);
+		return;
+	}
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (!c->dead && (big == NULL || c->mem > big->mem))
+			big = c;
+	}
+	if (big != NULL && big->mem > 0) {
+		if (big->state == CONN_OPEN &&
+		    evbuffer_get_length(big->out) < CONN_OUT_LOW) {
+			log_warn("%s closed (1013): it holds %zu of the %zu bytes "
+			    "queued, over MaxMemory", big->id, big->mem,
+			    conn_mem);
+			conn_close(big, 1013, "server memory limit reached");
+		} else {
+			log_warn("%s reset: it holds %zu of the %zu bytes "
+			    "queued, over MaxMemory, and does not read", big->id,
+			    big->mem, conn_mem);
+			conn_set_close(big, 1013, "server", "server memory "
+			    "limit reached", 27);
+			if (big->fd >= 0)
+				setsockopt(big->fd, SOL_SOCKET, SO_LINGER, &lg,
+				    sizeof(lg));
+			conn_free(big);
+		}
+	}
+	conn_mem_last = conn_mem;
+	if (conn_mem_over)
+		evtimer_add(conn_mem_timer, &tv);
+	(void)srv;
+}
+
+/*
+ * Crosses the MaxMemory marks after conn_mem changed: over the cap, new
+ * connections are refused and reads stop (conn_mem_timer_cb ends the
+ * biggest holder if that does not help); at three quarters they resume.
+ */
+static void
+conn_mem_check(struct server *srv)
+{
+	size_t		cap = (size_t)server_config(srv)->max_memory << 20;
+	struct timeval	tv = { 0, CONN_MEM_TICK_MS * 1000 };
+
+	if (!conn_mem_over && cap > 0 && conn_mem > cap) {
+		conn_mem_over = true;
+		conn_mem_last = conn_mem;
+		log_warn("%zu bytes queued, over MaxMemory (%zu MiB): new "
+		    "connections refused, reading paused", conn_mem, cap >> 20);
+		if (conn_mem_timer == NULL)
+			conn_mem_timer = evtimer_new(server_base(srv),
+			    conn_mem_timer_cb, srv);
+		if (conn_mem_timer != NULL)
+			evtimer_add(conn_mem_timer, &tv);
+	} else if (conn_mem_over && (cap == 0 || conn_mem <= cap - cap / 4)) {
+		conn_mem_over = false;
+		log_info("%zu bytes queued, under three quarters of MaxMemory "
+		    "again: resuming", conn_mem);
+		if (conn_mem_timer != NULL)
+			evtimer_del(conn_mem_timer);
+		if (conn_mem_resume == NULL)
+			conn_mem_resume = evtimer_new(server_base(srv),
+			    conn_mem_resume_cb, NULL);
+		if (conn_mem_resume != NULL)
+			event_active(conn_mem_resume, EV_TIMEOUT, 0);
+	}
+}
+
+/*
+ * Recounts what c has queued (input, output, held backend pieces, the
+ * message being assembled) into conn_mem.
+ */
+static void
+conn_account(struct conn *c)
+{
+	size_t	now, pending;
+
+	now = evbuffer_get_length(c->in) + evbuffer_get_length(c->out) +
+	    evbuffer_get_length(c->held) +
+	    (c->ws != NULL ? ws_session_buffered(c->ws, &pending) : 0);
+	conn_mem = conn_mem - c->mem + now;
+	c->mem = now;
+	conn_mem_check(c->srv);
+}
+
 /* Feeds buffered client bytes to the session until paused, closed or empty. */
 static void
 conn_feed(struct conn *c)
@@ -1077,7 +1215,8 @@ conn_update_read(struct conn *c)
 	if (c->dead)
 		return;
 	want = c->state == CONN_DRAINING || (c->state != CONN_VERDICT &&
-	    !(c->paused_backend || c->paused_output || c->paused_admin));
+	    !(c->paused_backend || c->paused_output || c->paused_admin) &&
+	    !(conn_mem_over && c->state == CONN_OPEN));
 	if (c->bev != NULL) {
 		if (want)
 			bufferevent_enable(c->bev, EV_READ);
@@ -1145,8 +1284,10 @@ conn_sock_read_direct(struct conn *c)
 	if (!c->dead) {
 		if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
 			c->paused_output = true;
-		conn_update_read(c);
+		conn_account(c);
 	}
+	if (!c->dead)
+		conn_update_read(c);
 	c->busy--;
 	if (c->dead && c->busy == 0)
 		conn_free(c);
@@ -1238,6 +1379,7 @@ conn_sock_flush(struct conn *c)
 		event_del(c->wev);
 		c->writing = false;
 	}
+	conn_account(c);
 	if (evbuffer_get_length(c->out) <= c->write_low)
 		conn_writable(c);
 }
@@ -1298,6 +1440,8 @@ conn_process(struct conn *c)
 		conn_feed(c);
 	if (!c->dead && c->state == CONN_DRAINING)
 		evbuffer_drain(in, evbuffer_get_length(in));
+	if (!c->dead)
+		conn_account(c);
 	c->busy--;
 	if (c->dead && c->busy == 0)
 		conn_free(c);
@@ -1366,6 +1510,7 @@ conn_writable(struct conn *c)
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
+	conn_account(arg);
 	conn_writable(arg);
 }
 
@@ -1586,6 +1731,8 @@ conn_free(struct conn *c)
 	}
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	conn_mem -= c->mem;
+	conn_mem_check(c->srv);
 	if (c->ws != NULL)
 		ws_session_free(c->ws);
 	ws_request_free(&c->req);
@@ -1811,6 +1958,7 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 		evbuffer_add(c->held, &h, sizeof(h));
 		evbuffer_add(c->held, data, len);
 		c->paused_output = true;
+		conn_account(c);
 		return 0;
 	}
 	if (ws_session_send(c->ws, type, data, len, first, last) == -1)
@@ -1822,6 +1970,7 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 	}
 	if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
 		c->paused_output = true;
+	conn_account(c);
 	return 0;
 }
 
@@ -1836,7 +1985,8 @@ conn_close_status(const struct conn *c, const char **reason)
 bool
 conn_output_full(const struct conn *c)
 {
-	return c->file != NULL || evbuffer_get_length(c->held) > 0 ||
+	return conn_mem_over || c->file != NULL ||
+	    evbuffer_get_length(c->held) > 0 ||
 	    evbuffer_get_length(c->out) > CONN_OUT_HIGH;
 }
 
@@ -1856,6 +2006,13 @@ conn_resume_input(struct conn *c)
 	conn_update_read(c);
 	if (evbuffer_get_length(c->in) > 0)
 		event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+size_t
+conn_memory(bool *over)
+{
+	*over = conn_mem_over;
+	return conn_mem;
 }
 
 unsigned int
@@ -2218,6 +2375,7 @@ conn_send_admin(struct conn *c, enum ws_msg_type type, const void *data,
 	server_stats(c->srv)->msgs_out++;
 	if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
 		c->paused_output = true;
+	conn_account(c);
 	return 0;
 }
 

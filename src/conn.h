@@ -201,6 +201,8 @@ struct server;
 struct sockaddr;
 void		conn_new(struct server *, int fd, const struct sockaddr *, int);
 unsigned int	conn_count(void);
+/* Bytes queued over all connections; *over: above MaxMemory (see there). */
+size_t		conn_memory(bool *over);
 /* Closes every WebSocket with code (1001 at shutdown); drops half-open ones. */
 void		conn_close_all(int code, const char *reason);
 /* Drops every connection at once, without a closing handshake. */

@@ -415,22 +415,26 @@ server_log_full(struct server *srv)
 	srv->full_unlogged = 0;
 }
 
-/* Answers 503 to a client over MaxConnections without keeping it. */
+/*
+ * Answers 503 with a one-line text to a client refused at accept
+ * (MaxConnections, MaxMemory) without keeping it.
+ */
 static void
-server_refuse_full(int fd)
+server_refuse(int fd, const char *text)
 {
-	static const char resp[] =
-	    "HTTP/1.1 503 Service Unavailable\r\n"
+	char	resp[256];
+	int	len;
+	ssize_t	n;
+
+	len = snprintf(resp, sizeof(resp), "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: 24\r\n"
+	    "Content-Length: %zu\r\n"
 	    "Retry-After: 1\r\n"
 	    "Connection: close\r\n"
 	    "\r\n"
-	    "too many connections\r\n\r\n";
-	ssize_t	n;
-
+	    "%s\r\n", strlen(text) + 2, text);
 	/* Best effort: a fresh socket's send buffer always has room. */
-	n = send(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	n = send(fd, resp, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)n;
 	shutdown(fd, SHUT_WR);
 	close(fd);
@@ -440,6 +444,8 @@ void
 server_accept(struct server *srv, int fd, const struct sockaddr *sa,
     int salen)
 {
+	bool	over;
+
 	if (srv->stopping) {
 		close(fd);
 		return;
@@ -447,7 +453,14 @@ server_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	if (conn_count() >= (unsigned int)srv->cfg->max_connections) {
 		srv->stats.rejected_full++;
 		server_log_full(srv);
-		server_refuse_full(fd);
+		server_refuse(fd, "too many connections");
+		return;
+	}
+	(void)conn_memory(&over);
+	if (over) {
+		/* Logged when crossing the mark, counted here. */
+		srv->stats.rejected_memory++;
+		server_refuse(fd, "server memory limit reached");
 		return;
 	}
 	conn_new(srv, fd, sa, salen);

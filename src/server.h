@@ -22,6 +22,7 @@ struct server_stats {
 	uint64_t	accepted;
 	uint64_t	rejected_acl;
 	uint64_t	rejected_full;
+	uint64_t	rejected_memory;	/* over MaxMemory */
 	uint64_t	rejected_handshake;
 	uint64_t	rejected_http[SERVER_STATS_HTTP];	/* status - 400 */
 	uint64_t	opened;

@@ -163,6 +163,14 @@ ws_session_memory(const struct ws_session *s)
 	    (s->deflate != NULL ? ws_deflate_memory(s->deflate) : 0);
 }
 
+/* The message buffer's size and fill; see ws-session.h. */
+size_t
+ws_session_buffered(const struct ws_session *s, size_t *pending)
+{
+	*pending = s->buf_len;
+	return s->buf_cap;
+}
+
 /* Returns the default reason text for a close code ("" when none). */
 const char *
 ws_close_reason_text(int code)

@@ -144,6 +144,13 @@ void	ws_session_set_rsv_allowed(struct ws_session *, uint8_t rsv);
 /* Returns the bytes the session holds now, deflate streams included. */
 size_t	ws_session_memory(const struct ws_session *);
 
+/*
+ * Returns the size of the incoming message buffer (its capacity: what it
+ * holds in memory) and, in *pending, the bytes of an incomplete message in
+ * it (0 between messages).
+ */
+size_t	ws_session_buffered(const struct ws_session *, size_t *pending);
+
 /* Returns the default reason text for a close code ("" when none). */
 const char	*ws_close_reason_text(int code);
 

@@ -1127,7 +1127,7 @@ START_TEST(test_runtime_flags)
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 80);
+	ck_assert_uint_eq(n, 81);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));

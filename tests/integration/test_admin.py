@@ -296,10 +296,11 @@ def test_stats(dmn, adm):
     r = adm.cmd("stats")
     names = [l.split()[0] for l in r.lines]
     for n in ("accepted", "rejected.acl", "rejected.full",
-            "rejected.handshake", "rejected.http.404", "opened", "closed",
-            "closed.code.1000", "messages.in", "messages.out", "bytes.in",
-            "bytes.out", "backend.spawns", "backend.failures",
-            "connections"):
+            "rejected.memory", "rejected.handshake", "rejected.http.404",
+            "opened", "closed", "closed.code.1000", "messages.in",
+            "messages.out", "bytes.in", "bytes.out", "backend.spawns",
+            "backend.failures", "connections", "memory.queued",
+            "memory.over"):
         assert n in names, n
 
 
