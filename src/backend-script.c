@@ -151,8 +151,14 @@ static void	 script_close_stdin(struct script *);
 static void	 script_close_stdout(struct script *);
 static void	 script_close_stderr(struct script *);
 
+/*
+ * Opened early: the handler is started before the 101 is sent, so a
+ * failure to start it (no program, fork failing at the process limit,
+ * exec failing) answers 503 instead of an upgrade that closes at once.
+ */
 const struct backend_ops backend_script_ops = {
 	.name = "script",
+	.open_early = true,
 	.open = script_open,
 	.message = script_message,
 	.writable = script_writable,

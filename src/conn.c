@@ -990,6 +990,7 @@ conn_handshake(struct conn *c)
 	}
 	if (c->bops->open_early &&
 	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
+		server_stats(c->srv)->backend_failures++;
 		conn_reject(c, 503, cause);
 		return;
 	}
@@ -1037,6 +1038,7 @@ conn_hook_verdict(struct conn *c, int status, const char *hdrs, size_t hlen)
 	}
 	if (c->bops->open_early &&
 	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
+		server_stats(c->srv)->backend_failures++;
 		conn_verdict(c, 503, cause);
 		return;
 	}

@@ -931,11 +931,10 @@ def test_stats_backend_failure(daemon_factory, tmp_path):
     prog.chmod(0o755)
     d = daemon_factory(routes={"h": {"Path": "/", "Backend": "script:%s"
         % prog}})
-    prog.chmod(0o644)		# the next spawn fails
+    prog.chmod(0o644)		# the next spawn fails: 503, no upgrade
     with admin(d) as a:
-        with harness.connect_ws(d.port) as c:
-            c.expect_close(1011)
-            c.reply_close(1011)
+        with harness.WSClient(d.port) as c:
+            c.handshake(expect=503)
         st = a.cmd("stats json").json()
         assert st["backend"] == {"spawns": 0, "failures": 1}
         prog.chmod(0o755)
