@@ -23,15 +23,14 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "mux-proto.h"
 #include "util.h"
 
 /*
  * The protocol (wsserverd(8), MUX PROTOCOL): every command is one line of
  * space-separated words ending in "\n", followed by exactly <len> payload
- * bytes when the command has a length.
+ * bytes when the command has a length; mux-proto.c parses them.
  */
-#define MUX_LINE_MAX	256		/* longest command line */
-#define MUX_PAYLOAD_MAX	(1024 * 1024)	/* largest payload of one command */
 /*
  * A WebSocket whose client queue is full still has its sends accepted up
  * to this many bytes; past it that WebSocket alone is closed (1008) and
@@ -44,7 +43,6 @@
 #define MUX_OUT_LOW	(1024 * 1024)
 #define MUX_BACKOFF_MIN	100		/* ms, first reconnect delay */
 #define MUX_BACKOFF_MAX	5000		/* ms, the delay doubles up to this */
-#define MUX_ID_MAX	64
 
 struct mux_chan;
 
@@ -373,6 +371,8 @@ mux_find(struct mux_chan *ch, const char *id)
 {
 	struct mux_sess	*s;
 
+	if (*id == '\0')
+		return NULL;
 	TAILQ_FOREACH(s, &ch->sessions, entry) {
 		if (strcmp(s->id, id) == 0)
 			return s;
@@ -395,37 +395,6 @@ mux_number(const char *w, long long min, long long max, long long *out)
 		return -1;
 	*out = v;
 	return 0;
-}
-
-/* The message type and end of a T|B|t|b word. Returns 0, or -1. */
-static int
-mux_type(const char *w, enum ws_msg_type *type, bool *last)
-{
-	if (w == NULL || w[0] == '\0' || w[1] != '\0')
-		return -1;
-	switch (w[0]) {
-	case 'T':
-	case 't':
-		*type = WS_MSG_TEXT;
-		break;
-	case 'B':
-	case 'b':
-		*type = WS_MSG_BINARY;
-		break;
-	default:
-		return -1;
-	}
-	*last = w[0] == 'T' || w[0] == 'B';
-	return 0;
-}
-
-/* The payload length word of a command, or -1. */
-static long long
-mux_length(const char *w)
-{
-	long long	v;
-
-	return mux_number(w, 0, MUX_PAYLOAD_MAX, &v) == 0 ? v : -1;
 }
 
 /*
@@ -507,22 +476,18 @@ error:
 }
 
 /*
- * Runs one complete command (words, payload). Returns 1 to go on, -1 on a
- * protocol error (cause set).
+ * Runs one complete command, checked by mux-proto.c, with its payload.
+ * Commands for a WebSocket that has gone are ignored.
  */
-static int
-mux_command(struct mux_chan *ch, char **w, int nw, const uint8_t *data,
-    size_t len, const char **cause)
+static void
+mux_command(struct mux_chan *ch, const struct mux_rec *rec,
+    const uint8_t *data)
 {
-	struct mux_sess		*s, *next;
-	enum ws_msg_type	 type;
-	bool			 last;
-	long long		 v;
-	char			 reason[124], id[MUX_ID_MAX];
+	struct mux_sess	*s, *next;
+	size_t		 len = rec->len;
+	char		 reason[124], id[MUX_ID_MAX];
 
-	if (strcmp(w[0], "broadcast") == 0) {
-		if (nw != 3 || mux_type(w[1], &type, &last) == -1 || !last)
-			goto bad;
+	if (rec->cmd == MUX_CMD_BROADCAST) {
 		/*
 		 * mux_send may close (and free) only the session it is given.
 		 * A WebSocket in the middle of a message of its own is skipped.
@@ -530,99 +495,60 @@ mux_command(struct mux_chan *ch, char **w, int nw, const uint8_t *data,
 		for (s = TAILQ_FIRST(&ch->sessions); s != NULL; s = next) {
 			next = TAILQ_NEXT(s, entry);
 			if (s->accepted && !s->out_open)
-				mux_send(s, type, data, len, true);
+				mux_send(s, rec->type, data, len, true);
 		}
-		return 1;
+		return;
 	}
-	if (nw < 2)
-		goto bad;
-	s = mux_find(ch, w[1]);
-	if (strcmp(w[0], "accept") == 0 && (nw == 2 || nw == 3)) {
+	if ((s = mux_find(ch, rec->id)) == NULL)
+		return;
+	switch (rec->cmd) {
+	case MUX_CMD_ACCEPT:
 		/* A bad header list rejects it: s may be gone after this. */
-		if (s != NULL && !s->accepted) {
+		if (!s->accepted) {
 			s->accepted = true;
 			snprintf(id, sizeof(id), "%s", s->id);
 			if (conn_verdict_headers(s->conn, 101, NULL,
 			    (const char *)data, len) == 0)
 				mux_put(ch, NULL, 0, "connected %s\n", id);
 		}
-	} else if (strcmp(w[0], "reject") == 0 && (nw == 3 || nw == 4)) {
-		if (mux_number(w[2], 400, 599, &v) == -1)
-			goto bad;
-		if (s != NULL && !s->accepted) {
+		break;
+	case MUX_CMD_REJECT:
+		if (!s->accepted) {
 			s->rejected = true;
-			(void)conn_verdict_headers(s->conn, (int)v,
+			(void)conn_verdict_headers(s->conn, rec->code,
 			    "refused by the backend", (const char *)data, len);
 		}
-	} else if (strcmp(w[0], "send") == 0 && nw == 4) {
-		if (mux_type(w[2], &type, &last) == -1)
-			goto bad;
-		if (s != NULL && s->accepted)
-			mux_send(s, type, data, len, last);
-	} else if (strcmp(w[0], "close") == 0 && nw == 4) {
-		if (mux_number(w[2], 1000, 4999, &v) == -1)
-			goto bad;
+		break;
+	case MUX_CMD_SEND:
+		if (s->accepted)
+			mux_send(s, rec->type, data, len, rec->last);
+		break;
+	case MUX_CMD_CLOSE:
 		if (len >= sizeof(reason))
 			len = sizeof(reason) - 1;
 		if (len > 0)
 			memcpy(reason, data, len);
 		reason[len] = '\0';
-		if (s != NULL && s->accepted)
-			conn_close(s->conn, (int)v, reason);
-		else if (s != NULL)
+		if (s->accepted)
+			conn_close(s->conn, rec->code, reason);
+		else
 			conn_verdict(s->conn, 503, "closed by the backend");
-	} else if (strcmp(w[0], "ping") == 0 && nw == 3) {
-		if (s != NULL && s->accepted)
+		break;
+	case MUX_CMD_PING:
+		if (s->accepted)
 			(void)conn_ping(s->conn, data, len > 125 ? 125 : len);
-	} else if (strcmp(w[0], "linemode") == 0 && nw == 3) {
-		if (strcmp(w[2], "0") != 0 && strcmp(w[2], "1") != 0)
-			goto bad;
-		if (s != NULL && s->accepted)
-			conn_set_line_mode(s->conn, w[2][0] == '1');
-	} else if (strcmp(w[0], "config") == 0 && nw == 3) {
-		if (s != NULL && s->accepted)
-			mux_config(s, w[2]);
-	} else
-		goto bad;
-	return 1;
-bad:
-	*cause = "bad command";
-	return -1;
-}
-
-/* The words of a command and its payload length (-1: none). Returns nw. */
-static int
-mux_split(char *line, char **w, int maxw, long long *plen)
-{
-	char	*p, *save = NULL;
-	int	 nw = 0;
-
-	for (p = strtok_r(line, " ", &save); p != NULL && nw < maxw;
-	    p = strtok_r(NULL, " ", &save))
-		w[nw++] = p;
-	if (p != NULL)
-		return -1;
-	*plen = -1;
-	if (nw == 0)
-		return 0;
-	if (strcmp(w[0], "send") == 0 && nw == 4)
-		*plen = mux_length(w[3]);
-	else if (strcmp(w[0], "close") == 0 && nw == 4)
-		*plen = mux_length(w[3]);
-	else if (strcmp(w[0], "ping") == 0 && nw == 3)
-		*plen = mux_length(w[2]);
-	else if (strcmp(w[0], "broadcast") == 0 && nw == 3)
-		*plen = mux_length(w[2]);
-	else if (strcmp(w[0], "accept") == 0 && nw == 3)
-		*plen = mux_length(w[2]);
-	else if (strcmp(w[0], "reject") == 0 && nw == 4)
-		*plen = mux_length(w[3]);
-	else if (strcmp(w[0], "send") == 0 || strcmp(w[0], "close") == 0 ||
-	    strcmp(w[0], "ping") == 0 || strcmp(w[0], "broadcast") == 0)
-		return -1;
-	else
-		*plen = 0;
-	return nw;
+		break;
+	case MUX_CMD_LINEMODE:
+		if (s->accepted)
+			conn_set_line_mode(s->conn, rec->line_mode);
+		break;
+	case MUX_CMD_CONFIG:
+		if (s->accepted)
+			mux_config(s, rec->word);
+		break;
+	case MUX_CMD_BROADCAST:
+		break;
+	}
 }
 
 /* Runs every complete command read, until the input runs out. */
@@ -631,48 +557,29 @@ mux_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct mux_chan		*ch = arg;
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct evbuffer_ptr	 eol;
-	char			 line[MUX_LINE_MAX + 1], *w[5];
-	const char		*cause = "bad command";
-	uint8_t			*data;
-	long long		 plen;
-	size_t			 n;
-	int			 nw, rv;
+	struct mux_rec		 rec;
+	uint8_t			 line[MUX_LINE_MAX + 1];
+	const char		*cause;
+	const uint8_t		*data;
+	size_t			 have, n;
+	ssize_t			 hl;
 
 	while (ch->bev == bev) {
-		eol = evbuffer_search(in, "\n", 1, NULL);
-		if (eol.pos == -1) {
-			if (evbuffer_get_length(in) > MUX_LINE_MAX) {
-				mux_lost(ch, "command line too long");
-				return;
-			}
-			return;
-		}
-		n = (size_t)eol.pos;
-		if (n > MUX_LINE_MAX) {
-			mux_lost(ch, "command line too long");
-			return;
-		}
-		evbuffer_copyout(in, line, n);
-		line[n] = '\0';
-		if (n > 0 && line[n - 1] == '\r')
-			line[n - 1] = '\0';
-		if ((nw = mux_split(line, w, 5, &plen)) == -1 || plen < 0) {
-			mux_lost(ch, "bad command line");
-			return;
-		}
-		if (evbuffer_get_length(in) < n + 1 + (size_t)plen)
-			return;		/* the payload is not all here yet */
-		evbuffer_drain(in, n + 1);
-		data = plen > 0 ? evbuffer_pullup(in, plen) : mux_empty;
-		rv = nw == 0 ? 1 : mux_command(ch, w, nw, data, (size_t)plen,
-		    &cause);
-		if (ch->bev != bev)
-			return;
-		evbuffer_drain(in, (size_t)plen);
-		if (rv == -1) {
+		have = evbuffer_get_length(in);
+		n = have < sizeof(line) ? have : sizeof(line);
+		(void)evbuffer_copyout(in, line, n);
+		if ((hl = mux_proto_line(line, n, &rec, &cause)) == -1) {
 			mux_lost(ch, cause);
 			return;
 		}
+		if (hl == 0 || have - (size_t)hl < rec.len)
+			return;		/* the rest is still on its way */
+		evbuffer_drain(in, (size_t)hl);
+		data = rec.len > 0 ? evbuffer_pullup(in, (ev_ssize_t)rec.len) :
+		    mux_empty;
+		mux_command(ch, &rec, data);
+		if (ch->bev != bev)
+			return;
+		evbuffer_drain(in, rec.len);
 	}
 }

@@ -15,5 +15,6 @@ Suite	*make_tls_suite(void);
 Suite	*make_sdnotify_suite(void);
 Suite	*make_proxy_suite(void);
 Suite	*make_framed_suite(void);
+Suite	*make_muxproto_suite(void);
 
 #endif
