@@ -101,6 +101,7 @@ struct script {
 	int			 busy;		/* our frames on the stack */
 
 	bool			 reaped;
+	bool			 group_left;	/* reaped, its group not empty */
 	bool			 released;	/* the connection called close */
 	bool			 closing;	/* shutdown started */
 	bool			 in_paused;	/* we paused the client's input */
@@ -515,7 +516,7 @@ script_leave(struct script *s)
 	if (--s->busy > 0)
 		return;
 	if (!s->released || !s->reaped || s->in != NULL || s->out != NULL ||
-	    s->err != NULL)
+	    s->err != NULL || (s->group_left && s->stage != SCRIPT_STAGE_NONE))
 		return;
 	LIST_REMOVE(s, entry);
 	event_free(s->timer);
@@ -686,17 +687,27 @@ script_timer_cb(evutil_socket_t fd, short what, void *arg)
 	script_enter(s);
 	tv.tv_sec = s->kill_timeout;
 	tv.tv_usec = 0;
+	if (s->group_left && kill(-s->pid, 0) == -1 && errno == ESRCH &&
+	    !script_stdout_held(s)) {
+		/* What the handler left behind is gone by itself. */
+		s->stage = SCRIPT_STAGE_NONE;
+		s->group_left = false;
+		script_leave(s);
+		return;
+	}
 	switch (s->stage) {
 	case SCRIPT_STAGE_TERM:
-		log_verbose("%s handler still running after %d s: SIGTERM",
-		    s->id, s->kill_timeout);
+		log_verbose("%s %s still running after %d s: SIGTERM",
+		    s->id, s->reaped ? "processes left by the handler" :
+		    "handler", s->kill_timeout);
 		script_signal(s, SIGTERM);
 		s->stage = SCRIPT_STAGE_KILL;
 		evtimer_add(s->timer, &tv);
 		break;
 	case SCRIPT_STAGE_KILL:
-		log_verbose("%s handler still running after %d s: SIGKILL",
-		    s->id, s->kill_timeout);
+		log_verbose("%s %s still running after %d s: SIGKILL",
+		    s->id, s->reaped ? "processes left by the handler" :
+		    "handler", s->kill_timeout);
 		script_signal(s, SIGKILL);
 		s->stage = SCRIPT_STAGE_FORCE;
 		evtimer_add(s->timer, &tv);
@@ -885,10 +896,16 @@ script_reaped(struct script *s, int st)
 			    WTERMSIG(st));
 	}
 	/*
-	 * The handler is gone but its stdout is still open: a child of it
-	 * holds the pipe. Give the group the grace period, then kill it.
+	 * The handler is gone but processes it started are left in its group
+	 * (a background child, with its stdout or with stdio of its own), or
+	 * its stdout is still held: the group gets the grace period, then is
+	 * killed. With a group left the instance stays until then.
 	 */
-	if (script_stdout_held(s))
+	if (kill(-s->pid, 0) == 0) {
+		log_verbose("%s handler left processes in its group", s->id);
+		s->group_left = true;
+	}
+	if (s->group_left || script_stdout_held(s))
 		script_arm_timer(s);
 	script_check_exit(s);
 	script_leave(s);

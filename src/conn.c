@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,8 @@
 #define CONN_READ_CHUNK	(64 * 1024)
 /* Over MaxMemory: how often to look for progress, or a holder to end. */
 #define CONN_MEM_TICK_MS	500
+/* How often a paused plain client is looked at for a hang-up. */
+#define CONN_HUP_CHECK_MS	1000
 /* Largest read (and fragment) of a sendfile when MaxFrameSize is larger. */
 #define CONN_FILE_CHUNK	(256 * 1024)
 
@@ -102,6 +105,7 @@ struct conn {
 	struct event		*rev;
 	struct event		*wev;
 	struct event		*flush;
+	unsigned long long	 hup_at;	/* hang-up seen behind unread data */
 	bool			 reading;	/* rev is added */
 	bool			 writing;	/* wev is added */
 	bool			 flush_pending;
@@ -231,6 +235,8 @@ conn_backend_close(struct conn *c)
 		return;
 	c->b = NULL;
 	c->bops->close(b);
+	/* A backend that is gone pauses nobody (the close reply is read). */
+	conn_resume_input(c);
 }
 
 /* Starts (or restarts) the connection's single timer. */
@@ -1208,6 +1214,65 @@ conn_feed(struct conn *c)
 	conn_update_read(c);
 }
 
+/*
+ * Open, plain and not read (paused): every CONN_HUP_CHECK_MS the socket is
+ * looked at for a hang-up (conn_check_hangup), so a client that vanished
+ * while its backend stalls is not held for as long as the stall lasts.
+ * (libevent reports a reset as readable, not as EV_CLOSED, and a read
+ * event would fire for every byte the client sends: a timer it is.)
+ */
+static void
+conn_watch_hangup(struct conn *c)
+{
+	if (c->bev == NULL && c->state == CONN_OPEN)
+		conn_timer(c, CONN_HUP_CHECK_MS);
+}
+
+/*
+ * The hang-up check of a paused plain client. A reset or a FIN with
+ * nothing unread ends it now (1006); a FIN behind unread data waits
+ * KillTimeout (the grace a backend gets) for reading to resume, so what
+ * the client sent last still arrives, in order.
+ */
+static void
+conn_check_hangup(struct conn *c)
+{
+	struct pollfd		 pfd;
+	unsigned long long	 now;
+	uint8_t			 b;
+	ssize_t			 n;
+
+	pfd.fd = c->fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0 ||
+	    !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+		conn_timer(c, CONN_HUP_CHECK_MS);
+		return;
+	}
+	n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0) {
+		conn_event_cb(NULL, BEV_EVENT_EOF | BEV_EVENT_READING, c);
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		conn_event_cb(NULL, BEV_EVENT_ERROR | BEV_EVENT_READING, c);
+		return;
+	}
+	now = util_now_ms();
+	if (c->hup_at == 0)
+		c->hup_at = now;
+	if (now - c->hup_at < (unsigned long long)c->cfg->kill_timeout *
+	    1000) {
+		conn_timer(c, CONN_HUP_CHECK_MS);
+		return;
+	}
+	log_info("%s client hung up; what it sent last was not taken within "
+	    "%d s", c->id, c->cfg->kill_timeout);
+	conn_event_cb(NULL, BEV_EVENT_EOF | BEV_EVENT_READING, c);
+}
+
 /* Enables or disables reading from the client to match the pause flags. */
 static void
 conn_update_read(struct conn *c)
@@ -1227,9 +1292,12 @@ conn_update_read(struct conn *c)
 	} else if (want && !c->reading) {
 		event_add(c->rev, NULL);
 		c->reading = true;
+		if (c->state == CONN_OPEN)
+			evtimer_del(c->timer);
 	} else if (!want && c->reading) {
 		event_del(c->rev);
 		c->reading = false;
+		conn_watch_hangup(c);
 	}
 }
 
@@ -1670,6 +1738,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_drain(c);
 		break;
 	case CONN_OPEN:
+		if (c->bev == NULL && !c->reading)
+			conn_check_hangup(c);
 		break;
 	case CONN_DRAINING:
 		conn_free(c);
