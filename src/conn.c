@@ -104,11 +104,9 @@ struct conn {
 	struct evbuffer		*out;
 	struct event		*rev;
 	struct event		*wev;
-	struct event		*flush;
 	unsigned long long	 hup_at;	/* hang-up seen behind unread data */
 	bool			 reading;	/* rev is added */
 	bool			 writing;	/* wev is added */
-	bool			 flush_pending;
 	size_t			 read_high;	/* 0: unlimited */
 	size_t			 write_low;
 	enum conn_state		 state;
@@ -145,7 +143,8 @@ struct conn {
 	void			*b;
 
 	struct event		*timer;
-	struct event		*kick;		/* deferred processing of buffered input */
+	TAILQ_ENTRY(conn)	 post;		/* in conn_posted or conn_running */
+	uint8_t			 posted;	/* CONN_POST_* */
 	bool			 paused_backend;
 	bool			 paused_output;
 	int			 busy;		/* inside callbacks: defer the free */
@@ -176,6 +175,18 @@ static unsigned int nconns;
  * and whether that is over the cap. Updated where queues change: after
  * reads, writes and backend output.
  */
+/*
+ * Work posted by connections (conn_post), run once per round by one event
+ * instead of two events per connection.
+ */
+#define CONN_POST_FLUSH	0x01		/* write the output queued */
+#define CONN_POST_KICK	0x02		/* process input left buffered */
+#define CONN_POST_RUN	0x80		/* in conn_running */
+TAILQ_HEAD(conn_list, conn);
+static struct conn_list conn_posted = TAILQ_HEAD_INITIALIZER(conn_posted);
+static struct conn_list conn_running = TAILQ_HEAD_INITIALIZER(conn_running);
+static struct event *conn_post_ev;
+static void	conn_post(struct conn *, uint8_t);
 static size_t conn_mem;
 static bool conn_mem_over;
 static size_t conn_mem_last;		/* conn_mem at the last tick */
@@ -196,13 +207,14 @@ static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_sock_read_cb(evutil_socket_t, short, void *);
 static void	conn_sock_read_direct(struct conn *);
 static void	conn_sock_write_cb(evutil_socket_t, short, void *);
-static void	conn_flush_cb(evutil_socket_t, short, void *);
 static void	conn_out_cb(struct evbuffer *, const struct evbuffer_cb_info *,
 		    void *);
 static void	conn_announce(struct conn *);
 static void	conn_file_end(struct conn *, enum conn_file_status, int);
 static void	conn_file_pump(struct conn *);
 static void	conn_flush_held(struct conn *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
+static size_t	conn_held_len(const struct conn *);
 
 /* Records why the connection ends (first call wins) for the close log line. */
 static void
@@ -247,7 +259,22 @@ conn_timer(struct conn *c, unsigned long long ms)
 
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
+	/* Made when needed: an open, idle WebSocket has none. */
+	if (c->timer == NULL &&
+	    (c->timer = evtimer_new(server_base(c->srv), conn_timer_cb,
+	    c)) == NULL)
+		util_oom(event_get_struct_event_size());
 	evtimer_add(c->timer, &tv);
+}
+
+/* Stops the connection's timer and lets its memory go. */
+static void
+conn_timer_stop(struct conn *c)
+{
+	if (c->timer != NULL) {
+		event_free(c->timer);
+		c->timer = NULL;
+	}
 }
 
 /* Session callback: bytes for the client go to the bufferevent's output. */
@@ -684,7 +711,7 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len,
 	conn_deflate_config(c->cfg, &dcfg);
 	evbuffer_drain(c->in, head);
 	evbuffer_add(c->out, resp, len);
-	evtimer_del(c->timer);
+	conn_timer_stop(c);
 
 	memset(&scfg, 0, sizeof(scfg));
 	scfg.max_message_size = c->cfg->max_message_size;
@@ -894,7 +921,7 @@ conn_verdict_headers(struct conn *c, int status, const char *cause,
 		    NULL);
 		/* Bytes the client sent after its request wait in c->in. */
 		if (!c->dead) {
-			event_active(c->kick, EV_TIMEOUT, 0);
+			conn_post(c, CONN_POST_KICK);
 			rv = 0;
 		}
 	} else {
@@ -1076,7 +1103,7 @@ conn_mem_resume_cb(evutil_socket_t fd, short what, void *arg)
 		    c->bops->writable != NULL)
 			c->bops->writable(c->b);
 		if (evbuffer_get_length(c->in) > 0)
-			event_active(c->kick, EV_READ, 0);
+			conn_post(c, CONN_POST_KICK);
 		c->busy--;
 		if (c->dead && c->busy == 0)
 			conn_free(c);
@@ -1178,7 +1205,7 @@ conn_account(struct conn *c)
 	size_t	now, pending;
 
 	now = evbuffer_get_length(c->in) + evbuffer_get_length(c->out) +
-	    evbuffer_get_length(c->held) +
+	    conn_held_len(c) +
 	    (c->ws != NULL ? ws_session_buffered(c->ws, &pending) : 0);
 	conn_mem = conn_mem - c->mem + now;
 	c->mem = now;
@@ -1293,7 +1320,7 @@ conn_update_read(struct conn *c)
 		event_add(c->rev, NULL);
 		c->reading = true;
 		if (c->state == CONN_OPEN)
-			evtimer_del(c->timer);
+			conn_timer_stop(c);
 	} else if (!want && c->reading) {
 		event_del(c->rev);
 		c->reading = false;
@@ -1439,6 +1466,11 @@ conn_sock_flush(struct conn *c)
 	}
 	if (evbuffer_get_length(c->out) > 0) {
 		if (!c->writing) {
+			/* Made the first time a write has to wait. */
+			if (c->wev == NULL && (c->wev = event_new(
+			    server_base(c->srv), c->fd, EV_WRITE | EV_PERSIST,
+			    conn_sock_write_cb, c)) == NULL)
+				util_oom(event_get_struct_event_size());
 			tv.tv_sec = c->timeout;
 			tv.tv_usec = 0;
 			event_add(c->wev, c->timeout > 0 ? &tv :
@@ -1467,15 +1499,47 @@ conn_sock_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_sock_flush(c);
 }
 
-/* Plain connections: the deferred flush of output queued in this round. */
+/*
+ * Runs the work posted in earlier callbacks, connection by connection:
+ * the flush of plain connections' output (one write for all a round
+ * produced), then input left buffered while paused. Work posted meanwhile
+ * waits for the next round, so this ends.
+ */
 static void
-conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+conn_post_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn	*c = arg;
+	struct conn	*c;
+	uint8_t		 work;
 
-	c->flush_pending = false;
-	if (!c->writing)
-		conn_sock_flush(c);
+	TAILQ_CONCAT(&conn_running, &conn_posted, post);
+	TAILQ_FOREACH(c, &conn_running, post)
+		c->posted |= CONN_POST_RUN;
+	while ((c = TAILQ_FIRST(&conn_running)) != NULL) {
+		TAILQ_REMOVE(&conn_running, c, post);
+		work = c->posted;
+		c->posted = 0;
+		c->busy++;
+		if ((work & CONN_POST_FLUSH) && !c->writing && !c->dead)
+			conn_sock_flush(c);
+		if ((work & CONN_POST_KICK) && !c->dead)
+			conn_process(c);
+		c->busy--;
+		if (c->dead && c->busy == 0)
+			conn_free(c);
+	}
+}
+
+/* Posts work for c to run after the callbacks of this round. */
+static void
+conn_post(struct conn *c, uint8_t work)
+{
+	if (c->posted == 0)
+		TAILQ_INSERT_TAIL(&conn_posted, c, post);
+	c->posted |= work;
+	if (conn_post_ev == NULL && (conn_post_ev = event_new(
+	    server_base(c->srv), -1, 0, conn_post_cb, NULL)) == NULL)
+		util_oom(event_get_struct_event_size());
+	event_active(conn_post_ev, EV_TIMEOUT, 0);
 }
 
 /*
@@ -1489,10 +1553,9 @@ conn_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 {
 	struct conn	*c = arg;
 
-	if (info->n_added == 0 || c->flush_pending || c->writing)
+	if (info->n_added == 0 || (c->posted & CONN_POST_FLUSH) || c->writing)
 		return;
-	c->flush_pending = true;
-	event_active(c->flush, EV_WRITE, 0);
+	conn_post(c, CONN_POST_FLUSH);
 }
 
 /* Runs the right input step for the state, guarding against frees inside. */
@@ -1520,13 +1583,6 @@ conn_process(struct conn *c)
 /* bufferevent read callback. */
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	conn_process(arg);
-}
-
-/* Deferred kick: process input left in the buffer while we were paused. */
-static void
-conn_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	conn_process(arg);
 }
@@ -1571,7 +1627,7 @@ conn_writable(struct conn *c)
 			return;
 		}
 		if (evbuffer_get_length(c->in) > 0)
-			event_active(c->kick, EV_TIMEOUT, 0);
+			conn_post(c, CONN_POST_KICK);
 		conn_update_read(c);
 	}
 }
@@ -1816,15 +1872,18 @@ conn_free(struct conn *c)
 		bufferevent_free(c->bev);
 	else {
 		event_free(c->rev);
-		event_free(c->wev);
-		event_free(c->flush);
+		if (c->wev != NULL)
+			event_free(c->wev);
 		evbuffer_free(c->in);
 		evbuffer_free(c->out);
 		close(c->fd);
 	}
-	event_free(c->timer);
-	event_free(c->kick);
-	evbuffer_free(c->held);
+	conn_timer_stop(c);
+	if (c->posted != 0)
+		TAILQ_REMOVE((c->posted & CONN_POST_RUN) ? &conn_running :
+		    &conn_posted, c, post);
+	if (c->held != NULL)
+		evbuffer_free(c->held);
 	server_config_release(c->srv, c->cfg);
 	server_conn_gone(c->srv);
 	free(c);
@@ -1888,7 +1947,6 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 	c = xcalloc(1, sizeof(*c));
 	c->srv = srv;
 	c->cfg = server_config_hold(srv);
-	c->held = evbuffer_new();
 	snprintf(c->id, sizeof(c->id), "%llu",
 	    (unsigned long long)server_next_id(srv));
 	c->state = CONN_HANDSHAKE;
@@ -1917,7 +1975,6 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 
 		if ((ssl = tls_ssl_new(c->cfg->tls, c->id)) == NULL) {
 			server_config_release(srv, c->cfg);
-			evbuffer_free(c->held);
 			free(c);
 			close(fd);
 			return;
@@ -1935,14 +1992,9 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 		c->out = evbuffer_new();
 		c->rev = event_new(server_base(srv), fd, EV_READ | EV_PERSIST,
 		    conn_sock_read_cb, c);
-		c->wev = event_new(server_base(srv), fd, EV_WRITE | EV_PERSIST,
-		    conn_sock_write_cb, c);
-		c->flush = event_new(server_base(srv), -1, 0, conn_flush_cb, c);
 		evbuffer_add_cb(c->out, conn_out_cb, c);
 	}
 	c->fd = fd;
-	c->timer = evtimer_new(server_base(srv), conn_timer_cb, c);
-	c->kick = event_new(server_base(srv), -1, 0, conn_kick_cb, c);
 	c->timeout = c->cfg->default_timeout;
 	conn_set_read_high(c, (size_t)c->cfg->max_header_size + 4);
 	conn_set_write_low(c, CONN_OUT_LOW);
@@ -2020,13 +2072,15 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 
 	if (c->state != CONN_OPEN)
 		return -1;
-	if (c->file != NULL || evbuffer_get_length(c->held) > 0) {
+	if (c->file != NULL || conn_held_len(c) > 0) {
 		/* A sendfile owns the message stream: wait for its end. */
 		memset(&h, 0, sizeof(h));
 		h.len = len;
 		h.type = type;
 		h.first = first;
 		h.last = last;
+		if (c->held == NULL)
+			c->held = evbuffer_new();
 		evbuffer_add(c->held, &h, sizeof(h));
 		evbuffer_add(c->held, data, len);
 		c->paused_output = true;
@@ -2058,7 +2112,7 @@ bool
 conn_output_full(const struct conn *c)
 {
 	return conn_mem_over || c->file != NULL ||
-	    evbuffer_get_length(c->held) > 0 ||
+	    conn_held_len(c) > 0 ||
 	    evbuffer_get_length(c->out) > CONN_OUT_HIGH;
 }
 
@@ -2077,7 +2131,7 @@ conn_resume_input(struct conn *c)
 	c->paused_backend = false;
 	conn_update_read(c);
 	if (evbuffer_get_length(c->in) > 0)
-		event_active(c->kick, EV_TIMEOUT, 0);
+		conn_post(c, CONN_POST_KICK);
 }
 
 size_t
@@ -2291,6 +2345,13 @@ conn_file_pump(struct conn *c)
 		conn_file_end(c, CONN_FILE_CLOSED, 0);
 }
 
+/* Bytes of backend pieces held back (made on first use: most have none). */
+static size_t
+conn_held_len(const struct conn *c)
+{
+	return c->held != NULL ? evbuffer_get_length(c->held) : 0;
+}
+
 /* Sends the backend pieces held back during a sendfile, in order. */
 static void
 conn_flush_held(struct conn *c)
@@ -2298,7 +2359,7 @@ conn_flush_held(struct conn *c)
 	struct conn_piece	 h;
 	uint8_t			*p;
 
-	while (evbuffer_get_length(c->held) >= sizeof(h)) {
+	while (conn_held_len(c) >= sizeof(h)) {
 		evbuffer_copyout(c->held, &h, sizeof(h));
 		p = evbuffer_pullup(c->held, (ev_ssize_t)(sizeof(h) + h.len));
 		if (c->state == CONN_OPEN && p != NULL &&
@@ -2335,7 +2396,7 @@ conn_output_resume(struct conn *c)
 	if (c->dead)
 		return;
 	if (evbuffer_get_length(c->in) > 0)
-		event_active(c->kick, EV_TIMEOUT, 0);
+		conn_post(c, CONN_POST_KICK);
 	conn_update_read(c);
 }
 
@@ -2398,7 +2459,7 @@ conn_set_accept_data(struct conn *c, bool on)
 	conn_update_read(c);
 	if (on && (c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
 	    evbuffer_get_length(c->in) > 0)
-		event_active(c->kick, EV_TIMEOUT, 0);
+		conn_post(c, CONN_POST_KICK);
 }
 
 void
@@ -2437,7 +2498,7 @@ conn_send_admin(struct conn *c, enum ws_msg_type type, const void *data,
 	if (c->state != CONN_OPEN)
 		return -1;
 	if (c->file != NULL || c->backend_msg_open ||
-	    evbuffer_get_length(c->held) > 0)
+	    conn_held_len(c) > 0)
 		return -2;
 	if (conn_output_full(c))
 		return -3;
@@ -2461,7 +2522,7 @@ conn_sendfile(struct conn *c, int fd, conn_file_cb done, void *arg)
 	if (c->state != CONN_OPEN)
 		return -1;
 	if (c->file != NULL || c->backend_msg_open ||
-	    evbuffer_get_length(c->held) > 0)
+	    conn_held_len(c) > 0)
 		return -2;
 	f = xcalloc(1, sizeof(*f));
 	f->fd = fd;

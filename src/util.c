@@ -8,7 +8,7 @@
 #include "util.h"
 
 /* Reports an allocation failure and aborts: there is no sane way to go on. */
-static void
+void
 util_oom(size_t n)
 {
 	fprintf(stderr, "wsserverd: out of memory (%zu bytes)\n", n);

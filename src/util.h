@@ -8,6 +8,8 @@ void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
 void	*xrealloc(void *, size_t);
 char	*xstrdup(const char *);
+/* Reports that n bytes could not be had and aborts (no sane way on). */
+void	 util_oom(size_t) __attribute__((noreturn));
 int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
 
 /* Monotonic clock in milliseconds. */
