@@ -54,6 +54,8 @@
 #define CONN_MEM_TICK_MS	500
 /* How often a paused plain client is looked at for a hang-up. */
 #define CONN_HUP_CHECK_MS	1000
+/* Longest close reason kept (a close frame carries at most 123 bytes). */
+#define CONN_REASON_MAX		127
 /* Largest read (and fragment) of a sendfile when MaxFrameSize is larger. */
 #define CONN_FILE_CHUNK	(256 * 1024)
 
@@ -165,7 +167,7 @@ struct conn {
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
 	int			 close_code;
 	const char		*close_by;
-	char			 close_reason[128];
+	char			*close_reason;	/* made when the close is recorded */
 };
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
@@ -229,8 +231,9 @@ conn_set_close(struct conn *c, int code, const char *by, const char *reason,
 	c->close_by = by;
 	if (reason == NULL)
 		rlen = 0;
-	if (rlen >= sizeof(c->close_reason))
-		rlen = sizeof(c->close_reason) - 1;
+	if (rlen > CONN_REASON_MAX)
+		rlen = CONN_REASON_MAX;
+	c->close_reason = xmalloc(rlen + 1);
 	for (i = 0; i < rlen; i++)	/* keep the log line on one line */
 		c->close_reason[i] = (reason[i] == '\n' || reason[i] == '\r' ||
 		    reason[i] == '"') ? ' ' : reason[i];
@@ -404,7 +407,8 @@ conn_ws_closed(void *arg, enum ws_close_how how, int code, const char *reason,
 		    reason, code);
 		conn_set_close(c, code, "error", reason, rlen);
 		if (conn_hooks != NULL && conn_hooks->error != NULL)
-			conn_hooks->error(c, code, c->close_reason);
+			conn_hooks->error(c, code, c->close_reason != NULL ?
+			    c->close_reason : "");
 		break;
 	}
 	conn_backend_close(c);
@@ -1829,6 +1833,7 @@ conn_free(struct conn *c)
 {
 	unsigned long long	now = util_now_ms();
 	struct server_stats	*st = server_stats(c->srv);
+	const char		*reason;
 
 	conn_file_end(c, CONN_FILE_CLOSED, 0);
 	if (c->hook != NULL) {
@@ -1837,11 +1842,12 @@ conn_free(struct conn *c)
 	}
 	free(c->hook_hdrs);
 	conn_backend_close(c);
+	reason = c->close_reason != NULL ? c->close_reason : "";
 	if (c->opened) {
 		log_info("%s close code=%d by=%s reason=\"%s\" duration=%.3fs "
 		    "msgs_in=%llu msgs_out=%llu bytes_in=%llu bytes_out=%llu",
 		    c->id, c->close_code, c->close_by ? c->close_by : "server",
-		    c->close_reason, (now - c->t_open) / 1000.0,
+		    reason, (now - c->t_open) / 1000.0,
 		    (unsigned long long)c->msgs_in,
 		    (unsigned long long)c->msgs_out,
 		    (unsigned long long)c->bytes_in,
@@ -1854,8 +1860,7 @@ conn_free(struct conn *c)
 			st->closed_code[SERVER_STATS_CODES - 1]++;
 		if (conn_hooks != NULL && conn_hooks->disconnected != NULL)
 			conn_hooks->disconnected(c, c->close_code,
-			    c->close_by ? c->close_by : "server",
-			    c->close_reason);
+			    c->close_by ? c->close_by : "server", reason);
 	}
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
@@ -1865,6 +1870,7 @@ conn_free(struct conn *c)
 		ws_session_free(c->ws);
 	ws_request_free(&c->req);
 	free(c->subprotocol);
+	free(c->close_reason);
 	free(c->dir_prog);
 	free(c->dir_script);
 	free(c->verdict_resp);
@@ -2104,7 +2110,8 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 int
 conn_close_status(const struct conn *c, const char **reason)
 {
-	*reason = c->close_by != NULL ? c->close_reason : "";
+	*reason = c->close_by != NULL && c->close_reason != NULL ?
+	    c->close_reason : "";
 	return c->close_by != NULL ? c->close_code : 0;
 }
 

@@ -45,6 +45,8 @@ static const char *const handshake_schemes[] = {
 	"http://", "https://", "ws://", "wss://",
 };
 
+static void	handshake_compact(struct ws_request *);
+
 /* Allocates or aborts: running out of memory is fatal by policy. */
 static void *
 handshake_xmalloc(size_t size)
@@ -551,13 +553,89 @@ ws_handshake_parse(const char *buf, size_t len, struct ws_request *req,
 			return -1;
 		req->nheaders++;
 	}
-	return handshake_check_headers(req, status, cause);
+	if (handshake_check_headers(req, status, cause) == -1)
+		return -1;
+	handshake_compact(req);
+	return 0;
+}
+
+/* Copies the NUL-terminated s (or NULL) to *p, advancing it. */
+static char *
+handshake_move(char **p, const char *s)
+{
+	char	*d = *p;
+	size_t	 n;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s) + 1;
+	memcpy(d, s, n);
+	*p += n;
+	return d;
+}
+
+/* The size of s with its NUL, 0 for NULL. */
+static size_t
+handshake_size(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+/*
+ * Moves the header table and every string of a parsed request into one
+ * allocation: a request is kept for the life of its connection, and one
+ * block costs far less than a score of small ones.
+ */
+static void
+handshake_compact(struct ws_request *req)
+{
+	struct ws_request	 old = *req;
+	struct ws_header	*h;
+	size_t			 total, i;
+	char			*p;
+
+	total = old.nheaders * sizeof(*h) + handshake_size(old.method) +
+	    handshake_size(old.uri) + handshake_size(old.path) +
+	    handshake_size(old.query) + handshake_size(old.version) +
+	    handshake_size(old.protocols) + handshake_size(old.extensions);
+	for (i = 0; i < old.nheaders; i++)
+		total += handshake_size(old.headers[i].name) +
+		    handshake_size(old.headers[i].value);
+	req->arena = handshake_xmalloc(total);
+	h = (struct ws_header *)req->arena;
+	p = req->arena + old.nheaders * sizeof(*h);
+	req->headers = old.nheaders > 0 ? h : NULL;
+	for (i = 0; i < old.nheaders; i++) {
+		h[i].name = handshake_move(&p, old.headers[i].name);
+		h[i].value = handshake_move(&p, old.headers[i].value);
+		/* The shortcuts point into header values: follow them. */
+		if (old.host == old.headers[i].value)
+			req->host = h[i].value;
+		if (old.origin == old.headers[i].value)
+			req->origin = h[i].value;
+		if (old.key == old.headers[i].value)
+			req->key = h[i].value;
+	}
+	req->method = handshake_move(&p, old.method);
+	req->uri = handshake_move(&p, old.uri);
+	req->path = handshake_move(&p, old.path);
+	req->query = handshake_move(&p, old.query);
+	req->version = handshake_move(&p, old.version);
+	req->protocols = handshake_move(&p, old.protocols);
+	req->extensions = handshake_move(&p, old.extensions);
+	ws_request_free(&old);
 }
 
 void
 ws_request_free(struct ws_request *req)
 {
 	size_t	i;
+
+	if (req->arena != NULL) {
+		free(req->arena);
+		memset(req, 0, sizeof *req);
+		return;
+	}
 
 	free(req->method);
 	free(req->uri);

@@ -24,6 +24,7 @@ struct ws_request {
 	const char		*key;		/* Sec-WebSocket-Key */
 	const char		*protocols;	/* Sec-WebSocket-Protocol, joined with ", " */
 	const char		*extensions;	/* Sec-WebSocket-Extensions, joined */
+	char			*arena;		/* all of the above, once parsed */
 };
 
 #define WS_ACCEPT_LEN	28	/* base64 of a SHA-1 digest */
