@@ -106,7 +106,10 @@ static const struct config_key config_keys[] = {
 	  .type = TYPE_INT, .def = "5", .min = 1, .max = 65535,
 	  .runtime = false, .offset = CFG(connection_backlog),
 	  .help = "Length of the kernel's queue of connections not yet "
-	  "accepted (listen(2) backlog, capped by net.core.somaxconn)." },
+	  "accepted (listen(2) backlog, capped by net.core.somaxconn). The "
+	  "default is the reference's; a server that takes bursts of new "
+	  "clients wants more (511 is common): connections beyond the queue "
+	  "wait for the client's SYN retry, 1 s and then 3 s later." },
 	{ .name = "DefaultTimeout", .section = SECTION_SERVER, .type = TYPE_INT,
 	  .def = "0", .min = 0, .max = 86400, .unit = "seconds",
 	  .runtime = true, .offset = CFG(default_timeout),
