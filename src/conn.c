@@ -189,6 +189,12 @@ static struct conn_list conn_posted = TAILQ_HEAD_INITIALIZER(conn_posted);
 static struct conn_list conn_running = TAILQ_HEAD_INITIALIZER(conn_running);
 static struct event *conn_post_ev;
 static void	conn_post(struct conn *, uint8_t);
+/*
+ * Plain connections read straight into conn_rbuf while open, so their input
+ * queue is empty nearly always: an empty one is given back and the shared,
+ * always empty conn_in_none stands in until bytes must wait again.
+ */
+static struct evbuffer *conn_in_none;
 static size_t conn_mem;
 static bool conn_mem_over;
 static size_t conn_mem_last;		/* conn_mem at the last tick */
@@ -1421,6 +1427,8 @@ conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->read_high - have < want)
 			want = c->read_high - have;
 	}
+	if (c->in == conn_in_none && (c->in = evbuffer_new()) == NULL)
+		util_oom(want);
 	nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
 	if (nv <= 0)
 		return;
@@ -1562,6 +1570,19 @@ conn_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	conn_post(c, CONN_POST_FLUSH);
 }
 
+/* Gives an empty input queue of a plain connection back. */
+static void
+conn_in_release(struct conn *c)
+{
+	if (c->bev != NULL || c->in == conn_in_none ||
+	    evbuffer_get_length(c->in) > 0)
+		return;
+	if (conn_in_none == NULL && (conn_in_none = evbuffer_new()) == NULL)
+		return;
+	evbuffer_free(c->in);
+	c->in = conn_in_none;
+}
+
 /* Runs the right input step for the state, guarding against frees inside. */
 static void
 conn_process(struct conn *c)
@@ -1577,8 +1598,10 @@ conn_process(struct conn *c)
 		conn_feed(c);
 	if (!c->dead && c->state == CONN_DRAINING)
 		evbuffer_drain(in, evbuffer_get_length(in));
-	if (!c->dead)
+	if (!c->dead) {
 		conn_account(c);
+		conn_in_release(c);
+	}
 	c->busy--;
 	if (c->dead && c->busy == 0)
 		conn_free(c);
@@ -1880,7 +1903,8 @@ conn_free(struct conn *c)
 		event_free(c->rev);
 		if (c->wev != NULL)
 			event_free(c->wev);
-		evbuffer_free(c->in);
+		if (c->in != conn_in_none)
+			evbuffer_free(c->in);
 		evbuffer_free(c->out);
 		close(c->fd);
 	}
