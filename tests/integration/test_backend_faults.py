@@ -123,11 +123,24 @@ def close_line(cid, code, by, reason=None):
     return rx
 
 
+def settled_fd_count(d, timeout=5.0):
+    """The daemon's descriptor count once it holds still for 0.6 s (a
+    handler's pipe or a closing socket may still be going away)."""
+    deadline = time.monotonic() + timeout
+    last, same = fd_count(d), 0
+    while same < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        n = fd_count(d)
+        same = same + 1 if n == last else 0
+        last = n
+    return last
+
+
 def no_fd_leak(d, scenario, rounds=2):
     """Runs scenario once to warm up, then rounds times more; the daemon's
     descriptor count must come back to the count after the first."""
     scenario()
-    base = fd_count(d)
+    base = settled_fd_count(d)
     for _ in range(rounds):
         scenario()
     assert wait_until(lambda: fd_count(d) == base, 5.0), \
@@ -472,7 +485,7 @@ def test_unix_backend_busy(daemon_factory, tmp_path):
         warm.close()
         # Its close line is read before the mark: counted below otherwise.
         d.wait_log(r" close code=1000 by=client ")
-        base = fd_count(d)
+        base = settled_fd_count(d)
         start = d.mark()
         inside = []
         busy = None
@@ -745,7 +758,7 @@ def test_unix_backend_stalled_client_vanishes(daemon_factory, tmp_path):
             settle(d)
         # Without warm-up rounds: the count must come back to where it was
         # before the first WebSocket.
-        base = fd_count(d)
+        base = settled_fd_count(d)
         scenario()
         assert wait_until(lambda: fd_count(d) == base, KT + 4.0), \
             "fd leak: %d before, %d after" % (base, fd_count(d))
