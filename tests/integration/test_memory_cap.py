@@ -79,12 +79,14 @@ def test_over_cap_refuses_then_ends_the_biggest(daemon_factory):
     calm.echo(0x1, b"after")
     text = "\n".join(d.lines[mark:])
     resets = text.count("over MaxMemory, and does not read")
-    assert 1 <= resets <= 3, text
+    assert 1 <= resets <= len(hogs), text
     assert len(re.findall(r" close code=1013 by=server reason=\"server "
         r"memory limit reached\"", text)) == resets
-    # Each crossing logged once; the calm client was never the victim.
-    assert text.count("over MaxMemory (2 MiB)") == 1
-    assert text.count("under three quarters of MaxMemory") == 1
+    # Each crossing is logged once, each way (a slow machine may open the
+    # next hog only after a reset: then there are several crossings).
+    overs = text.count("over MaxMemory (2 MiB)")
+    assert overs >= 1
+    assert text.count("under three quarters of MaxMemory") == overs
     st = stats(d)
     assert st["memory.over"] == "no"
     assert int(st["rejected.memory"]) >= 1
