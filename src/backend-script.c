@@ -72,7 +72,44 @@ struct script_exec {
 	char		*const *argv;
 	char		**envp;
 	const char	*dir;		/* NULL: stay in the daemon's cwd */
+	const int	*sigs;		/* signals to set back to SIG_DFL */
+	int		 nsigs;
 };
+
+/*
+ * The signals whose disposition is not the default in the daemon: ours
+ * (libevent's handlers), SIGPIPE ignored, and whatever was ignored when we
+ * were started. exec resets handled ones but keeps ignored ones, and the
+ * child must not run a handler of ours before exec either: it sets these
+ * back to SIG_DFL, 6 or so calls instead of one per signal. Taken once;
+ * the daemon's signals are all in place before the first handler starts.
+ */
+static int	script_sigs[NSIG];
+static int	script_nsigs = -1;
+
+/* Fills script_sigs (once). */
+static void
+script_sigs_init(void)
+{
+	static const int	 ours[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+				    SIGCHLD, SIGPIPE };
+	struct sigaction	 sa;
+	size_t			 i;
+	int			 sig, n = 0;
+	bool			 listed;
+
+	if (script_nsigs >= 0)
+		return;
+	for (sig = 1; sig < NSIG; sig++) {
+		listed = false;
+		for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+			listed |= ours[i] == sig;
+		if (listed || (sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_DFL))
+			script_sigs[n++] = sig;
+	}
+	script_nsigs = n;
+}
 
 /*
  * One handler. It lives until the connection has let go (close op), the
@@ -322,6 +359,9 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 		x.dir = route->workdir;
 	}
 	x.envp = cgi_env_build(s->conn, route, true);
+	script_sigs_init();
+	x.sigs = script_sigs;
+	x.nsigs = script_nsigs;
 
 	for (i = 0; i < 4; i++) {
 		if (pipe2(p[i], O_CLOEXEC) == -1) {
@@ -455,7 +495,7 @@ script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
 {
 	struct sigaction	sa;
 	sigset_t		none;
-	int			i, sig;
+	int			i;
 
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
@@ -467,8 +507,8 @@ script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+	for (i = 0; i < x->nsigs; i++)
+		(void)sigaction(x->sigs[i], &sa, NULL);
 
 	/* Lift everything above 2 first so no dup2 below clobbers a pipe. */
 	if (stfd < 3 && (stfd = fcntl(stfd, F_DUPFD_CLOEXEC, 3)) == -1)
