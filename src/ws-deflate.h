@@ -51,8 +51,10 @@ int	ws_deflate_negotiate(const char *extensions_header,
 	    size_t response_len);
 
 /*
- * Creates both directions' streams of one connection and all of their
- * buffers; no later call allocates. cfg NULL means the defaults; values
+ * Creates the deflate state of one connection. Each direction's zlib
+ * stream and its buffer are made on that direction's first use (an idle
+ * connection holds none) and then kept, so a message never allocates
+ * after the first one. cfg NULL means the defaults; values
  * out of range are taken as the default. Never returns NULL (aborts on
  * out of memory, as the rest of the protocol core does).
  */
