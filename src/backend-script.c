@@ -74,6 +74,7 @@ struct script_exec {
 	const char	*dir;		/* NULL: stay in the daemon's cwd */
 	const int	*sigs;		/* signals to set back to SIG_DFL */
 	int		 nsigs;
+	char		**shargv;	/* path without "#!": /bin/sh path args */
 };
 
 /*
@@ -154,8 +155,8 @@ static void	 script_close(void *);
 
 static int	 script_spawn(struct script *, const struct route *,
 		    char *const *, int [3], const char **);
-static void	 script_child(const struct script_exec *, pid_t, int [3], int)
-		    __attribute__((noreturn));
+static void	 script_child(const struct script_exec *, pid_t, const int [3],
+		    int) __attribute__((noreturn));
 static void	 script_child_fail(int, int, int) __attribute__((noreturn));
 static void	 script_close_from(int);
 
@@ -318,6 +319,26 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 }
 
 /*
+ * Starts the child with vfork: the daemon's page tables are not copied for
+ * a child that only sets up and execs, and the parent waits for the exec
+ * (the status pipe) anyway. The child changes nothing of the parent's: its
+ * descriptors, signal dispositions, directory and mask are its own, and
+ * all it needs was prepared before. A function of its own, so that no
+ * variable of the caller lives across vfork. Returns the pid, or -1.
+ */
+static pid_t __attribute__((noinline))
+script_vfork(const struct script_exec *x, pid_t parent, const int child[3],
+    int stfd)
+{
+	pid_t	pid;
+
+	pid = vfork();
+	if (pid == 0)
+		script_child(x, parent, child, stfd);
+	return pid;
+}
+
+/*
  * Forks and execs the handler with fresh pipes. fds receives the parent's
  * ends (stdin write, stdout read, stderr read), non-blocking and
  * close-on-exec. Returns 0, or -1 with *cause set and the failure logged
@@ -331,7 +352,7 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 	struct script_report	 rep;
 	sigset_t		 all, old;
 	const char		*argv0 = argv[0], *slash;
-	char			*dir = NULL, *path = NULL;
+	char			*dir = NULL, *path = NULL, **shargv = NULL;
 	int			 p[4][2], child[3], i, j, err;
 	pid_t			 parent, pid;
 	ssize_t			 n;
@@ -362,6 +383,15 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 	script_sigs_init();
 	x.sigs = script_sigs;
 	x.nsigs = script_nsigs;
+	/* What execvp does with a file that is not a program: sh runs it. */
+	for (i = 0; argv[i] != NULL; i++)
+		continue;
+	shargv = xcalloc((size_t)i + 2, sizeof(*shargv));
+	shargv[0] = (char *)"sh";
+	shargv[1] = (char *)x.path;
+	for (j = 1; j <= i; j++)
+		shargv[j + 1] = argv[j];
+	x.shargv = shargv;
 
 	for (i = 0; i < 4; i++) {
 		if (pipe2(p[i], O_CLOEXEC) == -1) {
@@ -388,9 +418,7 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	parent = getpid();
-	pid = fork();
-	if (pid == 0)
-		script_child(&x, parent, child, p[3][1]);
+	pid = script_vfork(&x, parent, child, p[3][1]);
 	err = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[0][0]);
@@ -444,12 +472,14 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 	free(x.envp);
 	free(dir);
 	free(path);
+	free(shargv);
 	return 0;
 
 fail:
 	free(x.envp);
 	free(dir);
 	free(path);
+	free(shargv);
 	return -1;
 }
 
@@ -491,11 +521,12 @@ script_close_from(int lowfd)
  * signal handling, the pipes on 0-2 and nothing else open.
  */
 static void
-script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
+script_child(const struct script_exec *x, pid_t parent, const int pfds[3],
+    int stfd)
 {
 	struct sigaction	sa;
 	sigset_t		none;
-	int			i;
+	int			i, fds[3], err;
 
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
@@ -510,6 +541,8 @@ script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
 	for (i = 0; i < x->nsigs; i++)
 		(void)sigaction(x->sigs[i], &sa, NULL);
 
+	for (i = 0; i < 3; i++)
+		fds[i] = pfds[i];
 	/* Lift everything above 2 first so no dup2 below clobbers a pipe. */
 	if (stfd < 3 && (stfd = fcntl(stfd, F_DUPFD_CLOEXEC, 3)) == -1)
 		_exit(127);
@@ -531,11 +564,13 @@ script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
 
 	if (x->dir != NULL && chdir(x->dir) == -1)
 		script_child_fail(stfd, SCRIPT_STEP_CHDIR, errno);
-	environ = x->envp;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execvp(x->path, x->argv);
-	script_child_fail(stfd, SCRIPT_STEP_EXEC, errno);
+	execve(x->path, x->argv, x->envp);
+	err = errno;
+	if (err == ENOEXEC)
+		execve("/bin/sh", x->shargv, x->envp);
+	script_child_fail(stfd, SCRIPT_STEP_EXEC, err);
 }
 
 /* Marks a callback frame; the instance is not freed while one is active. */
