@@ -30,7 +30,12 @@ def test_handler_has_default_signals(daemon_factory):
     assert mask & (1 << (signal.SIGQUIT - 1))
     assert mask & (1 << (signal.SIGPIPE - 1))
     with harness.connect_ws(d.port) as c:
-        got = [c.read_message()[1].decode() for _ in range(2)]
+        got = dict(c.read_message()[1].decode().split(":\t")
+            for _ in range(2))
         c.expect_close(1000)
-    assert sorted(got) == ["SigBlk:\t0000000000000000",
-        "SigIgn:\t0000000000000000"]
+    # Signals 32 and 33 belong to glibc's threads and cannot be changed
+    # through sigaction: one started with them ignored (some CI shells do)
+    # passes that on whatever we do.
+    reserved = (1 << 31) | (1 << 32)
+    assert int(got["SigBlk"], 16) == 0, got
+    assert int(got["SigIgn"], 16) & ~reserved == 0, got
