@@ -72,45 +72,7 @@ struct script_exec {
 	char		*const *argv;
 	char		**envp;
 	const char	*dir;		/* NULL: stay in the daemon's cwd */
-	const int	*sigs;		/* signals to set back to SIG_DFL */
-	int		 nsigs;
-	char		**shargv;	/* path without "#!": /bin/sh path args */
 };
-
-/*
- * The signals whose disposition is not the default in the daemon: ours
- * (libevent's handlers), SIGPIPE ignored, and whatever was ignored when we
- * were started. exec resets handled ones but keeps ignored ones, and the
- * child must not run a handler of ours before exec either: it sets these
- * back to SIG_DFL, 6 or so calls instead of one per signal. Taken once;
- * the daemon's signals are all in place before the first handler starts.
- */
-static int	script_sigs[NSIG];
-static int	script_nsigs = -1;
-
-/* Fills script_sigs (once). */
-static void
-script_sigs_init(void)
-{
-	static const int	 ours[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
-				    SIGCHLD, SIGPIPE };
-	struct sigaction	 sa;
-	size_t			 i;
-	int			 sig, n = 0;
-	bool			 listed;
-
-	if (script_nsigs >= 0)
-		return;
-	for (sig = 1; sig < NSIG; sig++) {
-		listed = false;
-		for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
-			listed |= ours[i] == sig;
-		if (listed || (sigaction(sig, NULL, &sa) == 0 &&
-		    sa.sa_handler != SIG_DFL))
-			script_sigs[n++] = sig;
-	}
-	script_nsigs = n;
-}
 
 /*
  * One handler. It lives until the connection has let go (close op), the
@@ -155,8 +117,8 @@ static void	 script_close(void *);
 
 static int	 script_spawn(struct script *, const struct route *,
 		    char *const *, int [3], const char **);
-static void	 script_child(const struct script_exec *, pid_t, const int [3],
-		    int) __attribute__((noreturn));
+static void	 script_child(const struct script_exec *, pid_t, int [3], int)
+		    __attribute__((noreturn));
 static void	 script_child_fail(int, int, int) __attribute__((noreturn));
 static void	 script_close_from(int);
 
@@ -319,26 +281,6 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 }
 
 /*
- * Starts the child with vfork: the daemon's page tables are not copied for
- * a child that only sets up and execs, and the parent waits for the exec
- * (the status pipe) anyway. The child changes nothing of the parent's: its
- * descriptors, signal dispositions, directory and mask are its own, and
- * all it needs was prepared before. A function of its own, so that no
- * variable of the caller lives across vfork. Returns the pid, or -1.
- */
-static pid_t __attribute__((noinline))
-script_vfork(const struct script_exec *x, pid_t parent, const int child[3],
-    int stfd)
-{
-	pid_t	pid;
-
-	pid = vfork();
-	if (pid == 0)
-		script_child(x, parent, child, stfd);
-	return pid;
-}
-
-/*
  * Forks and execs the handler with fresh pipes. fds receives the parent's
  * ends (stdin write, stdout read, stderr read), non-blocking and
  * close-on-exec. Returns 0, or -1 with *cause set and the failure logged
@@ -352,7 +294,7 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 	struct script_report	 rep;
 	sigset_t		 all, old;
 	const char		*argv0 = argv[0], *slash;
-	char			*dir = NULL, *path = NULL, **shargv = NULL;
+	char			*dir = NULL, *path = NULL;
 	int			 p[4][2], child[3], i, j, err;
 	pid_t			 parent, pid;
 	ssize_t			 n;
@@ -380,18 +322,6 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 		x.dir = route->workdir;
 	}
 	x.envp = cgi_env_build(s->conn, route, true);
-	script_sigs_init();
-	x.sigs = script_sigs;
-	x.nsigs = script_nsigs;
-	/* What execvp does with a file that is not a program: sh runs it. */
-	for (i = 0; argv[i] != NULL; i++)
-		continue;
-	shargv = xcalloc((size_t)i + 2, sizeof(*shargv));
-	shargv[0] = (char *)"sh";
-	shargv[1] = (char *)x.path;
-	for (j = 1; j <= i; j++)
-		shargv[j + 1] = argv[j];
-	x.shargv = shargv;
 
 	for (i = 0; i < 4; i++) {
 		if (pipe2(p[i], O_CLOEXEC) == -1) {
@@ -418,7 +348,9 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	parent = getpid();
-	pid = script_vfork(&x, parent, child, p[3][1]);
+	pid = fork();
+	if (pid == 0)
+		script_child(&x, parent, child, p[3][1]);
 	err = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[0][0]);
@@ -472,14 +404,12 @@ script_spawn(struct script *s, const struct route *route, char *const *argv,
 	free(x.envp);
 	free(dir);
 	free(path);
-	free(shargv);
 	return 0;
 
 fail:
 	free(x.envp);
 	free(dir);
 	free(path);
-	free(shargv);
 	return -1;
 }
 
@@ -521,12 +451,11 @@ script_close_from(int lowfd)
  * signal handling, the pipes on 0-2 and nothing else open.
  */
 static void
-script_child(const struct script_exec *x, pid_t parent, const int pfds[3],
-    int stfd)
+script_child(const struct script_exec *x, pid_t parent, int fds[3], int stfd)
 {
 	struct sigaction	sa;
 	sigset_t		none;
-	int			i, fds[3], err;
+	int			i, sig;
 
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
@@ -538,11 +467,9 @@ script_child(const struct script_exec *x, pid_t parent, const int pfds[3],
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < x->nsigs; i++)
-		(void)sigaction(x->sigs[i], &sa, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
 
-	for (i = 0; i < 3; i++)
-		fds[i] = pfds[i];
 	/* Lift everything above 2 first so no dup2 below clobbers a pipe. */
 	if (stfd < 3 && (stfd = fcntl(stfd, F_DUPFD_CLOEXEC, 3)) == -1)
 		_exit(127);
@@ -564,13 +491,11 @@ script_child(const struct script_exec *x, pid_t parent, const int pfds[3],
 
 	if (x->dir != NULL && chdir(x->dir) == -1)
 		script_child_fail(stfd, SCRIPT_STEP_CHDIR, errno);
+	environ = x->envp;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(x->path, x->argv, x->envp);
-	err = errno;
-	if (err == ENOEXEC)
-		execve("/bin/sh", x->shargv, x->envp);
-	script_child_fail(stfd, SCRIPT_STEP_EXEC, err);
+	execvp(x->path, x->argv);
+	script_child_fail(stfd, SCRIPT_STEP_EXEC, errno);
 }
 
 /* Marks a callback frame; the instance is not freed while one is active. */
