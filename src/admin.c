@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "server.h"
 #include "tls.h"
 #include "util.h"
+#include "workers.h"
 #include "ws-frame.h"
 #include "ws-handshake.h"
 #include "ws-utf8.h"
@@ -65,6 +67,8 @@
 #define ADMIN_SEND_MAX		(ADMIN_LINE_MAX / 4 * 3)
 
 struct admin_wait;
+struct admin_chan;
+struct admin_fwd;
 
 struct admin_client {
 	TAILQ_ENTRY(admin_client) entry;
@@ -78,7 +82,38 @@ struct admin_client {
 	bool			 closing;	/* close once output is sent */
 	int			 in_cb;		/* in its callbacks: defer free */
 	bool			 dead;
+	bool			 relay;		/* the master's channel: trusted */
 	uint64_t		 dropped;	/* watch events not sent */
+	struct admin_chan	**chan;		/* master: one per worker */
+	struct admin_fwd	*fwd;		/* master: command at workers */
+};
+
+/* Master with workers: where a command goes. */
+enum admin_route {
+	ROUTE_LOCAL,	/* the master answers */
+	ROUTE_OWNER,	/* the worker whose ConnectionId it names */
+	ROUTE_ALL,	/* every worker; the first OK answers */
+	ROUTE_SUM,	/* every worker; the first numbers of the OKs added */
+	ROUTE_CONNS,	/* every worker; the rows (JSON arrays) joined */
+	ROUTE_WATCH,	/* every worker; their events streamed after ours */
+};
+
+/* Master: an admin client's channel to one worker (a socket pair). */
+struct admin_chan {
+	struct admin_client	*cl;
+	int			 w;
+	struct bufferevent	*bev;
+	bool			 watch;		/* streams events */
+	bool			 answered;	/* watch: its reply skipped */
+};
+
+/* Master: a command sent to workers, until every reply is in. */
+struct admin_fwd {
+	enum admin_route	 route;
+	bool			 json;
+	int			 pending;
+	char			*set;		/* config KEY=VALUE: apply here */
+	struct evbuffer		*reply[WORKERS_MAX];
 };
 
 enum admin_wait_kind {
@@ -708,14 +743,23 @@ admin_json_kb(struct evbuffer *b, bool *first, const char *name, bool v)
 	*first = false;
 }
 
+/* Open connections: this process's, or with workers all of theirs. */
+static unsigned int
+admin_nconns(void)
+{
+	return workers_master() ? workers_conn_total() : conn_count();
+}
+
 /* ---------------------------------------------------------------- clients */
 
 static void	admin_client_process(struct admin_client *);
+static void	admin_relay_free(struct admin_client *);
 
 /* Frees a client now; a wait it started finishes without it. */
 static void
 admin_client_free(struct admin_client *cl)
 {
+	admin_relay_free(cl);
 	if (cl->wait != NULL)
 		cl->wait->cl = NULL;
 	if (cl->watching)
@@ -791,7 +835,7 @@ admin_permitted(const struct admin_client *cl)
 	const struct config	*cfg = server_config(admin.srv);
 	size_t			 i;
 
-	if (cfg->admin_nuids == 0)
+	if (cfg->admin_nuids == 0 || cl->relay)
 		return true;
 	if (cl->uid == -1)
 		return false;
@@ -803,6 +847,9 @@ admin_permitted(const struct admin_client *cl)
 	}
 	return false;
 }
+
+static bool	admin_relay(struct admin_client *, const struct admin_cmd *,
+		    const struct admin_req *, const char *, size_t);
 
 /* Parses and runs one command line. */
 static void
@@ -827,9 +874,466 @@ admin_dispatch(struct admin_client *cl, const char *line, size_t len)
 		    "is not in AdminAllowedUsers)", k->name, cl->uid);
 		return;
 	}
-	if (changes)
+	/* The master logged it for the real peer. */
+	if (changes && !cl->relay)
 		admin_log_command(cl, k, &req);
+	if (workers_master() && admin_relay(cl, k, &req, line, len))
+		return;
 	k->handler(cl, &req);
+}
+
+/* ---------------------------------------------------------------- relay */
+
+/*
+ * With workers the master owns the admin socket and the workers own the
+ * connections. Each admin client gets, when it first needs one, a socket
+ * pair to each worker (handed over by workers_send_fd; the worker serves
+ * it as a trusted admin client), so a slow command (ping) of one client
+ * never holds up another. A command goes to the worker that owns the
+ * ConnectionId it names (ids are N apart: id % N is the worker), or to
+ * all of them with the replies merged; status, stats, config, cert, help,
+ * reload, reopen and shutdown are the master's own.
+ */
+
+static void	admin_chan_read_cb(struct bufferevent *, void *);
+static char	*admin_trim(char *);
+static void	admin_chan_stream(struct admin_chan *, struct evbuffer *);
+static void	admin_chan_event_cb(struct bufferevent *, short, void *);
+
+/* Where a command goes when there are workers. */
+static enum admin_route
+admin_route_of(const struct admin_cmd *k, const struct admin_req *r)
+{
+	static const char *const owner[] = { "connection", "disconnect",
+	    "ping", "send", "sendtext", "sendfile", "interrupt", "linemode",
+	    "timeout", "pause", "resume" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(owner) / sizeof(owner[0]); i++) {
+		if (strcmp(k->name, owner[i]) == 0)
+			return ROUTE_OWNER;
+	}
+	if (strcmp(k->name, "connections") == 0)
+		return ROUTE_CONNS;
+	if (strcmp(k->name, "stop") == 0 || strcmp(k->name, "drain") == 0 ||
+	    strcmp(k->name, "broadcast") == 0)
+		return ROUTE_SUM;
+	if (strcmp(k->name, "start") == 0)
+		return ROUTE_ALL;
+	if (strcmp(k->name, "config") == 0 && admin_req_changes(k, r))
+		return ROUTE_ALL;
+	if (strcmp(k->name, "watch") == 0)
+		return ROUTE_WATCH;
+	return ROUTE_LOCAL;
+}
+
+/* The worker that owns a ConnectionId; 0 for what is not one (it says so). */
+static int
+admin_owner(const char *id)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	if (*id < '0' || *id > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(id, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return 0;
+	return (int)(v % (unsigned long long)workers_count());
+}
+
+/* The client's channel to worker w, made on first use; NULL if it is down. */
+static struct admin_chan *
+admin_chan_get(struct admin_client *cl, int w)
+{
+	struct admin_chan	*ch;
+	int			 sv[2];
+
+	if (cl->chan == NULL)
+		cl->chan = xcalloc((size_t)workers_count(), sizeof(*cl->chan));
+	if (cl->chan[w] != NULL)
+		return cl->chan[w];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1) {
+		log_warn("admin: socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	if (workers_send_fd(w, sv[1]) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	close(sv[1]);
+	ch = xcalloc(1, sizeof(*ch));
+	ch->cl = cl;
+	ch->w = w;
+	ch->bev = bufferevent_socket_new(admin.base, sv[0],
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(ch->bev, admin_chan_read_cb, NULL,
+	    admin_chan_event_cb, ch);
+	bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+	cl->chan[w] = ch;
+	return ch;
+}
+
+static void
+admin_chan_free(struct admin_chan *ch)
+{
+	ch->cl->chan[ch->w] = NULL;
+	bufferevent_free(ch->bev);
+	free(ch);
+}
+
+static void
+admin_fwd_free(struct admin_fwd *f)
+{
+	int	i;
+
+	for (i = 0; i < WORKERS_MAX; i++) {
+		if (f->reply[i] != NULL)
+			evbuffer_free(f->reply[i]);
+	}
+	free(f->set);
+	free(f);
+}
+
+/* A client goes: its channels (the workers drop their ends) and command. */
+static void
+admin_relay_free(struct admin_client *cl)
+{
+	int	i;
+
+	if (cl->chan != NULL) {
+		for (i = 0; i < workers_count(); i++) {
+			if (cl->chan[i] != NULL)
+				admin_chan_free(cl->chan[i]);
+		}
+		free(cl->chan);
+		cl->chan = NULL;
+	}
+	if (cl->fwd != NULL) {
+		admin_fwd_free(cl->fwd);
+		cl->fwd = NULL;
+	}
+}
+
+/* A reply as one NUL-terminated string (in its buffer), or NULL. */
+static const char *
+admin_reply_str(struct evbuffer *b)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (b == NULL)
+		return NULL;
+	len = evbuffer_get_length(b);
+	s = (const char *)evbuffer_pullup(b, -1);
+	if (len > 0 && s[len - 1] == '\0')
+		return s;
+	evbuffer_add(b, "", 1);
+	return (const char *)evbuffer_pullup(b, -1);
+}
+
+/* The first reply that is an OK, else the first reply at all. */
+static int
+admin_first_ok(struct admin_fwd *f, int n, bool *ok)
+{
+	const char	*s;
+	int		 i, first = -1;
+
+	for (i = 0; i < n; i++) {
+		if ((s = admin_reply_str(f->reply[i])) == NULL)
+			continue;
+		if (strncmp(s, "OK", 2) == 0) {
+			*ok = true;
+			return i;
+		}
+		if (first == -1)
+			first = i;
+	}
+	*ok = false;
+	return first;
+}
+
+/* "connections" from every worker: one count, one header, all the rows. */
+static void
+admin_merge_conns(struct admin_client *cl, struct admin_fwd *f, int n)
+{
+	struct evbuffer	*out = admin_out(cl);
+	const char	*s, *p, *e, *hdr = NULL;
+	unsigned long	 total = 0;
+	bool		 any = false, ok;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		s = admin_reply_str(f->reply[i]);
+		if (s == NULL || strncmp(s, "OK", 2) != 0)
+			continue;
+		any = true;
+		if (!f->json)
+			total += strtoul(s + 3, NULL, 10);
+	}
+	if (!any) {
+		i = admin_first_ok(f, n, &ok);
+		evbuffer_add_printf(out, "%s", i >= 0 ?
+		    admin_reply_str(f->reply[i]) : "ERR 503 no worker answered"
+		    "\n\n");
+		return;
+	}
+	evbuffer_add_printf(out, f->json ? "OK\n[" : "OK %lu connection(s)\n",
+	    total);
+	any = false;
+	for (i = 0; i < n; i++) {
+		s = admin_reply_str(f->reply[i]);
+		if (s == NULL || strncmp(s, "OK", 2) != 0)
+			continue;
+		p = strchr(s, '\n') + 1;
+		if (f->json) {
+			/* "[a,b]\n\n": the elements between the brackets. */
+			if (*p != '[' || (e = strchr(p, '\n')) == NULL ||
+			    e - p < 2 || e[-1] != ']' || e - p == 2)
+				continue;
+			evbuffer_add_printf(out, "%s%.*s", any ? "," : "",
+			    (int)(e - p - 2), p + 1);
+			any = true;
+			continue;
+		}
+		/* The table header is the first data line. */
+		if ((e = strchr(p, '\n')) == NULL)
+			continue;
+		if (hdr == NULL) {
+			hdr = p;
+			evbuffer_add(out, p, (size_t)(e - p + 1));
+		}
+		p = e + 1;
+		/* The rows, up to the empty line. */
+		if ((e = strstr(p, "\n\n")) != NULL && e >= p)
+			evbuffer_add(out, p, (size_t)(e - p + 1));
+	}
+	evbuffer_add(out, f->json ? "]\n\n" : "\n", f->json ? 3 : 1);
+}
+
+/* The first OK with its first number replaced by the sum over the OKs. */
+static void
+admin_merge_sum(struct admin_client *cl, struct admin_fwd *f, int n)
+{
+	struct evbuffer		*out = admin_out(cl);
+	const char		*s, *first, *d;
+	unsigned long long	 sum = 0;
+	bool			 ok;
+	int			 i, k;
+
+	if ((k = admin_first_ok(f, n, &ok)) == -1) {
+		evbuffer_add_printf(out, "ERR 503 no worker answered\n\n");
+		return;
+	}
+	first = admin_reply_str(f->reply[k]);
+	if (!ok || (d = strpbrk(first, "0123456789")) == NULL ||
+	    d > strchr(first, '\n')) {
+		evbuffer_add_printf(out, "%s", first);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		s = admin_reply_str(f->reply[i]);
+		if (s != NULL && strncmp(s, "OK", 2) == 0 &&
+		    (s = strpbrk(s, "0123456789")) != NULL)
+			sum += strtoull(s, NULL, 10);
+	}
+	evbuffer_add(out, first, (size_t)(d - first));
+	evbuffer_add_printf(out, "%llu", sum);
+	d += strspn(d, "0123456789");
+	evbuffer_add_printf(out, "%s", d);
+}
+
+/* Every reply is in: the merged one goes to the client. */
+static void
+admin_fwd_done(struct admin_client *cl)
+{
+	struct admin_fwd	*f = cl->fwd;
+	const char		*s;
+	char			*eq, cause[512];
+	int			 i, n = workers_count();
+	bool			 ok;
+
+	switch (f->route) {
+	case ROUTE_WATCH:
+		/*
+		 * Every worker watches now: our reply, then whatever they
+		 * sent meanwhile, then the stream.
+		 */
+		admin_watch(cl, NULL);
+		for (i = 0; i < n; i++) {
+			if (cl->chan != NULL && cl->chan[i] != NULL &&
+			    cl->chan[i]->answered)
+				admin_chan_stream(cl->chan[i],
+				    bufferevent_get_input(cl->chan[i]->bev));
+		}
+		break;
+	case ROUTE_CONNS:
+		admin_merge_conns(cl, f, n);
+		break;
+	case ROUTE_SUM:
+		admin_merge_sum(cl, f, n);
+		break;
+	default:
+		i = admin_first_ok(f, n, &ok);
+		s = i >= 0 ? admin_reply_str(f->reply[i]) : NULL;
+		evbuffer_add_printf(admin_out(cl), "%s", s != NULL ? s :
+		    "ERR 503 no worker answered\n\n");
+		/* config KEY=VALUE took: the master's copy follows. */
+		if (ok && f->set != NULL && (eq = strchr(f->set, '=')) != NULL) {
+			*eq = '\0';
+			(void)server_config_set(admin.srv, admin_trim(f->set),
+			    admin_trim(eq + 1), cause, sizeof(cause));
+		}
+		break;
+	}
+	admin_fwd_free(f);
+	cl->fwd = NULL;
+	/* Go on with the lines that came meanwhile. */
+	event_active(cl->kick, EV_TIMEOUT, 0);
+}
+
+/* Records worker w's reply (or an error in its place). */
+static void
+admin_fwd_reply(struct admin_client *cl, int w, struct evbuffer *from,
+    size_t len, const char *err)
+{
+	struct admin_fwd	*f = cl->fwd;
+
+	if (f == NULL || f->reply[w] != NULL)
+		return;
+	f->reply[w] = evbuffer_new();
+	if (err != NULL)
+		evbuffer_add_printf(f->reply[w], "%s", err);
+	else
+		evbuffer_remove_buffer(from, f->reply[w], len);
+	if (--f->pending == 0)
+		admin_fwd_done(cl);
+}
+
+/* Passes a worker's event lines on to a watching client. */
+static void
+admin_chan_stream(struct admin_chan *ch, struct evbuffer *in)
+{
+	struct admin_client	*cl = ch->cl;
+	struct evbuffer_ptr	 eol;
+	size_t			 len;
+
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos == -1)
+			break;
+		len = (size_t)eol.pos + 1;
+		if (evbuffer_get_length(admin_out(cl)) + len > ADMIN_WATCH_MAX) {
+			cl->dropped++;
+			evbuffer_drain(in, len);
+		} else
+			evbuffer_remove_buffer(in, admin_out(cl), len);
+	}
+	/* A line longer than any event: not ours to keep. */
+	if (evbuffer_get_length(in) > ADMIN_EVENT_MAX)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* A worker wrote on a channel: a reply to wait for, or events. */
+static void
+admin_chan_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct admin_chan	*ch = arg;
+	struct admin_client	*cl = ch->cl;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr	 end;
+
+	end = evbuffer_search(in, "\n\n", 2, NULL);
+	if (ch->watch) {
+		if (!ch->answered) {
+			if (end.pos == -1)
+				return;
+			/* Its "OK watching": the client gets ours once all are. */
+			evbuffer_drain(in, (size_t)end.pos + 2);
+			ch->answered = true;
+			if (cl->fwd != NULL)
+				admin_fwd_reply(cl, ch->w, NULL, 0, "OK\n\n");
+			return;
+		}
+		if (cl->dead || cl->closing)
+			evbuffer_drain(in, evbuffer_get_length(in));
+		else if (cl->fwd == NULL)
+			admin_chan_stream(ch, in);
+		return;
+	}
+	if (end.pos == -1)
+		return;
+	if (cl->fwd == NULL) {
+		/* Nothing asked (the reply of a command given up on). */
+		evbuffer_drain(in, (size_t)end.pos + 2);
+		return;
+	}
+	admin_fwd_reply(cl, ch->w, in, (size_t)end.pos + 2, NULL);
+}
+
+/* A channel closed: its worker went away. */
+static void
+admin_chan_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct admin_chan	*ch = arg;
+	struct admin_client	*cl = ch->cl;
+	char			 err[96];
+	int			 w = ch->w;
+
+	(void)bev;
+	(void)what;
+	admin_chan_free(ch);
+	snprintf(err, sizeof(err), "ERR %d worker %d went away\n\n",
+	    ADMIN_ERR_UNAVAILABLE, w);
+	if (cl->fwd != NULL)
+		admin_fwd_reply(cl, w, NULL, 0, err);
+}
+
+/*
+ * Master: sends a command to the workers it concerns. Returns false when
+ * the master answers it itself.
+ */
+static bool
+admin_relay(struct admin_client *cl, const struct admin_cmd *k,
+    const struct admin_req *r, const char *line, size_t len)
+{
+	enum admin_route	 route = admin_route_of(k, r);
+	struct admin_fwd	*f;
+	struct admin_chan	*ch;
+	char			 err[96];
+	int			 i, n = workers_count(), only = -1;
+
+	if (route == ROUTE_LOCAL)
+		return false;
+	if (route == ROUTE_OWNER)
+		only = admin_owner(r->argv[0]);
+	f = xcalloc(1, sizeof(*f));
+	f->route = route;
+	f->json = r->json;
+	if (strcmp(k->name, "config") == 0)
+		f->set = xstrdup(r->tail[0]);
+	cl->fwd = f;
+	for (i = 0; i < n; i++) {
+		if (only != -1 && i != only)
+			continue;
+		f->pending++;
+	}
+	for (i = 0; i < n && cl->fwd == f; i++) {
+		if (only != -1 && i != only)
+			continue;
+		if ((ch = admin_chan_get(cl, i)) == NULL) {
+			snprintf(err, sizeof(err), "ERR %d worker %d is not "
+			    "serving (restarting)\n\n", ADMIN_ERR_UNAVAILABLE, i);
+			admin_fwd_reply(cl, i, NULL, 0, err);
+			continue;
+		}
+		ch->watch = route == ROUTE_WATCH;
+		bufferevent_write(ch->bev, line, len);
+	}
+	return true;
 }
 
 /* Runs the complete lines buffered, unless a command is waiting. */
@@ -842,7 +1346,8 @@ admin_client_process(struct admin_client *cl)
 	size_t			 len;
 
 	cl->in_cb++;
-	while (!cl->dead && !cl->closing && cl->wait == NULL) {
+	while (!cl->dead && !cl->closing && cl->wait == NULL &&
+	    cl->fwd == NULL) {
 		if (cl->watching) {
 			/* A watcher only listens: its input is ignored. */
 			evbuffer_drain(in, evbuffer_get_length(in));
@@ -933,6 +1438,27 @@ admin_peercred(struct admin_client *cl, int fd)
 	}
 }
 
+/* A new client on fd: reads commands, writes replies. */
+static struct admin_client *
+admin_client_new(int fd)
+{
+	struct admin_client	*cl;
+
+	evutil_make_socket_nonblocking(fd);
+	cl = xcalloc(1, sizeof(*cl));
+	cl->id = ++admin.next_client;
+	admin_peercred(cl, fd);
+	cl->bev = bufferevent_socket_new(admin.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	cl->kick = event_new(admin.base, -1, 0, admin_kick_cb, cl);
+	bufferevent_setcb(cl->bev, admin_read_cb, admin_write_cb,
+	    admin_event_cb, cl);
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, ADMIN_READ_MAX);
+	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&admin.clients, cl, entry);
+	admin.nclients++;
+	return cl;
+}
+
 /* evconnlistener callback: a new admin client. */
 static void
 admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
@@ -951,18 +1477,7 @@ admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	evutil_make_socket_nonblocking(fd);
-	cl = xcalloc(1, sizeof(*cl));
-	cl->id = ++admin.next_client;
-	admin_peercred(cl, fd);
-	cl->bev = bufferevent_socket_new(admin.base, fd, BEV_OPT_CLOSE_ON_FREE);
-	cl->kick = event_new(admin.base, -1, 0, admin_kick_cb, cl);
-	bufferevent_setcb(cl->bev, admin_read_cb, admin_write_cb,
-	    admin_event_cb, cl);
-	bufferevent_setwatermark(cl->bev, EV_READ, 0, ADMIN_READ_MAX);
-	bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&admin.clients, cl, entry);
-	admin.nclients++;
+	cl = admin_client_new(fd);
 	log_debug("admin: client %llu connected (uid %ld pid %ld)", cl->id,
 	    cl->uid, cl->pid);
 }
@@ -1195,7 +1710,7 @@ admin_status(struct admin_client *cl, const struct admin_req *r)
 		    server_local_address(admin.srv));
 		admin_json_kn(b, &first, "LocalPort",
 		    (unsigned long long)server_local_port(admin.srv));
-		admin_json_kn(b, &first, "Connections", conn_count());
+		admin_json_kn(b, &first, "Connections", admin_nconns());
 		admin_json_kn(b, &first, "MaxConnections",
 		    (unsigned long long)cfg->max_connections);
 		evbuffer_add_printf(b, ",\"Uptime\":%llu.%03llu", up / 1000,
@@ -1205,6 +1720,8 @@ admin_status(struct admin_client *cl, const struct admin_req *r)
 		admin_json_kn(b, &first, "Pid", (unsigned long long)getpid());
 		admin_json_kb(b, &first, "ShuttingDown",
 		    server_stopping(admin.srv));
+		admin_json_kn(b, &first, "Workers",
+		    (unsigned long long)workers_count());
 		evbuffer_add(b, "}", 1);
 		admin_json_end(cl);
 		return;
@@ -1218,12 +1735,13 @@ admin_status(struct admin_client *cl, const struct admin_req *r)
 		admin_line(cl, "LocalAddress: %s",
 		    server_local_address(admin.srv));
 	admin_line(cl, "LocalPort: %d", server_local_port(admin.srv));
-	admin_line(cl, "Connections: %u of %d", conn_count(),
+	admin_line(cl, "Connections: %u of %d", admin_nconns(),
 	    cfg->max_connections);
 	admin_line(cl, "Uptime: %llu.%03llu s", up / 1000, up % 1000);
 	admin_line(cl, "Version: %s", PACKAGE_VERSION);
 	admin_line(cl, "BuildInfo: %s", build);
 	admin_line(cl, "Pid: %ld", (long)getpid());
+	admin_line(cl, "Workers: %d", workers_count());
 	if (server_stopping(admin.srv))
 		admin_line(cl, "ShuttingDown: yes");
 	admin_end(cl);
@@ -1238,7 +1756,7 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 	size_t				 i, queued;
 	bool				 first, over;
 
-	queued = conn_memory(&over);
+	queued = workers_master() ? workers_mem(&over) : conn_memory(&over);
 	if (r->json) {
 		b = admin_json_begin(cl);
 		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
@@ -1286,7 +1804,7 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 		    (unsigned long long)st->bytes_in,
 		    (unsigned long long)st->bytes_out,
 		    (unsigned long long)st->backend_spawns,
-		    (unsigned long long)st->backend_failures, conn_count(),
+		    (unsigned long long)st->backend_failures, admin_nconns(),
 		    queued, over ? "true" : "false");
 		admin_json_end(cl);
 		return;
@@ -1326,7 +1844,7 @@ admin_stats(struct admin_client *cl, const struct admin_req *r)
 	    (unsigned long long)st->backend_spawns);
 	admin_line(cl, "backend.failures %llu",
 	    (unsigned long long)st->backend_failures);
-	admin_line(cl, "connections %u", conn_count());
+	admin_line(cl, "connections %u", admin_nconns());
 	admin_line(cl, "memory.queued %zu", queued);
 	admin_line(cl, "memory.over %s", over ? "yes" : "no");
 	admin_end(cl);
@@ -1503,7 +2021,7 @@ admin_connections(struct admin_client *cl, const struct admin_req *r)
 		admin_json_end(cl);
 		return;
 	}
-	admin_ok(cl, "%u connection(s)", conn_count());
+	admin_ok(cl, "%u connection(s)", admin_nconns());
 	admin_line(cl, "%-8s %-21s %-9s %-10s %8s %8s %8s %10s %10s %-5s %s",
 	    "ID", "REMOTE", "STATE", "ROUTE", "AGE", "MSGS_IN", "MSGS_OUT",
 	    "BYTES_IN", "BYTES_OUT", "FLAGS", "URI");
@@ -2217,7 +2735,7 @@ admin_drain(struct admin_client *cl, const struct admin_req *r)
 		return;
 	}
 	admin_ok(cl, "draining: %u connection(s) have %ld second(s) to leave",
-	    conn_count(), secs >= 0 ? secs :
+	    admin_nconns(), secs >= 0 ? secs :
 	    (long)server_config(admin.srv)->shutdown_timeout);
 	admin_end(cl);
 }
@@ -2233,6 +2751,8 @@ admin_reopen(struct admin_client *cl, const struct admin_req *r)
 		return;
 	}
 	log_info("log file reopened (admin)");
+	if (workers_master())
+		workers_signal(SIGUSR1);
 	admin_ok(cl, "log reopened");
 	admin_end(cl);
 }
@@ -2247,7 +2767,7 @@ admin_stop_cmd(struct admin_client *cl, const struct admin_req *r)
 		return;
 	}
 	server_unlisten(admin.srv);
-	admin_ok(cl, "stopped listening; %u connection(s) stay", conn_count());
+	admin_ok(cl, "stopped listening; %u connection(s) stay", admin_nconns());
 	admin_end(cl);
 }
 
@@ -2266,7 +2786,7 @@ admin_flush(struct admin_client *cl)
 static void
 admin_shutdown(struct admin_client *cl, const struct admin_req *r)
 {
-	admin_ok(cl, "shutting down: %u connection(s)", conn_count());
+	admin_ok(cl, "shutting down: %u connection(s)", admin_nconns());
 	admin_end(cl);
 	/* The loop may end before the next write event: send it now. */
 	admin_flush(cl);
@@ -2526,6 +3046,46 @@ admin_open(struct server *srv, char *cause, size_t causelen)
 	return 0;
 }
 
+/*
+ * A new worker: the admin socket and its clients are the master's. Drops
+ * this process's copies (the socket file stays) and serves only the
+ * channels the master hands over (admin_adopt).
+ */
+void
+admin_worker_start(struct server *srv)
+{
+	struct admin_client	*cl;
+
+	log_set_hook(NULL);
+	conn_set_hooks(NULL);
+	while ((cl = TAILQ_FIRST(&admin.clients)) != NULL)
+		admin_client_free(cl);
+	if (admin.evl != NULL)
+		evconnlistener_free(admin.evl);
+	memset(&admin, 0, sizeof(admin));
+	TAILQ_INIT(&admin.clients);
+	TAILQ_INIT(&admin.waits);
+	admin.srv = srv;
+	admin.base = server_base(srv);
+	admin.on = true;
+	conn_set_hooks(&admin_conn_hooks);
+	log_set_hook(admin_log_hook);
+}
+
+/* A worker: the master's channel for one of its admin clients. */
+void
+admin_adopt(int fd)
+{
+	struct admin_client	*cl;
+
+	if (!admin.on) {
+		close(fd);
+		return;
+	}
+	cl = admin_client_new(fd);
+	cl->relay = true;
+}
+
 /* Ends pending commands, drops the clients, removes the socket file. */
 void
 admin_stop(void)
@@ -2551,7 +3111,8 @@ admin_stop(void)
 		admin_flush(cl);
 		admin_client_free(cl);
 	}
-	evconnlistener_free(admin.evl);
+	if (admin.evl != NULL)
+		evconnlistener_free(admin.evl);
 	admin.evl = NULL;
 	/* Only our own socket: another daemon may have taken the path. */
 	if (stat(admin.path, &sb) == 0 && sb.st_dev == admin.dev &&

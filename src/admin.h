@@ -44,6 +44,10 @@ struct evbuffer;
 int	admin_start(struct server *, char *cause, size_t causelen);
 /* Closes every admin client and the socket, and removes the socket file. */
 void	admin_stop(void);
+/* A new worker: drops the master's socket and clients, serves channels. */
+void	admin_worker_start(struct server *);
+/* A worker: serves fd, a channel from the master, as a trusted client. */
+void	admin_adopt(int fd);
 
 /*
  * The command table, for wsserverctl and the tests: how many commands; a

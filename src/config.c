@@ -121,6 +121,17 @@ static const struct config_key config_keys[] = {
 	  .offset = CFG(max_connections),
 	  .help = "Most connections open at once; further clients are refused "
 	  "until one closes." },
+	{ .name = "Workers", .section = SECTION_SERVER, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 64, .runtime = false,
+	  .offset = CFG(workers),
+	  .help = "Worker processes, each with its own event loop on its own "
+	  "listening socket (SO_REUSEPORT: the kernel spreads new clients over "
+	  "them); 0 means one per online CPU. With more than one, a master "
+	  "process keeps the admin socket, the PidFile and the service "
+	  "manager's notifications, restarts a worker that dies and merges "
+	  "what the workers report; MaxConnections counts over all of them, "
+	  "MaxMemory is shared out evenly, a route's MaxConnections counts per "
+	  "worker. 1 runs everything in one process. Changes need a restart." },
 	{ .name = "MaxMemory", .section = SECTION_SERVER, .type = TYPE_INT,
 	  .def = "1024", .min = 0, .max = 1048576, .unit = "MiB",
 	  .runtime = true, .offset = CFG(max_memory),

@@ -33,6 +33,7 @@
 #include "server.h"
 #include "tls.h"
 #include "util.h"
+#include "workers.h"
 #include "ws-deflate.h"
 #include "ws-handshake.h"
 #include "ws-session.h"
@@ -1178,8 +1179,12 @@ conn_mem_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_mem_check(struct server *srv)
 {
-	size_t		cap = (size_t)server_config(srv)->max_memory << 20;
+	/* With workers each one has its share of MaxMemory. */
+	size_t		cap = ((size_t)server_config(srv)->max_memory << 20) /
+			    (size_t)workers_count();
 	struct timeval	tv = { 0, CONN_MEM_TICK_MS * 1000 };
+
+	workers_set_mem(conn_mem, conn_mem_over);
 
 	if (!conn_mem_over && cap > 0 && conn_mem > cap) {
 		conn_mem_over = true;
@@ -1887,6 +1892,7 @@ conn_free(struct conn *c)
 	}
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	workers_conn_release();
 	conn_mem -= c->mem;
 	conn_mem_check(c->srv);
 	if (c->ws != NULL)

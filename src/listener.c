@@ -22,6 +22,7 @@
 #include "sdnotify.h"
 #include "server.h"
 #include "util.h"
+#include "workers.h"
 
 struct listener {
 	struct server		*srv;
@@ -190,9 +191,14 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	}
 }
 
-/* Creates, configures and binds the listening socket; returns fd or -1. */
-static int
-listener_bind(const struct config *cfg, const char **cause)
+/*
+ * Creates, configures and binds the listening socket; returns fd or -1.
+ * With workers every one binds its own socket to the same port
+ * (SO_REUSEPORT whatever BindExclusively says; the kernel spreads new
+ * clients over them); LocalPort 0 then means the port the master chose.
+ */
+int
+listener_bind_socket(const struct config *cfg, const char **cause)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		 port[16];
@@ -214,7 +220,8 @@ listener_bind(const struct config *cfg, const char **cause)
 		break;
 	}
 	host = *cfg->local_host == '\0' ? NULL : cfg->local_host;
-	snprintf(port, sizeof(port), "%d", cfg->local_port);
+	snprintf(port, sizeof(port), "%d", cfg->local_port != 0 ?
+	    cfg->local_port : workers_port());
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 		log_error("LocalHost %s: %s", cfg->local_host, gai_strerror(rc));
 		*cause = "cannot resolve LocalHost";
@@ -227,7 +234,7 @@ listener_bind(const struct config *cfg, const char **cause)
 		goto fail;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (!cfg->bind_exclusively)
+	if (!cfg->bind_exclusively || workers_count() > 1)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
 	if (res->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
@@ -282,6 +289,14 @@ listener_inherited(void)
 	return found;
 }
 
+bool
+listener_activated(void)
+{
+	const char	*name;
+
+	return sdnotify_listen_fd(0, &name) != -1;
+}
+
 struct listener *
 listener_new(struct server *srv, const char **cause)
 {
@@ -302,7 +317,7 @@ listener_new(struct server *srv, const char **cause)
 			*cause = "inherited socket: cannot make it non-blocking";
 			return NULL;
 		}
-	} else if ((fd = listener_bind(cfg, cause)) == -1)
+	} else if ((fd = listener_bind_socket(cfg, cause)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->srv = srv;

@@ -16,6 +16,12 @@ struct listener;
 struct listener	*listener_new(struct server *, const char **cause);
 void		 listener_free(struct listener *);
 
+struct config;
+/* Binds (does not listen on) a socket as the listener would; fd or -1. */
+int		 listener_bind_socket(const struct config *, const char **cause);
+/* Whether the service manager passed a socket (socket activation). */
+bool		 listener_activated(void);
+
 /* The bound address ("127.0.0.1:8080"; IPv6 in brackets) and port. */
 const char	*listener_address(const struct listener *);
 int		 listener_port(const struct listener *);

@@ -22,6 +22,7 @@
 #include "sdnotify.h"
 #include "server.h"
 #include "tls.h"
+#include "workers.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -236,6 +237,111 @@ main_drop_privileges(const struct config *cfg, char *cause, size_t len)
 	return 0;
 }
 
+/* Signal events of a serving process (one process, or a worker). */
+struct main_signals {
+	struct event	*term, *intr, *hup, *usr1;
+};
+
+static void
+main_signals_add(struct main_signals *m, struct server *srv)
+{
+	struct event_base	*base = server_base(srv);
+
+	m->term = evsignal_new(base, SIGTERM, main_sigterm_cb, srv);
+	m->intr = evsignal_new(base, SIGINT, main_sigterm_cb, srv);
+	m->hup = evsignal_new(base, SIGHUP, main_sighup_cb, srv);
+	m->usr1 = evsignal_new(base, SIGUSR1, main_sigusr1_cb, NULL);
+	evsignal_add(m->term, NULL);
+	evsignal_add(m->intr, NULL);
+	evsignal_add(m->hup, NULL);
+	evsignal_add(m->usr1, NULL);
+}
+
+static void
+main_signals_free(struct main_signals *m)
+{
+	event_free(m->term);
+	event_free(m->intr);
+	event_free(m->hup);
+	event_free(m->usr1);
+}
+
+/*
+ * A worker, just forked by the master: listens, drops privileges, tells
+ * the master, serves until told to stop. Returns its exit code.
+ */
+static int
+main_worker(struct server *srv)
+{
+	struct main_signals	 sigs;
+	const char		*cause;
+	char			 acause[512];
+	int			 rc = 0;
+
+	workers_child_setup();
+	admin_worker_start(srv);
+	main_signals_add(&sigs, srv);
+	if (server_listen(srv, &cause) == -1) {
+		snprintf(acause, sizeof(acause), "cannot listen: %s", cause);
+		log_error("worker %d: %s", workers_index(), acause);
+		workers_child_report(acause);
+		rc = 1;
+	} else if (main_drop_privileges(server_config(srv), acause,
+	    sizeof(acause)) == -1) {
+		log_error("worker %d: %s", workers_index(), acause);
+		workers_child_report(acause);
+		rc = 1;
+	} else {
+		workers_child_report(NULL);
+		event_base_dispatch(server_base(srv));
+	}
+	admin_stop();
+	main_signals_free(&sigs);
+	return rc;
+}
+
+/*
+ * Workers > 1: this process becomes the master (admin socket, workers).
+ * Returns the exit code; *child is set in a worker, which has run by then.
+ */
+static int
+main_master(struct server *srv, int n, bool *child)
+{
+	char	 cause[512];
+	int	 r;
+
+	if (admin_start(srv, cause, sizeof(cause)) == -1) {
+		log_error("%s", cause);
+		return 1;
+	}
+	if (workers_init(srv, n, cause, sizeof(cause)) == -1) {
+		log_error("%s", cause);
+		admin_stop();
+		return 1;
+	}
+	log_info("master (pid %ld): starting %d workers", (long)getpid(), n);
+	if ((r = workers_spawn_all()) == 1) {
+		*child = true;
+		return main_worker(srv);
+	}
+	if (r == -1) {
+		admin_stop();
+		return 1;
+	}
+	if (main_drop_privileges(server_config(srv), cause,
+	    sizeof(cause)) == -1) {
+		/* The workers fail the same way and are stopped. */
+		log_error("%s; not starting", cause);
+		workers_stop();
+	}
+	if ((r = workers_master_loop()) == -2) {
+		*child = true;
+		return main_worker(srv);
+	}
+	admin_stop();
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -243,9 +349,11 @@ main(int argc, char **argv)
 	struct config		*cfg;
 	struct event_base	*base;
 	struct server		*srv;
-	struct event		*ev_term, *ev_int, *ev_hup, *ev_usr1;
+	struct main_signals	 sigs;
 	char			*errors = NULL, acause[512];
 	int			 ch, foreground = 0, check = 0, rc = 0;
+	int			 nworkers;
+	bool			 child = false;
 	int			 pidfd = -1;
 	char			*pidpath = NULL;	/* PidFile at start */
 
@@ -338,18 +446,21 @@ main(int argc, char **argv)
 		return 1;
 	}
 	srv = server_new(base, cfg);
+	nworkers = workers_resolve(cfg->workers);
+	if (nworkers > 1) {
+		rc = main_master(srv, nworkers, &child);
+		if (child && pidfd != -1) {
+			/* The master's file and lock: only our copy goes. */
+			close(pidfd);
+			pidfd = -1;
+		}
+		goto done;
+	}
 	/*
 	 * Signals first: once "listening on" is logged, a SIGTERM must stop
 	 * the daemon gracefully, never kill it with the default action.
 	 */
-	ev_term = evsignal_new(base, SIGTERM, main_sigterm_cb, srv);
-	ev_int = evsignal_new(base, SIGINT, main_sigterm_cb, srv);
-	ev_hup = evsignal_new(base, SIGHUP, main_sighup_cb, srv);
-	evsignal_add(ev_term, NULL);
-	evsignal_add(ev_int, NULL);
-	evsignal_add(ev_hup, NULL);
-	ev_usr1 = evsignal_new(base, SIGUSR1, main_sigusr1_cb, NULL);
-	evsignal_add(ev_usr1, NULL);
+	main_signals_add(&sigs, srv);
 	if (admin_start(srv, acause, sizeof(acause)) == -1) {
 		log_error("%s", acause);
 		rc = 1;
@@ -371,14 +482,12 @@ main(int argc, char **argv)
 		event_base_dispatch(base);
 		admin_stop();
 	}
+	main_signals_free(&sigs);
+done:
 	main_pidfile_remove(pidfd, pidpath);
 	free(pidpath);
 	sdnotify_close();
 
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	event_free(ev_usr1);
 	server_free(srv);
 	event_base_free(base);
 	libevent_global_shutdown();

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "server.h"
 #include "tls.h"
 #include "util.h"
+#include "workers.h"
 
 /* How often a shutdown checks whether everything is gone. */
 #define SERVER_TICK_MS	50
@@ -168,7 +170,7 @@ server_reload(struct server *srv, char **errors, char **notes)
 		    config_get(ncfg, name, b, sizeof(b)) == -1 ||
 		    strcmp(a, b) == 0)
 			continue;
-		if (strcmp(sect, "admin") == 0)
+		if (strcmp(sect, "admin") == 0 || strcmp(name, "Workers") == 0)
 			xasprintf(&line, "%s changed from \"%s\" to \"%s\": "
 			    "takes effect at a restart", name, a, b);
 		else if (srv->listener != NULL)
@@ -202,6 +204,9 @@ server_reload(struct server *srv, char **errors, char **notes)
 	if (*notes == NULL)
 		*notes = xstrdup("");
 	(void)sdnotify_send("READY=1", "configuration reloaded");
+	/* Each worker reads the file again (it was valid just now). */
+	if (workers_master())
+		workers_signal(SIGHUP);
 	return 0;
 }
 
@@ -224,18 +229,35 @@ server_config_set(struct server *srv, const char *key, const char *value,
 bool
 server_listening(const struct server *srv)
 {
+	const char	*addr;
+	int		 port;
+
+	if (workers_master())
+		return workers_listening(&addr, &port);
 	return srv->listener != NULL;
 }
 
 const char *
 server_local_address(const struct server *srv)
 {
+	const char	*addr = "";
+	int		 port;
+
+	if (workers_master()) {
+		(void)workers_listening(&addr, &port);
+		return addr;
+	}
 	return srv->listener != NULL ? listener_address(srv->listener) : "";
 }
 
 int
 server_local_port(const struct server *srv)
 {
+	const char	*addr;
+	int		 port;
+
+	if (workers_master() && workers_listening(&addr, &port))
+		return port;
 	return srv->listener != NULL ? listener_port(srv->listener) :
 	    srv->cfg->local_port;
 }
@@ -275,6 +297,8 @@ server_listen(struct server *srv, const char **cause)
 		evtimer_del(srv->drain_ev);
 	}
 	log_info("listening on %s", listener_address(srv->listener));
+	workers_set_listening(true, listener_address(srv->listener),
+	    listener_port(srv->listener));
 	server_notify_status(srv);
 	return 0;
 }
@@ -287,6 +311,7 @@ server_unlisten(struct server *srv)
 	log_info("stopped listening on %s", listener_address(srv->listener));
 	listener_free(srv->listener);
 	srv->listener = NULL;
+	workers_set_listening(false, NULL, 0);
 	if (!srv->stopping)
 		server_notify_status(srv);
 }
@@ -333,6 +358,12 @@ server_shutdown(struct server *srv)
 {
 	struct timeval	tv = { 0, 0 };
 
+	if (workers_master()) {
+		/* The workers shut down; the master ends after them. */
+		srv->stopping = true;
+		workers_stop();
+		return;
+	}
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
@@ -444,14 +475,17 @@ void
 server_accept(struct server *srv, int fd, const struct sockaddr *sa,
     int salen)
 {
-	bool	over;
+	unsigned int	before;
+	bool		over;
 
 	if (srv->stopping) {
 		close(fd);
 		return;
 	}
-	if (conn_count() >= (unsigned int)srv->cfg->max_connections) {
-		srv->stats.rejected_full++;
+	if (conn_count() >= (unsigned int)srv->cfg->max_connections ||
+	    workers_conn_reserve((unsigned int)srv->cfg->max_connections) ==
+	    -1) {
+		server_stats(srv)->rejected_full++;
 		server_log_full(srv);
 		server_refuse(fd, "too many connections");
 		return;
@@ -459,11 +493,16 @@ server_accept(struct server *srv, int fd, const struct sockaddr *sa,
 	(void)conn_memory(&over);
 	if (over) {
 		/* Logged when crossing the mark, counted here. */
-		srv->stats.rejected_memory++;
+		workers_conn_release();
+		server_stats(srv)->rejected_memory++;
 		server_refuse(fd, "server memory limit reached");
 		return;
 	}
+	before = conn_count();
 	conn_new(srv, fd, sa, salen);
+	/* A connection that could not be made gives its place back. */
+	if (conn_count() == before)
+		workers_conn_release();
 }
 
 struct event_base *
@@ -481,12 +520,21 @@ server_config(const struct server *srv)
 struct server_stats *
 server_stats(struct server *srv)
 {
+	struct server_stats	*s;
+
+	/* A worker counts into shared memory; the master adds them up. */
+	if ((s = workers_stats_slot()) != NULL)
+		return s;
+	if (workers_master())
+		workers_stats_sum(&srv->stats);
 	return &srv->stats;
 }
 
 uint64_t
 server_next_id(struct server *srv)
 {
+	if (workers_child())
+		return workers_next_id();
 	return srv->next_id++;
 }
 

@@ -1109,7 +1109,8 @@ START_TEST(test_runtime_flags)
 {
 	static const char *const fixed[] = {
 		"LocalHost", "LocalPort", "UseIPv6", "ConnectionBacklog",
-		"BindExclusively", "MaxConnections", "Socket", "SocketMode",
+		"BindExclusively", "MaxConnections", "Workers", "Socket",
+		"SocketMode",
 		"SocketGroup", "AdminAllowedUsers", "User", "Group", "PidFile",
 		/* [ssl]: the TLS context changes only with a reload */
 		"UseSSL", "SSLCert", "SSLCertStoreType", "SSLCertPassword",
@@ -1127,7 +1128,7 @@ START_TEST(test_runtime_flags)
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 81);
+	ck_assert_uint_eq(n, 82);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));

@@ -109,6 +109,10 @@ class Daemon:
             ini_text = self._render(sections or {}, routes, log_level)
         elif not re.search(r"^\s*\[admin\]", ini_text, re.M | re.I):
             ini_text += "\n[admin]\nSocket = %s\n" % self.admin_socket
+        if not re.search(r"^\s*Workers\s*=", ini_text, re.M | re.I):
+            # One process unless a test asks for workers (test_workers.py):
+            # tests look at the daemon's pid, fds and memory.
+            ini_text += "\n[server]\nWorkers = 1\n"
         if "script:" in ini_text and not re.search(
                 r"^\s*AllowRootHandlers\s*=", ini_text, re.M | re.I):
             # Tests run as root: without it, script routes refuse to load.
@@ -125,7 +129,7 @@ class Daemon:
     def _render(self, sections, routes, log_level):
         conf = {
             "server": {"LocalHost": HOST, "LocalPort": 0,
-                "ShutdownTimeout": 5},
+                "ShutdownTimeout": 5, "Workers": 1},
             "log": {"LogLevel": log_level},
             "admin": {"Socket": self.admin_socket},
             # Tests run as root; script handlers then need this.

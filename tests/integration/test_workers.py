@@ -1,0 +1,366 @@
+"""test_workers.py - Workers = N: a master process and N worker processes.
+
+The master keeps the admin socket and merges what the workers report; each
+worker listens on the same port (SO_REUSEPORT) and serves its own
+connections. These tests check what an operator sees through one admin
+socket (counts, merged tables, commands reaching the worker that owns a
+ConnectionId, events), that MaxConnections holds over all workers, that a
+worker that dies is replaced while the others keep serving, and that a
+shutdown or a failed start leaves no process behind.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import harness
+from admin_util import AdminClient, admin, ctl
+
+N = 2
+
+
+def workers(d):
+    """The master's worker pids (its children)."""
+    return sorted(pid for pid, state in harness.children_of(d.pid)
+        if state != "Z")
+
+
+def start(daemon_factory, n=N, sections=None, routes=None):
+    keys = {"server": {"Workers": n}}
+    for name, extra in (sections or {}).items():
+        keys.setdefault(name, {}).update(extra)
+    d = daemon_factory(sections=keys, routes=routes)
+    d.wait_log(r"%d workers listening on 127\.0\.0\.1:%d" % (n, d.port))
+    assert len(workers(d)) == n
+    return d
+
+
+def open_clients(d, count, path="/"):
+    clients = []
+    for i in range(count):
+        c = harness.WSClient(d.port)
+        c.handshake(path)
+        c.echo(harness.OP_TEXT, "hello %d" % i)
+        clients.append(c)
+    return clients
+
+
+def close_all(clients):
+    for c in clients:
+        c.close()
+
+
+def by_port(adm):
+    return {c["RemotePort"]: c for c in adm.cmd("connections json").json()}
+
+
+def test_one_admin_socket_for_all_workers(daemon_factory):
+    d = start(daemon_factory)
+    clients = open_clients(d, 24)
+    try:
+        with admin(d) as a:
+            st = a.cmd("status json").json()
+            assert st["Workers"] == N
+            assert st["Pid"] == d.pid
+            assert st["Connections"] == 24
+            assert st["Listening"] is True and st["LocalPort"] == d.port
+            rows = by_port(a)
+            assert sorted(rows) == sorted(c.local_port for c in clients)
+            ids = [int(r["ConnectionId"]) for r in rows.values()]
+            assert len(set(ids)) == 24
+            # Source ports differ, so both workers got some (the chance
+            # that the kernel's hash sent all 24 to one is 2^-23).
+            assert {i % N for i in ids} == set(range(N))
+            text = a.cmd("connections")
+            assert text.ok and text.text == "24 connection(s)"
+            assert text.lines[0].split()[:3] == ["ID", "REMOTE", "STATE"]
+            assert len(text.lines) == 25
+            stats = a.cmd("stats json").json()
+            assert stats["opened"] == 24 and stats["connections"] == 24
+            assert stats["messages"]["in"] == 24
+            assert stats["messages"]["out"] == 24
+            # Every per-connection command reaches the owner.
+            for c in clients:
+                cid = rows[c.local_port]["ConnectionId"]
+                one = a.cmd("connection %s json" % cid).json()
+                assert one["RemotePort"] == c.local_port
+                r = a.cmd("sendtext %s to %s" % (cid, cid))
+                assert r.ok, r
+                assert c.read_message() == (harness.OP_TEXT,
+                    ("to %s" % cid).encode())
+            r = a.cmd("broadcast everyone")
+            assert r.ok and r.text == "sent to 24 connection(s)"
+            for c in clients:
+                assert c.read_message() == (harness.OP_TEXT, b"everyone")
+            # An id nobody has: the owner says so, as one process would.
+            r = a.cmd("disconnect 999999")
+            assert r.code == 126
+            r = a.cmd("connection x1")
+            assert r.code == 126
+            victims = clients[:4]
+            for c in victims:
+                r = a.cmd("disconnect %s 4001 bye" %
+                    rows[c.local_port]["ConnectionId"])
+                assert r.ok, r
+            for c in victims:
+                c.expect_close(4001)
+                c.close()
+            assert harness.wait_until(
+                lambda: a.cmd("status json").json()["Connections"] == 20, 5)
+    finally:
+        close_all(clients)
+    d.stop()
+    d.check_clean()
+
+
+def test_ping_and_pause_reach_the_owner(daemon_factory):
+    d = start(daemon_factory)
+    clients = open_clients(d, 8)
+    try:
+        with admin(d) as a:
+            rows = by_port(a)
+        for c in clients:
+            cid = rows[c.local_port]["ConnectionId"]
+            with AdminClient(d.admin_socket) as a:
+                a.send_line("ping %s" % cid)
+                f = c.read_frame()
+                assert f.opcode == harness.OP_PING
+                c.send_frame(harness.OP_PONG, f.payload)
+                r = a.read_reply()
+                assert r.ok, r
+                assert "ms" in r.text
+                assert a.cmd("pause %s" % cid).ok
+                assert by_port(a)[c.local_port]["AcceptData"] is False
+                assert a.cmd("resume %s" % cid).ok
+                assert by_port(a)[c.local_port]["AcceptData"] is True
+            c.echo(harness.OP_TEXT, "still here")
+    finally:
+        close_all(clients)
+    d.stop()
+    d.check_clean()
+
+
+def test_max_connections_counts_over_all_workers(daemon_factory):
+    d = start(daemon_factory, sections={"server": {"MaxConnections": 10}})
+    clients = open_clients(d, 10)
+    try:
+        for _ in range(6):
+            c = harness.WSClient(d.port)
+            resp = c.handshake(expect=503)
+            assert resp.status == 503
+            c.close()
+        with admin(d) as a:
+            st = a.cmd("stats json").json()
+            assert st["rejected"]["full"] == 6
+            assert st["connections"] == 10
+        clients.pop().close()
+        with admin(d) as a:
+            assert harness.wait_until(
+                lambda: a.cmd("status json").json()["Connections"] == 9, 5)
+        clients += open_clients(d, 1)
+    finally:
+        close_all(clients)
+    d.stop()
+    d.check_clean()
+
+
+def test_a_dead_worker_is_replaced(daemon_factory):
+    d = start(daemon_factory)
+    clients = open_clients(d, 16)
+    try:
+        with admin(d) as a:
+            before = {int(r["ConnectionId"]) for r in
+                a.cmd("connections json").json()}
+        old = workers(d)
+        mark = d.mark()
+        os.kill(old[0], signal.SIGKILL)
+        m = d.wait_log(r"worker (\d+) \(pid %d\) killed by signal 9; "
+            r"restarting" % old[0], start=mark)
+        d.wait_log(r"worker %s \(pid \d+\) serving" % m.group(1),
+            start=mark)
+        now = workers(d)
+        assert len(now) == N and old[0] not in now and old[1] in now
+        # The dead worker's clients are gone, the other's still served.
+        alive = []
+        for c in clients:
+            try:
+                c.echo(harness.OP_TEXT, "x", timeout=2)
+                alive.append(c)
+            except (AssertionError, OSError):
+                pass
+        assert 0 < len(alive) < 16
+        with admin(d) as a:
+            assert harness.wait_until(lambda: a.cmd("status json").json()
+                ["Connections"] == len(alive), 5)
+            fresh = open_clients(d, 16)
+            clients += fresh
+            rows = a.cmd("connections json").json()
+            ids = {int(r["ConnectionId"]) for r in rows}
+            assert len(rows) == len(alive) + 16
+            # ConnectionIds are never reused, not even by the new worker.
+            assert not (ids - {int(i) for i in before}) & before
+            assert {i % N for i in ids - before} == set(range(N))
+    finally:
+        close_all(clients)
+    d.stop()
+    d.check_clean()
+    assert harness.wait_until(lambda: not workers(d), 5)
+
+
+def test_shutdown_closes_everything_and_leaves_no_process(daemon_factory):
+    d = start(daemon_factory, routes={
+        "cat": {"Path": "/", "Backend": "script:/bin/cat",
+            "MessageFormat": "lines"}})
+    clients = open_clients(d, 10)
+    pids = workers(d)
+    d.signal(signal.SIGTERM)
+    for c in clients:
+        c.expect_close(1001)
+    assert d.wait_exit(10) == 0
+    d.check_clean()
+    for pid in pids:
+        assert not os.path.exists("/proc/%d" % pid) or \
+            harness._proc_status(pid).get("State", "Z")[:1] == "Z"
+    assert not os.path.exists(d.admin_socket)
+    close_all(clients)
+
+
+def test_admin_shutdown_and_watch(daemon_factory):
+    d = start(daemon_factory)
+    with AdminClient(d.admin_socket) as w:
+        r = w.cmd("watch")
+        assert r.ok
+        clients = open_clients(d, 6)
+        seen = set()
+        deadline = time.monotonic() + 5
+        while len(seen) < 6 and time.monotonic() < deadline:
+            line = w.read_line(timeout=5)
+            if line.startswith("Connected "):
+                seen.add(line.split()[1])
+        assert len(seen) == 6
+        assert {int(i) % N for i in seen} == set(range(N))
+        with admin(d) as a:
+            r = a.cmd("shutdown")
+            assert r.ok and r.text == "shutting down: 6 connection(s)"
+        for c in clients:
+            c.expect_close(1001)
+    assert d.wait_exit(10) == 0
+    d.check_clean()
+    close_all(clients)
+
+
+def test_stop_start_and_config_reach_every_worker(daemon_factory):
+    d = start(daemon_factory)
+    with admin(d) as a:
+        r = a.cmd("stop")
+        assert r.ok, r
+        assert a.cmd("status json").json()["Listening"] is False
+        with socket.socket() as s:
+            s.settimeout(2)
+            assert s.connect_ex(("127.0.0.1", d.port)) != 0
+        r = a.cmd("start")
+        assert r.ok and r.text == "listening on 127.0.0.1:%d" % d.port
+        clients = open_clients(d, 12)
+        r = a.cmd("config DisconnectStatusDescription=see you")
+        assert r.ok, r
+        assert a.cmd("config DisconnectStatusDescription").lines == [
+            "DisconnectStatusDescription = see you"]
+        r = a.cmd("config Bogus=1")
+        assert r.code == 404
+        r = a.cmd("config LocalPort=1")
+        assert r.code == 106, r
+        rows = by_port(a)
+        for c in clients:
+            assert a.cmd("disconnect %s" %
+                rows[c.local_port]["ConnectionId"]).ok
+        for c in clients:
+            f = c.read_close()
+            assert f.close_code() == 1000
+            assert f.payload[2:] == b"see you"
+    close_all(clients)
+    d.stop()
+    d.check_clean()
+
+
+def test_reload_reaches_every_worker(daemon_factory):
+    d = start(daemon_factory)
+    with open(d.ini) as f:
+        text = f.read()
+    with open(d.ini, "w") as f:
+        f.write(text + "\n[route:second]\nPath = /second\nBackend = echo\n")
+    with admin(d) as a:
+        r = a.cmd("reload")
+        assert r.ok, r
+    # The master and then each worker (on the master's SIGHUP) read it.
+    assert harness.wait_until(lambda: d.log_text().count(
+        "configuration reloaded from") == N + 1, 5), d.log_tail()
+    clients = open_clients(d, 16, path="/second")
+    close_all(clients)
+    d.stop()
+    d.check_clean()
+
+
+def test_a_failed_start_leaves_nothing():
+    # The port is taken by a socket without SO_REUSEPORT: no worker can
+    # bind it, so the daemon must not start (exit 1) and leave nothing.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(5)
+        port = s.getsockname()[1]
+        d = harness.Daemon(sections={"server": {"Workers": N,
+            "LocalPort": port}})
+        try:
+            p = subprocess.run([harness.daemon_path(), "-f", "-c", d.ini],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, timeout=20)
+            out = p.stdout.decode()
+            assert p.returncode == 1, out
+            assert "address already in use" in out
+            assert "not starting" in out
+            assert "AddressSanitizer" not in out and "runtime error" not in out
+            assert not os.path.exists(d.admin_socket)
+        finally:
+            d.cleanup()
+
+
+def test_admin_channels_do_not_leak(daemon_factory):
+    d = start(daemon_factory)
+    clients = open_clients(d, 4)
+    pids = workers(d)
+
+    def fds():
+        return [len(os.listdir("/proc/%d/fd" % p)) for p in [d.pid] + pids]
+
+    for _ in range(5):
+        with admin(d) as a:
+            a.cmd("connections")
+    base = fds()
+    for _ in range(60):
+        with admin(d) as a:
+            assert a.cmd("connections json").ok
+            assert a.cmd("broadcast x").ok
+    for c in clients:
+        for _ in range(60):
+            c.read_message()
+    # Each admin client's channels close with it (the last one may still
+    # be closing when base was taken).
+    assert harness.wait_until(lambda: all(n <= b for n, b in
+        zip(fds(), base)), 5), (fds(), base)
+    close_all(clients)
+    d.stop()
+    d.check_clean()
+
+
+def test_wsserverctl_through_the_master(daemon_factory):
+    d = start(daemon_factory)
+    clients = open_clients(d, 6)
+    p = ctl("-s", d.admin_socket, "connections")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == "6 connection(s)"
+    p = ctl("-s", d.admin_socket, "status")
+    assert "Workers: %d" % N in p.stdout
+    close_all(clients)
+    d.stop()
+    d.check_clean()
