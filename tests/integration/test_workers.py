@@ -364,3 +364,52 @@ def test_wsserverctl_through_the_master(daemon_factory):
     close_all(clients)
     d.stop()
     d.check_clean()
+
+
+def test_notify_from_the_master_only(daemon_factory):
+    from test_systemd import Notify
+    n = Notify()
+    try:
+        d2 = daemon_factory(env={"NOTIFY_SOCKET": n.address},
+            sections={"server": {"Workers": N}})
+        m = n.wait(r"^READY=1\nSTATUS=listening on 127\.0\.0\.1:(\d+) "
+            r"\(%d workers\)$" % N)
+        assert m.endswith("(%d workers)" % N)
+        with admin(d2) as a:
+            assert a.cmd("reload").ok
+        n.wait(r"^RELOADING=1\n")
+        n.wait(r"^READY=1\nSTATUS=configuration reloaded$")
+        d2.signal(signal.SIGTERM)
+        n.wait(r"^STOPPING=1")
+        assert d2.wait_exit(10) == 0
+        n.drain(0.3)
+        # Nothing from the workers (systemd would log each as foreign).
+        assert not [x for x in n.messages if "READY=1" in x], n.messages
+    finally:
+        n.close()
+
+
+def test_socket_activation_shared_by_the_workers():
+    from test_systemd import ActivatedDaemon, _free_port
+    port = _free_port()
+    d = ActivatedDaemon(port, sections={"server": {"Workers": N,
+        "LocalPort": 1}})
+    try:
+        d.start()
+        assert d.port == port
+        d.wait_log(r"%d workers listening on 127\.0\.0\.1:%d" % (N, port))
+        assert len([l for l in d.lines if
+            "using the inherited socket fd 3" in l]) == N
+        clients = open_clients(d, 16)
+        with admin(d) as a:
+            ids = [int(r["ConnectionId"]) for r in
+                a.cmd("connections json").json()]
+        assert len(ids) == 16
+        close_all(clients)
+        assert d.stop() == 0
+        d.check_clean()
+    except BaseException:
+        print("---- wsserverd log ----\n" + d.log_tail(80))
+        raise
+    finally:
+        d.cleanup()
