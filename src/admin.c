@@ -113,6 +113,7 @@ struct admin_fwd {
 	bool			 json;
 	int			 pending;
 	char			*set;		/* config KEY=VALUE: apply here */
+	int			 listen;	/* start 1, stop/drain 0, else -1 */
 	struct evbuffer		*reply[WORKERS_MAX];
 };
 
@@ -1189,6 +1190,9 @@ admin_fwd_done(struct admin_client *cl)
 		}
 		break;
 	}
+	/* A restarted worker does as the others were told. */
+	if (f->listen != -1 && admin_first_ok(f, n, &ok) != -1 && ok)
+		workers_set_listening_wanted(f->listen == 1);
 	admin_fwd_free(f);
 	cl->fwd = NULL;
 	/* Go on with the lines that came meanwhile. */
@@ -1313,6 +1317,9 @@ admin_relay(struct admin_client *cl, const struct admin_cmd *k,
 	f = xcalloc(1, sizeof(*f));
 	f->route = route;
 	f->json = r->json;
+	f->listen = strcmp(k->name, "start") == 0 ? 1 :
+	    strcmp(k->name, "stop") == 0 || strcmp(k->name, "drain") == 0 ?
+	    0 : -1;
 	if (strcmp(k->name, "config") == 0)
 		f->set = xstrdup(r->tail[0]);
 	cl->fwd = f;

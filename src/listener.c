@@ -31,6 +31,7 @@ struct listener {
 	char			 address[INET6_ADDRSTRLEN + 8];
 	int			 port;
 	bool			 inherited;	/* socket activation: not ours */
+	bool			 shared;	/* the workers' socket */
 };
 
 /* Formats a numeric address without port into buf. */
@@ -305,7 +306,7 @@ listener_new(struct server *srv, const char **cause)
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	char			 addr[INET6_ADDRSTRLEN];
-	int			 fd, inherited;
+	int			 fd, inherited, shared = -1;
 
 	/*
 	 * An inherited socket is systemd's as well: never closed or shut
@@ -317,18 +318,27 @@ listener_new(struct server *srv, const char **cause)
 			*cause = "inherited socket: cannot make it non-blocking";
 			return NULL;
 		}
+	} else if ((shared = workers_listen_fd()) != -1) {
+		/* A worker: the master's socket, already listening. */
+		fd = shared;
+		if (evutil_make_socket_nonblocking(fd) == -1) {
+			*cause = "shared socket: cannot make it non-blocking";
+			return NULL;
+		}
 	} else if ((fd = listener_bind_socket(cfg, cause)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->srv = srv;
 	l->inherited = inherited != -1;
-	/* Backlog 0: the inherited socket already listens (Backlog=). */
+	l->shared = shared != -1;
+	/* Backlog 0: an inherited or shared socket already listens. */
 	l->evl = evconnlistener_new(server_base(srv), listener_accept_cb, l,
-	    (l->inherited ? 0 : LEV_OPT_CLOSE_ON_FREE) | LEV_OPT_CLOSE_ON_EXEC,
-	    l->inherited ? 0 : cfg->connection_backlog, fd);
+	    (l->inherited || l->shared ? 0 : LEV_OPT_CLOSE_ON_FREE) |
+	    LEV_OPT_CLOSE_ON_EXEC, l->inherited || l->shared ? 0 :
+	    cfg->connection_backlog, fd);
 	if (l->evl == NULL) {
 		*cause = "listen failed";
-		if (!l->inherited)
+		if (!l->inherited && !l->shared)
 			close(fd);
 		free(l);
 		return NULL;
@@ -360,6 +370,12 @@ listener_free(struct listener *l)
 	if (l == NULL)
 		return;
 	evconnlistener_free(l->evl);
+	/*
+	 * The workers' socket: our copy goes (the master drops its own after
+	 * a stop), and a start binds one of ours.
+	 */
+	if (l->shared)
+		workers_listen_close();
 	event_free(l->retry);
 	free(l);
 }

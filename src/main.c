@@ -281,17 +281,23 @@ main_worker(struct server *srv)
 	workers_child_setup();
 	admin_worker_start(srv);
 	main_signals_add(&sigs, srv);
-	if (server_listen(srv, &cause) == -1) {
+	/* Restarted after a stop: not listening, as the others. */
+	if (!workers_listening_wanted())
+		log_info("worker %d: not listening (stopped by wsserverctl)",
+		    workers_index());
+	else if (server_listen(srv, &cause) == -1) {
 		snprintf(acause, sizeof(acause), "cannot listen: %s", cause);
 		log_error("worker %d: %s", workers_index(), acause);
 		workers_child_report(acause);
 		rc = 1;
-	} else if (main_drop_privileges(server_config(srv), acause,
+	}
+	if (rc == 0 && main_drop_privileges(server_config(srv), acause,
 	    sizeof(acause)) == -1) {
 		log_error("worker %d: %s", workers_index(), acause);
 		workers_child_report(acause);
 		rc = 1;
-	} else {
+	}
+	if (rc == 0) {
 		workers_child_report(NULL);
 		event_base_dispatch(server_base(srv));
 	}
@@ -315,7 +321,7 @@ main_master(struct server *srv, int n, bool *child)
 		return 1;
 	}
 	if (workers_init(srv, n, cause, sizeof(cause)) == -1) {
-		log_error("%s", cause);
+		log_error("%s; not starting", cause);
 		admin_stop();
 		return 1;
 	}

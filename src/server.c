@@ -51,6 +51,7 @@ struct server {
 	unsigned long long	 t_start;
 	struct event		*tick;
 	struct server_stats	 stats;
+	struct server_stats	*statsp;	/* where counting goes; NULL: sum */
 	unsigned long long	 full_logged_at;	/* last MaxConnections line */
 	unsigned long long	 full_unlogged;	/* refusals since then */
 	bool			 draining;	/* wsserverctl drain, until start */
@@ -67,6 +68,7 @@ server_new(struct event_base *base, struct config *cfg)
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->oldcfgs);
 	srv->next_id = 1;
+	srv->statsp = &srv->stats;
 	srv->t_start = util_now_ms();
 	return srv;
 }
@@ -520,14 +522,18 @@ server_config(const struct server *srv)
 struct server_stats *
 server_stats(struct server *srv)
 {
-	struct server_stats	*s;
-
 	/* A worker counts into shared memory; the master adds them up. */
-	if ((s = workers_stats_slot()) != NULL)
-		return s;
-	if (workers_master())
+	if (srv->statsp == NULL) {
 		workers_stats_sum(&srv->stats);
-	return &srv->stats;
+		return &srv->stats;
+	}
+	return srv->statsp;
+}
+
+void
+server_set_stats(struct server *srv, struct server_stats *st)
+{
+	srv->statsp = st;
 }
 
 uint64_t

@@ -47,9 +47,14 @@ struct workers_slot {
 	char			 address[64];
 } __attribute__((aligned(64)));
 
+/* workers_stats_sum adds the counters up as an array. */
+_Static_assert(sizeof(struct server_stats) % sizeof(uint64_t) == 0,
+    "struct server_stats holds uint64_t counters only");
+
 struct workers_shm {
 	_Atomic unsigned int	 conns;		/* open in all workers */
 	int			 port;		/* LocalPort 0: the one chosen */
+	int			 unlistened;	/* stop/drain: workers do not listen */
 	struct workers_slot	 slot[WORKERS_MAX];
 };
 
@@ -83,9 +88,10 @@ static struct {
 	int			 rc;
 	int			 ctl;		/* worker: to the master */
 	struct event		*ctl_ev;	/* worker */
-	int			 port_fd;	/* master: holds LocalPort 0 */
+	int			 lfd[WORKERS_MAX];	/* listening, per worker */
+	bool			 lfds;		/* lfd[] is in use */
 	pid_t			 master_pid;
-} wk = { .n = 1, .index = -1, .ctl = -1, .port_fd = -1 };
+} wk = { .n = 1, .index = -1, .ctl = -1 };
 
 static void	workers_ctl_cb(evutil_socket_t, short, void *);
 static void	workers_child_ctl_cb(evutil_socket_t, short, void *);
@@ -157,17 +163,37 @@ workers_init(struct server *srv, int n, char *cause, size_t len)
 	wk.srv = srv;
 	wk.base = server_base(srv);
 	wk.master_pid = getpid();
+	server_set_stats(srv, NULL);
 	/*
-	 * LocalPort 0: every worker must bind the same port, so the master
-	 * takes one first and holds it (SO_REUSEPORT, not listening) until the
-	 * workers are up.
+	 * A listening socket per worker, all on one port (SO_REUSEPORT: the
+	 * kernel spreads new clients over them by address), bound while still
+	 * privileged. The master keeps them: a worker started later (after a
+	 * crash, no longer privileged) takes over its predecessor's socket,
+	 * clients queued on it included, where a socket of its own would not
+	 * join a group made by root. Socket activation brings one socket that
+	 * all workers share.
 	 */
-	if (cfg->local_port == 0 && !listener_activated()) {
-		if ((wk.port_fd = listener_bind_socket(cfg, &why)) == -1) {
+	if (listener_activated())
+		return 0;
+	wk.lfds = true;
+	for (i = 0; i < WORKERS_MAX; i++)
+		wk.lfd[i] = -1;
+	for (i = 0; i < n; i++) {
+		if ((wk.lfd[i] = listener_bind_socket(cfg, &why)) == -1) {
 			snprintf(cause, len, "cannot listen: %s", why);
+			workers_listen_close();
 			return -1;
 		}
-		if (getsockname(wk.port_fd, (struct sockaddr *)&ss, &sl) == 0)
+		if (listen(wk.lfd[i], cfg->connection_backlog) == -1) {
+			snprintf(cause, len, "cannot listen: %s",
+			    strerror(errno));
+			workers_listen_close();
+			return -1;
+		}
+		/* LocalPort 0: the others, and a start after a stop, bind
+		 * the port the first got. */
+		if (i == 0 && getsockname(wk.lfd[0], (struct sockaddr *)&ss,
+		    &sl) == 0)
 			wk.shm->port = ntohs(ss.ss_family == AF_INET6 ?
 			    ((struct sockaddr_in6 *)&ss)->sin6_port :
 			    ((struct sockaddr_in *)&ss)->sin_port);
@@ -260,10 +286,6 @@ workers_all_up(void)
 	int		 port;
 
 	wk.up = true;
-	if (wk.port_fd != -1) {
-		close(wk.port_fd);
-		wk.port_fd = -1;
-	}
 	(void)workers_listening(&addr, &port);
 	log_info("%d workers listening on %s", wk.n, addr);
 	snprintf(status, sizeof(status), "listening on %s (%d workers)",
@@ -572,8 +594,7 @@ workers_master_loop(void)
 	}
 	if (wk.deadline != NULL)
 		event_free(wk.deadline);
-	if (wk.port_fd != -1)
-		close(wk.port_fd);
+	workers_listen_close();
 	log_info("shutdown complete");
 	return wk.rc;
 }
@@ -601,10 +622,14 @@ workers_child_setup(void)
 		event_free(wk.deadline);
 		wk.deadline = NULL;
 	}
-	if (wk.port_fd != -1) {
-		close(wk.port_fd);
-		wk.port_fd = -1;
+	/* Only our own socket: a stop must close the others for real. */
+	for (i = 0; wk.lfds && i < wk.n; i++) {
+		if (i != wk.index && wk.lfd[i] != -1) {
+			close(wk.lfd[i]);
+			wk.lfd[i] = -1;
+		}
 	}
+	server_set_stats(wk.srv, &wk.me->stats);
 	/* A worker does not outlive its master. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != wk.master_pid)
@@ -710,6 +735,47 @@ workers_send_fd(int i, int fd)
 	    0 : -1;
 }
 
+void
+workers_set_listening_wanted(bool on)
+{
+	if (!wk.master)
+		return;
+	wk.shm->unlistened = !on;
+	/* After a stop no copy may be left listening: ours goes too. */
+	if (!on)
+		workers_listen_close();
+}
+
+bool
+workers_listening_wanted(void)
+{
+	return wk.shm == NULL || !wk.shm->unlistened;
+}
+
+int
+workers_listen_fd(void)
+{
+	return wk.child && wk.lfds ? wk.lfd[wk.index] : -1;
+}
+
+void
+workers_listen_close(void)
+{
+	int	i;
+
+	if (!wk.lfds)
+		return;
+	for (i = 0; i < wk.n; i++) {
+		/* A worker has only its own. */
+		if (wk.child && i != wk.index)
+			continue;
+		if (wk.lfd[i] != -1) {
+			close(wk.lfd[i]);
+			wk.lfd[i] = -1;
+		}
+	}
+}
+
 int
 workers_conn_reserve(unsigned int max)
 {
@@ -746,29 +812,22 @@ workers_next_id(void)
 	return wk.me->next_seq++ * (uint64_t)wk.n + (uint64_t)wk.index;
 }
 
-struct server_stats *
-workers_stats_slot(void)
-{
-	return wk.child ? &wk.me->stats : NULL;
-}
-
 void
 workers_stats_sum(struct server_stats *out)
 {
 	const uint64_t	*in;
 	uint64_t	*o = (uint64_t *)out;
-	size_t		 i, k, nw = sizeof(*out) / sizeof(uint64_t);
+	size_t		 i, nw = sizeof(*out) / sizeof(uint64_t);
 	int		 j;
 
+	/* struct server_stats is counters only, all uint64_t. */
 	memset(out, 0, sizeof(*out));
 	if (wk.shm == NULL)
 		return;
 	for (j = 0; j < wk.n; j++) {
 		in = (const uint64_t *)&wk.shm->slot[j].stats;
-		for (i = 0; i < nw; i++) {
-			k = i;
-			o[k] += __atomic_load_n(&in[i], __ATOMIC_RELAXED);
-		}
+		for (i = 0; i < nw; i++)
+			o[i] += __atomic_load_n(&in[i], __ATOMIC_RELAXED);
 	}
 }
 

@@ -17,9 +17,10 @@ struct server_stats;
  * always did. With N > 1 the process that started becomes the master: it
  * owns the admin socket, the PidFile and the service manager's
  * notifications, forks N workers, restarts one that dies and stops them
- * all. Each worker binds its own listening socket (SO_REUSEPORT, so the
- * kernel spreads new clients over them; socket activation: all share the
- * inherited one) and serves its connections and backends alone. A page of
+ * all. Each worker accepts on its own listening socket, all on one port
+ * (SO_REUSEPORT; the master binds them at start and keeps them for
+ * restarted workers; socket activation: all share the passed one), and
+ * serves its connections and backends alone. A page of
  * shared memory holds what must be global: the open-connection count that
  * MaxConnections bounds, each worker's counters (stats), ConnectionId
  * sequences and listening address. Admin commands reach the workers over
@@ -71,8 +72,6 @@ unsigned int	 workers_conn_total(void);
 
 /* Worker: the next ConnectionId (worker = id % N); 0 without workers. */
 uint64_t	 workers_next_id(void);
-/* Worker: its counters, in shared memory; NULL without workers. */
-struct server_stats *workers_stats_slot(void);
 /* Master: every worker's counters added up into out. */
 void		 workers_stats_sum(struct server_stats *out);
 /* Worker: its listening state; master: the first worker's that listens. */
@@ -81,6 +80,20 @@ bool		 workers_listening(const char **address, int *port);
 /* Worker: bytes queued and whether it is over its MaxMemory share. */
 void		 workers_set_mem(size_t queued, bool over);
 size_t		 workers_mem(bool *over);
+/*
+ * Worker: its listening socket from the master (-1: none, or closed by a
+ * stop; a start then binds one of its own). Close: the worker's copy, or
+ * in the master all of them (after a stop, so that no copy keeps one
+ * listening).
+ */
+/*
+ * Master: a stop or drain went through (on false) or a start did; a worker
+ * started after that (a restart) listens, or not, accordingly.
+ */
+void		 workers_set_listening_wanted(bool on);
+bool		 workers_listening_wanted(void);
+int		 workers_listen_fd(void);
+void		 workers_listen_close(void);
 /* The port every worker binds when LocalPort is 0 (0: none chosen). */
 int		 workers_port(void);
 

@@ -413,3 +413,53 @@ def test_socket_activation_shared_by_the_workers():
         raise
     finally:
         d.cleanup()
+
+
+def test_restarted_worker_serves_without_privileges(daemon_factory):
+    # The listening socket is bound once, as root, and kept by the master:
+    # a worker started after privileges were dropped accepts on it too.
+    d = start(daemon_factory, sections={"server": {"User": "nobody"}})
+    first = workers(d)
+    for pid in [d.pid] + first:
+        assert harness._proc_status(pid)["Uid"].split()[0] == "65534"
+    time.sleep(1.2)   # past the crash-loop delay
+    mark = d.mark()
+    os.kill(first[0], signal.SIGKILL)
+    d.wait_log(r"worker \d \(pid \d+\) serving", start=mark)
+    (new,) = set(workers(d)) - set(first)
+    # With the other worker gone too, only the new one can take clients.
+    mark = d.mark()
+    os.kill(first[1], signal.SIGKILL)
+    d.wait_log(r"killed by signal 9; restarting it", start=mark)
+    clients = open_clients(d, 8)
+    with admin(d) as a:
+        rows = a.cmd("connections json").json()
+    assert len(rows) == 8
+    assert not d.find_log(r"cannot listen|Address already in use")
+    close_all(clients)
+    d.stop()
+    d.check_clean()
+
+
+def test_a_worker_restarted_after_stop_does_not_listen(daemon_factory):
+    d = start(daemon_factory)
+    with admin(d) as a:
+        assert a.cmd("stop").ok
+        time.sleep(1.2)
+        mark = d.mark()
+        os.kill(workers(d)[0], signal.SIGKILL)
+        d.wait_log(r"not listening \(stopped by wsserverctl\)", start=mark)
+        d.wait_log(r"serving", start=mark)
+        assert a.cmd("status json").json()["Listening"] is False
+        with socket.socket() as s:
+            s.settimeout(2)
+            assert s.connect_ex(("127.0.0.1", d.port)) != 0
+        r = a.cmd("start")
+        assert r.ok, r
+        clients = open_clients(d, 12)
+        ids = [int(x["ConnectionId"]) for x in
+            a.cmd("connections json").json()]
+        assert len(ids) == 12
+    close_all(clients)
+    d.stop()
+    d.check_clean()
