@@ -132,6 +132,13 @@ static const struct config_key config_keys[] = {
 	  "what the workers report; MaxConnections counts over all of them, "
 	  "MaxMemory is shared out evenly, a route's MaxConnections counts per "
 	  "worker. 1 runs everything in one process. Changes need a restart." },
+	{ .name = "WorkerTimeout", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "30", .min = 0, .max = 3600,
+	  .unit = "seconds", .runtime = true, .offset = CFG(worker_timeout),
+	  .help = "With Workers above 1, the master asks each worker every "
+	  "second whether it still runs its event loop; one that has not "
+	  "answered for this long (stuck in a loop, stopped) is killed with "
+	  "SIGKILL and started again. 0 turns the check off." },
 	{ .name = "MaxMemory", .section = SECTION_SERVER, .type = TYPE_INT,
 	  .def = "1024", .min = 0, .max = 1048576, .unit = "MiB",
 	  .runtime = true, .offset = CFG(max_memory),

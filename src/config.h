@@ -64,6 +64,7 @@ struct config {
 	int		 max_connections;	/* MaxConnections, 1..100000 */
 	int		 max_memory;		/* MaxMemory, MiB (0 = no cap) */
 	int		 workers;		/* Workers (0 = one per CPU) */
+	int		 worker_timeout;	/* WorkerTimeout, seconds (0 = off) */
 	bool		 tcp_nodelay;		/* TcpNoDelay */
 	int		 keepalive_time;	/* KeepAliveTime, ms (0 = system) */
 	int		 keepalive_interval;	/* KeepAliveInterval, ms (0 = system) */

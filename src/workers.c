@@ -64,6 +64,7 @@ struct worker {
 	int			 ctl;		/* control socket, -1 when none */
 	struct event		*ctl_ev;
 	struct event		*respawn;
+	unsigned long long	 asked;		/* heartbeat sent, not answered */
 	unsigned long long	 started;
 	bool			 ready;
 };
@@ -80,6 +81,7 @@ static struct {
 	struct worker		 w[WORKERS_MAX];
 	struct event		*sig[5];
 	struct event		*deadline;
+	struct event		*beat;		/* master: heartbeat timer */
 	int			 nready;
 	bool			 up;		/* every first worker ready */
 	bool			 stopping;
@@ -237,6 +239,7 @@ workers_spawn(int i)
 	w->pid = pid;
 	w->ctl = sv[0];
 	w->ready = false;
+	w->asked = 0;
 	w->started = util_now_ms();
 	w->ctl_ev = event_new(wk.base, w->ctl, EV_READ | EV_PERSIST,
 	    workers_ctl_cb, w);
@@ -314,6 +317,9 @@ workers_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	msg[n] = '\0';
 	switch (msg[0]) {
+	case 'p':
+		w->asked = 0;
+		break;
 	case 'R':
 		w->ready = true;
 		if (!wk.up && ++wk.nready == wk.n && !wk.stopping)
@@ -559,6 +565,43 @@ workers_start_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	workers_stop();
 }
 
+/*
+ * Master, every second: asks each serving worker to answer over its
+ * control socket; one that has not answered within WorkerTimeout is stuck
+ * (a loop, SIGSTOP) and is killed, so that SIGCHLD starts a new one.
+ */
+static void
+workers_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	const struct config	*cfg = server_config(wk.srv);
+	unsigned long long	 now = util_now_ms();
+	struct worker		*w;
+	int			 i;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (wk.stopping || cfg->worker_timeout == 0)
+		return;
+	for (i = 0; i < wk.n; i++) {
+		w = &wk.w[i];
+		if (w->pid == 0 || !w->ready || w->ctl == -1)
+			continue;
+		if (w->asked == 0) {
+			if (send(w->ctl, "P", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+				w->asked = now;
+		} else if (now - w->asked >=
+		    (unsigned long long)cfg->worker_timeout * 1000) {
+			log_error("worker %d (pid %ld) has not answered for %d "
+			    "s: killing it", i, (long)w->pid,
+			    cfg->worker_timeout);
+			kill(w->pid, SIGKILL);
+			w->asked = 0;
+			w->ready = false;
+		}
+	}
+}
+
 int
 workers_master_loop(void)
 {
@@ -579,8 +622,13 @@ workers_master_loop(void)
 	workers_sigchld_cb(SIGCHLD, 0, NULL);
 	start = evtimer_new(wk.base, workers_start_timeout_cb, NULL);
 	evtimer_add(start, &tv);
+	wk.beat = event_new(wk.base, -1, EV_PERSIST, workers_beat_cb, NULL);
+	tv.tv_sec = 1;
+	evtimer_add(wk.beat, &tv);
 	event_base_dispatch(wk.base);
 	event_free(start);
+	event_free(wk.beat);
+	wk.beat = NULL;
 	if (wk.forked)
 		return -2;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -705,7 +753,9 @@ workers_child_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		server_shutdown(wk.srv);
 		return;
 	}
-	if (msg[0] == 'S')
+	if (msg[0] == 'P')
+		(void)send(wk.ctl, "p", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	else if (msg[0] == 'S')
 		server_shutdown(wk.srv);
 	else if (msg[0] == 'A' && afd != -1)
 		admin_adopt(afd);

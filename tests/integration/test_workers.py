@@ -463,3 +463,31 @@ def test_a_worker_restarted_after_stop_does_not_listen(daemon_factory):
     close_all(clients)
     d.stop()
     d.check_clean()
+
+
+def test_a_stuck_worker_is_killed_and_replaced(daemon_factory):
+    d = start(daemon_factory, sections={"server": {"WorkerTimeout": 2}})
+    time.sleep(1.2)
+    victim = workers(d)[0]
+    mark = d.mark()
+    t0 = time.monotonic()
+    os.kill(victim, signal.SIGSTOP)
+    try:
+        d.wait_log(r"worker \d \(pid %d\) has not answered for 2 s: "
+            r"killing it" % victim, start=mark, timeout=10)
+        waited = time.monotonic() - t0
+        d.wait_log(r"\(pid %d\) killed by signal 9; restarting it" % victim,
+            start=mark)
+        d.wait_log(r"serving", start=mark)
+    finally:
+        if os.path.exists("/proc/%d" % victim):
+            os.kill(victim, signal.SIGCONT)
+    assert 1.5 <= waited <= 5, waited
+    assert victim not in workers(d) and len(workers(d)) == N
+    clients = open_clients(d, 12)
+    close_all(clients)
+    # A worker that answers is left alone.
+    time.sleep(3)
+    assert len(d.log_text().split("has not answered")) == 2
+    d.stop()
+    d.check_clean()
