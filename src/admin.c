@@ -1258,9 +1258,11 @@ admin_chan_read_cb(struct bufferevent *bev, void *arg)
 			/* Its "OK watching": the client gets ours once all are. */
 			evbuffer_drain(in, (size_t)end.pos + 2);
 			ch->answered = true;
-			if (cl->fwd != NULL)
+			if (cl->fwd != NULL) {
+				/* admin_fwd_done passes on what follows. */
 				admin_fwd_reply(cl, ch->w, NULL, 0, "OK\n\n");
-			return;
+				return;
+			}
 		}
 		if (cl->dead || cl->closing)
 			evbuffer_drain(in, evbuffer_get_length(in));
@@ -1294,6 +1296,24 @@ admin_chan_event_cb(struct bufferevent *bev, short what, void *arg)
 	    ADMIN_ERR_UNAVAILABLE, w);
 	if (cl->fwd != NULL)
 		admin_fwd_reply(cl, w, NULL, 0, err);
+}
+
+void
+admin_worker_up(int i)
+{
+	static const char	 line[] = "watch\n";
+	struct admin_client	*cl;
+	struct admin_chan	*ch;
+
+	TAILQ_FOREACH(cl, &admin.clients, entry) {
+		if (!cl->watching || cl->dead || cl->closing ||
+		    (cl->chan != NULL && cl->chan[i] != NULL) ||
+		    (ch = admin_chan_get(cl, i)) == NULL)
+			continue;
+		/* Its reply is skipped; its events follow the others'. */
+		ch->watch = true;
+		bufferevent_write(ch->bev, line, sizeof(line) - 1);
+	}
 }
 
 /*

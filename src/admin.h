@@ -48,6 +48,8 @@ void	admin_stop(void);
 void	admin_worker_start(struct server *);
 /* A worker: serves fd, a channel from the master, as a trusted client. */
 void	admin_adopt(int fd);
+/* Master: worker i was restarted; watchers get its events again. */
+void	admin_worker_up(int i);
 
 /*
  * The command table, for wsserverctl and the tests: how many commands; a

@@ -325,7 +325,10 @@ workers_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		if (!wk.up && ++wk.nready == wk.n && !wk.stopping)
 			workers_all_up();
 		else if (wk.up)
+		{
 			log_info("worker %d (pid %ld) serving", i, (long)w->pid);
+			admin_worker_up(i);
+		}
 		break;
 	case 'F':
 		log_error("worker %d: %s", i, msg + 1);

@@ -491,3 +491,30 @@ def test_a_stuck_worker_is_killed_and_replaced(daemon_factory):
     assert len(d.log_text().split("has not answered")) == 2
     d.stop()
     d.check_clean()
+
+
+def test_watch_follows_a_restarted_worker(daemon_factory):
+    d = start(daemon_factory)
+    time.sleep(1.2)
+    with AdminClient(d.admin_socket) as w:
+        assert w.cmd("watch").ok
+        victim = workers(d)[0]
+        mark = d.mark()
+        os.kill(victim, signal.SIGKILL)
+        d.wait_log(r"worker \d \(pid \d+\) serving", start=mark)
+        clients = open_clients(d, 24)
+        with admin(d) as a:
+            ids = {r["ConnectionId"] for r in
+                a.cmd("connections json").json()}
+        seen = set()
+        deadline = time.monotonic() + 5
+        while seen != ids and time.monotonic() < deadline:
+            line = w.read_line(timeout=5)
+            if line.startswith("Connected "):
+                seen.add(line.split()[1])
+        # Both workers' events, the new one's included.
+        assert seen == ids
+        assert {int(i) % N for i in seen} == set(range(N))
+        close_all(clients)
+    d.stop()
+    d.check_clean()
