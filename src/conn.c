@@ -88,51 +88,10 @@ enum conn_state {
 	CONN_DRAINING,		/* flushing our last bytes, then FIN, then EOF */
 };
 
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;
-	struct server		*srv;
-	const struct config	*cfg;
-	char			 id[24];
-	/*
-	 * I/O. TLS connections use an OpenSSL bufferevent (bev). Plain ones
-	 * do their own reads and writes on fd (rev, wev, flush): reads of up
-	 * to CONN_READ_CHUNK per call where libevent 2.1's evbuffer_read stops
-	 * at 4096 bytes, and each batch of output written at once from the
-	 * loop instead of arming a write event per batch. in and out are the
-	 * queues either way.
-	 */
-	struct bufferevent	*bev;
-	int			 fd;
-	struct evbuffer		*in;
-	struct evbuffer		*out;
-	struct event		*rev;
-	struct event		*wev;
-	unsigned long long	 hup_at;	/* hang-up seen behind unread data */
-	bool			 reading;	/* rev is added */
-	bool			 writing;	/* wev is added */
-	size_t			 read_high;	/* 0: unlimited */
-	size_t			 write_low;
-	enum conn_state		 state;
-	bool			 opened;	/* 101 was sent */
-	bool			 tls;		/* UseSSL: an OpenSSL bufferevent */
-	bool			 tls_ready;	/* its handshake is done */
-	bool			 half_closed;	/* our FIN is out */
-	bool			 proxy_trusted;	/* in ProxyTrustedClients */
-	bool			 proxy_done;	/* PROXY header taken (or none due) */
-
-	char			 raddr[INET6_ADDRSTRLEN];
-	int			 rport;
-	char			 laddr[INET6_ADDRSTRLEN];
-	int			 lport;
-
-	struct ws_request	 req;
-	size_t			 scanned;
-	struct ws_session	*ws;
-	const struct route	*route;
-	char			*subprotocol;
-	char			*dir_prog;	/* dir: the program chosen */
-	char			*dir_script;	/* dir: its SCRIPT_NAME */
-	const char		*dir_info;	/* dir: PATH_INFO, in req.path */
+/* What only the handshake and the verdict need; freed once open. */
+struct conn_hs {
+	struct ws_request	 req;		/* the upgrade request, parsed */
+	size_t			 scanned;	/* request head bytes looked at */
 	/* CONN_VERDICT: the 101 to send and the request's length. */
 	char			*verdict_resp;
 	size_t			 verdict_resp_len;
@@ -142,33 +101,96 @@ struct conn {
 	struct cgi_hook		*hook;		/* OpenRequestHook running */
 	char			*hook_hdrs;	/* its accept's header lines */
 	size_t			 hook_hlen;
-	const struct backend_ops *bops;
-	void			*b;
+};
 
-	struct event		*timer;
-	TAILQ_ENTRY(conn)	 post;		/* in conn_posted or conn_running */
-	uint8_t			 posted;	/* CONN_POST_* */
-	bool			 paused_backend;
-	bool			 paused_output;
-	int			 busy;		/* inside callbacks: defer the free */
-	bool			 dead;
-	bool			 paused_admin;	/* AcceptData off (admin pause) */
-	bool			 line_mode;	/* LineMode (admin linemode) */
-	int			 timeout;	/* send timeout, s (Timeout field) */
-	bool			 line_open;	/* a line is half passed on */
-	size_t			 line_len;	/* its bytes so far */
-	bool			 announced;	/* open hooks and counters done */
-	bool			 backend_msg_open;	/* a backend message is half sent */
+/* What few connections use: made on first use, kept to the end. */
+struct conn_extra {
+	char			*subprotocol;
+	char			*dir_prog;	/* dir: the program chosen */
+	char			*dir_script;	/* dir: its SCRIPT_NAME */
+	char			*dir_info;	/* dir: PATH_INFO */
 	struct conn_file	*file;		/* admin sendfile in progress */
 	struct evbuffer		*held;		/* backend pieces waiting for it */
-	size_t			 mem;		/* counted in conn_mem (MaxMemory) */
+	unsigned long long	 hup_at;	/* hang-up seen behind unread data */
+};
+
+/* Why the connection ends (conn_set_close), with its log-safe reason. */
+struct conn_close {
+	int			 code;
+	const char		*by;
+	char			 reason[];
+};
+
+/*
+ * Laid out for size: an idle server holds one per connection. What only
+ * the handshake, rare features or the end need is in side blocks; flags
+ * are bits; the numeric addresses and (plain connections) the read event
+ * live in the same allocation, after the struct.
+ */
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 post;		/* in conn_posted or conn_running */
+	struct server		*srv;
+	const struct config	*cfg;
+	/*
+	 * I/O. TLS connections use an OpenSSL bufferevent (bev). Plain ones
+	 * do their own reads and writes on fd (rev, wev, flush): reads of up
+	 * to CONN_READ_CHUNK per call where libevent 2.1's evbuffer_read stops
+	 * at 4096 bytes, and each batch of output written at once from the
+	 * loop instead of arming a write event per batch. in and out are the
+	 * queues either way; a plain connection's are the shared empty ones
+	 * (conn_in_none, conn_out_none) while it has nothing queued.
+	 */
+	struct bufferevent	*bev;
+	struct evbuffer		*in;
+	struct evbuffer		*out;
+	struct event		*rev;		/* in this allocation */
+	struct event		*wev;
+	struct event		*timer;
+	struct ws_session	*ws;
+	const struct route	*route;
+	const struct backend_ops *bops;
+	void			*b;
+	struct conn_hs		*hs;		/* until open */
+	struct conn_extra	*x;		/* NULL: none of it used */
+	struct conn_close	*cl;		/* NULL: no close recorded */
+	char			*head;		/* the request's bytes, once open */
 
 	unsigned long long	 t_start;
-	unsigned long long	 t_open;
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
-	int			 close_code;
-	const char		*close_by;
-	char			*close_reason;	/* made when the close is recorded */
+	size_t			 mem;		/* counted in conn_mem (MaxMemory) */
+	int			 fd;
+	int			 timeout;	/* send timeout, s (Timeout field) */
+	uint32_t		 open_ms;	/* opened, ms after t_start */
+	uint32_t		 read_high;	/* 0: unlimited */
+	uint32_t		 write_low;
+	uint32_t		 line_len;	/* a half-passed line's bytes */
+	uint32_t		 head_len;
+	uint16_t		 busy;		/* inside callbacks: defer the free */
+	uint16_t		 rport;
+	uint16_t		 lport;
+	uint8_t			 state;		/* enum conn_state */
+	uint8_t			 posted;	/* CONN_POST_* */
+	uint8_t			 laddr_off;	/* laddr: raddr + laddr_off */
+	bool			 reading:1;	/* rev is added */
+	bool			 writing:1;	/* wev is added */
+	bool			 opened:1;	/* 101 was sent */
+	bool			 tls:1;		/* UseSSL: an OpenSSL bufferevent */
+	bool			 tls_ready:1;	/* its handshake is done */
+	bool			 half_closed:1;	/* our FIN is out */
+	bool			 proxy_trusted:1;	/* in ProxyTrustedClients */
+	bool			 proxy_done:1;	/* PROXY header taken (or none due) */
+	bool			 paused_backend:1;
+	bool			 paused_output:1;
+	bool			 dead:1;
+	bool			 paused_admin:1;	/* AcceptData off (admin pause) */
+	bool			 line_mode:1;	/* LineMode (admin linemode) */
+	bool			 line_open:1;	/* a line is half passed on */
+	bool			 announced:1;	/* open hooks and counters done */
+	bool			 backend_msg_open:1;	/* a backend message is half sent */
+	char			 id[21];	/* a uint64_t in decimal */
+	/* Remote, then local address; INET6_ADDRSTRLEN each with PROXY. */
+	char			 raddr[];
 };
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
@@ -196,12 +218,28 @@ static void	conn_post(struct conn *, uint8_t);
  * always empty conn_in_none stands in until bytes must wait again.
  */
 static struct evbuffer *conn_in_none;
+/*
+ * The same for output: a plain connection's queue is its own only while
+ * bytes wait in it. Emptied queues go back to a small pool, so that busy
+ * connections allocate nothing for them in the steady state either.
+ */
+#define CONN_OUT_POOL	256
+static struct evbuffer *conn_out_none;
+static struct evbuffer *conn_out_pool[CONN_OUT_POOL];
+static unsigned int conn_out_npool;
 static size_t conn_mem;
 static bool conn_mem_over;
 static size_t conn_mem_last;		/* conn_mem at the last tick */
 static struct event *conn_mem_resume;
 static struct event *conn_mem_timer;
 static const struct conn_hooks *conn_hooks;
+/*
+ * An open connection keeps its upgrade request as the bytes it came in
+ * (fewer than the parsed form); conn_request parses them again when asked,
+ * into this one cache, for the connection conn_req_of.
+ */
+static struct ws_request conn_req_cache;
+static const struct conn *conn_req_of;
 
 static void	conn_free(struct conn *);
 static void	conn_drain(struct conn *);
@@ -216,8 +254,8 @@ static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_sock_read_cb(evutil_socket_t, short, void *);
 static void	conn_sock_read_direct(struct conn *);
 static void	conn_sock_write_cb(evutil_socket_t, short, void *);
-static void	conn_out_cb(struct evbuffer *, const struct evbuffer_cb_info *,
-		    void *);
+static void	conn_out_release(struct conn *);
+static void	conn_hs_free(struct conn *);
 static void	conn_announce(struct conn *);
 static void	conn_file_end(struct conn *, enum conn_file_status, int);
 static void	conn_file_pump(struct conn *);
@@ -230,21 +268,39 @@ static void
 conn_set_close(struct conn *c, int code, const char *by, const char *reason,
     size_t rlen)
 {
-	size_t	i;
+	struct conn_close	*cl;
+	size_t			 i;
 
-	if (c->close_by != NULL)
+	if (c->cl != NULL)
 		return;
-	c->close_code = code;
-	c->close_by = by;
 	if (reason == NULL)
 		rlen = 0;
 	if (rlen > CONN_REASON_MAX)
 		rlen = CONN_REASON_MAX;
-	c->close_reason = xmalloc(rlen + 1);
+	cl = xmalloc(sizeof(*cl) + rlen + 1);
+	cl->code = code;
+	cl->by = by;
 	for (i = 0; i < rlen; i++)	/* keep the log line on one line */
-		c->close_reason[i] = (reason[i] == '\n' || reason[i] == '\r' ||
+		cl->reason[i] = (reason[i] == '\n' || reason[i] == '\r' ||
 		    reason[i] == '"') ? ' ' : reason[i];
-	c->close_reason[rlen] = '\0';
+	cl->reason[rlen] = '\0';
+	c->cl = cl;
+}
+
+/* The connection's rarely used parts, made on first use. */
+static struct conn_extra *
+conn_extra(struct conn *c)
+{
+	if (c->x == NULL)
+		c->x = xcalloc(1, sizeof(*c->x));
+	return c->x;
+}
+
+/* The admin sendfile in progress, or NULL. */
+static struct conn_file *
+conn_file_get(const struct conn *c)
+{
+	return c->x != NULL ? c->x->file : NULL;
 }
 
 /* Detaches the backend and tells it the WebSocket is over. */
@@ -287,13 +343,60 @@ conn_timer_stop(struct conn *c)
 	}
 }
 
-/* Session callback: bytes for the client go to the bufferevent's output. */
+/* The output queue to add to: a plain connection's own, taken if need be. */
+static struct evbuffer *
+conn_out(struct conn *c)
+{
+	if (c->out == conn_out_none) {
+		if (conn_out_npool > 0)
+			c->out = conn_out_pool[--conn_out_npool];
+		else if ((c->out = evbuffer_new()) == NULL)
+			util_oom(sizeof(void *));
+	}
+	return c->out;
+}
+
+/*
+ * Bytes went into a plain connection's queue. The write happens once,
+ * after the callbacks of this round, so a read that produces many frames
+ * costs one writev and no epoll_ctl.
+ */
+static void
+conn_out_added(struct conn *c)
+{
+	if (c->bev == NULL && !(c->posted & CONN_POST_FLUSH) && !c->writing)
+		conn_post(c, CONN_POST_FLUSH);
+}
+
+/* Queues bytes for the client. */
+static void
+conn_out_add(struct conn *c, const void *data, size_t len)
+{
+	evbuffer_add(conn_out(c), data, len);
+	conn_out_added(c);
+}
+
+/* Gives an empty output queue of a plain connection back to the pool. */
+static void
+conn_out_release(struct conn *c)
+{
+	if (c->bev != NULL || c->out == conn_out_none ||
+	    evbuffer_get_length(c->out) > 0)
+		return;
+	if (conn_out_npool < CONN_OUT_POOL)
+		conn_out_pool[conn_out_npool++] = c->out;
+	else
+		evbuffer_free(c->out);
+	c->out = conn_out_none;
+}
+
+/* Session callback: bytes for the client go to the output queue. */
 static void
 conn_ws_write(void *arg, const void *data, size_t len)
 {
 	struct conn	*c = arg;
 
-	evbuffer_add(c->out, data, len);
+	conn_out_add(c, data, len);
 	c->bytes_out += len;
 	server_stats(c->srv)->bytes_out += len;
 }
@@ -346,7 +449,9 @@ conn_lines(struct conn *c, enum ws_msg_type type, const uint8_t *data,
 		}
 		c->bops->message(c->b, type, p, n, !c->line_open, false);
 		c->line_open = true;
-		c->line_len += n;
+		/* Counted only against a limit, which keeps it below max. */
+		if (max > 0)
+			c->line_len += (uint32_t)n;
 		p = end;
 	}
 	if (last && c->line_open && c->b != NULL) {
@@ -414,8 +519,8 @@ conn_ws_closed(void *arg, enum ws_close_how how, int code, const char *reason,
 		    reason, code);
 		conn_set_close(c, code, "error", reason, rlen);
 		if (conn_hooks != NULL && conn_hooks->error != NULL)
-			conn_hooks->error(c, code, c->close_reason != NULL ?
-			    c->close_reason : "");
+			conn_hooks->error(c, code, c->cl != NULL ?
+			    c->cl->reason : "");
 		break;
 	}
 	conn_backend_close(c);
@@ -442,7 +547,8 @@ conn_reject_extra(struct conn *c, int status, const char *cause,
 	size_t	n;
 
 	log_info("%s rejected %s:%d %s: %d %s", c->id, c->raddr, c->rport,
-	    c->req.uri != NULL ? c->req.uri : "-", status, cause);
+	    conn_request(c)->uri != NULL ? conn_request(c)->uri : "-", status,
+	    cause);
 	server_stats(c->srv)->rejected_handshake++;
 	if (status >= 400 && status < 400 + SERVER_STATS_HTTP)
 		server_stats(c->srv)->rejected_http[status - 400]++;
@@ -450,11 +556,11 @@ conn_reject_extra(struct conn *c, int status, const char *cause,
 		conn_hooks->verdict(c, status, cause);
 	n = ws_handshake_error(buf, sizeof(buf), status, cause);
 	if (n > 0 && xlen > 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
-		evbuffer_add(c->out, buf, (size_t)(end - buf) + 2);
-		evbuffer_add(c->out, extra, xlen);
-		evbuffer_add(c->out, end + 2, n - (size_t)(end - buf) - 2);
+		conn_out_add(c, buf, (size_t)(end - buf) + 2);
+		conn_out_add(c, extra, xlen);
+		conn_out_add(c, end + 2, n - (size_t)(end - buf) - 2);
 	} else if (n > 0)
-		evbuffer_add(c->out, buf, n);
+		conn_out_add(c, buf, n);
 	conn_set_close(c, status, "http", NULL, 0);
 	conn_drain(c);
 }
@@ -532,16 +638,17 @@ conn_proxy(struct conn *c)
 		if (!listener_acl_allows(c->cfg->allowed_clients,
 		    c->cfg->blocked_clients, (struct sockaddr *)&h.src)) {
 			server_stats(c->srv)->rejected_acl++;
-			snprintf(c->raddr, sizeof(c->raddr), "%s", h.src_addr);
-			c->rport = h.src_port;
+			snprintf(c->raddr, INET6_ADDRSTRLEN, "%s", h.src_addr);
+			c->rport = (uint16_t)h.src_port;
 			conn_proxy_refuse(c, "not allowed by "
 			    "AllowedClients/BlockedClients");
 			return -1;
 		}
-		snprintf(c->raddr, sizeof(c->raddr), "%s", h.src_addr);
-		c->rport = h.src_port;
-		snprintf(c->laddr, sizeof(c->laddr), "%s", h.dst_addr);
-		c->lport = h.dst_port;
+		snprintf(c->raddr, INET6_ADDRSTRLEN, "%s", h.src_addr);
+		c->rport = (uint16_t)h.src_port;
+		snprintf(c->raddr + c->laddr_off, INET6_ADDRSTRLEN, "%s",
+		    h.dst_addr);
+		c->lport = (uint16_t)h.dst_port;
 	}
 	evbuffer_drain(c->in, (size_t)r);
 	c->proxy_done = true;
@@ -565,23 +672,23 @@ conn_plain_http(struct conn *c, const char *head, size_t len, bool parsed)
 		up = server_listening(c->srv) && !server_stopping(c->srv) &&
 		    !server_draining(c->srv);
 		n = devconsole_health(buf, sizeof(buf), up);
-		evbuffer_add(c->out, buf, n);
+		conn_out_add(c, buf, n);
 		log_debug("%s health check from %s:%d: %d", c->id, c->raddr,
 		    c->rport, up ? 200 : 503);
 		conn_set_close(c, up ? 200 : 503, "http", NULL, 0);
 		conn_drain(c);
 		return true;
 	}
-	if (parsed && c->cfg->dev_console && c->req.method != NULL &&
-	    strcmp(c->req.method, "GET") == 0 && c->req.path != NULL &&
-	    ws_request_header(&c->req, "Upgrade") == NULL &&
-	    config_route_for(c->cfg, c->req.path) != NULL) {
+	if (parsed && c->cfg->dev_console && c->hs->req.method != NULL &&
+	    strcmp(c->hs->req.method, "GET") == 0 && c->hs->req.path != NULL &&
+	    ws_request_header(&c->hs->req, "Upgrade") == NULL &&
+	    config_route_for(c->cfg, c->hs->req.path) != NULL) {
 		page = devconsole_page(&plen);
 		n = devconsole_head(buf, sizeof(buf));
-		evbuffer_add(c->out, buf, n);
-		evbuffer_add_reference(c->out, page, plen, NULL, NULL);
+		conn_out_add(c, buf, n);
+		evbuffer_add_reference(conn_out(c), page, plen, NULL, NULL);
 		log_info("%s dev console %s:%d %s", c->id, c->raddr, c->rport,
-		    c->req.uri);
+		    c->hs->req.uri);
 		conn_set_close(c, 200, "http", NULL, 0);
 		conn_drain(c);
 		return true;
@@ -623,7 +730,8 @@ conn_origin_same(const char *origin, const char *host, bool tls)
 static bool
 conn_origin_allowed(const struct conn *c)
 {
-	const char	*list = c->route->origins, *w, *origin = c->req.origin;
+	const struct ws_request	*req = &c->hs->req;
+	const char	*list = c->route->origins, *w, *origin = req->origin;
 	size_t		 n;
 
 	if (list == NULL || origin == NULL)
@@ -637,8 +745,8 @@ conn_origin_allowed(const struct conn *c)
 		    (n == strlen(origin) && strncasecmp(w, origin, n) == 0))
 			return true;
 		if (n == 4 && strncasecmp(w, "same", 4) == 0 &&
-		    c->req.host != NULL &&
-		    conn_origin_same(origin, c->req.host, c->tls))
+		    req->host != NULL &&
+		    conn_origin_same(origin, req->host, c->tls))
 			return true;
 	}
 	return false;
@@ -674,6 +782,7 @@ static int
 conn_dir_resolve(struct conn *c)
 {
 	const struct route	*r = c->route;
+	struct conn_extra	*x;
 	const char		*rest, *slash;
 	char			*cand, *real;
 	size_t			 n, dlen, plen;
@@ -682,7 +791,7 @@ conn_dir_resolve(struct conn *c)
 	plen = strlen(r->path) - 1;		/* without the "*" */
 	if (plen > 0 && r->path[plen - 1] == '/')
 		plen--;
-	rest = c->req.path + plen;
+	rest = c->hs->req.path + plen;
 	while (*rest == '/')
 		rest++;
 	slash = strchr(rest, '/');
@@ -699,10 +808,11 @@ conn_dir_resolve(struct conn *c)
 		free(real);
 		return -1;
 	}
-	c->dir_prog = real;
-	xasprintf(&c->dir_script, "%.*s/%.*s", (int)plen, r->path, (int)n,
+	x = conn_extra(c);
+	x->dir_prog = real;
+	xasprintf(&x->dir_script, "%.*s/%.*s", (int)plen, r->path, (int)n,
 	    rest);
-	c->dir_info = rest + n;
+	x->dir_info = xstrdup(rest + n);
 	return 0;
 }
 
@@ -717,11 +827,13 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len,
 {
 	struct ws_session_config	 scfg;
 	struct ws_deflate_config	 dcfg;
-	const char			*cause;
+	const char			*cause, *sp = conn_subprotocol(c);
 
 	conn_deflate_config(c->cfg, &dcfg);
-	evbuffer_drain(c->in, head);
-	evbuffer_add(c->out, resp, len);
+	c->head = xmalloc(head);
+	c->head_len = (uint32_t)head;
+	evbuffer_remove(c->in, c->head, head);
+	conn_out_add(c, resp, len);
 	conn_timer_stop(c);
 
 	memset(&scfg, 0, sizeof(scfg));
@@ -735,12 +847,12 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len,
 	c->ws = ws_session_new(&scfg, &conn_ws_callbacks, c);
 	c->state = CONN_OPEN;
 	c->opened = true;
-	c->t_open = util_now_ms();
+	c->open_ms = (uint32_t)(util_now_ms() - c->t_start);
 	server_stats(c->srv)->opened++;
 	conn_set_read_high(c, CONN_READ_HIGH);
 	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
-	    c->req.uri, c->route->name, c->subprotocol ? " subprotocol=" : "",
-	    c->subprotocol ? c->subprotocol : "",
+	    c->hs->req.uri, c->route->name, sp != NULL ? " subprotocol=" : "",
+	    sp != NULL ? sp : "",
 	    agreed != NULL ? " permessage-deflate" : "");
 
 	if (c->b == NULL &&
@@ -850,8 +962,8 @@ conn_verdict_resp(struct conn *c, const char *proto, struct evbuffer *extra,
     size_t *lenp)
 {
 	struct evbuffer	*b;
-	const char	*r = c->verdict_resp, *p, *e;
-	size_t		 n = c->verdict_resp_len, len;
+	const char	*r = c->hs->verdict_resp, *p, *e;
+	size_t		 n = c->hs->verdict_resp_len, len;
 	char		*out;
 
 	if ((b = evbuffer_new()) == NULL)
@@ -884,6 +996,7 @@ conn_verdict_headers(struct conn *c, int status, const char *cause,
     const char *hdrs, size_t hlen)
 {
 	struct evbuffer	*extra;
+	struct conn_hs	*hs;
 	const char	*why = NULL;
 	char		 proto[256], got[256], *resp;
 	size_t		 xlen, rlen;
@@ -898,15 +1011,16 @@ conn_verdict_headers(struct conn *c, int status, const char *cause,
 		why = "verdict headers too long";
 	else {
 		/* An OpenRequestHook's accept comes first, then the backend's. */
-		if (c->hook_hlen > 0)
-			(void)conn_verdict_lines(c->hook_hdrs, c->hook_hlen,
-			    extra, proto, sizeof(proto), &why);
+		if (c->hs->hook_hlen > 0)
+			(void)conn_verdict_lines(c->hs->hook_hdrs,
+			    c->hs->hook_hlen, extra, proto, sizeof(proto),
+			    &why);
 		if (why == NULL && hlen > 0)
 			(void)conn_verdict_lines(hdrs, hlen, extra, proto,
 			    sizeof(proto), &why);
 	}
 	if (why == NULL && status == 101 && proto[0] != '\0' &&
-	    (ws_handshake_select_protocol(&c->req, proto, got,
+	    (ws_handshake_select_protocol(&c->hs->req, proto, got,
 	    sizeof(got)) == 0 || strcmp(got, proto) != 0))
 		why = "subprotocol not offered by the client";
 	if (why != NULL) {
@@ -920,15 +1034,16 @@ conn_verdict_headers(struct conn *c, int status, const char *cause,
 		if (proto[0] != '\0' || evbuffer_get_length(extra) > 0) {
 			resp = conn_verdict_resp(c, proto, extra, &rlen);
 			if (proto[0] != '\0') {
-				free(c->subprotocol);
-				c->subprotocol = xstrdup(proto);
+				free(conn_extra(c)->subprotocol);
+				c->x->subprotocol = xstrdup(proto);
 			}
-			free(c->verdict_resp);
-			c->verdict_resp = resp;
-			c->verdict_resp_len = rlen;
+			free(c->hs->verdict_resp);
+			c->hs->verdict_resp = resp;
+			c->hs->verdict_resp_len = rlen;
 		}
-		conn_handshake_finish(c, c->verdict_resp, c->verdict_resp_len,
-		    c->verdict_head, c->verdict_deflate ? &c->verdict_agreed :
+		hs = c->hs;
+		conn_handshake_finish(c, hs->verdict_resp, hs->verdict_resp_len,
+		    hs->verdict_head, hs->verdict_deflate ? &hs->verdict_agreed :
 		    NULL);
 		/* Bytes the client sent after its request wait in c->in. */
 		if (!c->dead) {
@@ -975,7 +1090,7 @@ conn_handshake(struct conn *c)
 		conn_reject(c, 400, "TLS handshake on a plain (UseSSL off) port");
 		return;
 	}
-	head = ws_handshake_head_end(p, n, &c->scanned);
+	head = ws_handshake_head_end(p, n, &c->hs->scanned);
 	if (head == 0) {
 		if (len > (size_t)c->cfg->max_header_size)
 			conn_reject(c, 431, "request header too large");
@@ -987,16 +1102,17 @@ conn_handshake(struct conn *c)
 	}
 	if (conn_plain_http(c, p, head, false))
 		return;
-	if (ws_handshake_parse(p, head, &c->req, &status, &cause) == -1) {
+	if (ws_handshake_parse(p, head, &c->hs->req, &status, &cause) == -1) {
 		if (!conn_plain_http(c, p, head, true))
 			conn_reject(c, status, cause);
 		return;
 	}
-	if ((c->route = config_route_for(c->cfg, c->req.path)) == NULL) {
+	if ((c->route = config_route_for(c->cfg, c->hs->req.path)) == NULL) {
 		conn_reject(c, 404, "no route for this path");
 		return;
 	}
-	if (c->route->kind == BACKEND_DIR && c->dir_prog == NULL &&
+	if (c->route->kind == BACKEND_DIR &&
+	    conn_dir_program(c, NULL, NULL) == NULL &&
 	    conn_dir_resolve(c) == -1) {
 		conn_reject(c, 404, "no such program");
 		return;
@@ -1011,14 +1127,15 @@ conn_handshake(struct conn *c)
 		return;
 	}
 	if (*c->route->subprotocols != '\0' &&
-	    ws_handshake_select_protocol(&c->req, c->route->subprotocols, proto,
-	    sizeof(proto)))
-		c->subprotocol = xstrdup(proto);
+	    ws_handshake_select_protocol(&c->hs->req, c->route->subprotocols,
+	    proto, sizeof(proto)))
+		conn_extra(c)->subprotocol = xstrdup(proto);
 	conn_deflate_config(c->cfg, &dcfg);
-	if (dcfg.enabled && c->req.extensions != NULL)
-		deflate = ws_deflate_negotiate(c->req.extensions, &dcfg, &agreed,
-		    ext, sizeof(ext)) == 1;
-	n = ws_handshake_response(resp, sizeof(resp), c->req.key, c->subprotocol,
+	if (dcfg.enabled && c->hs->req.extensions != NULL)
+		deflate = ws_deflate_negotiate(c->hs->req.extensions, &dcfg,
+		    &agreed, ext, sizeof(ext)) == 1;
+	n = ws_handshake_response(resp, sizeof(resp), c->hs->req.key,
+	    conn_subprotocol(c),
 	    deflate ? ext : NULL);
 	if (n == 0) {
 		conn_reject(c, 500, "response too large");
@@ -1028,7 +1145,7 @@ conn_handshake(struct conn *c)
 	if (*c->route->open_hook != '\0') {
 		/* The hook answers first, in conn_hook_verdict. */
 		conn_verdict_wait(c, resp, n, head, deflate ? &agreed : NULL);
-		if ((c->hook = cgi_hook_start(c, c->route, &cause)) == NULL)
+		if ((c->hs->hook = cgi_hook_start(c, c->route, &cause)) == NULL)
 			conn_verdict(c, 503, cause);
 		return;
 	}
@@ -1054,13 +1171,15 @@ static void
 conn_verdict_wait(struct conn *c, const char *resp, size_t n, size_t head,
     const struct ws_deflate_params *agreed)
 {
-	c->verdict_resp = xmalloc(n);
-	memcpy(c->verdict_resp, resp, n);
-	c->verdict_resp_len = n;
-	c->verdict_head = head;
-	c->verdict_deflate = agreed != NULL;
+	struct conn_hs	*hs = c->hs;
+
+	hs->verdict_resp = xmalloc(n);
+	memcpy(hs->verdict_resp, resp, n);
+	hs->verdict_resp_len = n;
+	hs->verdict_head = head;
+	hs->verdict_deflate = agreed != NULL;
 	if (agreed != NULL)
-		c->verdict_agreed = *agreed;
+		hs->verdict_agreed = *agreed;
 	c->state = CONN_VERDICT;
 	conn_update_read(c);
 	conn_timer(c, (unsigned long long)c->cfg->handshake_timeout * 1000);
@@ -1072,7 +1191,8 @@ conn_hook_verdict(struct conn *c, int status, const char *hdrs, size_t hlen)
 {
 	const char	*cause;
 
-	c->hook = NULL;
+	if (c->hs != NULL)
+		c->hs->hook = NULL;
 	if (c->state != CONN_VERDICT)
 		return;
 	if (status != 101) {
@@ -1089,9 +1209,9 @@ conn_hook_verdict(struct conn *c, int status, const char *hdrs, size_t hlen)
 	if (c->bops->verdict) {
 		/* The backend decides next; the hook's headers are kept. */
 		if (hlen > 0) {
-			c->hook_hdrs = xmalloc(hlen);
-			memcpy(c->hook_hdrs, hdrs, hlen);
-			c->hook_hlen = hlen;
+			c->hs->hook_hdrs = xmalloc(hlen);
+			memcpy(c->hs->hook_hdrs, hdrs, hlen);
+			c->hs->hook_hlen = hlen;
 		}
 		return;
 	}
@@ -1171,6 +1291,9 @@ conn_mem_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)srv;
 }
 
+/* Bytes queued that a worker's figure in the master's stats may lag by. */
+#define CONN_MEM_PUBLISH	(64 * 1024)
+
 /*
  * Crosses the MaxMemory marks after conn_mem changed: over the cap, new
  * connections are refused and reads stop (conn_mem_timer_cb ends the
@@ -1179,13 +1302,17 @@ conn_mem_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_mem_check(struct server *srv)
 {
-	/* With workers each one has its share of MaxMemory. */
-	size_t		cap = ((size_t)server_config(srv)->max_memory << 20) /
-			    (size_t)workers_count();
+	static size_t	published;
+	static bool	published_over;
+	static size_t	nworkers;
+	size_t		cap = (size_t)server_config(srv)->max_memory << 20;
 	struct timeval	tv = { 0, CONN_MEM_TICK_MS * 1000 };
 
-	workers_set_mem(conn_mem, conn_mem_over);
-
+	/* With workers each one has its share of MaxMemory. */
+	if (nworkers == 0)
+		nworkers = (size_t)workers_count();
+	if (nworkers > 1)
+		cap /= nworkers;
 	if (!conn_mem_over && cap > 0 && conn_mem > cap) {
 		conn_mem_over = true;
 		conn_mem_last = conn_mem;
@@ -1207,6 +1334,13 @@ conn_mem_check(struct server *srv)
 			    conn_mem_resume_cb, NULL);
 		if (conn_mem_resume != NULL)
 			event_active(conn_mem_resume, EV_TIMEOUT, 0);
+	}
+	/* For the master's stats: a change of 64 KiB, or a crossing. */
+	if (nworkers > 1 && (conn_mem - published + CONN_MEM_PUBLISH >
+	    2 * CONN_MEM_PUBLISH || published_over != conn_mem_over)) {
+		published = conn_mem;
+		published_over = conn_mem_over;
+		workers_set_mem(conn_mem, conn_mem_over);
 	}
 }
 
@@ -1279,6 +1413,7 @@ conn_watch_hangup(struct conn *c)
 static void
 conn_check_hangup(struct conn *c)
 {
+	struct conn_extra	*x;
 	struct pollfd		 pfd;
 	unsigned long long	 now;
 	uint8_t			 b;
@@ -1303,9 +1438,10 @@ conn_check_hangup(struct conn *c)
 		return;
 	}
 	now = util_now_ms();
-	if (c->hup_at == 0)
-		c->hup_at = now;
-	if (now - c->hup_at < (unsigned long long)c->cfg->kill_timeout *
+	x = conn_extra(c);
+	if (x->hup_at == 0)
+		x->hup_at = now;
+	if (now - x->hup_at < (unsigned long long)c->cfg->kill_timeout *
 	    1000) {
 		conn_timer(c, CONN_HUP_CHECK_MS);
 		return;
@@ -1347,7 +1483,7 @@ conn_update_read(struct conn *c)
 static void
 conn_set_read_high(struct conn *c, size_t high)
 {
-	c->read_high = high;
+	c->read_high = (uint32_t)high;
 	if (c->bev != NULL)
 		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 }
@@ -1356,7 +1492,7 @@ conn_set_read_high(struct conn *c, size_t high)
 static void
 conn_set_write_low(struct conn *c, size_t low)
 {
-	c->write_low = low;
+	c->write_low = (uint32_t)low;
 	if (c->bev != NULL)
 		bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
 }
@@ -1494,9 +1630,12 @@ conn_sock_flush(struct conn *c)
 			    NULL);
 			c->writing = true;
 		}
-	} else if (c->writing) {
-		event_del(c->wev);
-		c->writing = false;
+	} else {
+		if (c->writing) {
+			event_del(c->wev);
+			c->writing = false;
+		}
+		conn_out_release(c);
 	}
 	conn_account(c);
 	if (evbuffer_get_length(c->out) <= c->write_low)
@@ -1559,22 +1698,6 @@ conn_post(struct conn *c, uint8_t work)
 	event_active(conn_post_ev, EV_TIMEOUT, 0);
 }
 
-/*
- * Plain connections: output was queued. The write happens once, after
- * the callbacks of this round, so a read that produces many frames costs
- * one writev and no epoll_ctl.
- */
-static void
-conn_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct conn	*c = arg;
-
-	if (info->n_added == 0 || (c->posted & CONN_POST_FLUSH) || c->writing)
-		return;
-	conn_post(c, CONN_POST_FLUSH);
-}
-
 /* Gives an empty input queue of a plain connection back. */
 static void
 conn_in_release(struct conn *c)
@@ -1623,10 +1746,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_writable(struct conn *c)
 {
-	struct evbuffer	*out = c->out;
-
 	if (c->state == CONN_DRAINING) {
-		if (evbuffer_get_length(out) == 0 && !c->half_closed) {
+		if (evbuffer_get_length(c->out) == 0 && !c->half_closed) {
 			/* All sent: FIN, then wait a little for the client's. */
 			c->half_closed = true;
 			if (c->tls)
@@ -1637,13 +1758,13 @@ conn_writable(struct conn *c)
 		}
 		return;
 	}
-	if (c->paused_output && evbuffer_get_length(out) <= CONN_OUT_LOW) {
+	if (c->paused_output && evbuffer_get_length(c->out) <= CONN_OUT_LOW) {
 		c->busy++;
 		conn_file_pump(c);
-		if (c->file == NULL)
+		if (conn_file_get(c) == NULL)
 			conn_flush_held(c);
-		if (c->file != NULL || c->dead ||
-		    evbuffer_get_length(out) > CONN_OUT_HIGH) {
+		if (conn_file_get(c) != NULL || c->dead ||
+		    evbuffer_get_length(c->out) > CONN_OUT_HIGH) {
 			/* Still sending a file, or the queue filled up again. */
 			c->busy--;
 			if (c->dead && c->busy == 0)
@@ -1805,11 +1926,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_VERDICT:
 		c->busy++;
-		if (c->hook != NULL) {
+		if (c->hs->hook != NULL) {
 			log_info("%s OpenRequestHook gave no answer within %d "
 			    "s; killed", c->id, c->cfg->handshake_timeout);
-			cgi_hook_cancel(c->hook);
-			c->hook = NULL;
+			cgi_hook_cancel(c->hs->hook);
+			c->hs->hook = NULL;
 			conn_verdict(c, 503, "OpenRequestHook timed out");
 		} else {
 			log_info("%s no backend verdict within %d s", c->id,
@@ -1855,40 +1976,53 @@ conn_drain(struct conn *c)
 		conn_writable(c);
 }
 
+/* Frees what only the handshake and the verdict needed. */
+static void
+conn_hs_free(struct conn *c)
+{
+	if (c->hs == NULL)
+		return;
+	free(c->hs->verdict_resp);
+	free(c->hs->hook_hdrs);
+	ws_request_free(&c->hs->req);
+	free(c->hs);
+	c->hs = NULL;
+}
+
 /* The one teardown path: logs the close line and frees everything. */
 static void
 conn_free(struct conn *c)
 {
 	unsigned long long	now = util_now_ms();
 	struct server_stats	*st = server_stats(c->srv);
-	const char		*reason;
+	const char		*reason, *by;
+	int			 code;
 
 	conn_file_end(c, CONN_FILE_CLOSED, 0);
-	if (c->hook != NULL) {
-		cgi_hook_cancel(c->hook);
-		c->hook = NULL;
+	if (c->hs != NULL && c->hs->hook != NULL) {
+		cgi_hook_cancel(c->hs->hook);
+		c->hs->hook = NULL;
 	}
-	free(c->hook_hdrs);
 	conn_backend_close(c);
-	reason = c->close_reason != NULL ? c->close_reason : "";
+	reason = c->cl != NULL ? c->cl->reason : "";
+	code = c->cl != NULL ? c->cl->code : 0;
+	by = c->cl != NULL ? c->cl->by : "server";
 	if (c->opened) {
 		log_info("%s close code=%d by=%s reason=\"%s\" duration=%.3fs "
 		    "msgs_in=%llu msgs_out=%llu bytes_in=%llu bytes_out=%llu",
-		    c->id, c->close_code, c->close_by ? c->close_by : "server",
-		    reason, (now - c->t_open) / 1000.0,
+		    c->id, code, by, reason,
+		    (now - c->t_start - c->open_ms) / 1000.0,
 		    (unsigned long long)c->msgs_in,
 		    (unsigned long long)c->msgs_out,
 		    (unsigned long long)c->bytes_in,
 		    (unsigned long long)c->bytes_out);
 		st->closed++;
-		if (c->close_code >= 1000 && c->close_code < 1000 +
-		    SERVER_STATS_CODES - 1)
-			st->closed_code[c->close_code - 1000]++;
+		if (code >= 1000 && code < 1000 + SERVER_STATS_CODES - 1)
+			st->closed_code[code - 1000]++;
 		else
 			st->closed_code[SERVER_STATS_CODES - 1]++;
 		if (conn_hooks != NULL && conn_hooks->disconnected != NULL)
-			conn_hooks->disconnected(c, c->close_code,
-			    c->close_by ? c->close_by : "server", reason);
+			conn_hooks->disconnected(c, code, by, reason);
 	}
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
@@ -1897,29 +2031,40 @@ conn_free(struct conn *c)
 	conn_mem_check(c->srv);
 	if (c->ws != NULL)
 		ws_session_free(c->ws);
-	ws_request_free(&c->req);
-	free(c->subprotocol);
-	free(c->close_reason);
-	free(c->dir_prog);
-	free(c->dir_script);
-	free(c->verdict_resp);
+	conn_hs_free(c);
+	free(c->head);
+	if (conn_req_of == c) {
+		ws_request_free(&conn_req_cache);
+		conn_req_of = NULL;
+	}
+	free(c->cl);
+	if (c->x != NULL) {
+		free(c->x->subprotocol);
+		free(c->x->dir_prog);
+		free(c->x->dir_script);
+		free(c->x->dir_info);
+		if (c->x->held != NULL)
+			evbuffer_free(c->x->held);
+		free(c->x);
+	}
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	else {
-		event_free(c->rev);
+		event_del(c->rev);
 		if (c->wev != NULL)
 			event_free(c->wev);
 		if (c->in != conn_in_none)
 			evbuffer_free(c->in);
-		evbuffer_free(c->out);
+		if (c->out != conn_out_none) {
+			evbuffer_drain(c->out, evbuffer_get_length(c->out));
+			conn_out_release(c);
+		}
 		close(c->fd);
 	}
 	conn_timer_stop(c);
 	if (c->posted != 0)
 		TAILQ_REMOVE((c->posted & CONN_POST_RUN) ? &conn_running :
 		    &conn_posted, c, post);
-	if (c->held != NULL)
-		evbuffer_free(c->held);
 	server_config_release(c->srv, c->cfg);
 	server_conn_gone(c->srv);
 	free(c);
@@ -1975,34 +2120,56 @@ conn_addr(const struct sockaddr *sa, char *host, size_t hlen, int *port)
 void
 conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 {
+	const struct config	*cfg = server_config_hold(srv);
 	struct conn		*c;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	struct timeval		 tv;
+	char			 raddr[INET6_ADDRSTRLEN];
+	char			 laddr[INET6_ADDRSTRLEN];
+	int			 rport, lport = 0;
+	size_t			 rlen, llen, size, evoff = 0;
 
-	c = xcalloc(1, sizeof(*c));
-	c->srv = srv;
-	c->cfg = server_config_hold(srv);
-	snprintf(c->id, sizeof(c->id), "%llu",
-	    (unsigned long long)server_next_id(srv));
-	c->state = CONN_HANDSHAKE;
-	c->t_start = util_now_ms();
-	conn_addr(sa, c->raddr, sizeof(c->raddr), &c->rport);
-	c->proxy_done = c->cfg->proxy_protocol == PROXY_OFF;
-	c->proxy_trusted = !c->proxy_done &&
-	    *c->cfg->proxy_trusted_clients != '\0' &&
-	    listener_acl_allows(c->cfg->proxy_trusted_clients, NULL, sa);
+	conn_addr(sa, raddr, sizeof(raddr), &rport);
+	laddr[0] = '\0';
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(
 		    &((struct sockaddr_in6 *)&ss)->sin6_addr)) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], c->laddr,
-			    sizeof(c->laddr));
-			c->lport = ntohs(s6->sin6_port);
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], laddr,
+			    sizeof(laddr));
+			lport = ntohs(s6->sin6_port);
 		} else
-			conn_addr((struct sockaddr *)&ss, c->laddr,
-			    sizeof(c->laddr), &c->lport);
+			conn_addr((struct sockaddr *)&ss, laddr, sizeof(laddr),
+			    &lport);
 	}
+	/* A PROXY header may replace both later: room for the longest then. */
+	rlen = strlen(raddr) + 1;
+	llen = strlen(laddr) + 1;
+	if (cfg->proxy_protocol != PROXY_OFF)
+		rlen = llen = INET6_ADDRSTRLEN;
+	size = offsetof(struct conn, raddr) + rlen + llen;
+	if (cfg->tls == NULL) {
+		evoff = (size + 15) & ~(size_t)15;
+		size = evoff + event_get_struct_event_size();
+	}
+	c = xcalloc(1, size);
+	c->srv = srv;
+	c->cfg = cfg;
+	snprintf(c->id, sizeof(c->id), "%llu",
+	    (unsigned long long)server_next_id(srv));
+	c->state = CONN_HANDSHAKE;
+	c->t_start = util_now_ms();
+	c->hs = xcalloc(1, sizeof(*c->hs));
+	memcpy(c->raddr, raddr, strlen(raddr) + 1);
+	c->laddr_off = (uint8_t)rlen;
+	memcpy(c->raddr + c->laddr_off, laddr, strlen(laddr) + 1);
+	c->rport = (uint16_t)rport;
+	c->lport = (uint16_t)lport;
+	c->proxy_done = c->cfg->proxy_protocol == PROXY_OFF;
+	c->proxy_trusted = !c->proxy_done &&
+	    *c->cfg->proxy_trusted_clients != '\0' &&
+	    listener_acl_allows(c->cfg->proxy_trusted_clients, NULL, sa);
 	conn_sockopts(c->cfg, fd);
 	evutil_make_socket_nonblocking(fd);
 
@@ -2011,6 +2178,7 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 
 		if ((ssl = tls_ssl_new(c->cfg->tls, c->id)) == NULL) {
 			server_config_release(srv, c->cfg);
+			free(c->hs);
 			free(c);
 			close(fd);
 			return;
@@ -2024,11 +2192,20 @@ conn_new(struct server *srv, int fd, const struct sockaddr *sa, int salen)
 		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
 		    conn_event_cb, c);
 	} else {
-		c->in = evbuffer_new();
-		c->out = evbuffer_new();
-		c->rev = event_new(server_base(srv), fd, EV_READ | EV_PERSIST,
-		    conn_sock_read_cb, c);
-		evbuffer_add_cb(c->out, conn_out_cb, c);
+		/* Queues are taken when bytes must wait (conn_out). */
+		if (conn_in_none == NULL &&
+		    (conn_in_none = evbuffer_new()) == NULL)
+			util_oom(sizeof(void *));
+		if (conn_out_none == NULL &&
+		    (conn_out_none = evbuffer_new()) == NULL)
+			util_oom(sizeof(void *));
+		c->in = conn_in_none;
+		c->out = conn_out_none;
+		/* The read event is part of this allocation. */
+		c->rev = (struct event *)((char *)c + evoff);
+		if (event_assign(c->rev, server_base(srv), fd,
+		    EV_READ | EV_PERSIST, conn_sock_read_cb, c) == -1)
+			abort();
 	}
 	c->fd = fd;
 	c->timeout = c->cfg->default_timeout;
@@ -2105,20 +2282,22 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
     bool first, bool last)
 {
 	struct conn_piece	 h;
+	struct conn_extra	*x;
 
 	if (c->state != CONN_OPEN)
 		return -1;
-	if (c->file != NULL || conn_held_len(c) > 0) {
+	if (c->x != NULL && (c->x->file != NULL || conn_held_len(c) > 0)) {
 		/* A sendfile owns the message stream: wait for its end. */
 		memset(&h, 0, sizeof(h));
 		h.len = len;
 		h.type = type;
 		h.first = first;
 		h.last = last;
-		if (c->held == NULL)
-			c->held = evbuffer_new();
-		evbuffer_add(c->held, &h, sizeof(h));
-		evbuffer_add(c->held, data, len);
+		x = c->x;
+		if (x->held == NULL && (x->held = evbuffer_new()) == NULL)
+			util_oom(sizeof(h) + len);
+		evbuffer_add(x->held, &h, sizeof(h));
+		evbuffer_add(x->held, data, len);
 		c->paused_output = true;
 		conn_account(c);
 		return 0;
@@ -2140,15 +2319,14 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 int
 conn_close_status(const struct conn *c, const char **reason)
 {
-	*reason = c->close_by != NULL && c->close_reason != NULL ?
-	    c->close_reason : "";
-	return c->close_by != NULL ? c->close_code : 0;
+	*reason = c->cl != NULL ? c->cl->reason : "";
+	return c->cl != NULL ? c->cl->code : 0;
 }
 
 bool
 conn_output_full(const struct conn *c)
 {
-	return conn_mem_over || c->file != NULL ||
+	return conn_mem_over || conn_file_get(c) != NULL ||
 	    conn_held_len(c) > 0 ||
 	    evbuffer_get_length(c->out) > CONN_OUT_HIGH;
 }
@@ -2233,24 +2411,45 @@ conn_id(const struct conn *c)
 const struct ws_request *
 conn_request(const struct conn *c)
 {
-	return &c->req;
+	static const struct ws_request	 none;
+	const char			*cause;
+	int				 status;
+
+	if (c->hs != NULL)
+		return &c->hs->req;
+	if (c->head == NULL)
+		return &none;
+	if (conn_req_of == c)
+		return &conn_req_cache;
+	/* The bytes parsed before, so this cannot fail; none if it did. */
+	ws_request_free(&conn_req_cache);
+	conn_req_of = NULL;
+	if (ws_handshake_parse(c->head, c->head_len, &conn_req_cache, &status,
+	    &cause) == -1) {
+		ws_request_free(&conn_req_cache);
+		return &none;
+	}
+	conn_req_of = c;
+	return &conn_req_cache;
 }
 
 const char *
 conn_subprotocol(const struct conn *c)
 {
-	return c->subprotocol;
+	return c->x != NULL ? c->x->subprotocol : NULL;
 }
 
 const char *
 conn_dir_program(const struct conn *c, const char **script_name,
     const char **path_info)
 {
+	const struct conn_extra	*x = c->x;
+
 	if (script_name != NULL)
-		*script_name = c->dir_script;
+		*script_name = x != NULL ? x->dir_script : NULL;
 	if (path_info != NULL)
-		*path_info = c->dir_info;
-	return c->dir_prog;
+		*path_info = x != NULL ? x->dir_info : NULL;
+	return x != NULL ? x->dir_prog : NULL;
 }
 
 const char *
@@ -2268,7 +2467,7 @@ conn_remote_port(const struct conn *c)
 const char *
 conn_local_addr(const struct conn *c)
 {
-	return c->laddr;
+	return c->raddr + c->laddr_off;
 }
 
 int
@@ -2311,6 +2510,8 @@ conn_announce(struct conn *c)
 		conn_hooks->verdict(c, 101, "accepted");
 	if (conn_hooks != NULL && conn_hooks->connected != NULL)
 		conn_hooks->connected(c);
+	/* From here on the request is kept as its bytes (c->head). */
+	conn_hs_free(c);
 }
 
 /*
@@ -2321,11 +2522,11 @@ conn_announce(struct conn *c)
 static void
 conn_file_end(struct conn *c, enum conn_file_status st, int err)
 {
-	struct conn_file	*f = c->file;
+	struct conn_file	*f = conn_file_get(c);
 
 	if (f == NULL)
 		return;
-	c->file = NULL;
+	c->x->file = NULL;
 	if (st != CONN_FILE_DONE && st != CONN_FILE_CLOSED &&
 	    c->state == CONN_OPEN &&
 	    ws_session_send(c->ws, WS_MSG_BINARY, NULL, 0, !f->started,
@@ -2343,14 +2544,14 @@ conn_file_end(struct conn *c, enum conn_file_status st, int err)
 static void
 conn_file_pump(struct conn *c)
 {
-	struct evbuffer		*out = c->out;
 	struct conn_file	*f;
 	size_t			 want;
 	ssize_t			 n;
 	bool			 last;
 
-	while ((f = c->file) != NULL && c->state == CONN_OPEN &&
-	    evbuffer_get_length(out) <= CONN_OUT_HIGH) {
+	/* c->out is read each time: a plain queue is taken on first write. */
+	while ((f = conn_file_get(c)) != NULL && c->state == CONN_OPEN &&
+	    evbuffer_get_length(c->out) <= CONN_OUT_HIGH) {
 		want = f->bufsize;
 		if (f->size - f->sent < want)
 			want = (size_t)(f->size - f->sent);
@@ -2378,7 +2579,7 @@ conn_file_pump(struct conn *c)
 			return;
 		}
 	}
-	if (c->file != NULL && c->state != CONN_OPEN)
+	if (conn_file_get(c) != NULL && c->state != CONN_OPEN)
 		conn_file_end(c, CONN_FILE_CLOSED, 0);
 }
 
@@ -2386,7 +2587,8 @@ conn_file_pump(struct conn *c)
 static size_t
 conn_held_len(const struct conn *c)
 {
-	return c->held != NULL ? evbuffer_get_length(c->held) : 0;
+	return c->x != NULL && c->x->held != NULL ?
+	    evbuffer_get_length(c->x->held) : 0;
 }
 
 /* Sends the backend pieces held back during a sendfile, in order. */
@@ -2397,8 +2599,8 @@ conn_flush_held(struct conn *c)
 	uint8_t			*p;
 
 	while (conn_held_len(c) >= sizeof(h)) {
-		evbuffer_copyout(c->held, &h, sizeof(h));
-		p = evbuffer_pullup(c->held, (ev_ssize_t)(sizeof(h) + h.len));
+		evbuffer_copyout(c->x->held, &h, sizeof(h));
+		p = evbuffer_pullup(c->x->held, (ev_ssize_t)(sizeof(h) + h.len));
 		if (c->state == CONN_OPEN && p != NULL &&
 		    ws_session_send(c->ws, h.type, p + sizeof(h), h.len,
 		    h.first, h.last) == 0) {
@@ -2408,7 +2610,7 @@ conn_flush_held(struct conn *c)
 				server_stats(c->srv)->msgs_out++;
 			}
 		}
-		evbuffer_drain(c->held, sizeof(h) + h.len);
+		evbuffer_drain(c->x->held, sizeof(h) + h.len);
 	}
 }
 
@@ -2420,12 +2622,10 @@ conn_flush_held(struct conn *c)
 static void
 conn_output_resume(struct conn *c)
 {
-	struct evbuffer	*out = c->out;
-
-	if (c->file != NULL || c->state == CONN_DRAINING)
+	if (conn_file_get(c) != NULL || c->state == CONN_DRAINING)
 		return;
 	conn_flush_held(c);
-	if (!c->paused_output || evbuffer_get_length(out) > CONN_OUT_LOW)
+	if (!c->paused_output || evbuffer_get_length(c->out) > CONN_OUT_LOW)
 		return;
 	c->paused_output = false;
 	if (c->b != NULL && c->bops->writable != NULL)
@@ -2455,7 +2655,7 @@ conn_get_info(const struct conn *c, struct conn_info *ci)
 	ci->accept_data = !c->paused_admin;
 	ci->line_mode = c->line_mode;
 	ci->ready_to_send = c->state == CONN_OPEN && !conn_output_full(c);
-	ci->sending_file = c->file != NULL;
+	ci->sending_file = conn_file_get(c) != NULL;
 	ci->timeout = c->timeout;
 	ci->route = c->route != NULL ? c->route->name : "";
 	ci->age_ms = util_now_ms() - c->t_start;
@@ -2534,7 +2734,7 @@ conn_send_admin(struct conn *c, enum ws_msg_type type, const void *data,
 {
 	if (c->state != CONN_OPEN)
 		return -1;
-	if (c->file != NULL || c->backend_msg_open ||
+	if (conn_file_get(c) != NULL || c->backend_msg_open ||
 	    conn_held_len(c) > 0)
 		return -2;
 	if (conn_output_full(c))
@@ -2558,7 +2758,7 @@ conn_sendfile(struct conn *c, int fd, conn_file_cb done, void *arg)
 
 	if (c->state != CONN_OPEN)
 		return -1;
-	if (c->file != NULL || c->backend_msg_open ||
+	if (conn_file_get(c) != NULL || c->backend_msg_open ||
 	    conn_held_len(c) > 0)
 		return -2;
 	f = xcalloc(1, sizeof(*f));
@@ -2573,13 +2773,13 @@ conn_sendfile(struct conn *c, int fd, conn_file_cb done, void *arg)
 	f->buf = xmalloc(f->bufsize);
 	f->done = done;
 	f->arg = arg;
-	c->file = f;
+	conn_extra(c)->file = f;
 	/* The backend and the client wait until the file is out. */
 	c->paused_output = true;
 	conn_update_read(c);
 	c->busy++;
 	conn_file_pump(c);
-	if (c->file == NULL)
+	if (conn_file_get(c) == NULL)
 		conn_output_resume(c);
 	c->busy--;
 	if (c->dead && c->busy == 0)
@@ -2590,7 +2790,7 @@ conn_sendfile(struct conn *c, int fd, conn_file_cb done, void *arg)
 int
 conn_interrupt(struct conn *c)
 {
-	if (c->file == NULL)
+	if (conn_file_get(c) == NULL)
 		return -1;
 	c->busy++;
 	conn_file_end(c, CONN_FILE_INTERRUPTED, 0);

@@ -21,7 +21,12 @@ const struct config	*conn_config(const struct conn *);
 /* ConnectionId: unique for the life of the process, never reused. */
 const char		*conn_id(const struct conn *);
 
-/* The upgrade request (valid from the backend's open to its close). */
+/*
+ * The upgrade request; all fields NULL before it is parsed. Use it at
+ * once: it is valid until the next conn_request call or the return to the
+ * event loop (an open connection keeps only the request's bytes and
+ * parses them again here, into one shared copy).
+ */
 const struct ws_request	*conn_request(const struct conn *);
 /* The subprotocol agreed on, or NULL. */
 const char		*conn_subprotocol(const struct conn *);

@@ -31,43 +31,56 @@
  */
 #define SESSION_IDLE_MAX	4
 
+/* A buffered message: one block, header and bytes. */
+struct session_buf {
+	size_t		len;
+	size_t		cap;
+	uint8_t		data[];
+};
+
+/*
+ * Laid out for size: an idle server holds one per connection, so flags are
+ * bits, small enums are bytes, and what is shared or rare lives elsewhere
+ * (the callbacks table is the caller's; a control payload is read where it
+ * arrived, and copied only when it came in pieces).
+ */
 struct ws_session {
-	struct ws_session_config	 cfg;
-	struct ws_session_callbacks	 cb;
+	const struct ws_session_callbacks *cb;
 	void				*arg;
-	enum ws_session_state		 state;
+	uint64_t			 max_message_size;
+	size_t				 max_frame_size;
 	struct ws_frame_decoder		 dec;
-
-	/* The frame being received. */
-	uint8_t				 fop;		/* its opcode */
-	bool				 ffin;
 	uint64_t			 fremaining;	/* payload still to come */
-
-	/* The data message being received (possibly over many frames). */
-	bool				 in_msg;
-	enum ws_msg_type		 msg_type;
-	bool				 msg_started;	/* first piece delivered */
 	uint64_t			 msg_len;	/* announced so far */
 	struct ws_utf8			 utf8;
 
-	/* A control frame's payload, gathered until its end. */
-	uint8_t				 ctl[WS_CONTROL_MAX];
-	size_t				 ctl_len;
+	uint8_t				 state;		/* ws_session_state */
+	uint8_t				 fop;		/* frame's opcode */
+	uint8_t				 msg_type;	/* ws_msg_type received */
+	uint8_t				 out_type;	/* ws_msg_type sent */
+	uint8_t				 ctl_len;
+	bool				 buffer_message:1;
+	bool				 ffin:1;	/* the frame has FIN */
+	bool				 in_msg:1;	/* a message is coming in */
+	bool				 msg_started:1;	/* its first piece is out */
+	bool				 msg_deflated:1;	/* it is compressed */
+	bool				 out_open:1;	/* a message is going out */
+	bool				 out_deflated:1;	/* it is compressed */
+	bool				 out_started:1;	/* its first frame is out */
+	bool				 ctl_owned:1;	/* ctl is ours (malloc'd) */
 
-	/* buffer_message: the message gathered so far. */
-	uint8_t				*buf;
-	size_t				 buf_len;
-	size_t				 buf_cap;
+	/*
+	 * A control frame's payload: the caller's bytes while it is whole in
+	 * one feed call (it then ends in that call), else a WS_CONTROL_MAX
+	 * copy that lives until the frame ends.
+	 */
+	const uint8_t			*ctl;
 
-	/* The data message being sent. */
-	bool				 out_open;
-	enum ws_msg_type		 out_type;
-	bool				 out_deflated;	/* it is compressed */
-	bool				 out_started;	/* its first frame is out */
+	/* buffer_message: the message gathered so far; NULL until one. */
+	struct session_buf		*buf;
 
 	/* permessage-deflate; NULL when not negotiated. */
 	struct ws_deflate		*deflate;
-	bool				 msg_deflated;	/* receiving compressed */
 };
 
 static void	*session_realloc(void *, size_t);
@@ -93,6 +106,7 @@ static int	 session_send_deflated(struct ws_session *, enum ws_msg_type,
 static void	 session_buf_append(struct ws_session *, const uint8_t *,
 		    size_t);
 static void	 session_buf_done(struct ws_session *);
+static void	 session_ctl_drop(struct ws_session *);
 
 /* Resizes memory; the protocol core has no way to go on without it. */
 static void *
@@ -114,9 +128,11 @@ ws_session_new(const struct ws_session_config *cfg,
 
 	s = session_realloc(NULL, sizeof(*s));
 	memset(s, 0, sizeof(*s));
-	s->cfg = *cfg;
-	s->cb = *cb;
+	s->cb = cb;
 	s->arg = arg;
+	s->max_message_size = cfg->max_message_size;
+	s->max_frame_size = cfg->max_frame_size;
+	s->buffer_message = cfg->buffer_message;
 	s->state = WS_STATE_OPEN;
 	ws_frame_decoder_init(&s->dec, true);
 	ws_utf8_init(&s->utf8);
@@ -124,9 +140,6 @@ ws_session_new(const struct ws_session_config *cfg,
 		s->deflate = ws_deflate_new(cfg->deflate, cfg->deflate_cfg);
 		s->dec.rsv_allowed = WS_RSV1;
 	}
-	/* The caller's agreement need not outlive this call. */
-	s->cfg.deflate = NULL;
-	s->cfg.deflate_cfg = NULL;
 	return s;
 }
 
@@ -137,6 +150,7 @@ ws_session_free(struct ws_session *s)
 	if (s == NULL)
 		return;
 	ws_deflate_free(s->deflate);
+	session_ctl_drop(s);
 	free(s->buf);
 	free(s);
 }
@@ -145,7 +159,7 @@ ws_session_free(struct ws_session *s)
 enum ws_session_state
 ws_session_state(const struct ws_session *s)
 {
-	return s->state;
+	return (enum ws_session_state)s->state;
 }
 
 /* Lets an extension (permessage-deflate) use RSV bits in received frames. */
@@ -159,7 +173,8 @@ ws_session_set_rsv_allowed(struct ws_session *s, uint8_t rsv)
 size_t
 ws_session_memory(const struct ws_session *s)
 {
-	return sizeof(*s) + s->buf_cap +
+	return sizeof(*s) + (s->buf != NULL ? sizeof(*s->buf) + s->buf->cap :
+	    0) + (s->ctl_owned ? WS_CONTROL_MAX : 0) +
 	    (s->deflate != NULL ? ws_deflate_memory(s->deflate) : 0);
 }
 
@@ -167,8 +182,12 @@ ws_session_memory(const struct ws_session *s)
 size_t
 ws_session_buffered(const struct ws_session *s, size_t *pending)
 {
-	*pending = s->buf_len;
-	return s->buf_cap;
+	if (s->buf == NULL) {
+		*pending = 0;
+		return 0;
+	}
+	*pending = s->buf->len;
+	return s->buf->cap;
 }
 
 /* Returns the default reason text for a close code ("" when none). */
@@ -211,9 +230,9 @@ session_write_frame(struct ws_session *s, bool fin, uint8_t rsv,
 	size_t	hlen;
 
 	hlen = ws_frame_header_encode(hdr, fin, rsv, opcode, len, NULL);
-	s->cb.write(s->arg, hdr, hlen);
+	s->cb->write(s->arg, hdr, hlen);
 	if (len > 0)
-		s->cb.write(s->arg, data, len);
+		s->cb->write(s->arg, data, len);
 }
 
 /* Writes a close frame; code 0 means one without a code (and reason). */
@@ -243,8 +262,9 @@ session_closed(struct ws_session *s, enum ws_close_how how, int code,
 {
 	s->state = WS_STATE_CLOSED;
 	s->in_msg = false;
-	s->buf_len = 0;
-	s->cb.closed(s->arg, how, code, reason, reason_len);
+	if (s->buf != NULL)
+		s->buf->len = 0;
+	s->cb->closed(s->arg, how, code, reason, reason_len);
 }
 
 /*
@@ -341,7 +361,7 @@ ws_session_feed(struct ws_session *s, uint8_t *data, size_t len)
 static int
 session_header(struct ws_session *s, const struct ws_frame_header *h)
 {
-	uint64_t	max = s->cfg.max_message_size;
+	uint64_t	max = s->max_message_size;
 
 	s->fop = h->opcode;
 	s->ffin = h->fin;
@@ -351,7 +371,7 @@ session_header(struct ws_session *s, const struct ws_frame_header *h)
 	    (h->opcode >= WS_OP_CLOSE || h->opcode == WS_OP_CONT))
 		return session_fail(s, WS_ERR_PROTOCOL, "Unexpected RSV1 bit");
 	if (h->opcode >= WS_OP_CLOSE) {
-		s->ctl_len = 0;
+		session_ctl_drop(s);
 		return 0;
 	}
 	if (h->opcode == WS_OP_CONT) {
@@ -367,7 +387,8 @@ session_header(struct ws_session *s, const struct ws_frame_header *h)
 		    WS_MSG_BINARY;
 		s->msg_started = false;
 		s->msg_len = 0;
-		s->buf_len = 0;
+		if (s->buf != NULL)
+			s->buf->len = 0;
 		s->msg_deflated = s->deflate != NULL && (h->rsv & WS_RSV1);
 		ws_utf8_init(&s->utf8);
 	}
@@ -395,11 +416,21 @@ session_payload(struct ws_session *s, const uint8_t *data, size_t len)
 		return session_fail(s, WS_ERR_INTERNAL, "Frame length mismatch");
 	s->fremaining -= len;
 	if (s->fop >= WS_OP_CLOSE) {
-		if (len > sizeof(s->ctl) - s->ctl_len)
+		if (len > (size_t)(WS_CONTROL_MAX - s->ctl_len))
 			return session_fail(s, WS_ERR_INTERNAL,
 			    "Control frame overrun");
-		memcpy(s->ctl + s->ctl_len, data, len);
-		s->ctl_len += len;
+		if (s->ctl_len == 0 && s->fremaining == 0) {
+			/* Whole: its END comes in this same feed call. */
+			s->ctl = data;
+			s->ctl_len = (uint8_t)len;
+			return 0;
+		}
+		if (!s->ctl_owned) {
+			s->ctl = session_realloc(NULL, WS_CONTROL_MAX);
+			s->ctl_owned = true;
+		}
+		memcpy((uint8_t *)s->ctl + s->ctl_len, data, len);
+		s->ctl_len += (uint8_t)len;
 		return 0;
 	}
 	if (len == 0)
@@ -417,8 +448,14 @@ session_payload(struct ws_session *s, const uint8_t *data, size_t len)
 static int
 session_end(struct ws_session *s)
 {
-	if (s->fop >= WS_OP_CLOSE)
-		return session_control(s);
+	int	rc;
+
+	if (s->fop >= WS_OP_CLOSE) {
+		/* Once closed, the copy (if any) goes with the session. */
+		if ((rc = session_control(s)) == 0)
+			session_ctl_drop(s);
+		return rc;
+	}
 	if (s->fremaining != 0)
 		return session_fail(s, WS_ERR_INTERNAL, "Frame length mismatch");
 	if (s->ffin && s->in_msg)
@@ -439,7 +476,7 @@ session_inflate(struct ws_session *s, const uint8_t *data, size_t len,
     bool fin)
 {
 	const uint8_t	*p;
-	uint64_t	 max = s->cfg.max_message_size;
+	uint64_t	 max = s->max_message_size;
 	size_t		 n;
 	bool		 final;
 	int		 rc;
@@ -487,23 +524,24 @@ session_deliver(struct ws_session *s, const uint8_t *data, size_t len,
 		s->in_msg = false;
 	if (s->state != WS_STATE_OPEN) {
 		/* We sent close: the rest is only checked, then dropped. */
-		s->buf_len = 0;
+		if (s->buf != NULL)
+			s->buf->len = 0;
 		return 0;
 	}
-	if (s->cfg.buffer_message) {
+	if (s->buffer_message) {
 		if (len > 0)
 			session_buf_append(s, data, len);
 		if (!last)
 			return 0;
-		s->cb.message(s->arg, s->msg_type,
-		    s->buf != NULL ? s->buf : (const uint8_t *)"", s->buf_len,
-		    true, true);
+		s->cb->message(s->arg, (enum ws_msg_type)s->msg_type,
+		    s->buf != NULL ? s->buf->data : (const uint8_t *)"",
+		    s->buf != NULL ? s->buf->len : 0, true, true);
 		session_buf_done(s);
 		return 0;
 	}
 	first = !s->msg_started;
 	s->msg_started = true;
-	s->cb.message(s->arg, s->msg_type,
+	s->cb->message(s->arg, (enum ws_msg_type)s->msg_type,
 	    data != NULL ? data : (const uint8_t *)"", len, first, last);
 	return 0;
 }
@@ -515,35 +553,54 @@ session_deliver(struct ws_session *s, const uint8_t *data, size_t len,
 static void
 session_buf_append(struct ws_session *s, const uint8_t *data, size_t len)
 {
-	size_t	need, cap;
+	struct session_buf	*b = s->buf;
+	size_t			 have = b != NULL ? b->len : 0, need, cap;
 
-	if (len > SIZE_MAX - s->buf_len)
+	if (len > SIZE_MAX - have)
 		abort();
-	need = s->buf_len + len;
-	if (need > s->buf_cap) {
-		cap = s->buf_cap > 0 ? s->buf_cap : SESSION_BUF_MIN;
+	need = have + len;
+	if (b == NULL || need > b->cap) {
+		cap = b != NULL ? b->cap : SESSION_BUF_MIN;
 		while (cap < need)
 			cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-		if (s->cfg.max_message_size != 0 &&
-		    cap > s->cfg.max_message_size && need <=
-		    s->cfg.max_message_size)
-			cap = (size_t)s->cfg.max_message_size;
-		s->buf = session_realloc(s->buf, cap);
-		s->buf_cap = cap;
+		if (s->max_message_size != 0 &&
+		    cap > s->max_message_size && need <=
+		    s->max_message_size)
+			cap = (size_t)s->max_message_size;
+		if (cap > SIZE_MAX - sizeof(*b))
+			abort();
+		b = session_realloc(b, sizeof(*b) + cap);
+		b->len = have;
+		b->cap = cap;
+		s->buf = b;
 	}
-	memcpy(s->buf + s->buf_len, data, len);
-	s->buf_len = need;
+	memcpy(b->data + b->len, data, len);
+	b->len = need;
 }
 
 /* Empties the message buffer and gives back what a big message took. */
 static void
 session_buf_done(struct ws_session *s)
 {
-	s->buf_len = 0;
-	if (s->buf_cap > SESSION_BUF_KEEP) {
-		s->buf = session_realloc(s->buf, SESSION_BUF_KEEP);
-		s->buf_cap = SESSION_BUF_KEEP;
+	if (s->buf == NULL)
+		return;
+	s->buf->len = 0;
+	if (s->buf->cap > SESSION_BUF_KEEP) {
+		s->buf = session_realloc(s->buf, sizeof(*s->buf) +
+		    SESSION_BUF_KEEP);
+		s->buf->cap = SESSION_BUF_KEEP;
 	}
+}
+
+/* Forgets the control payload, freeing it if it was a copy. */
+static void
+session_ctl_drop(struct ws_session *s)
+{
+	if (s->ctl_owned)
+		free((void *)s->ctl);
+	s->ctl = NULL;
+	s->ctl_len = 0;
+	s->ctl_owned = false;
 }
 
 /* Acts on a complete control frame. Returns 0, 1 or a negative ws_error. */
@@ -558,12 +615,12 @@ session_control(struct ws_session *s)
 		if (s->state != WS_STATE_OPEN)
 			return 0;
 		session_write_frame(s, true, 0, WS_OP_PONG, s->ctl, s->ctl_len);
-		if (s->cb.ping != NULL)
-			s->cb.ping(s->arg, s->ctl, s->ctl_len);
+		if (s->cb->ping != NULL)
+			s->cb->ping(s->arg, s->ctl, s->ctl_len);
 		return 0;
 	case WS_OP_PONG:
-		if (s->cb.pong != NULL)
-			s->cb.pong(s->arg, s->ctl, s->ctl_len);
+		if (s->cb->pong != NULL)
+			s->cb->pong(s->arg, s->ctl, s->ctl_len);
 		return 0;
 	default:
 		return session_fail(s, WS_ERR_PROTOCOL, "Unknown control frame");
@@ -610,7 +667,7 @@ ws_session_send(struct ws_session *s, enum ws_msg_type type,
     const void *data, size_t len, bool first, bool last)
 {
 	const uint8_t	*p = data;
-	size_t		 max = s->cfg.max_frame_size, n;
+	size_t		 max = s->max_frame_size, n;
 	uint8_t		 opcode;
 
 	if (s->state != WS_STATE_OPEN)
@@ -629,7 +686,7 @@ ws_session_send(struct ws_session *s, enum ws_msg_type type,
 		s->out_started = false;
 	}
 	s->out_open = !last;
-	s->out_type = type;
+	s->out_type = (uint8_t)type;
 	/* A middle piece without bytes needs no frame at all. */
 	if (len == 0 && !first && !last)
 		return 0;
@@ -659,7 +716,7 @@ session_send_deflated(struct ws_session *s, enum ws_msg_type type,
     const void *data, size_t len, bool last)
 {
 	const uint8_t	*p;
-	size_t		 max = s->cfg.max_frame_size, n, m;
+	size_t		 max = s->max_frame_size, n, m;
 	bool		 final;
 	int		 rc;
 

@@ -90,7 +90,12 @@ struct ws_session_config {
 	const struct ws_deflate_config	*deflate_cfg;
 };
 
-/* Creates a session in WS_STATE_OPEN. Never returns NULL (aborts on OOM). */
+/*
+ * Creates a session in WS_STATE_OPEN. The config is copied (deflate and
+ * deflate_cfg are read here only); the callbacks table is not: it is
+ * shared, typically a static const, and must outlive the session. Never
+ * returns NULL (aborts on OOM).
+ */
 struct ws_session	*ws_session_new(const struct ws_session_config *,
 			    const struct ws_session_callbacks *, void *arg);
 void			 ws_session_free(struct ws_session *);

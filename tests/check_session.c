@@ -2219,6 +2219,69 @@ START_TEST(test_deflate_off)
 }
 END_TEST
 
+/*
+ * Memory of an idle session, and of control frames: one that arrives whole
+ * is read in place; one in pieces is copied until it ends, then the copy
+ * is gone. Payloads and answers are exact either way.
+ */
+START_TEST(test_control_memory)
+{
+	struct ws_session_config	 cfg = { 0 };
+	struct rec			 r;
+	struct bb			 in = { 0 }, want = { 0 }, log = { 0 };
+	uint8_t				 p[WS_CONTROL_MAX];
+	size_t				 base, split;
+
+	fill(p, sizeof(p), true);
+	memset(&r, 0, sizeof(r));
+	r.s = ws_session_new(&cfg, &rec_cb, &r);
+	base = ws_session_memory(r.s);
+	/* What an idle connection costs here (issue #8: 1 KiB in all). */
+	ck_assert_uint_le(base, 256);
+
+	/* Whole: nothing is held. */
+	cframe(&in, true, WS_OP_PING, p, sizeof(p));
+	ck_assert_int_eq(feed_chunk(&r, in.p, 0, in.len), 0);
+	ck_assert_uint_eq(ws_session_memory(r.s), base);
+	sframe(&want, true, WS_OP_PONG, p, sizeof(p));
+	log_ctl(&log, 'P', p, sizeof(p));
+
+	/* In pieces, each from a buffer freed after its feed call. */
+	bb_free(&in);
+	cframe(&in, true, WS_OP_PING, p, sizeof(p));
+	for (split = 1; split < in.len; split += 37) {
+		ck_assert_int_eq(feed_chunk(&r, in.p, 0, split), 0);
+		ck_assert_uint_eq(ws_session_memory(r.s), split > 6 ?
+		    base + WS_CONTROL_MAX : base);
+		ck_assert_int_eq(feed_chunk(&r, in.p, split, in.len - split),
+		    0);
+		ck_assert_uint_eq(ws_session_memory(r.s), base);
+		sframe(&want, true, WS_OP_PONG, p, sizeof(p));
+		log_ctl(&log, 'P', p, sizeof(p));
+	}
+
+	/* A close frame in pieces: its reason reaches the callback intact. */
+	bb_free(&in);
+	cclose(&in, 1000, p, sizeof(p) - 2);
+	ck_assert_int_eq(feed_chunk(&r, in.p, 0, 50), 0);
+	ck_assert_int_eq(feed_chunk(&r, in.p, 50, in.len - 50), 1);
+	sclose(&want, 1000, "");
+	log_closed(&log, WS_CLOSED_BY_PEER, 1000, p, sizeof(p) - 2);
+
+	ck_assert_int_eq(r.bad, 0);
+	ck_assert_uint_eq(r.out.len, want.len);
+	ck_assert_mem_eq(r.out.p, want.p, want.len);
+	ck_assert_uint_eq(r.log.len, log.len);
+	ck_assert_mem_eq(r.log.p, log.p, log.len);
+	ws_session_free(r.s);
+	bb_free(&in);
+	bb_free(&want);
+	bb_free(&log);
+	bb_free(&r.out);
+	bb_free(&r.log);
+}
+END_TEST
+
 /* Returns the session suite. */
 Suite *
 make_session_suite(void)
@@ -2271,6 +2334,7 @@ make_session_suite(void)
 	tc = tcase_create("Limits");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ping_too_long);
+	tcase_add_test(tc, test_control_memory);
 	tcase_add_test(tc, test_max_message_frame);
 	tcase_add_test(tc, test_max_message_fragments);
 	tcase_add_test(tc, test_buffer_message);
