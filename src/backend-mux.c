@@ -49,6 +49,7 @@ struct mux_chan;
 /* One WebSocket on a channel. */
 struct mux_sess {
 	TAILQ_ENTRY(mux_sess)	 entry;
+	LIST_ENTRY(mux_sess)	 hentry;	/* in ch->buckets */
 	struct mux_chan		*ch;		/* NULL once orphaned */
 	struct conn		*conn;
 	char			 id[MUX_ID_MAX];
@@ -71,6 +72,13 @@ struct mux_chan {
 	unsigned int		 backoff;	/* ms */
 	unsigned int		 failures;	/* connect failures in a row */
 	TAILQ_HEAD(, mux_sess)	 sessions;
+	/*
+	 * The sessions by id, for the backend's every command: a walk of
+	 * thousands per message would cost more than the message.
+	 */
+	LIST_HEAD(mux_bucket, mux_sess) *buckets;
+	size_t			 nbuckets;	/* a power of two */
+	size_t			 nsess;
 };
 
 static LIST_HEAD(, mux_chan) mux_chans = LIST_HEAD_INITIALIZER(mux_chans);
@@ -88,6 +96,8 @@ static void	 mux_read_cb(struct bufferevent *, void *);
 static void	 mux_write_cb(struct bufferevent *, void *);
 static void	 mux_event_cb(struct bufferevent *, short, void *);
 static void	 mux_timer_cb(evutil_socket_t, short, void *);
+static void	 mux_index_add(struct mux_chan *, struct mux_sess *);
+static void	 mux_unlink(struct mux_chan *, struct mux_sess *);
 
 const struct backend_ops backend_mux_ops = {
 	.name = "unix-mux",
@@ -228,6 +238,7 @@ mux_open(struct conn *conn, const struct route *route, const char **cause)
 	s->conn = conn;
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
 	TAILQ_INSERT_TAIL(&ch->sessions, s, entry);
+	mux_index_add(ch, s);
 	if ((req = evbuffer_new()) == NULL)
 		abort();
 	envp = cgi_env_build(conn, route, false);
@@ -306,7 +317,7 @@ mux_close(void *b)
 		    code, strlen(reason));
 	}
 	if (ch != NULL)
-		TAILQ_REMOVE(&ch->sessions, s, entry);
+		mux_unlink(ch, s);
 	free(s);
 }
 
@@ -339,7 +350,7 @@ mux_lost(struct mux_chan *ch, const char *why)
 	ch->bev = NULL;
 	while ((s = TAILQ_FIRST(&ch->sessions)) != NULL) {
 		/* Orphaned first: the calls below free it through mux_close. */
-		TAILQ_REMOVE(&ch->sessions, s, entry);
+		mux_unlink(ch, s);
 		s->ch = NULL;
 		if (s->accepted)
 			conn_close(s->conn, 1011, "backend gone");
@@ -365,15 +376,65 @@ mux_event_cb(struct bufferevent *bev, short what, void *arg)
 		    EVUTIL_SOCKET_ERROR()));
 }
 
+/* FNV-1a of an id. */
+static size_t
+mux_hash(const char *id)
+{
+	uint32_t	h = 2166136261u;
+
+	while (*id != '\0')
+		h = (h ^ (uint8_t)*id++) * 16777619u;
+	return h;
+}
+
+/* Adds a session to the index; it doubles when it averages two a bucket. */
+static void
+mux_index_add(struct mux_chan *ch, struct mux_sess *s)
+{
+	struct mux_bucket	*nb;
+	struct mux_sess		*t;
+	size_t			 i, n;
+
+	if (ch->nsess + 1 > 2 * ch->nbuckets) {
+		n = ch->nbuckets == 0 ? 64 : ch->nbuckets * 2;
+		nb = xcalloc(n, sizeof(*nb));
+		for (i = 0; i < n; i++)
+			LIST_INIT(&nb[i]);
+		for (i = 0; i < ch->nbuckets; i++) {
+			while ((t = LIST_FIRST(&ch->buckets[i])) != NULL) {
+				LIST_REMOVE(t, hentry);
+				LIST_INSERT_HEAD(&nb[mux_hash(t->id) & (n - 1)],
+				    t, hentry);
+			}
+		}
+		free(ch->buckets);
+		ch->buckets = nb;
+		ch->nbuckets = n;
+	}
+	LIST_INSERT_HEAD(&ch->buckets[mux_hash(s->id) & (ch->nbuckets - 1)], s,
+	    hentry);
+	ch->nsess++;
+}
+
+/* Takes a session off its channel: the list and the index. */
+static void
+mux_unlink(struct mux_chan *ch, struct mux_sess *s)
+{
+	TAILQ_REMOVE(&ch->sessions, s, entry);
+	LIST_REMOVE(s, hentry);
+	ch->nsess--;
+}
+
 /* The session of an id, or NULL (it may have closed meanwhile). */
 static struct mux_sess *
 mux_find(struct mux_chan *ch, const char *id)
 {
 	struct mux_sess	*s;
 
-	if (*id == '\0')
+	if (*id == '\0' || ch->nbuckets == 0)
 		return NULL;
-	TAILQ_FOREACH(s, &ch->sessions, entry) {
+	LIST_FOREACH(s, &ch->buckets[mux_hash(id) & (ch->nbuckets - 1)],
+	    hentry) {
 		if (strcmp(s->id, id) == 0)
 			return s;
 	}
