@@ -1567,7 +1567,12 @@ admin_log_hook(const char *sev, const char *msg, size_t len)
 static void
 admin_hook_verdict(struct conn *c, int status, const char *cause)
 {
-	const struct ws_request	*req = conn_request(c);
+	const struct ws_request	*req;
+
+	/* Nobody watches: not even the request is looked at. */
+	if (admin.nwatchers == 0)
+		return;
+	req = conn_request(c);
 
 	admin_event("WebSocketOpenRequest %s %s:%d %.1024s %d %s", conn_id(c),
 	    conn_remote_addr(c), conn_remote_port(c),
@@ -1578,8 +1583,12 @@ admin_hook_verdict(struct conn *c, int status, const char *cause)
 static void
 admin_hook_connected(struct conn *c)
 {
-	const struct ws_request	*req = conn_request(c);
+	const struct ws_request	*req;
 	struct conn_info	 ci;
+
+	if (admin.nwatchers == 0)
+		return;
+	req = conn_request(c);
 
 	conn_get_info(c, &ci);
 	admin_event("Connected %s %s:%d %.1024s route=%s", conn_id(c),
