@@ -175,7 +175,7 @@ server_reload(struct server *srv, char **errors, char **notes)
 		if (strcmp(sect, "admin") == 0 || strcmp(name, "Workers") == 0)
 			xasprintf(&line, "%s changed from \"%s\" to \"%s\": "
 			    "takes effect at a restart", name, a, b);
-		else if (srv->listener != NULL)
+		else if (server_listening(srv))
 			xasprintf(&line, "%s changed from \"%s\" to \"%s\": "
 			    "needs a restart (or stop and start)", name, a, b);
 		else
@@ -194,8 +194,17 @@ server_reload(struct server *srv, char **errors, char **notes)
 		    "configuration until they close", srv->cfg_refs);
 		server_addline(notes, line);
 		free(line);
-	} else
+	} else {
+		/* The master's workers hold their own copies: say it for them. */
+		if (workers_master() && workers_conn_total() > 0) {
+			xasprintf(&line, "%u connection(s) keep the previous "
+			    "configuration until they close",
+			    workers_conn_total());
+			server_addline(notes, line);
+			free(line);
+		}
 		config_free(srv->cfg);
+	}
 	srv->cfg = ncfg;
 	srv->cfg_refs = 0;
 	log_set_level(ncfg->log_level);
@@ -218,7 +227,7 @@ server_config_set(struct server *srv, const char *key, const char *value,
 {
 	int	 r;
 
-	r = config_set(srv->cfg, key, value, srv->listener != NULL, cause,
+	r = config_set(srv->cfg, key, value, server_listening(srv), cause,
 	    causelen);
 	if (r == 0) {
 		log_set_level(srv->cfg->log_level);

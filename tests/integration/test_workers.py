@@ -520,3 +520,39 @@ def test_watch_follows_a_restarted_worker(daemon_factory):
         close_all(clients)
     d.stop()
     d.check_clean()
+
+
+def test_chat_room_spans_the_workers(daemon_factory, tmp_path):
+    # examples/chat-room.py gets one mux connection per worker and says
+    # each broadcast on all of them: everyone hears everyone.
+    from test_mux import EXAMPLES
+    sock = str(tmp_path / "chat.sock")
+    proc = subprocess.Popen(["/usr/bin/python3",
+        os.path.join(EXAMPLES, "chat-room.py"), sock],
+        stdin=subprocess.DEVNULL)
+    clients = []
+    try:
+        assert harness.wait_until(lambda: os.path.exists(sock), 5.0)
+        d = start(daemon_factory, routes={"chat": {"Path": "/chat",
+            "Backend": "unix+mux:%s" % sock}})
+        # 24: the chance that the kernel's hash sends all to one worker is
+        # 2^-23.
+        for i in range(24):
+            c = harness.connect_ws(d.port, "/chat?name=u%d" % i)
+            clients.append(c)
+            for x in clients:
+                assert x.read_message() == (harness.OP_TEXT,
+                    b"* u%d joined (%d here)" % (i, i + 1))
+        with admin(d) as a:
+            ids = [int(r["ConnectionId"]) for r in
+                a.cmd("connections json").json()]
+        assert {i % N for i in ids} == set(range(N))
+        clients[0].send_text("hello all")
+        for x in clients:
+            assert x.read_message() == (harness.OP_TEXT, b"u0: hello all")
+        close_all(clients)
+        d.stop()
+        d.check_clean()
+    finally:
+        proc.kill()
+        proc.wait(5)
