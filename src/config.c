@@ -153,9 +153,14 @@ static const struct config_key config_keys[] = {
 	  "anyway (1 MiB out, 256 KiB in, MaxMessageSize); this bounds their "
 	  "sum. 0 means no cap." },
 	{ .name = "TcpNoDelay", .section = SECTION_SERVER, .type = TYPE_BOOL,
-	  .def = "False", .runtime = true, .offset = CFG(tcp_nodelay),
+	  .def = "True", .runtime = true, .offset = CFG(tcp_nodelay),
 	  .help = "Turn off the Nagle algorithm (TCP_NODELAY) on new "
-	  "connections." },
+	  "connections. The default differs from the reference's (False) on "
+	  "purpose: with Nagle on, a small write made while an earlier one is "
+	  "unacknowledged waits for the client's delayed ACK, 40 ms on Linux "
+	  "(a handler's two lines 2 ms apart arrived 43 ms apart). Go's net "
+	  "package, nginx and uWebSockets set it too. False is still "
+	  "honoured." },
 	{ .name = "KeepAliveTime", .section = SECTION_SERVER, .type = TYPE_INT,
 	  .def = "0", .min = 0, .max = 32767000, .unit = "milliseconds",
 	  .runtime = true, .offset = CFG(keepalive_time),

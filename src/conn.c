@@ -357,15 +357,36 @@ conn_out(struct conn *c)
 }
 
 /*
- * Bytes went into a plain connection's queue. The write happens once,
- * after the callbacks of this round, so a read that produces many frames
- * costs one writev and no epoll_ctl.
+ * Bytes went into the output queue. The write happens once, after the
+ * callbacks of this round, so a read that produces many frames costs one
+ * writev and no epoll_ctl (plain), or one TLS record (conn_tls_coalesce).
  */
 static void
 conn_out_added(struct conn *c)
 {
-	if (c->bev == NULL && !(c->posted & CONN_POST_FLUSH) && !c->writing)
+	if (!(c->posted & CONN_POST_FLUSH) && !c->writing)
 		conn_post(c, CONN_POST_FLUSH);
+}
+
+/* Most bytes made contiguous for one SSL_write: one TLS record's payload. */
+#define CONN_TLS_RECORD	16384
+
+/*
+ * TLS: libevent's OpenSSL bufferevent makes one SSL_write, so one record
+ * and one send(2), of each piece of the output queue, and a frame is two
+ * pieces (header, payload). With Nagle's algorithm on, the second small
+ * segment waits for the client's delayed ACK (40 ms). Joining the round's
+ * output into one piece before the write event runs puts a message (or a
+ * batch of them) up to a record's size on the wire in one write.
+ */
+static void
+conn_tls_coalesce(struct conn *c)
+{
+	size_t	len = evbuffer_get_length(c->out);
+
+	if (len > 0)
+		(void)evbuffer_pullup(c->out, (ev_ssize_t)(len < CONN_TLS_RECORD ?
+		    len : CONN_TLS_RECORD));
 }
 
 /* Queues bytes for the client. */
@@ -1675,8 +1696,12 @@ conn_post_cb(evutil_socket_t fd, short what, void *arg)
 		work = c->posted;
 		c->posted = 0;
 		c->busy++;
-		if ((work & CONN_POST_FLUSH) && !c->writing && !c->dead)
-			conn_sock_flush(c);
+		if ((work & CONN_POST_FLUSH) && !c->dead) {
+			if (c->bev != NULL)
+				conn_tls_coalesce(c);
+			else if (!c->writing)
+				conn_sock_flush(c);
+		}
 		if ((work & CONN_POST_KICK) && !c->dead)
 			conn_process(c);
 		c->busy--;

@@ -148,7 +148,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->connection_backlog, 5);
 	ck_assert_int_eq(cfg->default_timeout, 0);
 	ck_assert_int_eq(cfg->max_connections, 1000);
-	ck_assert(!cfg->tcp_nodelay);
+	ck_assert(cfg->tcp_nodelay);	/* on purpose: see TcpNoDelay */
 	ck_assert_int_eq(cfg->keepalive_time, 0);
 	ck_assert_int_eq(cfg->keepalive_interval, 0);
 	ck_assert_int_eq(cfg->in_buffer_size, 0);
@@ -223,7 +223,7 @@ START_TEST(test_every_key)
 	    "ConnectionBacklog = 128\n"
 	    "DefaultTimeout = 30\n"
 	    "MaxConnections = 5000\n"
-	    "TcpNoDelay = True\n"
+	    "TcpNoDelay = False\n"
 	    "KeepAliveTime = 60000\n"
 	    "KeepAliveInterval = 5000\n"
 	    "InBufferSize = 65536\n"
@@ -258,7 +258,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(cfg->connection_backlog, 128);
 	ck_assert_int_eq(cfg->default_timeout, 30);
 	ck_assert_int_eq(cfg->max_connections, 5000);
-	ck_assert(cfg->tcp_nodelay);
+	ck_assert(!cfg->tcp_nodelay);
 	ck_assert_int_eq(cfg->keepalive_time, 60000);
 	ck_assert_int_eq(cfg->keepalive_interval, 5000);
 	ck_assert_int_eq(cfg->in_buffer_size, 65536);
@@ -306,7 +306,7 @@ START_TEST(test_syntax_forms)
 	cfg = load_ok("\xef\xbb\xbf# comment\r\n"
 	    "[SERVER]\r\n"
 	    "localport = 7 ; seven\r\n"
-	    "  TcpNoDelay = on\r\n"
+	    "  TcpNoDelay = off\r\n"
 	    "LocalHost: ::1\r\n"
 	    "[websocket] ; trailing comment\n"
 	    "DisconnectStatusDescription = \"  bye  \"\n"
@@ -315,7 +315,7 @@ START_TEST(test_syntax_forms)
 	    "[Route:e]\nPATH = /e\nbackend = ECHO\n"
 	    "messageformat = BINARY\n");
 	ck_assert_int_eq(cfg->local_port, 7);
-	ck_assert(cfg->tcp_nodelay);
+	ck_assert(!cfg->tcp_nodelay);
 	ck_assert_str_eq(cfg->local_host, "::1");
 	ck_assert_str_eq(cfg->disconnect_status_description, "  bye  ");
 	ck_assert_int_eq(cfg->use_ipv6, 1);
@@ -378,10 +378,12 @@ START_TEST(test_bool_spellings)
 		ck_assert_int_eq(config_parse_bool(bool_false[i], &b), 0);
 		ck_assert(!b);
 		snprintf(body, sizeof body, "[server]\nBindExclusively = %s\n"
+		    "TcpNoDelay = %s\n"
 		    "[websocket]\nWaitForCloseResponse = %s\n" ROUTE_E,
-		    bool_false[i], bool_false[i]);
+		    bool_false[i], bool_false[i], bool_false[i]);
 		cfg = load_ok(body);
 		ck_assert(!cfg->bind_exclusively);
+		ck_assert(!cfg->tcp_nodelay);
 		ck_assert(!cfg->wait_for_close_response);
 		config_free(cfg);
 	}
