@@ -16,13 +16,13 @@
 
 #include <event2/event.h>
 
-#include "admin.h"
-#include "config.h"
-#include "log.h"
-#include "sdnotify.h"
-#include "server.h"
-#include "tls.h"
-#include "workers.h"
+#include "admin/admin.h"
+#include "conf/config.h"
+#include "base/log.h"
+#include "event/sdnotify.h"
+#include "event/server.h"
+#include "conf/tls.h"
+#include "event/workers.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"

@@ -14,8 +14,8 @@
 
 #include <event2/buffer.h>
 
-#include "admin.h"
-#include "config.h"
+#include "admin/admin.h"
+#include "conf/config.h"
 
 #define CTL_DEFAULT_SOCKET	"/run/wsserverd/admin.sock"
 

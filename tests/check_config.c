@@ -12,8 +12,8 @@
 
 #include "check_suites.h"
 /* Plain "config.h" would find autoconf's: automake puts -I. first. */
-#include "../src/config.h"
-#include "../src/log.h"
+#include "conf/config.h"
+#include "base/log.h"
 
 #ifndef TOP_SRCDIR
 #error "compile with -DTOP_SRCDIR='\"/path/of/the/source\"'"

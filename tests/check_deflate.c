@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "ws-deflate.h"
+#include "core/ws-deflate.h"
 
 Suite	*make_deflate_suite(void);
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check_suites.h"
-#include "ws-frame.h"
+#include "core/ws-frame.h"
 
 #define BIGLEN		65536
 #define ERRLEN		256

@@ -8,10 +8,10 @@
 #include <check.h>
 #include <event2/buffer.h>
 
-#include "cgi.h"
+#include "backend/cgi.h"
 #include "check_suites.h"
-#include "msgstream.h"
-#include "ws-utf8.h"
+#include "core/msgstream.h"
+#include "core/ws-utf8.h"
 
 /* What a decode produced, as text: one entry per message or control. */
 struct rec {

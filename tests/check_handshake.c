@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check_suites.h"
-#include "ws-handshake.h"
+#include "core/ws-handshake.h"
 
 #define RL	"GET /chat HTTP/1.1\r\n"
 #define HOST	"Host: server.example.com\r\n"

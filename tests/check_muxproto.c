@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check_suites.h"
-#include "mux-proto.h"
+#include "core/mux-proto.h"
 
 enum chunking {
 	CHUNK_WHOLE,

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check_suites.h"
-#include "proxy.h"
+#include "core/proxy.h"
 
 /* What the client sends after its header: must never be taken as header. */
 #define AFTER		"GET / HTTP/1.1\r\n"

@@ -15,7 +15,7 @@
 #include <check.h>
 
 #include "check_suites.h"
-#include "sdnotify.h"
+#include "event/sdnotify.h"
 
 START_TEST(test_address_path)
 {

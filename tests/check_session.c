@@ -10,9 +10,9 @@
 #include <zlib.h>
 
 #include "check_suites.h"
-#include "ws-deflate.h"
-#include "ws-frame.h"
-#include "ws-session.h"
+#include "core/ws-deflate.h"
+#include "core/ws-frame.h"
+#include "core/ws-session.h"
 
 /* The session's own close reasons, as the peer (and the log) sees them. */
 #define R_FRAME		"Invalid frame"

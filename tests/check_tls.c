@@ -5,8 +5,8 @@
 #include <check.h>
 
 #include "check_suites.h"
-#include "config.h"
-#include "tls.h"
+#include "conf/config.h"
+#include "conf/tls.h"
 
 /* Collects tls_ctx_new's reports as "Key: message\n" lines. */
 struct errs {

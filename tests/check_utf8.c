@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check_suites.h"
-#include "ws-utf8.h"
+#include "core/ws-utf8.h"
 
 /*
  * One byte script and what the validator must say about it. fail_at is

@@ -10,8 +10,8 @@
 #include <event2/buffer.h>
 #include <openssl/evp.h>
 
-#include "admin.h"
-#include "ws-utf8.h"
+#include "admin/admin.h"
+#include "core/ws-utf8.h"
 
 /*
  * Input layout: byte 0 chooses what is fuzzed (bits 0-1: the command

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws-deflate.h"
+#include "core/ws-deflate.h"
 
 /*
  * fuzz_session reaches compression and inflation through the session;

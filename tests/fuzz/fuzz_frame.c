@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws-frame.h"
-#include "ws-utf8.h"
+#include "core/ws-frame.h"
+#include "core/ws-utf8.h"
 
 /*
  * Input layout: one config byte (bit 0 require_mask, bits 1-3

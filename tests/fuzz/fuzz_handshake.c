@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws-handshake.h"
+#include "core/ws-handshake.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conf/config.h"
 
 /*
  * Input: the whole ini file. It is written to a memfd and loaded by its

@@ -7,9 +7,9 @@
 
 #include <event2/buffer.h>
 
-#include "msgstream.h"
-#include "ws-frame.h"
-#include "ws-utf8.h"
+#include "core/msgstream.h"
+#include "core/ws-frame.h"
+#include "core/ws-utf8.h"
 
 /*
  * Input layout: byte 0 chooses the format (bits 0-1: lines, binary,

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mux-proto.h"
+#include "core/mux-proto.h"
 
 /*
  * Input layout: byte 0 chooses the chunk size (0: whole), the rest is what

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy.h"
+#include "core/proxy.h"
 
 /*
  * Input layout: one byte choosing the mode (v1, v2, any) and a chunk size

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ws-deflate.h"
-#include "ws-frame.h"
-#include "ws-session.h"
-#include "ws-utf8.h"
+#include "core/ws-deflate.h"
+#include "core/ws-frame.h"
+#include "core/ws-session.h"
+#include "core/ws-utf8.h"
 
 /*
  * Input layout: byte 0 selects the configuration (FZ_* bits), byte 1

@@ -1,0 +1,646 @@
+/* backend-mux.c - unix: backends in mux mode: one socket carries every WebSocket of a route. */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "backend/backend.h"
+#include "backend/cgi.h"
+#include "conf/config.h"
+#include "event/conn.h"
+#include "base/log.h"
+#include "core/mux-proto.h"
+#include "base/util.h"
+
+/*
+ * The protocol (wsserverd(8), MUX PROTOCOL): every command is one line of
+ * space-separated words ending in "\n", followed by exactly <len> payload
+ * bytes when the command has a length; mux-proto.c parses them.
+ */
+/*
+ * A WebSocket whose client queue is full still has its sends accepted up
+ * to this many bytes; past it that WebSocket alone is closed (1008) and
+ * its later sends are discarded, so the shared socket is always read and
+ * one slow client never holds up the others.
+ */
+#define MUX_OVER_CAP	(1024 * 1024)
+/* Daemon -> backend: stop reading the clients above HIGH queued bytes. */
+#define MUX_OUT_HIGH	(4 * 1024 * 1024)
+#define MUX_OUT_LOW	(1024 * 1024)
+#define MUX_BACKOFF_MIN	100		/* ms, first reconnect delay */
+#define MUX_BACKOFF_MAX	5000		/* ms, the delay doubles up to this */
+
+struct mux_chan;
+
+/* One WebSocket on a channel. */
+struct mux_sess {
+	TAILQ_ENTRY(mux_sess)	 entry;
+	LIST_ENTRY(mux_sess)	 hentry;	/* in ch->buckets */
+	struct mux_chan		*ch;		/* NULL once orphaned */
+	struct conn		*conn;
+	char			 id[MUX_ID_MAX];
+	bool			 accepted;	/* verdict 101 given */
+	bool			 rejected;	/* the backend refused it */
+	bool			 out_open;	/* a send message is half sent */
+	bool			 in_paused;	/* we paused the client's input */
+	bool			 too_slow;	/* closed for lagging: drop sends */
+	size_t			 over;		/* sent while its queue was full */
+};
+
+/* A route's socket connection, kept and reconnected while the daemon runs. */
+struct mux_chan {
+	LIST_ENTRY(mux_chan)	 entry;
+	char			*route;		/* route name */
+	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct event_base	*base;
+	struct bufferevent	*bev;		/* NULL: down */
+	struct event		*timer;		/* reconnect */
+	unsigned int		 backoff;	/* ms */
+	unsigned int		 failures;	/* connect failures in a row */
+	TAILQ_HEAD(, mux_sess)	 sessions;
+	/*
+	 * The sessions by id, for the backend's every command: a walk of
+	 * thousands per message would cost more than the message.
+	 */
+	LIST_HEAD(mux_bucket, mux_sess) *buckets;
+	size_t			 nbuckets;	/* a power of two */
+	size_t			 nsess;
+};
+
+static LIST_HEAD(, mux_chan) mux_chans = LIST_HEAD_INITIALIZER(mux_chans);
+static uint8_t	mux_empty[1];		/* the data of empty payloads */
+
+static void	*mux_open(struct conn *, const struct route *, const char **);
+static void	 mux_message(void *, enum ws_msg_type, const uint8_t *, size_t,
+		    bool, bool);
+static void	 mux_writable(void *);
+static void	 mux_ping(void *, const uint8_t *, size_t);
+static void	 mux_close(void *);
+static int	 mux_connect(struct mux_chan *);
+static void	 mux_lost(struct mux_chan *, const char *);
+static void	 mux_read_cb(struct bufferevent *, void *);
+static void	 mux_write_cb(struct bufferevent *, void *);
+static void	 mux_event_cb(struct bufferevent *, short, void *);
+static void	 mux_timer_cb(evutil_socket_t, short, void *);
+static void	 mux_index_add(struct mux_chan *, struct mux_sess *);
+static void	 mux_unlink(struct mux_chan *, struct mux_sess *);
+
+const struct backend_ops backend_mux_ops = {
+	.name = "unix-mux",
+	.open_early = true,
+	.verdict = true,
+	.open = mux_open,
+	.message = mux_message,
+	.writable = mux_writable,
+	.ping = mux_ping,
+	.close = mux_close,
+};
+
+/* The channel of a route (by name and socket), made on first use. */
+static struct mux_chan *
+mux_chan_get(struct event_base *base, const struct route *route)
+{
+	struct mux_chan	*ch;
+
+	LIST_FOREACH(ch, &mux_chans, entry) {
+		if (strcmp(ch->route, route->name) == 0 &&
+		    strcmp(ch->path, route->socket) == 0)
+			return ch;
+	}
+	ch = xcalloc(1, sizeof(*ch));
+	ch->route = xstrdup(route->name);
+	snprintf(ch->path, sizeof(ch->path), "%s", route->socket);
+	ch->base = base;
+	ch->backoff = MUX_BACKOFF_MIN;
+	TAILQ_INIT(&ch->sessions);
+	if ((ch->timer = evtimer_new(base, mux_timer_cb, ch)) == NULL)
+		abort();
+	LIST_INSERT_HEAD(&mux_chans, ch, entry);
+	(void)mux_connect(ch);
+	return ch;
+}
+
+/*
+ * Connects the channel (a UNIX connect succeeds or fails at once).
+ * Returns 0, or -1 with the next attempt scheduled after the back-off.
+ */
+static int
+mux_connect(struct mux_chan *ch)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv;
+	int			 fd, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, ch->path, strlen(ch->path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd != -1 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		ch->bev = bufferevent_socket_new(ch->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (ch->bev == NULL)
+			abort();
+		bufferevent_setcb(ch->bev, mux_read_cb, mux_write_cb,
+		    mux_event_cb, ch);
+		bufferevent_setwatermark(ch->bev, EV_WRITE, MUX_OUT_LOW, 0);
+		bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+		log_info("route %s: mux backend %s connected", ch->route,
+		    ch->path);
+		ch->backoff = MUX_BACKOFF_MIN;
+		ch->failures = 0;
+		return 0;
+	}
+	err = errno;
+	if (fd != -1)
+		close(fd);
+	/* The first failure is an error; the retries that follow, verbose. */
+	if (ch->failures++ == 0)
+		log_error("route %s: cannot connect to mux backend %s: %s; "
+		    "retrying", ch->route, ch->path, strerror(err));
+	else
+		log_verbose("route %s: mux backend %s still down (%s), next "
+		    "try in %u ms", ch->route, ch->path, strerror(err),
+		    ch->backoff);
+	tv.tv_sec = ch->backoff / 1000;
+	tv.tv_usec = (ch->backoff % 1000) * 1000;
+	evtimer_add(ch->timer, &tv);
+	ch->backoff = ch->backoff * 2 > MUX_BACKOFF_MAX ? MUX_BACKOFF_MAX :
+	    ch->backoff * 2;
+	return -1;
+}
+
+/* Reconnect timer. */
+static void
+mux_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct mux_chan	*ch = arg;
+
+	if (ch->bev == NULL)
+		(void)mux_connect(ch);
+}
+
+static void	 mux_put(struct mux_chan *, const void *, size_t,
+		    const char *, ...) __attribute__((format(printf, 4, 5)));
+
+/* Queues a command line (and its payload) to the backend. */
+static void
+mux_put(struct mux_chan *ch, const void *payload, size_t len,
+    const char *fmt, ...)
+{
+	struct evbuffer	*out;
+	va_list		 ap;
+
+	if (ch == NULL || ch->bev == NULL)
+		return;
+	out = bufferevent_get_output(ch->bev);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	if (len > 0)
+		evbuffer_add(out, payload, len);
+}
+
+/*
+ * WebSocketOpenRequest: passes the request (CGI variables as an SCGI
+ * netstring) to the backend; conn_verdict follows its answer. Returns the
+ * instance, or NULL with *cause set when the backend is down (503).
+ */
+static void *
+mux_open(struct conn *conn, const struct route *route, const char **cause)
+{
+	struct mux_chan	*ch;
+	struct mux_sess	*s;
+	struct evbuffer	*req;
+	char		**envp;
+	size_t		 len;
+
+	ch = mux_chan_get(conn_base(conn), route);
+	if (ch->bev == NULL) {
+		*cause = "backend down";
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->ch = ch;
+	s->conn = conn;
+	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
+	TAILQ_INSERT_TAIL(&ch->sessions, s, entry);
+	mux_index_add(ch, s);
+	if ((req = evbuffer_new()) == NULL)
+		abort();
+	envp = cgi_env_build(conn, route, false);
+	cgi_scgi_header(envp, req);
+	free(envp);
+	len = evbuffer_get_length(req);
+	mux_put(ch, NULL, 0, "open %s %zu\n", s->id, len);
+	evbuffer_add_buffer(bufferevent_get_output(ch->bev), req);
+	evbuffer_free(req);
+	return s;
+}
+
+/* The code letter of a piece: T/B ends a message, t/b has more to come. */
+static char
+mux_type_char(enum ws_msg_type type, bool last)
+{
+	if (type == WS_MSG_BINARY)
+		return last ? 'B' : 'b';
+	return last ? 'T' : 't';
+}
+
+/* DataIn: a piece of a client message. */
+static void
+mux_message(void *b, enum ws_msg_type type, const uint8_t *data, size_t len,
+    bool first, bool last)
+{
+	struct mux_sess	*s = b;
+
+	if (s->ch == NULL || s->ch->bev == NULL)
+		return;
+	mux_put(s->ch, data, len, "data %s %c %zu\n", s->id,
+	    mux_type_char(type, last), len);
+	if (!s->in_paused && evbuffer_get_length(bufferevent_get_output(
+	    s->ch->bev)) > MUX_OUT_HIGH) {
+		s->in_paused = true;
+		conn_pause_input(s->conn);
+	}
+}
+
+/* ReadyToSend: the client's queue drained. */
+static void
+mux_writable(void *b)
+{
+	struct mux_sess	*s = b;
+	struct mux_chan	*ch = s->ch;
+
+	s->over = 0;
+	if (ch == NULL || ch->bev == NULL || s->too_slow)
+		return;
+	mux_put(ch, NULL, 0, "ready %s\n", s->id);
+}
+
+/* Ping: the client pinged (the daemon answered it already). */
+static void
+mux_ping(void *b, const uint8_t *data, size_t len)
+{
+	struct mux_sess	*s = b;
+
+	mux_put(s->ch, data, len, "ping %s %zu\n", s->id, len);
+}
+
+/* Disconnected: the WebSocket (or its request) is over; frees the instance. */
+static void
+mux_close(void *b)
+{
+	struct mux_sess	*s = b;
+	struct mux_chan	*ch = s->ch;
+	const char	*reason;
+	int		 code;
+
+	if (ch != NULL && !s->rejected) {
+		code = conn_close_status(s->conn, &reason);
+		if (code < 1000 || code > 4999)
+			code = 1006;
+		mux_put(ch, reason, strlen(reason), "close %s %d %zu\n", s->id,
+		    code, strlen(reason));
+	}
+	if (ch != NULL)
+		mux_unlink(ch, s);
+	free(s);
+}
+
+/* The channel's output drained: clients we held back may send again. */
+static void
+mux_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct mux_chan	*ch = arg;
+	struct mux_sess	*s;
+
+	TAILQ_FOREACH(s, &ch->sessions, entry) {
+		if (s->in_paused) {
+			s->in_paused = false;
+			conn_resume_input(s->conn);
+		}
+	}
+}
+
+/* The socket is gone: every WebSocket of the route ends, then reconnect. */
+static void
+mux_lost(struct mux_chan *ch, const char *why)
+{
+	struct mux_sess	*s;
+	struct timeval	 tv;
+
+	log_error("route %s: mux backend %s lost: %s", ch->route, ch->path,
+	    why);
+	if (ch->bev != NULL)
+		bufferevent_free(ch->bev);
+	ch->bev = NULL;
+	while ((s = TAILQ_FIRST(&ch->sessions)) != NULL) {
+		/* Orphaned first: the calls below free it through mux_close. */
+		mux_unlink(ch, s);
+		s->ch = NULL;
+		if (s->accepted)
+			conn_close(s->conn, 1011, "backend gone");
+		else
+			conn_verdict(s->conn, 503, "backend gone");
+	}
+	ch->backoff = MUX_BACKOFF_MIN;
+	tv.tv_sec = 0;
+	tv.tv_usec = MUX_BACKOFF_MIN * 1000;
+	evtimer_add(ch->timer, &tv);
+}
+
+/* EOF or error on the socket. */
+static void
+mux_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct mux_chan	*ch = arg;
+
+	if (what & BEV_EVENT_EOF)
+		mux_lost(ch, "closed by the backend");
+	else if (what & BEV_EVENT_ERROR)
+		mux_lost(ch, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+}
+
+/* FNV-1a of an id. */
+static size_t
+mux_hash(const char *id)
+{
+	uint32_t	h = 2166136261u;
+
+	while (*id != '\0')
+		h = (h ^ (uint8_t)*id++) * 16777619u;
+	return h;
+}
+
+/* Adds a session to the index; it doubles when it averages two a bucket. */
+static void
+mux_index_add(struct mux_chan *ch, struct mux_sess *s)
+{
+	struct mux_bucket	*nb;
+	struct mux_sess		*t;
+	size_t			 i, n;
+
+	if (ch->nsess + 1 > 2 * ch->nbuckets) {
+		n = ch->nbuckets == 0 ? 64 : ch->nbuckets * 2;
+		nb = xcalloc(n, sizeof(*nb));
+		for (i = 0; i < n; i++)
+			LIST_INIT(&nb[i]);
+		for (i = 0; i < ch->nbuckets; i++) {
+			while ((t = LIST_FIRST(&ch->buckets[i])) != NULL) {
+				LIST_REMOVE(t, hentry);
+				LIST_INSERT_HEAD(&nb[mux_hash(t->id) & (n - 1)],
+				    t, hentry);
+			}
+		}
+		free(ch->buckets);
+		ch->buckets = nb;
+		ch->nbuckets = n;
+	}
+	LIST_INSERT_HEAD(&ch->buckets[mux_hash(s->id) & (ch->nbuckets - 1)], s,
+	    hentry);
+	ch->nsess++;
+}
+
+/* Takes a session off its channel: the list and the index. */
+static void
+mux_unlink(struct mux_chan *ch, struct mux_sess *s)
+{
+	TAILQ_REMOVE(&ch->sessions, s, entry);
+	LIST_REMOVE(s, hentry);
+	ch->nsess--;
+}
+
+/* The session of an id, or NULL (it may have closed meanwhile). */
+static struct mux_sess *
+mux_find(struct mux_chan *ch, const char *id)
+{
+	struct mux_sess	*s;
+
+	if (*id == '\0' || ch->nbuckets == 0)
+		return NULL;
+	LIST_FOREACH(s, &ch->buckets[mux_hash(id) & (ch->nbuckets - 1)],
+	    hentry) {
+		if (strcmp(s->id, id) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* Parses a decimal number in [min, max]. Returns 0, or -1. */
+static int
+mux_number(const char *w, long long min, long long max, long long *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (w == NULL || *w < '0' || *w > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(w, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Sends one piece to a WebSocket, counting what goes to a full client
+ * queue; a client more than MUX_OVER_CAP behind is closed with 1008 (its
+ * close op frees s: the caller must not use s after this).
+ */
+static void
+mux_send(struct mux_sess *s, enum ws_msg_type type, const uint8_t *data,
+    size_t len, bool last)
+{
+	struct mux_chan	*ch = s->ch;
+
+	if (s->too_slow)
+		return;
+	if (conn_output_full(s->conn)) {
+		s->over += len;
+		if (s->over > MUX_OVER_CAP) {
+			/* Worth a line: the client loses its WebSocket. */
+			log_info("route %s: %s is over %d bytes behind; closing "
+			    "it (1008)", ch->route, s->id, MUX_OVER_CAP);
+			s->too_slow = true;
+			conn_close(s->conn, 1008, "client too slow");
+			return;
+		}
+	}
+	if (conn_send(s->conn, type, data, len, !s->out_open, last) == 0)
+		s->out_open = !last;
+}
+
+/*
+ * Config: "KEY=VALUE" sets one of a WebSocket's settings, "KEY" asks for
+ * it; a query is answered "config ID KEY=VALUE". An unknown key, a value
+ * out of range or a read-only key given a value is answered
+ * "error ID config WORD" instead: the backend's mistake about one
+ * setting is no reason to drop every WebSocket of the channel.
+ */
+static void
+mux_config(struct mux_sess *s, const char *word)
+{
+	struct conn_info	 ci;
+	const char		*eq;
+	char			 key[32];
+	long long		 v;
+	size_t			 klen;
+
+	eq = strchr(word, '=');
+	klen = eq != NULL ? (size_t)(eq - word) : strlen(word);
+	if (klen == 0 || klen >= sizeof(key))
+		goto error;
+	memcpy(key, word, klen);
+	key[klen] = '\0';
+	if (eq != NULL) {
+		if (strcmp(key, "Timeout") == 0 &&
+		    mux_number(eq + 1, 0, 86400, &v) == 0)
+			conn_set_timeout(s->conn, (int)v);
+		else if (strcmp(key, "LineMode") == 0 &&
+		    mux_number(eq + 1, 0, 1, &v) == 0)
+			conn_set_line_mode(s->conn, v == 1);
+		else
+			goto error;
+		return;
+	}
+	conn_get_info(s->conn, &ci);
+	if (strcmp(key, "Timeout") == 0)
+		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
+		    ci.timeout);
+	else if (strcmp(key, "LineMode") == 0)
+		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
+		    ci.line_mode ? 1 : 0);
+	else if (strcmp(key, "ReadyToSend") == 0)
+		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
+		    ci.ready_to_send ? 1 : 0);
+	else
+		goto error;
+	return;
+error:
+	mux_put(s->ch, NULL, 0, "error %s config %s\n", s->id, word);
+}
+
+/*
+ * Runs one complete command, checked by mux-proto.c, with its payload.
+ * Commands for a WebSocket that has gone are ignored.
+ */
+static void
+mux_command(struct mux_chan *ch, const struct mux_rec *rec,
+    const uint8_t *data)
+{
+	struct mux_sess	*s, *next;
+	size_t		 len = rec->len;
+	char		 reason[124], id[MUX_ID_MAX];
+
+	if (rec->cmd == MUX_CMD_BROADCAST) {
+		/*
+		 * mux_send may close (and free) only the session it is given.
+		 * A WebSocket in the middle of a message of its own is skipped.
+		 */
+		for (s = TAILQ_FIRST(&ch->sessions); s != NULL; s = next) {
+			next = TAILQ_NEXT(s, entry);
+			if (s->accepted && !s->out_open)
+				mux_send(s, rec->type, data, len, true);
+		}
+		return;
+	}
+	if ((s = mux_find(ch, rec->id)) == NULL)
+		return;
+	switch (rec->cmd) {
+	case MUX_CMD_ACCEPT:
+		/* A bad header list rejects it: s may be gone after this. */
+		if (!s->accepted) {
+			s->accepted = true;
+			snprintf(id, sizeof(id), "%s", s->id);
+			if (conn_verdict_headers(s->conn, 101, NULL,
+			    (const char *)data, len) == 0)
+				mux_put(ch, NULL, 0, "connected %s\n", id);
+		}
+		break;
+	case MUX_CMD_REJECT:
+		if (!s->accepted) {
+			s->rejected = true;
+			(void)conn_verdict_headers(s->conn, rec->code,
+			    "refused by the backend", (const char *)data, len);
+		}
+		break;
+	case MUX_CMD_SEND:
+		if (s->accepted)
+			mux_send(s, rec->type, data, len, rec->last);
+		break;
+	case MUX_CMD_CLOSE:
+		if (len >= sizeof(reason))
+			len = sizeof(reason) - 1;
+		if (len > 0)
+			memcpy(reason, data, len);
+		reason[len] = '\0';
+		if (s->accepted)
+			conn_close(s->conn, rec->code, reason);
+		else
+			conn_verdict(s->conn, 503, "closed by the backend");
+		break;
+	case MUX_CMD_PING:
+		if (s->accepted)
+			(void)conn_ping(s->conn, data, len > 125 ? 125 : len);
+		break;
+	case MUX_CMD_LINEMODE:
+		if (s->accepted)
+			conn_set_line_mode(s->conn, rec->line_mode);
+		break;
+	case MUX_CMD_CONFIG:
+		if (s->accepted)
+			mux_config(s, rec->word);
+		break;
+	case MUX_CMD_BROADCAST:
+		break;
+	}
+}
+
+/* Runs every complete command read, until the input runs out. */
+static void
+mux_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct mux_chan		*ch = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct mux_rec		 rec;
+	uint8_t			 line[MUX_LINE_MAX + 1];
+	const char		*cause;
+	const uint8_t		*data;
+	size_t			 have, n;
+	ssize_t			 hl;
+
+	while (ch->bev == bev) {
+		have = evbuffer_get_length(in);
+		n = have < sizeof(line) ? have : sizeof(line);
+		(void)evbuffer_copyout(in, line, n);
+		if ((hl = mux_proto_line(line, n, &rec, &cause)) == -1) {
+			mux_lost(ch, cause);
+			return;
+		}
+		if (hl == 0 || have - (size_t)hl < rec.len)
+			return;		/* the rest is still on its way */
+		evbuffer_drain(in, (size_t)hl);
+		data = rec.len > 0 ? evbuffer_pullup(in, (ev_ssize_t)rec.len) :
+		    mux_empty;
+		mux_command(ch, &rec, data);
+		if (ch->bev != bev)
+			return;
+		evbuffer_drain(in, rec.len);
+	}
+}

@@ -1,0 +1,518 @@
+/* cgi.c - the CGI/1.1 variables of a WebSocket request, for scripts and unix: backends. */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "backend/backend.h"
+#include "backend/cgi.h"
+#include "conf/config.h"
+#include "event/conn.h"
+#include "base/log.h"
+#include "conf/tls.h"
+#include "base/util.h"
+#include "core/ws-handshake.h"
+
+#ifdef PACKAGE_VERSION
+#define CGI_SOFTWARE		"wsserverd/" PACKAGE_VERSION
+#else
+#define CGI_SOFTWARE		"wsserverd/0.1.0"
+#endif
+/* Request headers copied into the environment, in bytes. */
+#define CGI_HEADER_ENV_MAX	(64 * 1024)
+#define CGI_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+
+/* A growing "NAME=value\0" block with offsets, turned into envp at the end. */
+struct cgi_env {
+	char		*buf;
+	size_t		 len;
+	size_t		 cap;
+	size_t		*off;
+	size_t		 n;
+	size_t		 ncap;
+	size_t		 start;		/* offset of the entry being written */
+};
+
+/* Appends bytes to the environment block being built. */
+static void
+cgi_env_put(struct cgi_env *e, const void *data, size_t len)
+{
+	size_t	cap;
+
+	if (e->cap - e->len < len) {
+		cap = e->cap == 0 ? 4096 : e->cap;
+		while (cap - e->len < len)
+			cap *= 2;
+		e->buf = xrealloc(e->buf, cap);
+		e->cap = cap;
+	}
+	memcpy(e->buf + e->len, data, len);
+	e->len += len;
+}
+
+/* Starts a new NAME=value entry. */
+static void
+cgi_env_begin(struct cgi_env *e)
+{
+	e->start = e->len;
+}
+
+/* Ends the entry started by cgi_env_begin. */
+static void
+cgi_env_end(struct cgi_env *e)
+{
+	cgi_env_put(e, "", 1);
+	if (e->n == e->ncap) {
+		e->ncap = e->ncap == 0 ? 64 : e->ncap * 2;
+		e->off = xrealloc(e->off, e->ncap * sizeof(*e->off));
+	}
+	e->off[e->n++] = e->start;
+}
+
+/* Adds name=value. */
+static void
+cgi_env_add(struct cgi_env *e, const char *name, const char *value)
+{
+	cgi_env_begin(e);
+	cgi_env_put(e, name, strlen(name));
+	cgi_env_put(e, "=", 1);
+	cgi_env_put(e, value, strlen(value));
+	cgi_env_end(e);
+}
+
+/* tls_env callback: one mod_ssl-style SSL_* variable. */
+static void
+cgi_env_tls(void *arg, const char *name, const char *value)
+{
+	cgi_env_add(arg, name, value);
+}
+
+/* Returns true when name is already set. */
+static bool
+cgi_env_has(const struct cgi_env *e, const char *name)
+{
+	size_t	i, len = strlen(name);
+
+	for (i = 0; i < e->n; i++) {
+		if (strncmp(e->buf + e->off[i], name, len) == 0 &&
+		    e->buf[e->off[i] + len] == '=')
+			return true;
+	}
+	return false;
+}
+
+/* Returns true for header names that map cleanly onto HTTP_* variables. */
+static bool
+cgi_header_name_ok(const char *name)
+{
+	const char	*p;
+
+	if (*name == '\0')
+		return false;
+	for (p = name; *p != '\0'; p++) {
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Adds one HTTP_<NAME> per distinct request header, repeated headers joined
+ * with ", ". Names with other characters than [A-Za-z0-9-] are skipped (so
+ * "X_Foo" cannot pose as "X-Foo"), and so is Proxy: HTTP_PROXY would steer
+ * the handler's HTTP clients (httpoxy). Returns how many headers were left
+ * out because the block would pass CGI_HEADER_ENV_MAX.
+ */
+static size_t
+cgi_env_headers(struct cgi_env *e, const struct ws_request *req)
+{
+	const struct ws_header	*h, *o;
+	size_t			 i, j, need, used = 0, dropped = 0;
+	const char		*p;
+	char			 c;
+	bool			 seen;
+
+	for (i = 0; i < req->nheaders; i++) {
+		h = &req->headers[i];
+		if (!cgi_header_name_ok(h->name) ||
+		    strcasecmp(h->name, "Proxy") == 0)
+			continue;
+		seen = false;
+		for (j = 0; j < i && !seen; j++)
+			seen = strcasecmp(req->headers[j].name, h->name) == 0;
+		if (seen)
+			continue;
+		need = 5 + strlen(h->name) + 1 + strlen(h->value) + 1;
+		for (j = i + 1; j < req->nheaders; j++) {
+			o = &req->headers[j];
+			if (strcasecmp(o->name, h->name) == 0)
+				need += 2 + strlen(o->value);
+		}
+		if (used + need > CGI_HEADER_ENV_MAX) {
+			dropped++;
+			continue;
+		}
+		used += need;
+		cgi_env_begin(e);
+		cgi_env_put(e, "HTTP_", 5);
+		for (p = h->name; *p != '\0'; p++) {
+			c = *p;
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			else if (c == '-')
+				c = '_';
+			cgi_env_put(e, &c, 1);
+		}
+		cgi_env_put(e, "=", 1);
+		cgi_env_put(e, h->value, strlen(h->value));
+		for (j = i + 1; j < req->nheaders; j++) {
+			o = &req->headers[j];
+			if (strcasecmp(o->name, h->name) != 0)
+				continue;
+			cgi_env_put(e, ", ", 2);
+			cgi_env_put(e, o->value, strlen(o->value));
+		}
+		cgi_env_end(e);
+	}
+	return dropped;
+}
+
+/*
+ * SCRIPT_NAME and PATH_INFO. An exact route is all SCRIPT_NAME. A prefix
+ * route is SCRIPT_NAME without its "*" and a trailing "/" (Path "/app/"
+ * plus "*" gives "/app"), and the rest of the request path is PATH_INFO
+ * ("/x/y" for "/app/x/y").
+ */
+static void
+cgi_env_script_name(struct cgi_env *e, struct conn *conn,
+    const struct route *route, const struct ws_request *req)
+{
+	const char	*path = route->path != NULL ? route->path : "";
+	const char	*script, *info;
+	size_t		 n = strlen(path);
+
+	/* dir: the program's own name is part of SCRIPT_NAME. */
+	if (conn_dir_program(conn, &script, &info) != NULL) {
+		cgi_env_add(e, "SCRIPT_NAME", script);
+		cgi_env_add(e, "PATH_INFO", info);
+		return;
+	}
+
+	if (!route->prefix || req == NULL || req->path == NULL) {
+		cgi_env_add(e, "SCRIPT_NAME", path);
+		cgi_env_add(e, "PATH_INFO", "");
+		return;
+	}
+	n--;				/* the "*" */
+	if (n > 0 && path[n - 1] == '/')
+		n--;
+	cgi_env_begin(e);
+	cgi_env_put(e, "SCRIPT_NAME=", 12);
+	cgi_env_put(e, path, n);
+	cgi_env_end(e);
+	/* config_route_for matched the prefix: req->path is at least n long. */
+	cgi_env_add(e, "PATH_INFO", req->path + n);
+}
+
+/* Builds the request's CGI environment; see cgi.h. */
+char **
+cgi_env_build(struct conn *conn, const struct route *route, bool process)
+{
+	struct cgi_env	 e;
+	const struct ws_request	*req = conn_request(conn);
+	const char		*v, *proto, *end;
+	char			 num[16], **envp, **pp;
+	size_t			 i, dropped, ptrs;
+
+	memset(&e, 0, sizeof(e));
+	cgi_env_add(&e, "GATEWAY_INTERFACE", "CGI/1.1");
+	cgi_env_add(&e, "SERVER_SOFTWARE", CGI_SOFTWARE);
+	v = conn_local_addr(conn);
+	if (req != NULL && req->host != NULL && req->host[0] != '\0') {
+		/* Host without its port; an IPv6 literal keeps its brackets. */
+		v = req->host;
+		if (v[0] == '[' && (end = strchr(v, ']')) != NULL)
+			end++;
+		else if ((end = strchr(v, ':')) == NULL)
+			end = v + strlen(v);
+		cgi_env_begin(&e);
+		cgi_env_put(&e, "SERVER_NAME=", 12);
+		cgi_env_put(&e, v, (size_t)(end - v));
+		cgi_env_end(&e);
+	} else
+		cgi_env_add(&e, "SERVER_NAME", v != NULL ? v : "");
+	snprintf(num, sizeof(num), "%d", conn_local_port(conn));
+	cgi_env_add(&e, "SERVER_PORT", num);
+	if (req != NULL) {
+		cgi_env_add(&e, "SERVER_PROTOCOL",
+		    req->version != NULL ? req->version : "HTTP/1.1");
+		cgi_env_add(&e, "REQUEST_METHOD",
+		    req->method != NULL ? req->method : "GET");
+		cgi_env_add(&e, "REQUEST_URI",
+		    req->uri != NULL ? req->uri : "");
+		cgi_env_add(&e, "QUERY_STRING",
+		    req->query != NULL ? req->query : "");
+	}
+	cgi_env_script_name(&e, conn, route, req);
+	v = conn_remote_addr(conn);
+	cgi_env_add(&e, "REMOTE_ADDR", v != NULL ? v : "");
+	cgi_env_add(&e, "REMOTE_HOST", v != NULL ? v : "");
+	snprintf(num, sizeof(num), "%d", conn_remote_port(conn));
+	cgi_env_add(&e, "REMOTE_PORT", num);
+	if (conn_is_tls(conn)) {
+		cgi_env_add(&e, "HTTPS", "on");
+		tls_env(conn_ssl(conn), cgi_env_tls, &e);
+	}
+	if ((proto = conn_subprotocol(conn)) != NULL)
+		cgi_env_add(&e, "WEBSOCKET_SUBPROTOCOL", proto);
+	cgi_env_add(&e, "WSSERVERD_CONNECTION_ID", conn_id(conn));
+	if (req != NULL && (dropped = cgi_env_headers(&e, req)) > 0)
+		log_warn("%s %zu request header(s) left out of the handler "
+		    "environment (over %d bytes)", conn_id(conn), dropped,
+		    CGI_HEADER_ENV_MAX);
+	for (i = 0; process && route->passenv != NULL &&
+	    route->passenv[i] != NULL; i++) {
+		if ((v = getenv(route->passenv[i])) != NULL &&
+		    !cgi_env_has(&e, route->passenv[i]))
+			cgi_env_add(&e, route->passenv[i], v);
+	}
+	if (process && !cgi_env_has(&e, "PATH"))
+		cgi_env_add(&e, "PATH", CGI_DEFAULT_PATH);
+
+	ptrs = (e.n + 1) * sizeof(char *);
+	envp = xmalloc(ptrs + e.len);
+	memcpy((char *)envp + ptrs, e.buf, e.len);
+	pp = envp;
+	for (i = 0; i < e.n; i++)
+		*pp++ = (char *)envp + ptrs + e.off[i];
+	*pp = NULL;
+	free(e.buf);
+	free(e.off);
+	return envp;
+}
+
+/* Writes envp as an SCGI header; see cgi.h. */
+void
+cgi_scgi_header(char *const *envp, struct evbuffer *out)
+{
+	static const char	 lead[] = "CONTENT_LENGTH\0" "0\0" "SCGI\0" "1\0";
+	char *const		*pp;
+	const char		*eq;
+	size_t			 len = sizeof(lead) - 1;
+
+	for (pp = envp; *pp != NULL; pp++)
+		len += strlen(*pp) + 1;
+	evbuffer_add_printf(out, "%zu:", len);
+	evbuffer_add(out, lead, sizeof(lead) - 1);
+	for (pp = envp; *pp != NULL; pp++) {
+		/* Every entry was built as NAME=value. */
+		eq = strchr(*pp, '=');
+		evbuffer_add(out, *pp, (size_t)(eq - *pp));
+		evbuffer_add(out, "", 1);
+		evbuffer_add(out, eq + 1, strlen(eq + 1) + 1);
+	}
+	evbuffer_add(out, ",", 1);
+}
+
+/* A running OpenRequestHook: its answer is complete once all three end. */
+struct cgi_hook {
+	struct conn		*conn;
+	pid_t			 pid;
+	struct bufferevent	*out;		/* NULL: stdout at EOF */
+	struct bufferevent	*err;		/* NULL: stderr at EOF */
+	struct evbuffer		*answer;	/* stdout, bounded */
+	bool			 reaped;
+	bool			 too_long;	/* stdout passed the limit */
+	int			 st;		/* wait status once reaped */
+};
+
+static void	cgi_hook_check(struct cgi_hook *);
+
+/* Frees a hook's pipes and memory (the child is reaped or forgotten). */
+static void
+cgi_hook_free(struct cgi_hook *h)
+{
+	if (h->out != NULL)
+		bufferevent_free(h->out);
+	if (h->err != NULL)
+		bufferevent_free(h->err);
+	evbuffer_free(h->answer);
+	free(h);
+}
+
+/* The hook's stdout: kept up to CONN_VERDICT_HEADERS_MAX bytes. */
+static void
+cgi_hook_out_cb(struct bufferevent *bev, void *arg)
+{
+	struct cgi_hook	*h = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	if (evbuffer_get_length(h->answer) + evbuffer_get_length(in) >
+	    CONN_VERDICT_HEADERS_MAX)
+		h->too_long = true;
+	if (h->too_long)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	else
+		evbuffer_add_buffer(h->answer, in);
+}
+
+/* The hook's stderr: logged line by line, long lines cut. */
+static void
+cgi_hook_err_cb(struct bufferevent *bev, void *arg)
+{
+	struct cgi_hook	*h = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 n;
+
+	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
+		log_info("%s OpenRequestHook: %.200s", conn_id(h->conn), line);
+		free(line);
+	}
+	if (evbuffer_get_length(in) > 1024)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* End of file (or an error) on stdout or stderr. */
+static void
+cgi_hook_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct cgi_hook	*h = arg;
+
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (bev == h->out) {
+		cgi_hook_out_cb(bev, h);
+		bufferevent_free(h->out);
+		h->out = NULL;
+	} else {
+		cgi_hook_err_cb(bev, h);
+		bufferevent_free(h->err);
+		h->err = NULL;
+	}
+	cgi_hook_check(h);
+}
+
+/* The hook's process was reaped. */
+static void
+cgi_hook_reaped(void *arg, int st)
+{
+	struct cgi_hook	*h = arg;
+
+	h->reaped = true;
+	h->st = st;
+	cgi_hook_check(h);
+}
+
+/* The Status header's code in the hook's answer, or 0. */
+static int
+cgi_hook_status(const char *a, size_t len)
+{
+	const char	*line, *nl, *v;
+	int		 code = 0;
+
+	for (line = a; line < a + len; line = nl + 1) {
+		if ((nl = memchr(line, '\n', a + len - line)) == NULL)
+			nl = a + len;
+		if (nl - line < 10 || strncasecmp(line, "Status:", 7) != 0)
+			continue;
+		for (v = line + 7; v < nl && (*v == ' ' || *v == '\t'); v++)
+			continue;
+		if (nl - v >= 3 && v[0] >= '1' && v[0] <= '5' &&
+		    v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9' &&
+		    (nl - v == 3 || v[3] == ' ' || v[3] == '\r'))
+			code = (v[0] - '0') * 100 + (v[1] - '0') * 10 +
+			    (v[2] - '0');
+	}
+	return code;
+}
+
+/*
+ * Once the hook has exited and closed both pipes, turns its exit status
+ * and answer into the connection's verdict and frees the hook.
+ */
+static void
+cgi_hook_check(struct cgi_hook *h)
+{
+	struct conn	*conn = h->conn;
+	char		*a;
+	size_t		 len;
+	int		 status, code, ex;
+
+	if (!h->reaped || h->out != NULL || h->err != NULL)
+		return;
+	len = evbuffer_get_length(h->answer);
+	a = xmalloc(len + 1);
+	evbuffer_remove(h->answer, a, len);
+	a[len] = '\0';
+	ex = WIFEXITED(h->st) ? WEXITSTATUS(h->st) : -1;
+	code = cgi_hook_status(a, len);
+	if (h->too_long)
+		status = 500;
+	else if (!WIFEXITED(h->st))
+		status = 500;
+	else if (code >= 400 && code <= 599)
+		status = code;
+	else if (ex != 0)
+		status = 403;
+	else
+		status = 101;
+	log_info("%s OpenRequestHook exited %d: %d%s", conn_id(conn), ex,
+	    status, h->too_long ? " (answer too long)" : "");
+	cgi_hook_free(h);
+	conn_hook_verdict(conn, status, a, status == 500 ? 0 : len);
+	free(a);
+}
+
+/* Starts a route's OpenRequestHook; see cgi.h. */
+struct cgi_hook *
+cgi_hook_start(struct conn *conn, const struct route *route,
+    const char **cause)
+{
+	struct cgi_hook	*h;
+	char		*argv[2];
+	int		 outfd, errfd;
+
+	h = xcalloc(1, sizeof(*h));
+	h->conn = conn;
+	if ((h->answer = evbuffer_new()) == NULL)
+		abort();
+	argv[0] = route->open_hook;
+	argv[1] = NULL;
+	h->pid = backend_script_run(conn, route, argv, &outfd, &errfd,
+	    cgi_hook_reaped, h, cause);
+	if (h->pid == -1) {
+		evbuffer_free(h->answer);
+		free(h);
+		return NULL;
+	}
+	h->out = bufferevent_socket_new(conn_base(conn), outfd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	h->err = bufferevent_socket_new(conn_base(conn), errfd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (h->out == NULL || h->err == NULL)
+		abort();
+	bufferevent_setcb(h->out, cgi_hook_out_cb, NULL, cgi_hook_event_cb, h);
+	bufferevent_setcb(h->err, cgi_hook_err_cb, NULL, cgi_hook_event_cb, h);
+	bufferevent_enable(h->out, EV_READ);
+	bufferevent_enable(h->err, EV_READ);
+	return h;
+}
+
+/* The connection no longer waits for the hook; see cgi.h. */
+void
+cgi_hook_cancel(struct cgi_hook *h)
+{
+	if (!h->reaped)
+		backend_script_forget(h->pid);
+	cgi_hook_free(h);
+}

@@ -1,0 +1,216 @@
+/* conn.h - one client connection: bufferevent glue around the protocol core. */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ws-session.h"
+
+struct conn;
+struct ws_request;
+struct config;
+struct event_base;
+struct ssl_st;
+
+/* The daemon state a connection needs; see server.c. */
+struct event_base	*conn_base(const struct conn *);
+const struct config	*conn_config(const struct conn *);
+
+/* ConnectionId: unique for the life of the process, never reused. */
+const char		*conn_id(const struct conn *);
+
+/*
+ * The upgrade request; all fields NULL before it is parsed. Use it at
+ * once: it is valid until the next conn_request call or the return to the
+ * event loop (an open connection keeps only the request's bytes and
+ * parses them again here, into one shared copy).
+ */
+const struct ws_request	*conn_request(const struct conn *);
+/* The subprotocol agreed on, or NULL. */
+const char		*conn_subprotocol(const struct conn *);
+/*
+ * dir: routes: the program the request names (absolute, real path), with
+ * its SCRIPT_NAME and PATH_INFO. Returns NULL on other routes.
+ */
+const char		*conn_dir_program(const struct conn *,
+			    const char **script_name, const char **path_info);
+/* Numeric peer and local addresses and ports. */
+const char		*conn_remote_addr(const struct conn *);
+int			 conn_remote_port(const struct conn *);
+const char		*conn_local_addr(const struct conn *);
+int			 conn_local_port(const struct conn *);
+bool			 conn_is_tls(const struct conn *);
+/*
+ * The connection's OpenSSL session once its TLS handshake is done, else
+ * NULL; tls.h reads it (tls_get_info: SSLNegotiated*, tls_env: SSL_*).
+ */
+struct ssl_st		*conn_ssl(const struct conn *);
+
+/*
+ * Queues a piece of a message for the client (see ws_session_send). Never
+ * blocks; returns 0, or -1 when the WebSocket is no longer open. Callers
+ * producing data check conn_output_full() after each call and stop until
+ * their writable callback.
+ */
+int	conn_send(struct conn *, enum ws_msg_type, const void *data, size_t len,
+	    bool first, bool last);
+
+/* Returns true while the client's output queue is above its high-water mark. */
+bool	conn_output_full(const struct conn *);
+
+/* Stop / restart reading from the client (the backend's input is full). */
+void	conn_pause_input(struct conn *);
+void	conn_resume_input(struct conn *);
+
+/*
+ * Starts the closing handshake with code and reason (the backend ended, the
+ * server stops...). code 0 means DisconnectStatusCode; reason NULL means
+ * DisconnectStatusDescription or the code's default text. The backend's
+ * close op is called synchronously as part of this, before it returns.
+ * With WaitForCloseResponse off, TCP closes once the close frame is sent.
+ */
+void	conn_close(struct conn *, int code, const char *reason);
+
+/*
+ * A backend with the verdict flag answers the upgrade request: 101 sends
+ * the upgrade response and opens the WebSocket; any other status is the
+ * HTTP error (cause: its body and log text, NULL for a default). Does
+ * nothing unless the connection is waiting for a verdict.
+ */
+void	conn_verdict(struct conn *, int status, const char *cause);
+
+/*
+ * conn_verdict with hlen bytes of CGI-style response header lines
+ * ("Name: value\n"; Status lines are ignored, the caller reads them) for
+ * the response: Sec-WebSocket-Protocol picks the subprotocol, which must
+ * be one the client offered; the others are added as they are. A bad line
+ * or subprotocol turns the verdict into a 500 (logged). Returns 0 when the
+ * 101 was queued and the WebSocket is open, else -1 (the backend's close
+ * op has been called then, unless it was not waiting for a verdict).
+ */
+#define CONN_VERDICT_HEADERS_MAX	8192
+
+/*
+ * The route's OpenRequestHook has answered (cgi.c): 101 accepts (the
+ * backend, if it gives verdicts too, decides next), else the HTTP status;
+ * hdrs as for conn_verdict_headers.
+ */
+void	conn_hook_verdict(struct conn *, int status, const char *hdrs,
+	    size_t hlen);
+int	conn_verdict_headers(struct conn *, int status, const char *cause,
+	    const char *hdrs, size_t hlen);
+
+/*
+ * Why the WebSocket ends, once known (from the backend's close op on):
+ * returns the close code (the client's, 1005 when it sent none; or the
+ * server's) and sets *reason (sanitized for the log); 0 and "" before.
+ */
+int	conn_close_status(const struct conn *, const char **reason);
+
+/*
+ * What the admin socket needs. A connection as the reference's
+ * WSConnection shows it, plus our own counters. Strings point into the
+ * connection: valid until it is freed or the next event.
+ */
+struct conn_info {
+	const char		*id;
+	/* handshake, verdict, open, closing, draining */
+	const char		*state;
+	bool			 connected;	/* WebSocket open */
+	bool			 accept_data;	/* not paused by the admin */
+	bool			 line_mode;
+	bool			 ready_to_send;	/* open, output queue not full */
+	bool			 sending_file;
+	int			 timeout;	/* DefaultTimeout it got, seconds */
+	const char		*route;		/* "" before routing */
+	unsigned long long	 age_ms;
+	uint64_t		 bytes_in, bytes_out, msgs_in, msgs_out;
+};
+void		 conn_get_info(const struct conn *, struct conn_info *);
+
+/* Looks a connection up by ConnectionId; NULL when there is none. */
+struct conn	*conn_find(const char *id);
+/* Iterates over every connection, oldest first. */
+struct conn	*conn_first(void);
+struct conn	*conn_next(const struct conn *);
+
+/*
+ * AcceptData: false stops reading from the client (the admin "pause"),
+ * true starts again. Independent of the backend's own flow control.
+ */
+void	conn_set_accept_data(struct conn *, bool);
+/* LineMode flag (ChangeLineMode); stored and shown, see wsserverd(8). */
+/*
+ * Sets the connection's send timeout (the WSConnection Timeout field),
+ * seconds, 0 for none; new connections start with DefaultTimeout.
+ */
+void	conn_set_timeout(struct conn *, int seconds);
+void	conn_set_line_mode(struct conn *, bool);
+
+/* Sends a ping with data (<= 125 bytes). Returns 0, or -1 when not open. */
+int	conn_ping(struct conn *, const void *data, size_t len);
+
+/*
+ * Queues a whole message from the admin socket. Returns 0; -1 when the
+ * WebSocket is not open; -2 when a message is already being sent (a
+ * backend's fragmented message or a sendfile); -3 when the output queue
+ * is full.
+ */
+int	conn_send_admin(struct conn *, enum ws_msg_type, const void *data,
+	    size_t len);
+
+/* How a sendfile ended (the done callback's status). */
+enum conn_file_status {
+	CONN_FILE_DONE,		/* every byte queued */
+	CONN_FILE_INTERRUPTED,	/* conn_interrupt: the message is ended early */
+	CONN_FILE_ERROR,	/* read error: the message is ended early */
+	CONN_FILE_CLOSED,	/* the WebSocket closed first */
+};
+typedef void	(*conn_file_cb)(void *arg, enum conn_file_status,
+		    uint64_t bytes, int err);
+
+/*
+ * SendFile: sends fd (a regular file, from its current offset, size taken
+ * now) as one binary message in MaxFrameSize fragments, read as the
+ * client's queue drains, never more than a frame ahead. The connection
+ * takes fd over. While it runs, the backend's output waits. done is called
+ * exactly once (maybe from inside conn_interrupt, conn_close or the
+ * teardown). Returns 0; -1 when not open; -2 when a message is already
+ * being sent.
+ */
+int	conn_sendfile(struct conn *, int fd, conn_file_cb done, void *arg);
+/* Stops a sendfile. Returns 0, or -1 when none is running. */
+int	conn_interrupt(struct conn *);
+
+/*
+ * Observers of every connection (the admin socket's watch and ping);
+ * any member may be NULL. Strings are only valid during the call.
+ */
+struct conn_hooks {
+	/* WebSocketOpenRequest verdict: 101 accepted, else the HTTP status. */
+	void	(*verdict)(struct conn *, int status, const char *cause);
+	void	(*connected)(struct conn *);
+	/* An opened WebSocket is gone. */
+	void	(*disconnected)(struct conn *, int code, const char *by,
+		    const char *reason);
+	void	(*pong)(struct conn *, const uint8_t *data, size_t len);
+	/* A protocol error or a send timeout. */
+	void	(*error)(struct conn *, int code, const char *what);
+};
+void	conn_set_hooks(const struct conn_hooks *);
+
+/* Registry (conn.c owns it): creation by the server, counting, shutdown. */
+struct server;
+struct sockaddr;
+void		conn_new(struct server *, int fd, const struct sockaddr *, int);
+unsigned int	conn_count(void);
+/* Bytes queued over all connections; *over: above MaxMemory (see there). */
+size_t		conn_memory(bool *over);
+/* Closes every WebSocket with code (1001 at shutdown); drops half-open ones. */
+void		conn_close_all(int code, const char *reason);
+/* Drops every connection at once, without a closing handshake. */
+void		conn_abort_all(void);
+
+#endif

@@ -1,0 +1,938 @@
+/* workers.c - Workers = N: the master process, its workers, shared counters. */
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "admin/admin.h"
+#include "conf/config.h"
+#include "event/listener.h"
+#include "base/log.h"
+#include "event/sdnotify.h"
+#include "event/server.h"
+#include "base/util.h"
+#include "event/workers.h"
+
+/* A worker that ends sooner than this after its start is restarted later. */
+#define WORKERS_FLAP_MS		1000
+/* How long the first start may take before the master gives up. */
+#define WORKERS_START_MS	30000
+/* After the shutdown deadline, how long to wait for SIGKILLed workers. */
+#define WORKERS_MARGIN_S	5
+/* Control messages: a type byte and text. */
+#define WORKERS_MSG_MAX		512
+
+/* One worker's part of the shared page; only that worker writes it. */
+struct workers_slot {
+	struct server_stats	 stats;
+	uint64_t		 next_seq;	/* ConnectionId sequence */
+	uint64_t		 mem_queued;
+	unsigned int		 conns;		/* its share of shm->conns */
+	int			 mem_over;
+	int			 listening;
+	int			 port;
+	char			 address[64];
+} __attribute__((aligned(64)));
+
+/* workers_stats_sum adds the counters up as an array. */
+_Static_assert(sizeof(struct server_stats) % sizeof(uint64_t) == 0,
+    "struct server_stats holds uint64_t counters only");
+
+struct workers_shm {
+	_Atomic unsigned int	 conns;		/* open in all workers */
+	int			 port;		/* LocalPort 0: the one chosen */
+	int			 unlistened;	/* stop/drain: workers do not listen */
+	struct workers_slot	 slot[WORKERS_MAX];
+};
+
+/* The master's view of one worker. */
+struct worker {
+	pid_t			 pid;		/* 0: not running */
+	int			 ctl;		/* control socket, -1 when none */
+	struct event		*ctl_ev;
+	struct event		*respawn;
+	unsigned long long	 asked;		/* heartbeat sent, not answered */
+	unsigned long long	 started;
+	bool			 ready;
+};
+
+static struct {
+	int			 n;
+	int			 index;
+	bool			 master;
+	bool			 child;
+	struct workers_shm	*shm;
+	struct workers_slot	*me;
+	struct server		*srv;
+	struct event_base	*base;
+	struct worker		 w[WORKERS_MAX];
+	struct event		*sig[5];
+	struct event		*deadline;
+	struct event		*beat;		/* master: heartbeat timer */
+	int			 nready;
+	bool			 up;		/* every first worker ready */
+	bool			 stopping;
+	bool			 killed;
+	bool			 forked;	/* a worker leaves the loop */
+	int			 rc;
+	int			 ctl;		/* worker: to the master */
+	struct event		*ctl_ev;	/* worker */
+	int			 lfd[WORKERS_MAX];	/* listening, per worker */
+	bool			 lfds;		/* lfd[] is in use */
+	pid_t			 master_pid;
+} wk = { .n = 1, .index = -1, .ctl = -1 };
+
+static void	workers_ctl_cb(evutil_socket_t, short, void *);
+static void	workers_child_ctl_cb(evutil_socket_t, short, void *);
+
+int
+workers_resolve(int configured)
+{
+	long	n;
+
+	if (configured > 0)
+		return configured > WORKERS_MAX ? WORKERS_MAX : configured;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+}
+
+bool
+workers_master(void)
+{
+	return wk.master;
+}
+
+bool
+workers_child(void)
+{
+	return wk.child;
+}
+
+int
+workers_count(void)
+{
+	return wk.n;
+}
+
+int
+workers_index(void)
+{
+	return wk.index;
+}
+
+int
+workers_port(void)
+{
+	return wk.shm != NULL ? wk.shm->port : 0;
+}
+
+int
+workers_init(struct server *srv, int n, char *cause, size_t len)
+{
+	const struct config	*cfg = server_config(srv);
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	const char		*why;
+	int			 i;
+
+	wk.shm = mmap(NULL, sizeof(*wk.shm), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (wk.shm == MAP_FAILED) {
+		wk.shm = NULL;
+		snprintf(cause, len, "Workers: shared memory: %s",
+		    strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < WORKERS_MAX; i++)
+		wk.shm->slot[i].next_seq = 1;
+	wk.n = n;
+	wk.master = true;
+	wk.srv = srv;
+	wk.base = server_base(srv);
+	wk.master_pid = getpid();
+	server_set_stats(srv, NULL);
+	/*
+	 * A listening socket per worker, all on one port (SO_REUSEPORT: the
+	 * kernel spreads new clients over them by address), bound while still
+	 * privileged. The master keeps them: a worker started later (after a
+	 * crash, no longer privileged) takes over its predecessor's socket,
+	 * clients queued on it included, where a socket of its own would not
+	 * join a group made by root. Socket activation brings one socket that
+	 * all workers share.
+	 */
+	if (listener_activated())
+		return 0;
+	wk.lfds = true;
+	for (i = 0; i < WORKERS_MAX; i++)
+		wk.lfd[i] = -1;
+	for (i = 0; i < n; i++) {
+		if ((wk.lfd[i] = listener_bind_socket(cfg, &why)) == -1) {
+			snprintf(cause, len, "cannot listen: %s", why);
+			workers_listen_close();
+			return -1;
+		}
+		if (listen(wk.lfd[i], cfg->connection_backlog) == -1) {
+			snprintf(cause, len, "cannot listen: %s",
+			    strerror(errno));
+			workers_listen_close();
+			return -1;
+		}
+		/* LocalPort 0: the others, and a start after a stop, bind
+		 * the port the first got. */
+		if (i == 0 && getsockname(wk.lfd[0], (struct sockaddr *)&ss,
+		    &sl) == 0)
+			wk.shm->port = ntohs(ss.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&ss)->sin6_port :
+			    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return 0;
+}
+
+/* Forks worker i. Returns 0 in the master, 1 in the worker, -1 on error. */
+static int
+workers_spawn(int i)
+{
+	struct worker	*w = &wk.w[i];
+	int		 sv[2];
+	pid_t		 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_error("worker %d: socketpair: %s", i, strerror(errno));
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_error("worker %d: fork: %s", i, strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		wk.master = false;
+		wk.child = true;
+		wk.index = i;
+		wk.me = &wk.shm->slot[i];
+		wk.ctl = sv[1];
+		/* The inherited loop gets its own epoll before any use. */
+		if (event_reinit(wk.base) == -1) {
+			log_error("worker %d: event_reinit failed", i);
+			_exit(1);
+		}
+		return 1;
+	}
+	close(sv[1]);
+	w->pid = pid;
+	w->ctl = sv[0];
+	w->ready = false;
+	w->asked = 0;
+	w->started = util_now_ms();
+	w->ctl_ev = event_new(wk.base, w->ctl, EV_READ | EV_PERSIST,
+	    workers_ctl_cb, w);
+	event_add(w->ctl_ev, NULL);
+	log_info("worker %d started (pid %ld)", i, (long)pid);
+	return 0;
+}
+
+int
+workers_spawn_all(void)
+{
+	int	i, r;
+
+	for (i = 0; i < wk.n; i++) {
+		if ((r = workers_spawn(i)) != 0) {
+			if (r == -1) {
+				workers_signal(SIGKILL);
+				while (wait(NULL) > 0 || errno == EINTR)
+					;
+			}
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Drops the master's end of a worker's control socket. */
+static void
+workers_ctl_close(struct worker *w)
+{
+	if (w->ctl_ev != NULL) {
+		event_free(w->ctl_ev);
+		w->ctl_ev = NULL;
+	}
+	if (w->ctl != -1) {
+		close(w->ctl);
+		w->ctl = -1;
+	}
+}
+
+/* Every first worker listens: the service is up. */
+static void
+workers_all_up(void)
+{
+	const char	*addr = "";
+	char		 status[160];
+	int		 port;
+
+	wk.up = true;
+	(void)workers_listening(&addr, &port);
+	log_info("%d workers listening on %s", wk.n, addr);
+	snprintf(status, sizeof(status), "listening on %s (%d workers)",
+	    addr, wk.n);
+	(void)sdnotify_send("READY=1", status);
+	sdnotify_watchdog_start(wk.base);
+}
+
+/* Master: a message from a worker, or its end of the socket closing. */
+static void
+workers_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	char		 msg[WORKERS_MSG_MAX + 1];
+	ssize_t		 n;
+	int		 i = (int)(w - wk.w);
+
+	(void)what;
+	if ((n = recv(fd, msg, sizeof(msg) - 1, 0)) == -1 &&
+	    (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* It exited (SIGCHLD says how) or closed the socket. */
+		workers_ctl_close(w);
+		return;
+	}
+	msg[n] = '\0';
+	switch (msg[0]) {
+	case 'p':
+		w->asked = 0;
+		break;
+	case 'R':
+		w->ready = true;
+		if (!wk.up && ++wk.nready == wk.n && !wk.stopping)
+			workers_all_up();
+		else if (wk.up)
+		{
+			log_info("worker %d (pid %ld) serving", i, (long)w->pid);
+			admin_worker_up(i);
+		}
+		break;
+	case 'F':
+		log_error("worker %d: %s", i, msg + 1);
+		if (!wk.up && !wk.stopping) {
+			log_error("not starting: a worker could not start");
+			wk.rc = 1;
+			workers_stop();
+		}
+		break;
+	default:
+		log_warn("worker %d: unknown control message", i);
+		break;
+	}
+}
+
+/* Master: restarts worker i (a timer, so a crash loop is slowed down). */
+static void
+workers_respawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	int	i = (int)(intptr_t)arg;
+
+	(void)fd;
+	(void)what;
+	if (wk.stopping || wk.w[i].pid != 0)
+		return;
+	if (workers_spawn(i) == 1) {
+		/* The new worker leaves this loop and runs main's worker part. */
+		wk.forked = true;
+		event_base_loopbreak(wk.base);
+	}
+}
+
+/* How a worker ended, for the log. */
+static void
+workers_describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d%s", WTERMSIG(status),
+		    WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, len, "ended (status %#x)", status);
+}
+
+/* Master: SIGCHLD. Reaps workers; restarts the ones that died. */
+static void
+workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct workers_slot	*s;
+	struct worker		*w;
+	struct timeval		 tv = { 0, 0 };
+	char			 how[64];
+	pid_t			 pid;
+	int			 status, i, alive = 0;
+
+	(void)sig;
+	(void)what;
+	(void)arg;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < wk.n && wk.w[i].pid != pid; i++)
+			;
+		if (i == wk.n)
+			continue;
+		w = &wk.w[i];
+		s = &wk.shm->slot[i];
+		workers_describe(status, how, sizeof(how));
+		w->pid = 0;
+		w->ready = false;
+		workers_ctl_close(w);
+		/* Its connections went with it. */
+		atomic_fetch_sub(&wk.shm->conns, s->conns);
+		s->conns = 0;
+		s->listening = 0;
+		s->mem_queued = 0;
+		s->mem_over = 0;
+		if (wk.stopping) {
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				log_info("worker %d (pid %ld) stopped", i,
+				    (long)pid);
+			else
+				log_warn("worker %d (pid %ld) %s", i,
+				    (long)pid, how);
+			continue;
+		}
+		if (!wk.up) {
+			log_error("worker %d (pid %ld) %s before it served; "
+			    "not starting", i, (long)pid, how);
+			wk.rc = 1;
+			workers_stop();
+			continue;
+		}
+		if (util_now_ms() - w->started < WORKERS_FLAP_MS)
+			tv.tv_sec = 1;
+		log_error("worker %d (pid %ld) %s; %s", i, (long)pid, how,
+		    tv.tv_sec > 0 ? "restarting it in a second" :
+		    "restarting it");
+		if (w->respawn == NULL)
+			w->respawn = evtimer_new(wk.base, workers_respawn_cb,
+			    (void *)(intptr_t)i);
+		evtimer_add(w->respawn, &tv);
+	}
+	if (!wk.stopping)
+		return;
+	for (i = 0; i < wk.n; i++)
+		alive += wk.w[i].pid != 0;
+	if (alive == 0) {
+		log_info("every worker stopped");
+		event_base_loopexit(wk.base, NULL);
+	}
+}
+
+/* Master: the workers outlived the shutdown deadline. */
+static void
+workers_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct timeval	tv = { WORKERS_MARGIN_S, 0 };
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (wk.killed) {
+		log_error("workers not reaped after SIGKILL; exiting");
+		event_base_loopexit(wk.base, NULL);
+		return;
+	}
+	log_warn("workers still running after the shutdown timeout: SIGKILL");
+	workers_signal(SIGKILL);
+	wk.killed = true;
+	evtimer_add(wk.deadline, &tv);
+}
+
+void
+workers_stop(void)
+{
+	const struct config	*cfg = server_config(wk.srv);
+	struct timeval		 tv;
+	int			 i, alive = 0;
+
+	if (wk.stopping) {
+		/* A second request: the workers end now (SIGTERM while stopping). */
+		workers_signal(SIGTERM);
+		return;
+	}
+	wk.stopping = true;
+	(void)sdnotify_send("STOPPING=1", "shutting down");
+	for (i = 0; i < wk.n; i++) {
+		if (wk.w[i].respawn != NULL)
+			evtimer_del(wk.w[i].respawn);
+		alive += wk.w[i].pid != 0;
+	}
+	/*
+	 * Asked over the control socket, not with SIGTERM: a SIGTERM that
+	 * also reached them (pkill, a service manager signalling the whole
+	 * group) must not count as the impatient second one.
+	 */
+	for (i = 0; i < wk.n; i++) {
+		if (wk.w[i].pid != 0 && (wk.w[i].ctl == -1 ||
+		    send(wk.w[i].ctl, "S", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1))
+			kill(wk.w[i].pid, SIGTERM);
+	}
+	if (alive == 0) {
+		event_base_loopexit(wk.base, NULL);
+		return;
+	}
+	/* Each worker has ShutdownTimeout, then KillTimeout for handlers. */
+	tv.tv_sec = cfg->shutdown_timeout + 2 * cfg->kill_timeout +
+	    WORKERS_MARGIN_S;
+	tv.tv_usec = 0;
+	wk.deadline = evtimer_new(wk.base, workers_deadline_cb, NULL);
+	evtimer_add(wk.deadline, &tv);
+}
+
+void
+workers_signal(int sig)
+{
+	int	i;
+
+	for (i = 0; i < wk.n; i++) {
+		if (wk.w[i].pid > 0)
+			kill(wk.w[i].pid, sig);
+	}
+}
+
+/* Master: SIGTERM, SIGINT. */
+static void
+workers_sigterm_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (wk.stopping)
+		log_warn("signal %d during shutdown: workers end now", (int)sig);
+	else
+		log_info("signal %d: shutting down %d workers", (int)sig, wk.n);
+	server_shutdown(wk.srv);
+}
+
+/* Master: SIGHUP reloads (server_reload passes it on to the workers). */
+static void
+workers_sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	char	*errors = NULL, *notes = NULL;
+
+	(void)what;
+	(void)arg;
+	log_info("signal %d: reloading the configuration", (int)sig);
+	(void)server_reload(wk.srv, &errors, &notes);
+	free(errors);
+	free(notes);
+}
+
+/* Master: SIGUSR1 reopens LogFile here and in every worker. */
+static void
+workers_sigusr1_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (log_reopen() == -1)
+		log_error("signal %d: cannot reopen the log file: %s", (int)sig,
+		    strerror(errno));
+	workers_signal(SIGUSR1);
+}
+
+/* Master: the first start took too long. */
+static void
+workers_start_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (wk.up || wk.stopping)
+		return;
+	log_error("workers not serving after %d s; not starting",
+	    WORKERS_START_MS / 1000);
+	wk.rc = 1;
+	workers_stop();
+}
+
+/*
+ * Master, every second: asks each serving worker to answer over its
+ * control socket; one that has not answered within WorkerTimeout is stuck
+ * (a loop, SIGSTOP) and is killed, so that SIGCHLD starts a new one.
+ */
+static void
+workers_beat_cb(evutil_socket_t fd, short what, void *arg)
+{
+	const struct config	*cfg = server_config(wk.srv);
+	unsigned long long	 now = util_now_ms();
+	struct worker		*w;
+	int			 i;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (wk.stopping || cfg->worker_timeout == 0)
+		return;
+	for (i = 0; i < wk.n; i++) {
+		w = &wk.w[i];
+		if (w->pid == 0 || !w->ready || w->ctl == -1)
+			continue;
+		if (w->asked == 0) {
+			if (send(w->ctl, "P", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+				w->asked = now;
+		} else if (now - w->asked >=
+		    (unsigned long long)cfg->worker_timeout * 1000) {
+			log_error("worker %d (pid %ld) has not answered for %d "
+			    "s: killing it", i, (long)w->pid,
+			    cfg->worker_timeout);
+			kill(w->pid, SIGKILL);
+			w->asked = 0;
+			w->ready = false;
+		}
+	}
+}
+
+int
+workers_master_loop(void)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1,
+				    SIGCHLD };
+	event_callback_fn	 cbs[] = { workers_sigterm_cb,
+				    workers_sigterm_cb, workers_sighup_cb,
+				    workers_sigusr1_cb, workers_sigchld_cb };
+	struct timeval		 tv = { WORKERS_START_MS / 1000, 0 };
+	struct event		*start;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		wk.sig[i] = evsignal_new(wk.base, sigs[i], cbs[i], NULL);
+		evsignal_add(wk.sig[i], NULL);
+	}
+	/* A worker may have died before SIGCHLD was watched. */
+	workers_sigchld_cb(SIGCHLD, 0, NULL);
+	start = evtimer_new(wk.base, workers_start_timeout_cb, NULL);
+	evtimer_add(start, &tv);
+	wk.beat = event_new(wk.base, -1, EV_PERSIST, workers_beat_cb, NULL);
+	tv.tv_sec = 1;
+	evtimer_add(wk.beat, &tv);
+	event_base_dispatch(wk.base);
+	event_free(start);
+	event_free(wk.beat);
+	wk.beat = NULL;
+	if (wk.forked)
+		return -2;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		event_free(wk.sig[i]);
+		wk.sig[i] = NULL;
+	}
+	for (i = 0; i < (size_t)wk.n; i++) {
+		workers_ctl_close(&wk.w[i]);
+		if (wk.w[i].respawn != NULL)
+			event_free(wk.w[i].respawn);
+	}
+	if (wk.deadline != NULL)
+		event_free(wk.deadline);
+	workers_listen_close();
+	log_info("shutdown complete");
+	return wk.rc;
+}
+
+void
+workers_child_setup(void)
+{
+	int	i;
+
+	for (i = 0; i < 5; i++) {
+		if (wk.sig[i] != NULL) {
+			event_free(wk.sig[i]);
+			wk.sig[i] = NULL;
+		}
+	}
+	for (i = 0; i < wk.n; i++) {
+		workers_ctl_close(&wk.w[i]);
+		if (wk.w[i].respawn != NULL) {
+			event_free(wk.w[i].respawn);
+			wk.w[i].respawn = NULL;
+		}
+		wk.w[i].pid = 0;
+	}
+	if (wk.deadline != NULL) {
+		event_free(wk.deadline);
+		wk.deadline = NULL;
+	}
+	/* Only our own socket: a stop must close the others for real. */
+	for (i = 0; wk.lfds && i < wk.n; i++) {
+		if (i != wk.index && wk.lfd[i] != -1) {
+			close(wk.lfd[i]);
+			wk.lfd[i] = -1;
+		}
+	}
+	server_set_stats(wk.srv, &wk.me->stats);
+	/* A worker does not outlive its master. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != wk.master_pid)
+		raise(SIGTERM);
+	wk.ctl_ev = event_new(wk.base, wk.ctl, EV_READ | EV_PERSIST,
+	    workers_child_ctl_cb, NULL);
+	event_add(wk.ctl_ev, NULL);
+	/* Not this process's to speak to the service manager. */
+	sdnotify_close();
+}
+
+void
+workers_child_report(const char *cause)
+{
+	char	msg[WORKERS_MSG_MAX];
+	int	n;
+
+	n = snprintf(msg, sizeof(msg), "%c%s", cause == NULL ? 'R' : 'F',
+	    cause != NULL ? cause : "");
+	if (n >= (int)sizeof(msg))
+		n = sizeof(msg) - 1;
+	(void)send(wk.ctl, msg, (size_t)n, MSG_NOSIGNAL);
+}
+
+/* Room for one descriptor in a control message. */
+union workers_cmsg {
+	struct cmsghdr	 h;
+	char		 buf[CMSG_SPACE(sizeof(int))];
+};
+
+/* A message of len bytes at data, with room for one descriptor. */
+static void
+workers_msghdr(struct msghdr *m, struct iovec *iov, void *data, size_t len,
+    union workers_cmsg *u)
+{
+	memset(m, 0, sizeof(*m));
+	memset(u, 0, sizeof(*u));
+	iov->iov_base = data;
+	iov->iov_len = len;
+	m->msg_iov = iov;
+	m->msg_iovlen = 1;
+	m->msg_control = u->buf;
+	m->msg_controllen = sizeof(u->buf);
+}
+
+/* Worker: an admin channel from the master, or the master gone. */
+static void
+workers_child_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	union workers_cmsg	 u;
+	struct msghdr		 m;
+	struct iovec		 iov;
+	struct cmsghdr		*c;
+	char			 msg[WORKERS_MSG_MAX];
+	ssize_t			 n;
+	int			 afd = -1;
+
+	(void)what;
+	(void)arg;
+	workers_msghdr(&m, &iov, msg, sizeof(msg), &u);
+	if ((n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC)) == -1 &&
+	    (errno == EAGAIN || errno == EINTR))
+		return;
+	for (c = CMSG_FIRSTHDR(&m); n > 0 && c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&afd, CMSG_DATA(c), sizeof(int));
+	}
+	if (n <= 0) {
+		log_warn("worker %d: the master is gone: shutting down",
+		    wk.index);
+		event_del(wk.ctl_ev);
+		server_shutdown(wk.srv);
+		return;
+	}
+	if (msg[0] == 'P')
+		(void)send(wk.ctl, "p", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	else if (msg[0] == 'S')
+		server_shutdown(wk.srv);
+	else if (msg[0] == 'A' && afd != -1)
+		admin_adopt(afd);
+	else if (afd != -1)
+		close(afd);
+}
+
+int
+workers_send_fd(int i, int fd)
+{
+	union workers_cmsg	 u;
+	struct msghdr		 m;
+	struct iovec		 iov;
+	struct cmsghdr		*c;
+	char			 type = 'A';
+
+	if (i < 0 || i >= wk.n || wk.w[i].pid == 0 || wk.w[i].ctl == -1 ||
+	    !wk.w[i].ready)
+		return -1;
+	workers_msghdr(&m, &iov, &type, 1, &u);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(wk.w[i].ctl, &m, MSG_NOSIGNAL | MSG_DONTWAIT) == 1 ?
+	    0 : -1;
+}
+
+void
+workers_set_listening_wanted(bool on)
+{
+	if (!wk.master)
+		return;
+	wk.shm->unlistened = !on;
+	/* After a stop no copy may be left listening: ours goes too. */
+	if (!on)
+		workers_listen_close();
+}
+
+bool
+workers_listening_wanted(void)
+{
+	return wk.shm == NULL || !wk.shm->unlistened;
+}
+
+int
+workers_listen_fd(void)
+{
+	return wk.child && wk.lfds ? wk.lfd[wk.index] : -1;
+}
+
+void
+workers_listen_close(void)
+{
+	int	i;
+
+	if (!wk.lfds)
+		return;
+	for (i = 0; i < wk.n; i++) {
+		/* A worker has only its own. */
+		if (wk.child && i != wk.index)
+			continue;
+		if (wk.lfd[i] != -1) {
+			close(wk.lfd[i]);
+			wk.lfd[i] = -1;
+		}
+	}
+}
+
+int
+workers_conn_reserve(unsigned int max)
+{
+	if (!wk.child)
+		return 0;
+	if (atomic_fetch_add(&wk.shm->conns, 1) >= max) {
+		atomic_fetch_sub(&wk.shm->conns, 1);
+		return -1;
+	}
+	wk.me->conns++;
+	return 0;
+}
+
+void
+workers_conn_release(void)
+{
+	if (!wk.child)
+		return;
+	atomic_fetch_sub(&wk.shm->conns, 1);
+	wk.me->conns--;
+}
+
+unsigned int
+workers_conn_total(void)
+{
+	return wk.shm != NULL ? atomic_load(&wk.shm->conns) : 0;
+}
+
+uint64_t
+workers_next_id(void)
+{
+	if (!wk.child)
+		return 0;
+	return wk.me->next_seq++ * (uint64_t)wk.n + (uint64_t)wk.index;
+}
+
+void
+workers_stats_sum(struct server_stats *out)
+{
+	const uint64_t	*in;
+	uint64_t	*o = (uint64_t *)out;
+	size_t		 i, nw = sizeof(*out) / sizeof(uint64_t);
+	int		 j;
+
+	/* struct server_stats is counters only, all uint64_t. */
+	memset(out, 0, sizeof(*out));
+	if (wk.shm == NULL)
+		return;
+	for (j = 0; j < wk.n; j++) {
+		in = (const uint64_t *)&wk.shm->slot[j].stats;
+		for (i = 0; i < nw; i++)
+			o[i] += __atomic_load_n(&in[i], __ATOMIC_RELAXED);
+	}
+}
+
+void
+workers_set_listening(bool on, const char *address, int port)
+{
+	if (!wk.child)
+		return;
+	wk.me->listening = on;
+	wk.me->port = port;
+	snprintf(wk.me->address, sizeof(wk.me->address), "%s",
+	    address != NULL ? address : "");
+}
+
+bool
+workers_listening(const char **address, int *port)
+{
+	int	i;
+
+	if (wk.shm == NULL)
+		return false;
+	for (i = 0; i < wk.n; i++) {
+		if (wk.w[i].pid != 0 && wk.shm->slot[i].listening) {
+			*address = wk.shm->slot[i].address;
+			*port = wk.shm->slot[i].port;
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+workers_set_mem(size_t queued, bool over)
+{
+	if (!wk.child)
+		return;
+	wk.me->mem_queued = queued;
+	wk.me->mem_over = over;
+}
+
+size_t
+workers_mem(bool *over)
+{
+	size_t	sum = 0;
+	int	i;
+
+	*over = false;
+	if (wk.shm == NULL)
+		return 0;
+	for (i = 0; i < wk.n; i++) {
+		sum += wk.shm->slot[i].mem_queued;
+		*over = *over || wk.shm->slot[i].mem_over;
+	}
+	return sum;
+}
