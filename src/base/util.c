@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 #include "base/util.h"
 
 /* Reports an allocation failure and aborts: there is no sane way to go on. */
@@ -82,4 +84,15 @@ util_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* evbuffer_new that never returns NULL. */
+struct evbuffer *
+xevbuffer_new(void)
+{
+	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL)
+		util_oom(sizeof(void *));
+	return b;
 }

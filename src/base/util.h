@@ -11,6 +11,9 @@ char	*xstrdup(const char *);
 /* Reports that n bytes could not be had and aborts (no sane way on). */
 void	 util_oom(size_t) __attribute__((noreturn));
 int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
+/* evbuffer_new that never returns NULL. */
+struct evbuffer;
+struct evbuffer	*xevbuffer_new(void);
 
 /* Monotonic clock in milliseconds. */
 unsigned long long	util_now_ms(void);
