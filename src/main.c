@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "admin/admin.h"
+#include "backend/backends.h"
 #include "conf/config.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
@@ -452,6 +453,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	srv = server_new(base, cfg);
+	backends_install();
 	nworkers = workers_resolve(cfg->workers);
 	if (nworkers > 1) {
 		rc = main_master(srv, nworkers, &child);

@@ -10,7 +10,7 @@
 
 #include "backend/cgi.h"
 #include "check_suites.h"
-#include "core/msgstream.h"
+#include "backend/msgstream.h"
 #include "core/ws-utf8.h"
 
 /* What a decode produced, as text: one entry per message or control. */

@@ -16,5 +16,7 @@ Suite	*make_sdnotify_suite(void);
 Suite	*make_proxy_suite(void);
 Suite	*make_framed_suite(void);
 Suite	*make_muxproto_suite(void);
+Suite	*make_admit_suite(void);
+Suite	*make_spawn_suite(void);
 
 #endif

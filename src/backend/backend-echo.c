@@ -1,7 +1,8 @@
 /* backend-echo.c - the built-in echo backend: every message back as it came. */
 #include <stdlib.h>
 
-#include "backend/backend.h"
+#include "backend/backends.h"
+#include "event/backend.h"
 #include "conf/config.h"
 #include "event/conn.h"
 #include "base/util.h"
@@ -48,18 +49,3 @@ const struct backend_ops backend_echo_ops = {
 	.writable = NULL,
 	.close = echo_close,
 };
-
-const struct backend_ops *
-backend_for(const struct route *r)
-{
-	switch (r->kind) {
-	case BACKEND_SCRIPT:
-	case BACKEND_DIR:
-		return &backend_script_ops;
-	case BACKEND_UNIX:
-		return r->mux ? &backend_mux_ops : &backend_unix_ops;
-	case BACKEND_ECHO:
-	default:
-		return &backend_echo_ops;
-	}
-}

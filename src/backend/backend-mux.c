@@ -18,7 +18,8 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#include "backend/backend.h"
+#include "backend/backends.h"
+#include "event/backend.h"
 #include "backend/cgi.h"
 #include "conf/config.h"
 #include "event/conn.h"
@@ -128,7 +129,7 @@ mux_chan_get(struct event_base *base, const struct route *route)
 	ch->backoff = MUX_BACKOFF_MIN;
 	TAILQ_INIT(&ch->sessions);
 	if ((ch->timer = evtimer_new(base, mux_timer_cb, ch)) == NULL)
-		abort();
+		util_oom(event_get_struct_event_size());
 	LIST_INSERT_HEAD(&mux_chans, ch, entry);
 	(void)mux_connect(ch);
 	return ch;
@@ -153,7 +154,7 @@ mux_connect(struct mux_chan *ch)
 		ch->bev = bufferevent_socket_new(ch->base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
 		if (ch->bev == NULL)
-			abort();
+			util_oom(sizeof(void *));
 		bufferevent_setcb(ch->bev, mux_read_cb, mux_write_cb,
 		    mux_event_cb, ch);
 		bufferevent_setwatermark(ch->bev, EV_WRITE, MUX_OUT_LOW, 0);
@@ -216,7 +217,7 @@ mux_put(struct mux_chan *ch, const void *payload, size_t len,
 
 /*
  * WebSocketOpenRequest: passes the request (CGI variables as an SCGI
- * netstring) to the backend; conn_verdict follows its answer. Returns the
+ * netstring) to the backend; conn_decided follows its answer. Returns the
  * instance, or NULL with *cause set when the backend is down (503).
  */
 static void *
@@ -239,8 +240,7 @@ mux_open(struct conn *conn, const struct route *route, const char **cause)
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
 	TAILQ_INSERT_TAIL(&ch->sessions, s, entry);
 	mux_index_add(ch, s);
-	if ((req = evbuffer_new()) == NULL)
-		abort();
+	req = xevbuffer_new();
 	envp = cgi_env_build(conn, route, false);
 	cgi_scgi_header(envp, req);
 	free(envp);
@@ -355,7 +355,7 @@ mux_lost(struct mux_chan *ch, const char *why)
 		if (s->accepted)
 			conn_close(s->conn, 1011, "backend gone");
 		else
-			conn_verdict(s->conn, 503, "backend gone");
+			(void)conn_decided(s->conn, 503, "backend gone", NULL, 0);
 	}
 	ch->backoff = MUX_BACKOFF_MIN;
 	tv.tv_sec = 0;
@@ -568,7 +568,7 @@ mux_command(struct mux_chan *ch, const struct mux_rec *rec,
 		if (!s->accepted) {
 			s->accepted = true;
 			snprintf(id, sizeof(id), "%s", s->id);
-			if (conn_verdict_headers(s->conn, 101, NULL,
+			if (conn_decided(s->conn, 101, NULL,
 			    (const char *)data, len) == 0)
 				mux_put(ch, NULL, 0, "connected %s\n", id);
 		}
@@ -576,7 +576,7 @@ mux_command(struct mux_chan *ch, const struct mux_rec *rec,
 	case MUX_CMD_REJECT:
 		if (!s->accepted) {
 			s->rejected = true;
-			(void)conn_verdict_headers(s->conn, rec->code,
+			(void)conn_decided(s->conn, rec->code,
 			    "refused by the backend", (const char *)data, len);
 		}
 		break;
@@ -593,7 +593,8 @@ mux_command(struct mux_chan *ch, const struct mux_rec *rec,
 		if (s->accepted)
 			conn_close(s->conn, rec->code, reason);
 		else
-			conn_verdict(s->conn, 503, "closed by the backend");
+			(void)conn_decided(s->conn, 503, "closed by the backend",
+			    NULL, 0);
 		break;
 	case MUX_CMD_PING:
 		if (s->accepted)

@@ -16,21 +16,16 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#include "backend/backend.h"
+#include "backend/backends.h"
+#include "event/backend.h"
 #include "backend/cgi.h"
 #include "conf/config.h"
 #include "event/conn.h"
 #include "base/log.h"
-#include "core/msgstream.h"
+#include "backend/msgstream.h"
+#include "backend/pump.h"
 #include "base/util.h"
-#include "core/ws-utf8.h"
 
-/*
- * Client -> socket: pause the client above HIGH queued bytes, resume below
- * LOW, so a backend that reads slowly holds back only its own client.
- */
-#define UX_SEND_HIGH	(256 * 1024)
-#define UX_SEND_LOW	(64 * 1024)
 #define UX_ID_MAX	64
 
 /*
@@ -42,18 +37,15 @@ struct ux {
 	struct conn		*conn;		/* NULL once detached */
 	char			 id[UX_ID_MAX];
 	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	enum msg_format		 format;
+	char			 label[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
 	int			 kill_timeout;	/* seconds */
 	struct bufferevent	*bev;		/* NULL once closed */
 	struct event		*timer;		/* closes a lingering socket */
-	struct msgstream	 dec;
-	struct ws_utf8		 utf8;		/* outgoing text message */
+	struct pump		 pump;		/* messages both ways */
 	int			 busy;
 
 	bool			 released;	/* the connection called close */
 	bool			 closing;	/* shutdown started */
-	bool			 in_paused;	/* we paused the client's input */
-	bool			 out_blocked;	/* waiting for writable */
 	bool			 eof;		/* the backend shut its side */
 	bool			 shut_wr;	/* we shut ours */
 };
@@ -64,15 +56,12 @@ static void	 ux_message(void *, enum ws_msg_type, const uint8_t *, size_t,
 static void	 ux_writable(void *);
 static void	 ux_close(void *);
 
-static int	 ux_piece(void *, enum ws_msg_type, const uint8_t *, size_t,
-		    bool, bool);
-static void	 ux_peer_close(void *, int, const char *, size_t);
-static int	 ux_ping(void *, const uint8_t *, size_t);
+static void	 ux_pump_read(void *, bool);
+static void	 ux_pump_end(void *, int, const char *);
 static void	 ux_read_cb(struct bufferevent *, void *);
 static void	 ux_write_cb(struct bufferevent *, void *);
 static void	 ux_event_cb(struct bufferevent *, short, void *);
 static void	 ux_timer_cb(evutil_socket_t, short, void *);
-static void	 ux_process(struct ux *);
 static void	 ux_finish(struct ux *);
 static void	 ux_end(struct ux *, int, const char *);
 static void	 ux_shutdown(struct ux *);
@@ -89,10 +78,9 @@ const struct backend_ops backend_unix_ops = {
 	.close = ux_close,
 };
 
-static const struct msgstream_sink ux_sink = {
-	.piece = ux_piece,
-	.close = ux_peer_close,
-	.ping = ux_ping,
+static const struct pump_ops ux_pump_ops = {
+	.read = ux_pump_read,
+	.end = ux_pump_end,
 };
 
 /*
@@ -137,19 +125,19 @@ ux_open(struct conn *conn, const struct route *route, const char **cause)
 	u->conn = conn;
 	snprintf(u->id, sizeof(u->id), "%s", conn_id(conn));
 	snprintf(u->path, sizeof(u->path), "%s", route->socket);
-	u->format = route->format;
+	snprintf(u->label, sizeof(u->label), "backend %s", route->socket);
 	kt = conn_config(conn)->kill_timeout;
 	u->kill_timeout = kt > 0 ? kt : 0;
-	msgstream_init(&u->dec, route->format);
-	msgstream_set_data(&u->dec, (enum data_format)route->data_format);
+	pump_init(&u->pump, conn, route, u->id, "backend", u->label,
+	    &ux_pump_ops, u);
 	u->timer = evtimer_new(conn_base(conn), ux_timer_cb, u);
 	u->bev = bufferevent_socket_new(conn_base(conn), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (u->timer == NULL || u->bev == NULL)
-		abort();
+		util_oom(sizeof(void *));
 	bufferevent_setcb(u->bev, ux_read_cb, ux_write_cb, ux_event_cb, u);
 	bufferevent_setwatermark(u->bev, EV_READ, 0, MSGSTREAM_CHUNK);
-	bufferevent_setwatermark(u->bev, EV_WRITE, UX_SEND_LOW, 0);
+	bufferevent_setwatermark(u->bev, EV_WRITE, PUMP_TO_LOW, 0);
 	envp = cgi_env_build(conn, route, false);
 	cgi_scgi_header(envp, bufferevent_get_output(u->bev));
 	free(envp);
@@ -184,9 +172,7 @@ ux_close_socket(struct ux *u)
 	bufferevent_free(u->bev);
 	u->bev = NULL;
 	evtimer_del(u->timer);
-	if (u->in_paused && u->conn != NULL)
-		conn_resume_input(u->conn);
-	u->in_paused = false;
+	pump_to_drained(&u->pump, 0);
 }
 
 /*
@@ -205,12 +191,11 @@ ux_shutdown(struct ux *u)
 		return;
 	u->closing = true;
 	u->conn = NULL;
-	u->in_paused = false;
+	pump_detach(&u->pump);
 	if (u->bev == NULL)
 		return;
 	in = bufferevent_get_input(u->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
-	u->out_blocked = false;
 	if (u->eof && evbuffer_get_length(bufferevent_get_output(u->bev)) ==
 	    0) {
 		ux_close_socket(u);
@@ -249,20 +234,11 @@ ux_message(void *b, enum ws_msg_type type, const uint8_t *data, size_t len,
 {
 	struct ux	*u = b;
 
-	(void)first;
 	if (u->conn == NULL || u->bev == NULL)
 		return;
 	ux_enter(u);
-	if (msgstream_encode(u->format, bufferevent_get_output(u->bev), type,
-	    data, len, last) == -1) {
-		log_info("%s binary message in lines mode", u->id);
-		ux_end(u, 1003, "binary message in lines mode");
-	} else if (!u->in_paused &&
-	    evbuffer_get_length(bufferevent_get_output(u->bev)) >
-	    UX_SEND_HIGH) {
-		u->in_paused = true;
-		conn_pause_input(u->conn);
-	}
+	pump_message(&u->pump, bufferevent_get_output(u->bev), type, data, len,
+	    last);
 	ux_leave(u);
 }
 
@@ -274,10 +250,7 @@ ux_write_cb(struct bufferevent *bev, void *arg)
 	size_t		 len = evbuffer_get_length(bufferevent_get_output(bev));
 
 	ux_enter(u);
-	if (u->in_paused && u->conn != NULL && len <= UX_SEND_LOW) {
-		u->in_paused = false;
-		conn_resume_input(u->conn);
-	}
+	pump_to_drained(&u->pump, len);
 	if (u->closing && len == 0 && !u->shut_wr) {
 		(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
 		u->shut_wr = true;
@@ -293,9 +266,8 @@ ux_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ux	*u = arg;
 
-	(void)bev;
 	ux_enter(u);
-	ux_process(u);
+	pump_process(&u->pump, bufferevent_get_input(bev), u->eof);
 	ux_leave(u);
 }
 
@@ -322,7 +294,8 @@ ux_event_cb(struct bufferevent *bev, short what, void *arg)
 				ux_close_socket(u);
 		} else {
 			bufferevent_disable(u->bev, EV_READ);
-			ux_process(u);
+			pump_process(&u->pump, bufferevent_get_input(u->bev),
+			    true);
 			ux_finish(u);
 		}
 	}
@@ -333,9 +306,8 @@ ux_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 ux_finish(struct ux *u)
 {
-	if (u->conn == NULL || !u->eof || u->bev == NULL || u->out_blocked ||
-	    evbuffer_get_length(bufferevent_get_input(u->bev)) > 0 ||
-	    msgstream_pending(&u->dec))
+	if (u->conn == NULL || !u->eof || u->bev == NULL ||
+	    !pump_drained(&u->pump, bufferevent_get_input(u->bev)))
 		return;
 	log_verbose("%s backend %s closed its connection", u->id, u->path);
 	ux_end(u, 0, NULL);	/* DisconnectStatusCode */
@@ -362,100 +334,15 @@ ux_writable(void *b)
 {
 	struct ux	*u = b;
 
-	if (u->conn == NULL || u->bev == NULL || !u->out_blocked)
+	if (u->conn == NULL || u->bev == NULL)
 		return;
 	ux_enter(u);
-	u->out_blocked = false;
 	/* ReadyToSend: a framed backend may pace itself by it. */
-	if (!u->shut_wr && !u->closing)
-		msgstream_encode_ready(u->format,
-		    bufferevent_get_output(u->bev));
-	if (!u->eof)
-		bufferevent_enable(u->bev, EV_READ);
-	ux_process(u);
-	ux_finish(u);
+	if (pump_writable(&u->pump, !u->shut_wr && !u->closing ?
+	    bufferevent_get_output(u->bev) : NULL,
+	    bufferevent_get_input(u->bev), u->eof))
+		ux_finish(u);
 	ux_leave(u);
-}
-
-/* Turns buffered backend output into messages until the client is full. */
-static void
-ux_process(struct ux *u)
-{
-	struct evbuffer	*in;
-	const char	*err = NULL;
-
-	if (u->bev == NULL)
-		return;
-	in = bufferevent_get_input(u->bev);
-	if (u->conn == NULL) {
-		evbuffer_drain(in, evbuffer_get_length(in));
-		return;
-	}
-	if (u->out_blocked)
-		return;
-	if (msgstream_decode(&u->dec, in, u->eof, &ux_sink, u, &err) == -1) {
-		log_error("%s backend %s: %s", u->id, u->path, err);
-		ux_end(u, 1011, u->format == FORMAT_FRAMED ?
-		    "backend broke the framed format" :
-		    "backend wrote invalid UTF-8");
-	}
-}
-
-/*
- * msgstream sink: one piece to the client, text validated incrementally.
- * Returns 0; 1 when the client's queue is full; -1 when detached.
- */
-static int
-ux_piece(void *arg, enum ws_msg_type type, const uint8_t *data, size_t len,
-    bool first, bool last)
-{
-	struct ux	*u = arg;
-
-	if (u->conn == NULL)
-		return -1;
-	if (type == WS_MSG_TEXT) {
-		if (first)
-			ws_utf8_init(&u->utf8);
-		if (ws_utf8_feed(&u->utf8, data, len) == -1 ||
-		    (last && !ws_utf8_complete(&u->utf8))) {
-			log_error("%s backend %s sent invalid UTF-8", u->id,
-			    u->path);
-			ux_end(u, 1011, "backend sent invalid UTF-8");
-			return -1;
-		}
-	}
-	(void)conn_send(u->conn, type, data, len, first, last);
-	if (u->conn == NULL)
-		return -1;
-	if (conn_output_full(u->conn)) {
-		u->out_blocked = true;
-		bufferevent_disable(u->bev, EV_READ);
-		return 1;
-	}
-	return 0;
-}
-
-/* msgstream sink: the backend closes the WebSocket (framed "C"). */
-static void
-ux_peer_close(void *arg, int code, const char *reason, size_t len)
-{
-	struct ux	*u = arg;
-	char		 buf[128];
-
-	snprintf(buf, sizeof(buf), "%.*s", (int)len, reason);
-	ux_end(u, code, len > 0 ? buf : NULL);
-}
-
-/* msgstream sink: the backend pings the client (framed "P"). */
-static int
-ux_ping(void *arg, const uint8_t *data, size_t len)
-{
-	struct ux	*u = arg;
-
-	if (u->conn == NULL)
-		return -1;
-	(void)conn_ping(u->conn, data, len);
-	return 0;
 }
 
 /* The connection is done with us: tell a framed backend why, then SHUT_WR. */
@@ -463,19 +350,32 @@ static void
 ux_close(void *b)
 {
 	struct ux	*u = b;
-	const char	*reason;
-	int		 code;
 
 	ux_enter(u);
 	u->released = true;
-	if (u->conn != NULL && u->bev != NULL) {
-		/* Unknown: the connection dropped without a close frame. */
-		if ((code = conn_close_status(u->conn, &reason)) == 0)
-			code = 1006;
-		msgstream_encode_close(u->format,
-		    bufferevent_get_output(u->bev), code, reason,
-		    strlen(reason));
-	}
+	if (u->conn != NULL && u->bev != NULL)
+		pump_closed(&u->pump, bufferevent_get_output(u->bev));
 	ux_shutdown(u);
 	ux_leave(u);
+}
+
+/* The pump stops or starts reading the backend (the client's queue). */
+static void
+ux_pump_read(void *arg, bool on)
+{
+	struct ux	*u = arg;
+
+	if (u->bev == NULL)
+		return;
+	if (on)
+		bufferevent_enable(u->bev, EV_READ);
+	else
+		bufferevent_disable(u->bev, EV_READ);
+}
+
+/* The pump ends the WebSocket (bad output, binary in lines mode). */
+static void
+ux_pump_end(void *arg, int code, const char *reason)
+{
+	ux_end(arg, code, reason);
 }

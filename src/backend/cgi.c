@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "backend/backend.h"
+#include "backend/dir.h"
+#include "event/backend.h"
+#include "event/spawn.h"
 #include "backend/cgi.h"
 #include "conf/config.h"
 #include "event/conn.h"
@@ -201,7 +204,7 @@ cgi_env_script_name(struct cgi_env *e, struct conn *conn,
 	size_t		 n = strlen(path);
 
 	/* dir: the program's own name is part of SCRIPT_NAME. */
-	if (conn_dir_program(conn, &script, &info) != NULL) {
+	if (dir_program(conn, &script, &info) != NULL) {
 		cgi_env_add(e, "SCRIPT_NAME", script);
 		cgi_env_add(e, "PATH_INFO", info);
 		return;
@@ -300,6 +303,32 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 	return envp;
 }
 
+/* Runs a program for a connection, CGI environment and all; see cgi.h. */
+pid_t
+cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
+    int fds[3], void (*done)(void *, int), void *arg, const char **cause)
+{
+	struct spawn_cmd	 cmd;
+	pid_t			 pid;
+
+	/* The start refused this already; a late config change must too. */
+	if (geteuid() == 0 && !conn_config(conn)->allow_root_handlers) {
+		*cause = "refusing to run a handler as root (set User, or "
+		    "AllowRootHandlers)";
+		log_error("%s %s", conn_id(conn), *cause);
+		return -1;
+	}
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.id = conn_id(conn);
+	cmd.what = "handler";
+	cmd.argv = argv;
+	cmd.envp = cgi_env_build(conn, route, true);
+	cmd.workdir = route->workdir;
+	pid = spawn_start(&cmd, fds, done, arg, cause);
+	free(cmd.envp);
+	return pid;
+}
+
 /* Writes envp as an SCGI header; see cgi.h. */
 void
 cgi_scgi_header(char *const *envp, struct evbuffer *out)
@@ -325,6 +354,7 @@ cgi_scgi_header(char *const *envp, struct evbuffer *out)
 
 /* A running OpenRequestHook: its answer is complete once all three end. */
 struct cgi_hook {
+	char			 id[24];	/* the connection's, for logs */
 	struct conn		*conn;
 	pid_t			 pid;
 	struct bufferevent	*out;		/* NULL: stdout at EOF */
@@ -375,7 +405,7 @@ cgi_hook_err_cb(struct bufferevent *bev, void *arg)
 	size_t		 n;
 
 	while ((line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF)) != NULL) {
-		log_info("%s OpenRequestHook: %.200s", conn_id(h->conn), line);
+		log_info("%s OpenRequestHook: %.200s", h->id, line);
 		free(line);
 	}
 	if (evbuffer_get_length(in) > 1024)
@@ -466,41 +496,47 @@ cgi_hook_check(struct cgi_hook *h)
 		status = 403;
 	else
 		status = 101;
-	log_info("%s OpenRequestHook exited %d: %d%s", conn_id(conn), ex,
+	log_info("%s OpenRequestHook exited %d: %d%s", h->id, ex,
 	    status, h->too_long ? " (answer too long)" : "");
 	cgi_hook_free(h);
-	conn_hook_verdict(conn, status, a, status == 500 ? 0 : len);
+	(void)conn_decided(conn, status, status == 101 ? NULL :
+	    "refused by the OpenRequestHook", a, status == 500 ? 0 : len);
 	free(a);
 }
 
-/* Starts a route's OpenRequestHook; see cgi.h. */
-struct cgi_hook *
+/*
+ * Starts a route's OpenRequestHook for a connection waiting for its
+ * decision (the hook decider; see backend.h): a program run like a
+ * handler, CGI environment and all, with stdin at end of file; its exit
+ * status and stdout are the answer (conn_decided, never from within this
+ * call). Returns the hook, or NULL with *cause set (logged).
+ */
+static void *
 cgi_hook_start(struct conn *conn, const struct route *route,
     const char **cause)
 {
-	struct cgi_hook	*h;
-	char		*argv[2];
-	int		 outfd, errfd;
+	struct cgi_hook		*h;
+	char			*argv[2];
+	int			 fds[3];
 
 	h = xcalloc(1, sizeof(*h));
 	h->conn = conn;
-	if ((h->answer = evbuffer_new()) == NULL)
-		abort();
+	snprintf(h->id, sizeof(h->id), "%s", conn_id(conn));
 	argv[0] = route->open_hook;
 	argv[1] = NULL;
-	h->pid = backend_script_run(conn, route, argv, &outfd, &errfd,
-	    cgi_hook_reaped, h, cause);
-	if (h->pid == -1) {
-		evbuffer_free(h->answer);
+	if ((h->pid = cgi_spawn(conn, route, argv, fds, cgi_hook_reaped, h,
+	    cause)) == -1) {
 		free(h);
 		return NULL;
 	}
-	h->out = bufferevent_socket_new(conn_base(conn), outfd,
+	h->answer = xevbuffer_new();
+	close(fds[0]);		/* stdin: at EOF from the start */
+	h->out = bufferevent_socket_new(conn_base(conn), fds[1],
 	    BEV_OPT_CLOSE_ON_FREE);
-	h->err = bufferevent_socket_new(conn_base(conn), errfd,
+	h->err = bufferevent_socket_new(conn_base(conn), fds[2],
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (h->out == NULL || h->err == NULL)
-		abort();
+		util_oom(sizeof(void *));
 	bufferevent_setcb(h->out, cgi_hook_out_cb, NULL, cgi_hook_event_cb, h);
 	bufferevent_setcb(h->err, cgi_hook_err_cb, NULL, cgi_hook_event_cb, h);
 	bufferevent_enable(h->out, EV_READ);
@@ -508,11 +544,19 @@ cgi_hook_start(struct conn *conn, const struct route *route,
 	return h;
 }
 
-/* The connection no longer waits for the hook; see cgi.h. */
-void
-cgi_hook_cancel(struct cgi_hook *h)
+/* The connection no longer waits: kills the hook (if running), frees it. */
+static void
+cgi_hook_cancel(void *arg)
 {
+	struct cgi_hook	*h = arg;
+
 	if (!h->reaped)
-		backend_script_forget(h->pid);
+		spawn_forget(h->pid);
 	cgi_hook_free(h);
 }
+
+/* The OpenRequestHook as a step of the upgrade's decision. */
+const struct backend_hook_ops cgi_hook_ops = {
+	.start = cgi_hook_start,
+	.cancel = cgi_hook_cancel,
+};

@@ -2,6 +2,8 @@
 #ifndef CGI_H
 #define CGI_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 
 struct conn;
@@ -21,22 +23,25 @@ struct evbuffer;
 char	**cgi_env_build(struct conn *, const struct route *, bool process);
 
 /*
+ * Runs argv for conn (a handler, an OpenRequestHook) with the request's
+ * CGI environment (process: PassEnv and PATH too) in the route's
+ * WorkingDirectory, as spawn.h starts processes: fds gets its stdin,
+ * stdout and stderr, done(arg, wait status) is called once it is reaped.
+ * Refuses to run anything as root unless AllowRootHandlers. Returns the
+ * pid, or -1 with *cause (static; the detail is logged).
+ */
+pid_t	 cgi_spawn(struct conn *, const struct route *, char *const *argv,
+	    int fds[3], void (*done)(void *, int), void *arg,
+	    const char **cause);
+
+/*
  * Appends envp to out as an SCGI request header: a netstring of
  * NAME NUL value NUL pairs, starting with CONTENT_LENGTH 0 and SCGI 1.
  */
 void	 cgi_scgi_header(char *const *envp, struct evbuffer *out);
 
-struct cgi_hook;
-
-/*
- * Starts the route's OpenRequestHook for a connection waiting for its
- * verdict; conn_hook_verdict gets the answer (never from within this
- * call). Returns the hook, or NULL with *cause set (logged).
- */
-struct cgi_hook	*cgi_hook_start(struct conn *, const struct route *,
-		    const char **cause);
-
-/* The connection no longer waits: kills the hook (if running), frees it. */
-void		 cgi_hook_cancel(struct cgi_hook *);
+struct backend_hook_ops;
+/* The route's OpenRequestHook, as a step of the upgrade's decision. */
+extern const struct backend_hook_ops cgi_hook_ops;
 
 #endif

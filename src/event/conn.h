@@ -1,4 +1,12 @@
-/* conn.h - one client connection: bufferevent glue around the protocol core. */
+/*
+ * conn.h - one client connection, from accept to the last byte: the
+ * upgrade (admission, the OpenRequestHook and verdicts), the WebSocket
+ * session of the protocol core, the backend instance it feeds, flow
+ * control, and one close path. conn.c owns the registry of every
+ * connection (ConnectionIds). Callers: server.c creates connections and
+ * ends them all at shutdown; backends send, pause and close; the admin
+ * socket reads and sets their fields.
+ */
 #ifndef CONN_H
 #define CONN_H
 
@@ -10,6 +18,7 @@
 
 struct conn;
 struct ws_request;
+struct route;
 struct config;
 struct event_base;
 struct ssl_st;
@@ -28,14 +37,10 @@ const char		*conn_id(const struct conn *);
  * parses them again here, into one shared copy).
  */
 const struct ws_request	*conn_request(const struct conn *);
+/* The route the request is on; NULL before routing. */
+const struct route	*conn_route(const struct conn *);
 /* The subprotocol agreed on, or NULL. */
 const char		*conn_subprotocol(const struct conn *);
-/*
- * dir: routes: the program the request names (absolute, real path), with
- * its SCRIPT_NAME and PATH_INFO. Returns NULL on other routes.
- */
-const char		*conn_dir_program(const struct conn *,
-			    const char **script_name, const char **path_info);
 /* Numeric peer and local addresses and ports. */
 const char		*conn_remote_addr(const struct conn *);
 int			 conn_remote_port(const struct conn *);
@@ -74,33 +79,31 @@ void	conn_resume_input(struct conn *);
 void	conn_close(struct conn *, int code, const char *reason);
 
 /*
- * A backend with the verdict flag answers the upgrade request: 101 sends
- * the upgrade response and opens the WebSocket; any other status is the
- * HTTP error (cause: its body and log text, NULL for a default). Does
- * nothing unless the connection is waiting for a verdict.
- */
-void	conn_verdict(struct conn *, int status, const char *cause);
-
-/*
- * conn_verdict with hlen bytes of CGI-style response header lines
- * ("Name: value\n"; Status lines are ignored, the caller reads them) for
- * the response: Sec-WebSocket-Protocol picks the subprotocol, which must
- * be one the client offered; the others are added as they are. A bad line
- * or subprotocol turns the verdict into a 500 (logged). Returns 0 when the
- * 101 was queued and the WebSocket is open, else -1 (the backend's close
- * op has been called then, unless it was not waiting for a verdict).
+ * The upgrade request is decided step by step (conn.c, conn_decide): the
+ * route's OpenRequestHook, then a backend with the verdict flag (mux).
+ * The one waiting answers here: 101 accepts (the next step decides, or
+ * the upgrade response is sent and the WebSocket opens), any other
+ * status is the HTTP error (cause: its body and log text, NULL for a
+ * default). hdrs: hlen bytes of CGI-style response header lines ("Name:
+ * value\n"; Status lines are ignored, the caller reads them), at most
+ * CONN_VERDICT_HEADERS_MAX; they go into the response (the 101 or the
+ * error), Sec-WebSocket-Protocol picking the subprotocol, which must be
+ * one the client offered. A bad line or subprotocol turns the answer into
+ * a 500 (logged). Returns 0 when the WebSocket is open now, else -1 (not
+ * waiting for an answer; refused; or the next step waits). The backend's
+ * close op has been called when the request is refused.
  */
 #define CONN_VERDICT_HEADERS_MAX	8192
+int	conn_decided(struct conn *, int status, const char *cause,
+	    const char *hdrs, size_t hlen);
 
 /*
- * The route's OpenRequestHook has answered (cgi.c): 101 accepts (the
- * backend, if it gives verdicts too, decides next), else the HTTP status;
- * hdrs as for conn_verdict_headers.
+ * State a backend keeps for a connection before its instance is opened,
+ * from its admit op on (a dir: route's chosen program): set replaces (and
+ * frees) what was there; freed with fn when the connection goes.
  */
-void	conn_hook_verdict(struct conn *, int status, const char *hdrs,
-	    size_t hlen);
-int	conn_verdict_headers(struct conn *, int status, const char *cause,
-	    const char *hdrs, size_t hlen);
+void	conn_set_backend_state(struct conn *, void *, void (*fn)(void *));
+void	*conn_backend_state(const struct conn *);
 
 /*
  * Why the WebSocket ends, once known (from the backend's close op on):
@@ -141,12 +144,15 @@ struct conn	*conn_next(const struct conn *);
  * true starts again. Independent of the backend's own flow control.
  */
 void	conn_set_accept_data(struct conn *, bool);
-/* LineMode flag (ChangeLineMode); stored and shown, see wsserverd(8). */
 /*
  * Sets the connection's send timeout (the WSConnection Timeout field),
  * seconds, 0 for none; new connections start with DefaultTimeout.
  */
 void	conn_set_timeout(struct conn *, int seconds);
+/*
+ * LineMode (ChangeLineMode): on, the backend gets the client's messages
+ * cut into lines (at LF, at MaxLineLength, at the message's end).
+ */
 void	conn_set_line_mode(struct conn *, bool);
 
 /* Sends a ping with data (<= 125 bytes). Returns 0, or -1 when not open. */
@@ -202,9 +208,9 @@ struct conn_hooks {
 void	conn_set_hooks(const struct conn_hooks *);
 
 /* Registry (conn.c owns it): creation by the server, counting, shutdown. */
-struct server;
 struct sockaddr;
-void		conn_new(struct server *, int fd, const struct sockaddr *, int);
+/* A new connection on an accepted socket (taken over; closed on failure). */
+void		conn_new(int fd, const struct sockaddr *, int);
 unsigned int	conn_count(void);
 /* Bytes queued over all connections; *over: above MaxMemory (see there). */
 size_t		conn_memory(bool *over);

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +16,16 @@
 #include <event2/listener.h>
 
 #include "conf/config.h"
+#include "event/acl.h"
 #include "event/listener.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
-#include "event/server.h"
+#include "event/runtime.h"
 #include "base/util.h"
 #include "event/workers.h"
 
 struct listener {
-	struct server		*srv;
+	listener_accept_fn	 accept;
 	struct evconnlistener	*evl;
 	struct event		*retry;		/* re-enables accept after EMFILE */
 	char			 address[INET6_ADDRSTRLEN + 8];
@@ -33,97 +33,6 @@ struct listener {
 	bool			 inherited;	/* socket activation: not ours */
 	bool			 shared;	/* the workers' socket */
 };
-
-/* Formats a numeric address without port into buf. */
-static void
-listener_ntop(const struct sockaddr *sa, char *buf, size_t len)
-{
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-		    buf, len);
-	else
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-		    buf, len);
-}
-
-/* Returns true when addr lies in the CIDR block spec ("10.0.0.0/8", "fd00::/8"). */
-static bool
-listener_cidr_match(const char *spec, const struct sockaddr *sa)
-{
-	char		 net[INET6_ADDRSTRLEN];
-	const char	*slash;
-	unsigned char	 want[16], have[16];
-	size_t		 alen;
-	long		 bits;
-	char		*end;
-	int		 family, i;
-
-	if ((slash = strchr(spec, '/')) == NULL ||
-	    (size_t)(slash - spec) >= sizeof(net))
-		return false;
-	memcpy(net, spec, slash - spec);
-	net[slash - spec] = '\0';
-	family = strchr(net, ':') != NULL ? AF_INET6 : AF_INET;
-	if (family != sa->sa_family || inet_pton(family, net, want) != 1)
-		return false;
-	alen = family == AF_INET6 ? 16 : 4;
-	errno = 0;
-	bits = strtol(slash + 1, &end, 10);
-	if (*end != '\0' || errno != 0 || bits < 0 || bits > (long)alen * 8)
-		return false;
-	if (family == AF_INET6)
-		memcpy(have, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	else
-		memcpy(have, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	for (i = 0; bits > 0; i++, bits -= 8) {
-		unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
-		if ((want[i] & mask) != (have[i] & mask))
-			return false;
-	}
-	return true;
-}
-
-/* Returns true when the address matches one entry of a comma-separated list. */
-static bool
-listener_list_match(const char *list, const struct sockaddr *sa)
-{
-	char		 addr[INET6_ADDRSTRLEN], entry[128];
-	const char	*p, *e;
-	size_t		 n;
-
-	listener_ntop(sa, addr, sizeof(addr));
-	for (p = list; *p != '\0'; p = *e == ',' ? e + 1 : e) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		e = p + strcspn(p, ",");
-		n = e - p;
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		if (n == 0 || n >= sizeof(entry))
-			continue;
-		memcpy(entry, p, n);
-		entry[n] = '\0';
-		if (strchr(entry, '/') != NULL) {
-			if (listener_cidr_match(entry, sa))
-				return true;
-		} else if (fnmatch(entry, addr, 0) == 0)
-			return true;
-	}
-	return false;
-}
-
-bool
-listener_acl_allows(const char *allowed, const char *blocked,
-    const struct sockaddr *sa)
-{
-	if (allowed != NULL && *allowed != '\0' &&
-	    !listener_list_match(allowed, sa))
-		return false;
-	if (blocked != NULL && *blocked != '\0' &&
-	    listener_list_match(blocked, sa))
-		return false;
-	return true;
-}
 
 /* Turns an IPv4-mapped IPv6 address (dual-stack accept) into plain IPv4. */
 static void
@@ -142,30 +51,30 @@ listener_unmap(struct sockaddr_storage *ss, int *len)
 	*len = sizeof(s4);
 }
 
-/* evconnlistener callback: filter, then hand the socket to the server. */
+/* evconnlistener callback: filter, then hand the socket on (accept). */
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int socklen, void *arg)
 {
 	struct listener		*l = arg;
-	const struct config	*cfg = server_config(l->srv);
+	const struct config	*cfg = runtime_config();
 	struct sockaddr_storage	 ss;
 	char			 addr[INET6_ADDRSTRLEN];
 
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, sa, (size_t)socklen < sizeof(ss) ? (size_t)socklen : sizeof(ss));
 	listener_unmap(&ss, &socklen);
-	server_stats(l->srv)->accepted++;
-	if (!listener_acl_allows(cfg->allowed_clients, cfg->blocked_clients,
+	runtime_stats()->accepted++;
+	if (!acl_allows(cfg->allowed_clients, cfg->blocked_clients,
 	    (struct sockaddr *)&ss)) {
-		listener_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
+		acl_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
 		log_info("refused %s: not allowed by AllowedClients/BlockedClients",
 		    addr);
-		server_stats(l->srv)->rejected_acl++;
+		runtime_stats()->rejected_acl++;
 		close(fd);
 		return;
 	}
-	server_accept(l->srv, fd, (struct sockaddr *)&ss, socklen);
+	l->accept(fd, (struct sockaddr *)&ss, socklen);
 }
 
 /* Timer: accept again after running out of descriptors. */
@@ -299,9 +208,9 @@ listener_activated(void)
 }
 
 struct listener *
-listener_new(struct server *srv, const char **cause)
+listener_new(listener_accept_fn accept, const char **cause)
 {
-	const struct config	*cfg = server_config(srv);
+	const struct config	*cfg = runtime_config();
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
@@ -328,11 +237,11 @@ listener_new(struct server *srv, const char **cause)
 	} else if ((fd = listener_bind_socket(cfg, cause)) == -1)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
-	l->srv = srv;
+	l->accept = accept;
 	l->inherited = inherited != -1;
 	l->shared = shared != -1;
 	/* Backlog 0: an inherited or shared socket already listens. */
-	l->evl = evconnlistener_new(server_base(srv), listener_accept_cb, l,
+	l->evl = evconnlistener_new(runtime_base(), listener_accept_cb, l,
 	    (l->inherited || l->shared ? 0 : LEV_OPT_CLOSE_ON_FREE) |
 	    LEV_OPT_CLOSE_ON_EXEC, l->inherited || l->shared ? 0 :
 	    cfg->connection_backlog, fd);
@@ -344,9 +253,9 @@ listener_new(struct server *srv, const char **cause)
 		return NULL;
 	}
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
-	l->retry = evtimer_new(server_base(srv), listener_retry_cb, l);
+	l->retry = evtimer_new(runtime_base(), listener_retry_cb, l);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		listener_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
+		acl_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
 		if (ss.ss_family == AF_INET6) {
 			l->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 			snprintf(l->address, sizeof(l->address), "[%s]:%d", addr,

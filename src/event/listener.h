@@ -5,15 +5,18 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-struct server;
 struct listener;
 
+/* Takes an accepted socket over (the server's accept). */
+typedef void	(*listener_accept_fn)(int fd, const struct sockaddr *, int len);
+
 /*
- * Binds LocalHost:LocalPort as UseIPv6 says and starts accepting; each
- * accepted socket that passes AllowedClients/BlockedClients goes to
- * server_accept. Returns NULL with *cause (static) on failure.
+ * Binds LocalHost:LocalPort of the configuration in force as UseIPv6 says
+ * and starts accepting; each accepted socket that passes
+ * AllowedClients/BlockedClients goes to accept. Returns NULL with *cause
+ * (static) on failure.
  */
-struct listener	*listener_new(struct server *, const char **cause);
+struct listener	*listener_new(listener_accept_fn accept, const char **cause);
 void		 listener_free(struct listener *);
 
 struct config;
@@ -25,13 +28,5 @@ bool		 listener_activated(void);
 /* The bound address ("127.0.0.1:8080"; IPv6 in brackets) and port. */
 const char	*listener_address(const struct listener *);
 int		 listener_port(const struct listener *);
-
-/*
- * Checks an address (numeric string) against AllowedClients and
- * BlockedClients: comma-separated entries, each an address, a pattern with
- * '*' wildcards, or CIDR (a.b.c.d/n, x::/n). Returns true when allowed.
- */
-bool		 listener_acl_allows(const char *allowed, const char *blocked,
-		    const struct sockaddr *);
 
 #endif

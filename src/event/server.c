@@ -12,12 +12,13 @@
 
 #include <event2/event.h>
 
-#include "backend/backend.h"
+#include "event/backend.h"
 #include "conf/config.h"
 #include "event/conn.h"
 #include "event/listener.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
+#include "event/runtime.h"
 #include "event/server.h"
 #include "conf/tls.h"
 #include "base/util.h"
@@ -30,33 +31,22 @@
 /* EXTEND_TIMEOUT_USEC asks for this much more than the drain needs. */
 #define SERVER_EXTEND_MARGIN_MS	5000
 
-/* A configuration replaced by a reload, kept while connections use it. */
-struct server_oldcfg {
-	TAILQ_ENTRY(server_oldcfg) entry;
-	struct config		*cfg;
-	unsigned int		 refs;
-};
-
 struct server {
-	struct event_base	*base;
-	struct config		*cfg;
-	unsigned int		 cfg_refs;	/* connections holding cfg */
-	TAILQ_HEAD(, server_oldcfg) oldcfgs;
 	struct listener		*listener;
-	uint64_t		 next_id;
-	bool			 stopping;
 	bool			 killed;
 	unsigned long long	 stop_deadline;
 	unsigned long long	 extended;	/* last EXTEND_TIMEOUT_USEC sent */
-	unsigned long long	 t_start;
 	struct event		*tick;
-	struct server_stats	 stats;
-	struct server_stats	*statsp;	/* where counting goes; NULL: sum */
 	unsigned long long	 full_logged_at;	/* last MaxConnections line */
 	unsigned long long	 full_unlogged;	/* refusals since then */
-	bool			 draining;	/* wsserverctl drain, until start */
 	struct event		*drain_ev;	/* end of the drain period */
 };
+
+/* The one server of the process (its tick is registered in the runtime). */
+static struct server	*server_the;
+
+static void	server_conn_gone(void);
+static void	server_accept(int, const struct sockaddr *, int);
 
 struct server *
 server_new(struct event_base *base, struct config *cfg)
@@ -64,20 +54,15 @@ server_new(struct event_base *base, struct config *cfg)
 	struct server	*srv;
 
 	srv = xcalloc(1, sizeof(*srv));
-	srv->base = base;
-	srv->cfg = cfg;
-	TAILQ_INIT(&srv->oldcfgs);
-	srv->next_id = 1;
-	srv->statsp = &srv->stats;
-	srv->t_start = util_now_ms();
+	runtime_init(base, cfg);
+	runtime_on_conn_gone(server_conn_gone);
+	server_the = srv;
 	return srv;
 }
 
 void
 server_free(struct server *srv)
 {
-	struct server_oldcfg	*o;
-
 	if (srv == NULL)
 		return;
 	listener_free(srv->listener);
@@ -85,41 +70,9 @@ server_free(struct server *srv)
 		event_free(srv->tick);
 	if (srv->drain_ev != NULL)
 		event_free(srv->drain_ev);
-	while ((o = TAILQ_FIRST(&srv->oldcfgs)) != NULL) {
-		TAILQ_REMOVE(&srv->oldcfgs, o, entry);
-		config_free(o->cfg);
-		free(o);
-	}
-	config_free(srv->cfg);
+	runtime_free();
+	server_the = NULL;
 	free(srv);
-}
-
-const struct config *
-server_config_hold(struct server *srv)
-{
-	srv->cfg_refs++;
-	return srv->cfg;
-}
-
-void
-server_config_release(struct server *srv, const struct config *cfg)
-{
-	struct server_oldcfg	*o;
-
-	if (cfg == srv->cfg) {
-		srv->cfg_refs--;
-		return;
-	}
-	TAILQ_FOREACH(o, &srv->oldcfgs, entry) {
-		if (o->cfg != cfg)
-			continue;
-		if (--o->refs == 0) {
-			TAILQ_REMOVE(&srv->oldcfgs, o, entry);
-			config_free(o->cfg);
-			free(o);
-		}
-		return;
-	}
 }
 
 /* Appends one line to a malloc'd string. */
@@ -137,22 +90,23 @@ int
 server_reload(struct server *srv, char **errors, char **notes)
 {
 	struct config		*ncfg;
-	struct server_oldcfg	*o;
 	const char		*name, *sect;
+	const struct config	*cfg = runtime_config();
+	unsigned int		 kept;
 	char			 a[512], b[512], *line, *p, *e;
 	size_t			 i;
 
 	*notes = NULL;
 	(void)sdnotify_reloading();
-	if ((ncfg = config_load(srv->cfg->file, errors)) != NULL &&
+	if ((ncfg = config_load(cfg->file, errors)) != NULL &&
 	    config_check_root(ncfg, geteuid(), a, sizeof(a)) == -1) {
 		config_free(ncfg);
 		ncfg = NULL;
-		xasprintf(errors, "%s: %s\n", srv->cfg->file, a);
+		xasprintf(errors, "%s: %s\n", cfg->file, a);
 	}
 	if (ncfg == NULL) {
 		log_error("reload of %s failed; the running configuration is "
-		    "unchanged:", srv->cfg->file);
+		    "unchanged:", cfg->file);
 		for (p = *errors; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
 			e = p + strcspn(p, "\n");
 			log_error("  %.*s", (int)(e - p), p);
@@ -168,7 +122,7 @@ server_reload(struct server *srv, char **errors, char **notes)
 		if (config_key_runtime(i) || strncmp(sect, "route:", 6) == 0 ||
 		    strcmp(sect, "ssl") == 0)
 			continue;
-		if (config_get(srv->cfg, name, a, sizeof(a)) == -1 ||
+		if (config_get(cfg, name, a, sizeof(a)) == -1 ||
 		    config_get(ncfg, name, b, sizeof(b)) == -1 ||
 		    strcmp(a, b) == 0)
 			continue;
@@ -185,13 +139,9 @@ server_reload(struct server *srv, char **errors, char **notes)
 		log_warn("reload: %s", line);
 		free(line);
 	}
-	if (srv->cfg_refs > 0) {
-		o = xcalloc(1, sizeof(*o));
-		o->cfg = srv->cfg;
-		o->refs = srv->cfg_refs;
-		TAILQ_INSERT_TAIL(&srv->oldcfgs, o, entry);
+	if ((kept = runtime_config_swap(ncfg)) > 0) {
 		xasprintf(&line, "%u connection(s) keep the previous "
-		    "configuration until they close", srv->cfg_refs);
+		    "configuration until they close", kept);
 		server_addline(notes, line);
 		free(line);
 	} else {
@@ -203,10 +153,7 @@ server_reload(struct server *srv, char **errors, char **notes)
 			server_addline(notes, line);
 			free(line);
 		}
-		config_free(srv->cfg);
 	}
-	srv->cfg = ncfg;
-	srv->cfg_refs = 0;
 	log_set_level(ncfg->log_level);
 	log_set_mask(ncfg->mask_sensitive_data, ncfg->sensitive_query_params);
 	log_info("configuration reloaded from %s (%zu route(s))", ncfg->file,
@@ -227,12 +174,14 @@ server_config_set(struct server *srv, const char *key, const char *value,
 {
 	int	 r;
 
-	r = config_set(srv->cfg, key, value, server_listening(srv), cause,
+	struct config	*cfg = runtime_config_mut();
+
+	r = config_set(cfg, key, value, server_listening(srv), cause,
 	    causelen);
 	if (r == 0) {
-		log_set_level(srv->cfg->log_level);
-		log_set_mask(srv->cfg->mask_sensitive_data,
-		    srv->cfg->sensitive_query_params);
+		log_set_level(cfg->log_level);
+		log_set_mask(cfg->mask_sensitive_data,
+		    cfg->sensitive_query_params);
 	}
 	return r;
 }
@@ -270,13 +219,13 @@ server_local_port(const struct server *srv)
 	if (workers_master() && workers_listening(&addr, &port))
 		return port;
 	return srv->listener != NULL ? listener_port(srv->listener) :
-	    srv->cfg->local_port;
+	    runtime_config()->local_port;
 }
 
 unsigned long long
 server_uptime_ms(const struct server *srv)
 {
-	return util_now_ms() - srv->t_start;
+	return runtime_uptime_ms();
 }
 
 /* Tells the service manager (STATUS=) whether and where we listen. */
@@ -300,11 +249,12 @@ server_listen(struct server *srv, const char **cause)
 		*cause = "already listening";
 		return -1;
 	}
-	if ((srv->listener = listener_new(srv, cause)) == NULL)
+	if ((srv->listener = listener_new(server_accept, cause)) == NULL)
 		return -1;
-	if (srv->draining) {
+	runtime_set_listening(true);
+	if (runtime_draining()) {
 		/* Listening again ends a drain; its connections stay. */
-		srv->draining = false;
+		runtime_set_draining(false);
 		evtimer_del(srv->drain_ev);
 	}
 	log_info("listening on %s", listener_address(srv->listener));
@@ -323,7 +273,8 @@ server_unlisten(struct server *srv)
 	listener_free(srv->listener);
 	srv->listener = NULL;
 	workers_set_listening(false, NULL, 0);
-	if (!srv->stopping)
+	runtime_set_listening(false);
+	if (!runtime_stopping())
 		server_notify_status(srv);
 }
 
@@ -335,9 +286,9 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval		 tv = { 0, SERVER_TICK_MS * 1000 };
 	unsigned long long	 now = util_now_ms();
 
-	if (conn_count() == 0 && backend_script_live() == 0) {
+	if (conn_count() == 0 && backend_live() == 0) {
 		log_info("shutdown complete");
-		event_base_loopexit(srv->base, NULL);
+		event_base_loopexit(runtime_base(), NULL);
 		return;
 	}
 	/* Keep systemd's stop timeout ahead of ours while draining. */
@@ -350,14 +301,14 @@ server_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (now >= srv->stop_deadline) {
 		if (srv->killed) {
 			log_error("shutdown: %d handler process(es) not reaped",
-			    backend_script_live());
-			event_base_loopexit(srv->base, NULL);
+			    backend_live());
+			event_base_loopexit(runtime_base(), NULL);
 			return;
 		}
 		log_warn("shutdown timeout: dropping %u connection(s), killing "
-		    "%d handler(s)", conn_count(), backend_script_live());
+		    "%d handler(s)", conn_count(), backend_live());
 		conn_abort_all();
-		backend_script_kill_all();
+		backend_kill_all();
 		srv->killed = true;
 		srv->stop_deadline = now + SERVER_REAP_MS;
 	}
@@ -371,21 +322,21 @@ server_shutdown(struct server *srv)
 
 	if (workers_master()) {
 		/* The workers shut down; the master ends after them. */
-		srv->stopping = true;
+		runtime_set_stopping();
 		workers_stop();
 		return;
 	}
-	if (srv->stopping)
+	if (runtime_stopping())
 		return;
-	srv->stopping = true;
+	runtime_set_stopping();
 	log_info("shutting down: %u connection(s), %d handler(s)", conn_count(),
-	    backend_script_live());
+	    backend_live());
 	(void)sdnotify_send("STOPPING=1", "shutting down");
 	server_unlisten(srv);
 	srv->stop_deadline = util_now_ms() +
-	    (unsigned long long)srv->cfg->shutdown_timeout * 1000;
+	    (unsigned long long)runtime_config()->shutdown_timeout * 1000;
 	conn_close_all(1001, NULL);
-	srv->tick = evtimer_new(srv->base, server_tick_cb, srv);
+	srv->tick = evtimer_new(runtime_base(), server_tick_cb, srv);
 	evtimer_add(srv->tick, &tv);
 }
 
@@ -406,14 +357,15 @@ server_drain(struct server *srv, int seconds)
 {
 	struct timeval	tv;
 
-	if (srv->stopping)
+	if (runtime_stopping())
 		return -1;
 	if (seconds < 0)
-		seconds = srv->cfg->shutdown_timeout;
+		seconds = runtime_config()->shutdown_timeout;
 	server_unlisten(srv);
-	srv->draining = true;
+	runtime_set_draining(true);
 	if (srv->drain_ev == NULL)
-		srv->drain_ev = evtimer_new(srv->base, server_drain_cb, srv);
+		srv->drain_ev = evtimer_new(runtime_base(), server_drain_cb,
+		    srv);
 	tv.tv_sec = seconds;
 	tv.tv_usec = 0;
 	evtimer_add(srv->drain_ev, &tv);
@@ -425,16 +377,19 @@ server_drain(struct server *srv, int seconds)
 bool
 server_draining(const struct server *srv)
 {
-	return srv->draining;
+	return runtime_draining();
 }
 
-void
-server_conn_gone(struct server *srv)
+/* A connection went away: lets a shutdown finish early. */
+static void
+server_conn_gone(void)
 {
-	struct timeval	tv = { 0, 0 };
+	struct server	*srv = server_the;
+	struct timeval	 tv = { 0, 0 };
 
 	/* Let a pending shutdown notice at once rather than at the next tick. */
-	if (srv->stopping && srv->tick != NULL && conn_count() == 0)
+	if (runtime_stopping() && srv != NULL && srv->tick != NULL &&
+	    conn_count() == 0)
 		evtimer_add(srv->tick, &tv);
 }
 
@@ -452,7 +407,7 @@ server_log_full(struct server *srv)
 	if (srv->full_logged_at != 0 && now - srv->full_logged_at < 1000)
 		return;
 	log_info("refused %llu connection(s): MaxConnections (%d) reached",
-	    srv->full_unlogged, srv->cfg->max_connections);
+	    srv->full_unlogged, runtime_config()->max_connections);
 	srv->full_logged_at = now;
 	srv->full_unlogged = 0;
 }
@@ -482,19 +437,21 @@ server_refuse(int fd, const char *text)
 	close(fd);
 }
 
-void
-server_accept(struct server *srv, int fd, const struct sockaddr *sa,
-    int salen)
+/* Takes an accepted socket that passed the ACL (the listener's accept). */
+static void
+server_accept(int fd, const struct sockaddr *sa, int salen)
 {
+	struct server	*srv = server_the;
 	unsigned int	before;
 	bool		over;
 
-	if (srv->stopping) {
+	if (runtime_stopping()) {
 		close(fd);
 		return;
 	}
-	if (conn_count() >= (unsigned int)srv->cfg->max_connections ||
-	    workers_conn_reserve((unsigned int)srv->cfg->max_connections) ==
+	if (conn_count() >= (unsigned int)runtime_config()->max_connections ||
+	    workers_conn_reserve(
+	    (unsigned int)runtime_config()->max_connections) ==
 	    -1) {
 		server_stats(srv)->rejected_full++;
 		server_log_full(srv);
@@ -510,7 +467,7 @@ server_accept(struct server *srv, int fd, const struct sockaddr *sa,
 		return;
 	}
 	before = conn_count();
-	conn_new(srv, fd, sa, salen);
+	conn_new(fd, sa, salen);
 	/* A connection that could not be made gives its place back. */
 	if (conn_count() == before)
 		workers_conn_release();
@@ -519,42 +476,59 @@ server_accept(struct server *srv, int fd, const struct sockaddr *sa,
 struct event_base *
 server_base(const struct server *srv)
 {
-	return srv->base;
+	return runtime_base();
 }
 
 const struct config *
 server_config(const struct server *srv)
 {
-	return srv->cfg;
+	return runtime_config();
 }
 
 struct server_stats *
 server_stats(struct server *srv)
 {
-	/* A worker counts into shared memory; the master adds them up. */
-	if (srv->statsp == NULL) {
-		workers_stats_sum(&srv->stats);
-		return &srv->stats;
-	}
-	return srv->statsp;
+	return runtime_stats();
 }
+
+/* A worker counts into its slot of shared memory; the master sums them. */
+static struct server_stats	*server_stats_slot;
+
+static struct server_stats *
+server_stats_worker(void)
+{
+	return server_stats_slot;
+}
+
+static struct server_stats *
+server_stats_master(void)
+{
+	static struct server_stats	sum;
+
+	workers_stats_sum(&sum);
+	return &sum;
+}
+
+static const struct runtime_role server_role_worker = {
+	.name = "worker",
+	.next_id = workers_next_id,
+	.stats = server_stats_worker,
+};
+static const struct runtime_role server_role_master = {
+	.name = "master",
+	.stats = server_stats_master,
+};
 
 void
 server_set_stats(struct server *srv, struct server_stats *st)
 {
-	srv->statsp = st;
-}
-
-uint64_t
-server_next_id(struct server *srv)
-{
-	if (workers_child())
-		return workers_next_id();
-	return srv->next_id++;
+	server_stats_slot = st;
+	runtime_set_role(st != NULL ? &server_role_worker :
+	    &server_role_master);
 }
 
 bool
 server_stopping(const struct server *srv)
 {
-	return srv->stopping;
+	return runtime_stopping();
 }

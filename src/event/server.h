@@ -1,4 +1,4 @@
-/* server.h - the daemon's state: config, listener, connection registry, lifecycle. */
+/* server.h - the daemon's lifecycle: listen, accept, reload, drain, graceful shutdown (shared state: runtime.h). */
 #ifndef SERVER_H
 #define SERVER_H
 
@@ -7,32 +7,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "event/runtime.h"
+
 struct event_base;
 struct config;
 struct server;
 struct conn;
-
-/* Close codes counted one by one: 1000-1015; the rest share the last slot. */
-#define SERVER_STATS_CODES	17
-/* HTTP statuses of refused upgrades counted one by one: 400-599. */
-#define SERVER_STATS_HTTP	200
-
-/* Counters since start (the admin socket's stats prints them). */
-struct server_stats {
-	uint64_t	accepted;
-	uint64_t	rejected_acl;
-	uint64_t	rejected_full;
-	uint64_t	rejected_memory;	/* over MaxMemory */
-	uint64_t	rejected_handshake;
-	uint64_t	rejected_http[SERVER_STATS_HTTP];	/* status - 400 */
-	uint64_t	opened;
-	uint64_t	closed;
-	uint64_t	closed_code[SERVER_STATS_CODES];	/* code - 1000 */
-	uint64_t	msgs_in, msgs_out;	/* whole messages */
-	uint64_t	bytes_in, bytes_out;	/* on the wire, after the upgrade */
-	uint64_t	backend_spawns;		/* backend instances started */
-	uint64_t	backend_failures;	/* backends that could not start */
-};
 
 /* Creates the server on base with cfg (the server takes cfg over). */
 struct server		*server_new(struct event_base *, struct config *);
@@ -58,14 +38,6 @@ struct server_stats	*server_stats(struct server *);
  * (server_stats then adds every worker's up). */
 void			 server_set_stats(struct server *, struct server_stats *);
 
-/*
- * A connection takes the current configuration with hold and gives it back
- * with release when it ends: a reload swaps the current one, and the old
- * one lives on until its last connection is gone (its routes too).
- */
-const struct config	*server_config_hold(struct server *);
-void			 server_config_release(struct server *,
-			    const struct config *);
 
 /*
  * Re-reads the configuration file; swaps only if it is valid. Returns 0
@@ -90,8 +62,6 @@ int			 server_local_port(const struct server *);
 /* Milliseconds since server_new. */
 unsigned long long	 server_uptime_ms(const struct server *);
 
-/* The next ConnectionId number: never reused in the life of the process. */
-uint64_t		 server_next_id(struct server *);
 bool			 server_stopping(const struct server *);
 
 /*
@@ -103,11 +73,5 @@ bool			 server_stopping(const struct server *);
 int			 server_drain(struct server *, int seconds);
 /* Between server_drain and the next server_listen. */
 bool			 server_draining(const struct server *);
-/* A connection went away (conn.c): lets a shutdown finish early. */
-void			 server_conn_gone(struct server *);
-
-/* Called by the listener for each accepted socket that passed the ACL. */
-void			 server_accept(struct server *, int fd,
-			    const struct sockaddr *, int socklen);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <event2/buffer.h>
 
-#include "core/msgstream.h"
+#include "backend/msgstream.h"
 #include "core/ws-frame.h"
 #include "core/ws-utf8.h"
 
