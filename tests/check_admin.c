@@ -135,33 +135,33 @@ START_TEST(test_parse_errors)
 	char			 err[512];
 
 	ck_assert_int_eq(parse("frob 1", &req, err, sizeof(err)),
-	    ADMIN_ERR_UNKNOWN);
+	    WSD_ERR_UNKNOWN);
 	ck_assert_ptr_nonnull(strstr(err, "unknown command \"frob\""));
 	ck_assert_ptr_nonnull(strstr(err, "watch"));
 	ck_assert_int_eq(parse("st", &req, err, sizeof(err)),
-	    ADMIN_ERR_AMBIGUOUS);
+	    WSD_ERR_AMBIGUOUS);
 	ck_assert_str_eq(err, "ambiguous command \"st\"; it could be: "
 	    "status, stats, start, stop");
-	ck_assert_int_eq(parse("", &req, err, sizeof(err)), ADMIN_ERR_UNKNOWN);
+	ck_assert_int_eq(parse("", &req, err, sizeof(err)), WSD_ERR_UNKNOWN);
 	ck_assert_int_eq(parse(" \t\n", &req, err, sizeof(err)),
-	    ADMIN_ERR_UNKNOWN);
+	    WSD_ERR_UNKNOWN);
 	ck_assert_int_eq(parse("connection", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_str_eq(err, "usage: connection ID [json]");
 	ck_assert_int_eq(parse("connection json", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("status now", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("ping 1 2", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("status json json", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("sendtext 5", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("sendtext 5 a\rb", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(admin_parse("help\0x", 6, &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 }
 END_TEST
 
@@ -183,7 +183,7 @@ START_TEST(test_parse_line_cap)
 	line[n - 1] = 'x';
 	line[n] = '\n';
 	ck_assert_int_eq(admin_parse(line, n + 1, &req, err, sizeof(err)),
-	    ADMIN_ERR_LINE);
+	    WSD_ERR_LINE);
 }
 END_TEST
 
@@ -277,7 +277,7 @@ START_TEST(test_cert_command)
 	ck_assert_int_eq(admin_cmd_lookup("ce", 2), i);
 	ck_assert_int_eq(admin_cmd_lookup("c", 1), -2);
 	ck_assert_int_eq(parse("c", &req, err, sizeof(err)),
-	    ADMIN_ERR_AMBIGUOUS);
+	    WSD_ERR_AMBIGUOUS);
 	ck_assert_str_eq(err, "ambiguous command \"c\"; it could be: "
 	    "connections, connection, cert, config");
 
@@ -290,12 +290,12 @@ START_TEST(test_cert_command)
 	ck_assert_int_eq(req.argc, 0);
 	ck_assert(req.json);
 	ck_assert_int_eq(parse("cert 1", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_str_eq(err, "usage: cert [json]");
 	ck_assert_int_eq(parse("cert json json", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	/* Its error code is one of our own, apart from the others. */
-	ck_assert_int_eq(ADMIN_ERR_NOTLS, 412);
+	ck_assert_int_eq(WSD_ERR_NOTLS, 412);
 }
 END_TEST
 

@@ -401,12 +401,12 @@ admin_parse(const char *line, size_t len, struct admin_req *r, char *err,
 	if (len + 1 > ADMIN_LINE_MAX) {
 		snprintf(err, errlen, "line too long (at most %d bytes)",
 		    ADMIN_LINE_MAX);
-		return ADMIN_ERR_LINE;
+		return WSD_ERR_LINE;
 	}
 	if (memchr(line, '\0', len) != NULL || memchr(line, '\n', len) !=
 	    NULL || memchr(line, '\r', len) != NULL) {
 		snprintf(err, errlen, "NUL, CR or LF inside the command line");
-		return ADMIN_ERR_USAGE;
+		return WSD_ERR_USAGE;
 	}
 	memcpy(r->buf, line, len);
 	r->buf[len] = '\0';
@@ -418,14 +418,14 @@ admin_parse(const char *line, size_t len, struct admin_req *r, char *err,
 	if (wlen == 0) {
 		admin_choices(err, errlen, "empty command line; commands: ",
 		    "", 0);
-		return ADMIN_ERR_UNKNOWN;
+		return WSD_ERR_UNKNOWN;
 	}
 	if ((idx = admin_cmd_lookup(p, wlen)) < 0) {
 		snprintf(head, sizeof(head), "%s command \"%.*s\"; %s",
 		    idx == -2 ? "ambiguous" : "unknown", (int)(wlen > 32 ? 32 :
 		    wlen), p, idx == -2 ? "it could be: " : "commands: ");
 		admin_choices(err, errlen, head, p, idx == -2 ? wlen : 0);
-		return idx == -2 ? ADMIN_ERR_AMBIGUOUS : ADMIN_ERR_UNKNOWN;
+		return idx == -2 ? WSD_ERR_AMBIGUOUS : WSD_ERR_UNKNOWN;
 	}
 	r->cmd = idx;
 	k = &admin_cmds[idx];
@@ -465,7 +465,7 @@ admin_parse(const char *line, size_t len, struct admin_req *r, char *err,
 	if (r->argc < k->min_args || r->argc > k->max_args) {
 		snprintf(err, errlen, "usage: %s%s%s", k->name,
 		    *k->usage != '\0' ? " " : "", k->usage);
-		return ADMIN_ERR_USAGE;
+		return WSD_ERR_USAGE;
 	}
 	return 0;
 }
@@ -871,7 +871,7 @@ admin_dispatch(struct admin_client *cl, const char *line, size_t len)
 	if (changes && !admin_permitted(cl)) {
 		log_warn("admin: uid %ld pid %ld: %s refused (not in "
 		    "AdminAllowedUsers)", cl->uid, cl->pid, k->name);
-		admin_err(cl, ADMIN_ERR_DENIED, "%s: permission denied (uid %ld "
+		admin_err(cl, WSD_ERR_DENIED, "%s: permission denied (uid %ld "
 		    "is not in AdminAllowedUsers)", k->name, cl->uid);
 		return;
 	}
@@ -1293,7 +1293,7 @@ admin_chan_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)what;
 	admin_chan_free(ch);
 	snprintf(err, sizeof(err), "ERR %d worker %d went away\n\n",
-	    ADMIN_ERR_UNAVAILABLE, w);
+	    WSD_ERR_UNAVAILABLE, w);
 	if (cl->fwd != NULL)
 		admin_fwd_reply(cl, w, NULL, 0, err);
 }
@@ -1353,7 +1353,7 @@ admin_relay(struct admin_client *cl, const struct admin_cmd *k,
 			continue;
 		if ((ch = admin_chan_get(cl, i)) == NULL) {
 			snprintf(err, sizeof(err), "ERR %d worker %d is not "
-			    "serving (restarting)\n\n", ADMIN_ERR_UNAVAILABLE, i);
+			    "serving (restarting)\n\n", WSD_ERR_UNAVAILABLE, i);
 			admin_fwd_reply(cl, i, NULL, 0, err);
 			continue;
 		}
@@ -1385,7 +1385,7 @@ admin_client_process(struct admin_client *cl)
 		    (size_t)eol.pos + 1 > ADMIN_LINE_MAX) {
 			log_info("admin: client %llu sent a line over %d bytes",
 			    cl->id, ADMIN_LINE_MAX);
-			admin_err(cl, ADMIN_ERR_LINE, "line too long (at most "
+			admin_err(cl, WSD_ERR_LINE, "line too long (at most "
 			    "%d bytes)", ADMIN_LINE_MAX);
 			admin_client_close_later(cl);
 			break;
@@ -1627,7 +1627,7 @@ admin_hook_disconnected(struct conn *c, int code, const char *by,
 		if (w->kind != WAIT_PING || strcmp(w->conn, conn_id(c)) != 0)
 			continue;
 		if (w->cl != NULL)
-			admin_err(w->cl, 4202, "error sending: connection %s "
+			admin_err(w->cl, WSD_ERR_SEND, "error sending: connection %s "
 			    "closed before the pong", w->conn);
 		admin_wait_done(w);
 	}
@@ -1683,7 +1683,7 @@ admin_conn_arg(struct admin_client *cl, const struct admin_req *r)
 	struct conn	*c;
 
 	if ((c = conn_find(r->argv[0])) == NULL)
-		admin_err(cl, 126, "Invalid ConnectionId \"%.32s\"",
+		admin_err(cl, WSD_ERR_CONNID, "Invalid ConnectionId \"%.32s\"",
 		    r->argv[0]);
 	return c;
 }
@@ -1698,8 +1698,8 @@ admin_help(struct admin_client *cl, const struct admin_req *r)
 
 	if (r->argc == 1 && (idx = admin_cmd_lookup(r->argv[0],
 	    strlen(r->argv[0]))) < 0) {
-		admin_err(cl, idx == -2 ? ADMIN_ERR_AMBIGUOUS :
-		    ADMIN_ERR_UNKNOWN, "%s command \"%.32s\"", idx == -2 ?
+		admin_err(cl, idx == -2 ? WSD_ERR_AMBIGUOUS :
+		    WSD_ERR_UNKNOWN, "%s command \"%.32s\"", idx == -2 ?
 		    "ambiguous" : "unknown", r->argv[0]);
 		return;
 	}
@@ -2194,7 +2194,7 @@ admin_cert(struct admin_client *cl, const struct admin_req *r)
 	    tls_ctx_cert_fields(cfg->tls, n, admin_cert_skip, NULL) == 0; n++)
 		;
 	if (n == 0) {
-		admin_err(cl, ADMIN_ERR_NOTLS, "no certificate: UseSSL is off");
+		admin_err(cl, WSD_ERR_NOTLS, "no certificate: UseSSL is off");
 		return;
 	}
 	memset(&o, 0, sizeof(o));
@@ -2237,7 +2237,7 @@ admin_disconnect(struct admin_client *cl, const struct admin_req *r)
 		if (*r->argv[1] == '\0' || *end != '\0' || errno != 0 ||
 		    code < 1000 || code > 4999 ||
 		    !ws_close_code_valid((int)code)) {
-			admin_err(cl, ADMIN_ERR_VALUE, "invalid close code "
+			admin_err(cl, WSD_ERR_VALUE, "invalid close code "
 			    "\"%.16s\" (use 1000-1003, 1007-1014 or 3000-4999)",
 			    r->argv[1]);
 			return;
@@ -2247,7 +2247,7 @@ admin_disconnect(struct admin_client *cl, const struct admin_req *r)
 		reason = r->argv[2];
 		if (strlen(reason) > 123 || !ws_utf8_valid(
 		    (const uint8_t *)reason, strlen(reason))) {
-			admin_err(cl, ADMIN_ERR_VALUE, "the reason must be "
+			admin_err(cl, WSD_ERR_VALUE, "the reason must be "
 			    "UTF-8 of at most 123 bytes");
 			return;
 		}
@@ -2273,7 +2273,7 @@ admin_ping_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct admin_wait	*w = arg;
 
 	if (w->cl != NULL)
-		admin_err(w->cl, ADMIN_ERR_TIMEOUT, "no pong from %s within %d "
+		admin_err(w->cl, WSD_ERR_TIMEOUT, "no pong from %s within %d "
 		    "s", w->conn, w->timeout);
 	admin_wait_done(w);
 }
@@ -2286,7 +2286,7 @@ admin_conn_open(struct admin_client *cl, struct conn *c)
 
 	conn_get_info(c, &ci);
 	if (!ci.connected) {
-		admin_err(cl, 4202, "error sending: connection %s is not an "
+		admin_err(cl, WSD_ERR_SEND, "error sending: connection %s is not an "
 		    "open WebSocket (%s)", ci.id, ci.state);
 		return false;
 	}
@@ -2313,7 +2313,7 @@ admin_ping(struct admin_client *cl, const struct admin_req *r)
 	w->timeout = t > 0 ? t : ADMIN_PING_TIMEOUT;
 	if (conn_ping(c, w->payload, w->plen) == -1) {
 		free(w);
-		admin_err(cl, 4202, "error sending the ping to %s", r->argv[0]);
+		admin_err(cl, WSD_ERR_SEND, "error sending the ping to %s", r->argv[0]);
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &w->t0);
@@ -2337,16 +2337,16 @@ admin_send_message(struct admin_client *cl, struct conn *c,
 		admin_end(cl);
 		break;
 	case -2:
-		admin_err(cl, ADMIN_ERR_BUSY, "connection %s is sending "
+		admin_err(cl, WSD_ERR_BUSY, "connection %s is sending "
 		    "another message (a sendfile, or a fragmented backend "
 		    "message)", conn_id(c));
 		break;
 	case -3:
-		admin_err(cl, 4202, "error sending: the output queue of %s is "
+		admin_err(cl, WSD_ERR_SEND, "error sending: the output queue of %s is "
 		    "full", conn_id(c));
 		break;
 	default:
-		admin_err(cl, 4202, "error sending: connection %s is not an "
+		admin_err(cl, WSD_ERR_SEND, "error sending: connection %s is not an "
 		    "open WebSocket", conn_id(c));
 		break;
 	}
@@ -2364,7 +2364,7 @@ admin_send(struct admin_client *cl, const struct admin_req *r)
 		return;
 	if ((n = admin_base64_decode(r->argv[1], strlen(r->argv[1]), data,
 	    sizeof(data))) == -1) {
-		admin_err(cl, ADMIN_ERR_VALUE, "invalid base64");
+		admin_err(cl, WSD_ERR_VALUE, "invalid base64");
 		return;
 	}
 	admin_send_message(cl, c, WS_MSG_BINARY, data, (size_t)n);
@@ -2380,7 +2380,7 @@ admin_sendtext(struct admin_client *cl, const struct admin_req *r)
 	if ((c = admin_conn_arg(cl, r)) == NULL)
 		return;
 	if (!ws_utf8_valid((const uint8_t *)r->argv[1], len)) {
-		admin_err(cl, ADMIN_ERR_VALUE, "TEXT is not valid UTF-8");
+		admin_err(cl, WSD_ERR_VALUE, "TEXT is not valid UTF-8");
 		return;
 	}
 	admin_send_message(cl, c, WS_MSG_TEXT, r->argv[1], len);
@@ -2401,16 +2401,16 @@ admin_file_done(void *arg, enum conn_file_status st, uint64_t bytes, int err)
 			admin_end(cl);
 			break;
 		case CONN_FILE_INTERRUPTED:
-			admin_err(cl, ADMIN_ERR_INTERRUPTED, "interrupted "
+			admin_err(cl, WSD_ERR_INTERRUPTED, "interrupted "
 			    "after %llu bytes", (unsigned long long)bytes);
 			break;
 		case CONN_FILE_ERROR:
-			admin_err(cl, ADMIN_ERR_FILE, "read error after %llu "
+			admin_err(cl, WSD_ERR_FILE, "read error after %llu "
 			    "bytes: %s", (unsigned long long)bytes,
 			    strerror(err));
 			break;
 		case CONN_FILE_CLOSED:
-			admin_err(cl, 4202, "error sending: connection %s "
+			admin_err(cl, WSD_ERR_SEND, "error sending: connection %s "
 			    "closed after %llu bytes", w->conn,
 			    (unsigned long long)bytes);
 			break;
@@ -2435,13 +2435,13 @@ admin_sendfile(struct admin_client *cl, const struct admin_req *r)
 	if ((c = admin_conn_arg(cl, r)) == NULL || !admin_conn_open(cl, c))
 		return;
 	if ((fd = open(r->argv[1], O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		admin_err(cl, ADMIN_ERR_FILE, "%.1024s: %s", r->argv[1],
+		admin_err(cl, WSD_ERR_FILE, "%.1024s: %s", r->argv[1],
 		    strerror(errno));
 		return;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		admin_err(cl, ADMIN_ERR_FILE, "%.1024s: not a regular file",
+		admin_err(cl, WSD_ERR_FILE, "%.1024s: not a regular file",
 		    r->argv[1]);
 		return;
 	}
@@ -2458,10 +2458,10 @@ admin_sendfile(struct admin_client *cl, const struct admin_req *r)
 		cl->wait = NULL;
 		free(w);
 		if (rc == -2)
-			admin_err(cl, ADMIN_ERR_BUSY, "connection %s is "
+			admin_err(cl, WSD_ERR_BUSY, "connection %s is "
 			    "sending another message", r->argv[0]);
 		else
-			admin_err(cl, 4202, "error sending: connection %s is "
+			admin_err(cl, WSD_ERR_SEND, "error sending: connection %s is "
 			    "not open", r->argv[0]);
 	}
 }
@@ -2475,7 +2475,7 @@ admin_interrupt(struct admin_client *cl, const struct admin_req *r)
 	if ((c = admin_conn_arg(cl, r)) == NULL)
 		return;
 	if (conn_interrupt(c) == -1) {
-		admin_err(cl, ADMIN_ERR_NOFILE, "no sendfile in progress on %s",
+		admin_err(cl, WSD_ERR_NOFILE, "no sendfile in progress on %s",
 		    r->argv[0]);
 		return;
 	}
@@ -2538,7 +2538,7 @@ admin_broadcast(struct admin_client *cl, const struct admin_req *r)
 	} else
 		text = r->tail[0];
 	if (!ws_utf8_valid((const uint8_t *)text, strlen(text))) {
-		admin_err(cl, ADMIN_ERR_VALUE, "TEXT is not valid UTF-8");
+		admin_err(cl, WSD_ERR_VALUE, "TEXT is not valid UTF-8");
 		return;
 	}
 	for (c = conn_first(); c != NULL; c = conn_next(c)) {
@@ -2572,7 +2572,7 @@ admin_linemode(struct admin_client *cl, const struct admin_req *r)
 	bool		 on;
 
 	if (config_parse_bool(r->argv[1], &on) == -1) {
-		admin_err(cl, ADMIN_ERR_VALUE, "use on or off, not \"%.16s\"",
+		admin_err(cl, WSD_ERR_VALUE, "use on or off, not \"%.16s\"",
 		    r->argv[1]);
 		return;
 	}
@@ -2596,7 +2596,7 @@ admin_timeout(struct admin_client *cl, const struct admin_req *r)
 	t = strtol(r->argv[1], &end, 10);
 	if (*r->argv[1] == '\0' || *end != '\0' || errno != 0 || t < 0 ||
 	    t > 86400) {
-		admin_err(cl, ADMIN_ERR_VALUE, "timeout must be 0-86400 seconds, "
+		admin_err(cl, WSD_ERR_VALUE, "timeout must be 0-86400 seconds, "
 		    "not \"%.16s\"", r->argv[1]);
 		return;
 	}
@@ -2693,7 +2693,7 @@ admin_config(struct admin_client *cl, const struct admin_req *r)
 		*eq = '\0';
 	key = admin_trim(arg);
 	if ((name = admin_key_name(key)) == NULL) {
-		admin_err(cl, ADMIN_ERR_NOKEY, "unknown configuration key "
+		admin_err(cl, WSD_ERR_NOKEY, "unknown configuration key "
 		    "\"%.64s\" (route keys change with a reload)", key);
 		return;
 	}
@@ -2705,13 +2705,13 @@ admin_config(struct admin_client *cl, const struct admin_req *r)
 		case 0:
 			break;
 		case -1:
-			admin_err(cl, ADMIN_ERR_NOKEY, "%s", cause);
+			admin_err(cl, WSD_ERR_NOKEY, "%s", cause);
 			return;
 		case -2:
-			admin_err(cl, ADMIN_ERR_VALUE, "%s: %s", name, cause);
+			admin_err(cl, WSD_ERR_VALUE, "%s: %s", name, cause);
 			return;
 		case -3:
-			admin_err(cl, ADMIN_ERR_FIXED, "%s", cause);
+			admin_err(cl, WSD_ERR_FIXED, "%s", cause);
 			return;
 		default:
 			admin_err(cl, rc, "%s", cause);
@@ -2732,17 +2732,17 @@ admin_start_cmd(struct admin_client *cl, const struct admin_req *r)
 	const char	*cause;
 
 	if (server_stopping(admin.srv)) {
-		admin_err(cl, ADMIN_ERR_UNAVAILABLE, "the server is shutting "
+		admin_err(cl, WSD_ERR_UNAVAILABLE, "the server is shutting "
 		    "down");
 		return;
 	}
 	if (server_listening(admin.srv)) {
-		admin_err(cl, 104, "already listening on %s",
+		admin_err(cl, WSD_ERR_LISTENING, "already listening on %s",
 		    server_local_address(admin.srv));
 		return;
 	}
 	if (server_listen(admin.srv, &cause) == -1) {
-		admin_err(cl, ADMIN_ERR_LISTEN, "cannot listen: %s", cause);
+		admin_err(cl, WSD_ERR_LISTEN, "cannot listen: %s", cause);
 		return;
 	}
 	admin_ok(cl, "listening on %s", server_local_address(admin.srv));
@@ -2761,12 +2761,12 @@ admin_drain(struct admin_client *cl, const struct admin_req *r)
 		secs = strtol(r->argv[0], &end, 10);
 		if (*r->argv[0] < '0' || *r->argv[0] > '9' || *end != '\0' ||
 		    errno != 0 || secs > 86400) {
-			admin_err(cl, ADMIN_ERR_VALUE, "SECONDS must be 0-86400");
+			admin_err(cl, WSD_ERR_VALUE, "SECONDS must be 0-86400");
 			return;
 		}
 	}
 	if (server_drain(admin.srv, (int)secs) == -1) {
-		admin_err(cl, ADMIN_ERR_UNAVAILABLE, "the server is shutting "
+		admin_err(cl, WSD_ERR_UNAVAILABLE, "the server is shutting "
 		    "down");
 		return;
 	}
@@ -2782,7 +2782,7 @@ admin_reopen(struct admin_client *cl, const struct admin_req *r)
 {
 	(void)r;
 	if (log_reopen() == -1) {
-		admin_err(cl, ADMIN_ERR_FILE, "cannot reopen the log file: %s",
+		admin_err(cl, WSD_ERR_FILE, "cannot reopen the log file: %s",
 		    strerror(errno));
 		return;
 	}
@@ -2855,7 +2855,7 @@ admin_reload(struct admin_client *cl, const struct admin_req *r)
 			n += *p == '\n';
 		evbuffer_add_printf(admin_out(cl), "ERR %d configuration has "
 		    "%zu error line(s); the running configuration is "
-		    "unchanged\n", ADMIN_ERR_RELOAD, n);
+		    "unchanged\n", WSD_ERR_RELOAD, n);
 		admin_lines(cl, errors);
 		admin_end(cl);
 		free(errors);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/error.h"
+
 struct server;
 struct evbuffer;
 
@@ -14,25 +16,6 @@ struct evbuffer;
 #define ADMIN_LINE_MAX		4096
 /* Most arguments a command takes (after the name, "json" not counted). */
 #define ADMIN_MAX_ARGS		4
-
-/* Reply codes of our own (the reference's 104, 106-108, 126, 4202 besides). */
-#define ADMIN_ERR_LINE		400	/* line too long (then the socket closes) */
-#define ADMIN_ERR_UNKNOWN	401	/* unknown command */
-#define ADMIN_ERR_AMBIGUOUS	402	/* ambiguous command prefix */
-#define ADMIN_ERR_USAGE		403	/* wrong arguments */
-#define ADMIN_ERR_NOKEY		404	/* unknown configuration key */
-#define ADMIN_ERR_VALUE		405	/* invalid value */
-#define ADMIN_ERR_FILE		406	/* sendfile: cannot open or read the file */
-#define ADMIN_ERR_DENIED	407	/* not in AdminAllowedUsers */
-#define ADMIN_ERR_TIMEOUT	408	/* ping: no pong in time */
-#define ADMIN_ERR_BUSY		409	/* a message is already being sent */
-#define ADMIN_ERR_INTERRUPTED	410	/* sendfile stopped by interrupt */
-#define ADMIN_ERR_NOFILE	411	/* interrupt: no sendfile running */
-#define ADMIN_ERR_NOTLS		412	/* cert: UseSSL is off */
-#define ADMIN_ERR_RELOAD	422	/* reload: the file has errors */
-#define ADMIN_ERR_FIXED		423	/* key fixed at run time or while listening */
-#define ADMIN_ERR_LISTEN	500	/* start: cannot listen */
-#define ADMIN_ERR_UNAVAILABLE	503	/* shutting down, or too many admin clients */
 
 /*
  * Opens the admin socket of the server's configuration ([admin] Socket,
@@ -86,8 +69,8 @@ struct admin_req {
  * Arguments are separated by spaces or tabs; a command's last text
  * argument (sendtext, broadcast, disconnect's reason, config) is the rest
  * of the line after one separator, spaces kept. Returns 0 with req filled,
- * or ADMIN_ERR_LINE, ADMIN_ERR_UNKNOWN, ADMIN_ERR_AMBIGUOUS (err lists the
- * choices) or ADMIN_ERR_USAGE with err set.
+ * or WSD_ERR_LINE, WSD_ERR_UNKNOWN, WSD_ERR_AMBIGUOUS (err lists the
+ * choices) or WSD_ERR_USAGE with err set.
  */
 int	admin_parse(const char *line, size_t len, struct admin_req *req,
 	    char *err, size_t errlen);
