@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1208,7 +1209,7 @@ admin_fwd_reply(struct admin_client *cl, int w, struct evbuffer *from,
 
 	if (f == NULL || f->reply[w] != NULL)
 		return;
-	f->reply[w] = evbuffer_new();
+	f->reply[w] = xevbuffer_new();
 	if (err != NULL)
 		evbuffer_add_printf(f->reply[w], "%s", err);
 	else
@@ -2235,7 +2236,7 @@ admin_disconnect(struct admin_client *cl, const struct admin_req *r)
 		code = strtol(r->argv[1], &end, 10);
 		/* Range first: a long past int must not wrap into a code. */
 		if (*r->argv[1] == '\0' || *end != '\0' || errno != 0 ||
-		    code < 1000 || code > 4999 ||
+		    code < INT_MIN || code > INT_MAX ||
 		    !ws_close_code_valid((int)code)) {
 			admin_err(cl, WSD_ERR_VALUE, "invalid close code "
 			    "\"%.16s\" (use 1000-1003, 1007-1014 or 3000-4999)",
