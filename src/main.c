@@ -353,11 +353,12 @@ main_worker(struct server *srv)
 static int
 main_master(struct server *srv, int n, bool *child)
 {
-	char	 cause[512];
+	char	 cause[512], *why = NULL;
 	int	 r;
 
-	if (admin_start(srv, cause, sizeof(cause)) == -1) {
-		log_error("%s", cause);
+	if (admin_master_start(srv, &why) == -1) {
+		log_error("%s", why);
+		free(why);
 		return 1;
 	}
 	workers_set_hooks(&main_workers_hooks);
@@ -397,7 +398,7 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct server		*srv;
 	struct main_signals	 sigs;
-	char			*errors = NULL, acause[512];
+	char			*errors = NULL, *why = NULL, acause[512];
 	int			 ch, foreground = 0, check = 0, rc = 0;
 	int			 nworkers;
 	bool			 child = false;
@@ -509,8 +510,9 @@ main(int argc, char **argv)
 	 * the daemon gracefully, never kill it with the default action.
 	 */
 	main_signals_add(&sigs, srv);
-	if (admin_start(srv, acause, sizeof(acause)) == -1) {
-		log_error("%s", acause);
+	if (admin_start(srv, &why) == -1) {
+		log_error("%s", why);
+		free(why);
 		rc = 1;
 	} else if (server_listen(srv, &cause) == -1) {
 		log_error("cannot listen: %s", cause);

@@ -14,7 +14,7 @@
 
 #include <event2/buffer.h>
 
-#include "admin/admin.h"
+#include "admin/cmd.h"
 #include "conf/config.h"
 
 #define CTL_DEFAULT_SOCKET	"/run/wsserverd/admin.sock"

@@ -7,7 +7,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
-#include "admin/admin.h"
+#include "admin/cmd.h"
 #include "check_suites.h"
 
 /* Parses a line and returns the code; the request goes to *req. */

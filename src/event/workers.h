@@ -25,7 +25,7 @@ struct server_stats;
  * shared memory holds what must be global: the open-connection count that
  * MaxConnections bounds, each worker's counters (stats), ConnectionId
  * sequences and listening address. Admin commands reach the workers over
- * socket pairs the master passes them (admin/admin.c).
+ * socket pairs the master passes them (admin/relay.c).
  *
  * workers.c calls nothing above it: what the daemon does on its signals
  * and messages, main.c registers once (workers_set_hooks).

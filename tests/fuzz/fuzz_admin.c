@@ -10,7 +10,7 @@
 #include <event2/buffer.h>
 #include <openssl/evp.h>
 
-#include "admin/admin.h"
+#include "admin/cmd.h"
 #include "core/ws-utf8.h"
 
 /*
