@@ -72,18 +72,27 @@ main_sigusr1_cb(evutil_socket_t sig, short what, void *arg)
 		log_info("signal %d: log file reopened", (int)sig);
 }
 
+/* The server the workers' hooks act on: this process's one. */
+static struct server	*main_srv;
+
+/* Reloads the configuration (with workers, the reload tells them). */
+static void
+main_reload(void)
+{
+	char	*errors = NULL, *notes = NULL;
+
+	/* server_reload logs the outcome, errors and notes included. */
+	(void)server_reload(main_srv, &errors, &notes);
+	free(errors);
+	free(notes);
+}
+
 /* SIGHUP: reload the configuration, as "wsserverctl reload" does. */
 static void
 main_sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct server	*srv = arg;
-	char		*errors = NULL, *notes = NULL;
-
 	log_info("signal %d: reloading the configuration", (int)sig);
-	/* server_reload logs the outcome, errors and notes included. */
-	(void)server_reload(srv, &errors, &notes);
-	free(errors);
-	free(notes);
+	main_reload();
 }
 
 /* Detaches from the terminal: fork, new session, stdin/stdout to /dev/null. */
@@ -267,6 +276,37 @@ main_signals_free(struct main_signals *m)
 	event_free(m->usr1);
 }
 
+/* Workers hook: the running configuration. */
+static const struct config *
+main_config(void)
+{
+	return server_config(main_srv);
+}
+
+/* Workers hook: where this process counts. */
+static void
+main_set_stats(struct server_stats *st)
+{
+	server_set_stats(main_srv, st);
+}
+
+/* Workers hook: a graceful stop (the master's stops the workers). */
+static void
+main_shutdown(void)
+{
+	server_shutdown(main_srv);
+}
+
+/* What workers.c calls up to: the server and the admin socket. */
+static const struct workers_hooks main_workers_hooks = {
+	.config = main_config,
+	.set_stats = main_set_stats,
+	.shutdown = main_shutdown,
+	.reload = main_reload,
+	.worker_up = admin_worker_up,
+	.adopt = admin_adopt,
+};
+
 /*
  * A worker, just forked by the master: listens, drops privileges, tells
  * the master, serves until told to stop. Returns its exit code.
@@ -314,14 +354,16 @@ main_worker(struct server *srv)
 static int
 main_master(struct server *srv, int n, bool *child)
 {
-	char	 cause[512];
+	char	 cause[512], *why = NULL;
 	int	 r;
 
-	if (admin_start(srv, cause, sizeof(cause)) == -1) {
-		log_error("%s", cause);
+	if (admin_master_start(srv, &why) == -1) {
+		log_error("%s", why);
+		free(why);
 		return 1;
 	}
-	if (workers_init(srv, n, cause, sizeof(cause)) == -1) {
+	workers_set_hooks(&main_workers_hooks);
+	if (workers_init(server_base(srv), n, cause, sizeof(cause)) == -1) {
 		log_error("%s; not starting", cause);
 		admin_stop();
 		return 1;
@@ -357,7 +399,7 @@ main(int argc, char **argv)
 	struct event_base	*base;
 	struct server		*srv;
 	struct main_signals	 sigs;
-	char			*errors = NULL, acause[512];
+	char			*errors = NULL, *why = NULL, acause[512];
 	int			 ch, foreground = 0, check = 0, rc = 0;
 	int			 nworkers;
 	bool			 child = false;
@@ -453,6 +495,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	srv = server_new(base, cfg);
+	main_srv = srv;
 	backends_install();
 	nworkers = workers_resolve(cfg->workers);
 	if (nworkers > 1) {
@@ -469,8 +512,9 @@ main(int argc, char **argv)
 	 * the daemon gracefully, never kill it with the default action.
 	 */
 	main_signals_add(&sigs, srv);
-	if (admin_start(srv, acause, sizeof(acause)) == -1) {
-		log_error("%s", acause);
+	if (admin_start(srv, &why) == -1) {
+		log_error("%s", why);
+		free(why);
 		rc = 1;
 	} else if (server_listen(srv, &cause) == -1) {
 		log_error("cannot listen: %s", cause);

@@ -14,7 +14,7 @@
 
 #include <event2/buffer.h>
 
-#include "admin/admin.h"
+#include "admin/cmd.h"
 #include "conf/config.h"
 
 #define CTL_DEFAULT_SOCKET	"/run/wsserverd/admin.sock"
@@ -376,8 +376,8 @@ main(int argc, char **argv)
 	}
 	free((char *)text);
 	if (!ok)
-		exitcode = code == ADMIN_ERR_UNKNOWN ||
-		    code == ADMIN_ERR_AMBIGUOUS || code == ADMIN_ERR_USAGE ?
+		exitcode = code == WSD_ERR_UNKNOWN ||
+		    code == WSD_ERR_AMBIGUOUS || code == WSD_ERR_USAGE ?
 		    CTL_EXIT_USAGE : CTL_EXIT_ERROR;
 	else
 		exitcode = CTL_EXIT_OK;

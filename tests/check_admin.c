@@ -7,7 +7,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
-#include "admin/admin.h"
+#include "admin/cmd.h"
 #include "check_suites.h"
 
 /* Parses a line and returns the code; the request goes to *req. */
@@ -135,33 +135,33 @@ START_TEST(test_parse_errors)
 	char			 err[512];
 
 	ck_assert_int_eq(parse("frob 1", &req, err, sizeof(err)),
-	    ADMIN_ERR_UNKNOWN);
+	    WSD_ERR_UNKNOWN);
 	ck_assert_ptr_nonnull(strstr(err, "unknown command \"frob\""));
 	ck_assert_ptr_nonnull(strstr(err, "watch"));
 	ck_assert_int_eq(parse("st", &req, err, sizeof(err)),
-	    ADMIN_ERR_AMBIGUOUS);
+	    WSD_ERR_AMBIGUOUS);
 	ck_assert_str_eq(err, "ambiguous command \"st\"; it could be: "
 	    "status, stats, start, stop");
-	ck_assert_int_eq(parse("", &req, err, sizeof(err)), ADMIN_ERR_UNKNOWN);
+	ck_assert_int_eq(parse("", &req, err, sizeof(err)), WSD_ERR_UNKNOWN);
 	ck_assert_int_eq(parse(" \t\n", &req, err, sizeof(err)),
-	    ADMIN_ERR_UNKNOWN);
+	    WSD_ERR_UNKNOWN);
 	ck_assert_int_eq(parse("connection", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_str_eq(err, "usage: connection ID [json]");
 	ck_assert_int_eq(parse("connection json", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("status now", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("ping 1 2", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("status json json", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("sendtext 5", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("sendtext 5 a\rb", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_int_eq(admin_parse("help\0x", 6, &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 }
 END_TEST
 
@@ -183,7 +183,7 @@ START_TEST(test_parse_line_cap)
 	line[n - 1] = 'x';
 	line[n] = '\n';
 	ck_assert_int_eq(admin_parse(line, n + 1, &req, err, sizeof(err)),
-	    ADMIN_ERR_LINE);
+	    WSD_ERR_LINE);
 }
 END_TEST
 
@@ -277,7 +277,7 @@ START_TEST(test_cert_command)
 	ck_assert_int_eq(admin_cmd_lookup("ce", 2), i);
 	ck_assert_int_eq(admin_cmd_lookup("c", 1), -2);
 	ck_assert_int_eq(parse("c", &req, err, sizeof(err)),
-	    ADMIN_ERR_AMBIGUOUS);
+	    WSD_ERR_AMBIGUOUS);
 	ck_assert_str_eq(err, "ambiguous command \"c\"; it could be: "
 	    "connections, connection, cert, config");
 
@@ -290,12 +290,90 @@ START_TEST(test_cert_command)
 	ck_assert_int_eq(req.argc, 0);
 	ck_assert(req.json);
 	ck_assert_int_eq(parse("cert 1", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	ck_assert_str_eq(err, "usage: cert [json]");
 	ck_assert_int_eq(parse("cert json json", &req, err, sizeof(err)),
-	    ADMIN_ERR_USAGE);
+	    WSD_ERR_USAGE);
 	/* Its error code is one of our own, apart from the others. */
-	ck_assert_int_eq(ADMIN_ERR_NOTLS, 412);
+	ck_assert_int_eq(WSD_ERR_NOTLS, 412);
+}
+END_TEST
+
+START_TEST(test_table_targets)
+{
+	size_t			 i, n = admin_cmd_count();
+	const char		*usage;
+	enum admin_target_kind	 t;
+	enum admin_relay	 rl;
+
+	for (i = 0; i < n; i++) {
+		usage = admin_cmd_usage(i);
+		t = admin_cmd_target(i);
+		rl = admin_cmd_relay(i);
+		/* A command names a ConnectionId exactly when its first
+		 * argument is ID, and it then goes to the ID's owner. */
+		ck_assert_msg((t == ADMIN_TARGET_CONN) ==
+		    (strncmp(usage, "ID", 2) == 0), "%s", admin_cmd_name(i));
+		ck_assert_msg((t == ADMIN_TARGET_CONN) ==
+		    (rl == ADMIN_RELAY_OWNER), "%s", admin_cmd_name(i));
+		/* Its log line (if it changes state) names the connection. */
+		if (t == ADMIN_TARGET_CONN && admin_cmd_changes(i))
+			ck_assert_msg(admin_cmd_log_args(i) >= 1, "%s",
+			    admin_cmd_name(i));
+		/* A route target is optional and reaches every worker. */
+		if (t == ADMIN_TARGET_ROUTE) {
+			ck_assert_str_eq(usage, "[ROUTE|*] TEXT");
+			ck_assert(rl != ADMIN_RELAY_SELF);
+		}
+		ck_assert_int_le(admin_cmd_log_args(i), ADMIN_MAX_ARGS);
+	}
+	ck_assert_int_eq(admin_cmd_target(n), ADMIN_TARGET_NONE);
+	ck_assert_int_eq(admin_cmd_relay(n), ADMIN_RELAY_SELF);
+	ck_assert_int_eq(admin_cmd_log_args(n), 0);
+	ck_assert_uint_eq(n, ADMIN_CMD_COUNT);
+	ck_assert_str_eq(admin_cmd_name(ADMIN_CMD_HELP), "help");
+	ck_assert_str_eq(admin_cmd_name(ADMIN_CMD_WATCH), "watch");
+}
+END_TEST
+
+/* The relay and the state change of one line. */
+static void
+check_req(const char *line, enum admin_relay rl, bool changes)
+{
+	static struct admin_req	 req;
+	char			 err[512];
+
+	ck_assert_msg(parse(line, &req, err, sizeof(err)) == 0, "%s: %s",
+	    line, err);
+	ck_assert_msg(admin_req_relay(&req) == rl, "%s", line);
+	ck_assert_msg(admin_req_changes(&req) == changes, "%s", line);
+}
+
+START_TEST(test_req_relay)
+{
+	check_req("help", ADMIN_RELAY_SELF, false);
+	check_req("status json", ADMIN_RELAY_SELF, false);
+	check_req("stats", ADMIN_RELAY_SELF, false);
+	check_req("cert", ADMIN_RELAY_SELF, false);
+	check_req("connections", ADMIN_RELAY_ROWS, false);
+	check_req("connections json", ADMIN_RELAY_ROWS, false);
+	check_req("connection 7", ADMIN_RELAY_OWNER, false);
+	check_req("ping 7", ADMIN_RELAY_OWNER, false);
+	check_req("disconnect 7 4000 bye", ADMIN_RELAY_OWNER, true);
+	check_req("sendtext 7 hi", ADMIN_RELAY_OWNER, true);
+	check_req("broadcast hi", ADMIN_RELAY_SUM, true);
+	check_req("broadcast chat hi", ADMIN_RELAY_SUM, true);
+	check_req("stop", ADMIN_RELAY_SUM, true);
+	check_req("drain 5", ADMIN_RELAY_SUM, true);
+	check_req("start", ADMIN_RELAY_FIRST, true);
+	/* Reading a setting is the master's; changing one is everyone's. */
+	check_req("config", ADMIN_RELAY_SELF, false);
+	check_req("config LocalPort", ADMIN_RELAY_SELF, false);
+	check_req("config DefaultTimeout = 5", ADMIN_RELAY_FIRST, true);
+	check_req("reopen", ADMIN_RELAY_SELF, true);
+	check_req("reload", ADMIN_RELAY_SELF, true);
+	check_req("shutdown", ADMIN_RELAY_SELF, true);
+	check_req("watch", ADMIN_RELAY_STREAM, false);
 }
 END_TEST
 
@@ -313,6 +391,8 @@ make_admin_suite(void)
 	tcase_add_test(core, test_json_string);
 	tcase_add_test(core, test_base64);
 	tcase_add_test(core, test_cert_command);
+	tcase_add_test(core, test_table_targets);
+	tcase_add_test(core, test_req_relay);
 	tcase_add_test(limits, test_parse_line_cap);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

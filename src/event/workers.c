@@ -17,12 +17,11 @@
 
 #include <event2/event.h>
 
-#include "admin/admin.h"
 #include "conf/config.h"
 #include "event/listener.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
-#include "event/server.h"
+#include "event/server.h"	/* struct server_stats */
 #include "base/util.h"
 #include "event/workers.h"
 
@@ -76,7 +75,7 @@ static struct {
 	bool			 child;
 	struct workers_shm	*shm;
 	struct workers_slot	*me;
-	struct server		*srv;
+	const struct workers_hooks *hooks;
 	struct event_base	*base;
 	struct worker		 w[WORKERS_MAX];
 	struct event		*sig[5];
@@ -141,10 +140,16 @@ workers_port(void)
 	return wk.shm != NULL ? wk.shm->port : 0;
 }
 
-int
-workers_init(struct server *srv, int n, char *cause, size_t len)
+void
+workers_set_hooks(const struct workers_hooks *hooks)
 {
-	const struct config	*cfg = server_config(srv);
+	wk.hooks = hooks;
+}
+
+int
+workers_init(struct event_base *base, int n, char *cause, size_t len)
+{
+	const struct config	*cfg = wk.hooks->config();
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
 	const char		*why;
@@ -162,10 +167,9 @@ workers_init(struct server *srv, int n, char *cause, size_t len)
 		wk.shm->slot[i].next_seq = 1;
 	wk.n = n;
 	wk.master = true;
-	wk.srv = srv;
-	wk.base = server_base(srv);
+	wk.base = base;
 	wk.master_pid = getpid();
-	server_set_stats(srv, NULL);
+	wk.hooks->set_stats(NULL);
 	/*
 	 * A listening socket per worker, all on one port (SO_REUSEPORT: the
 	 * kernel spreads new clients over them by address), bound while still
@@ -327,7 +331,7 @@ workers_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		else if (wk.up)
 		{
 			log_info("worker %d (pid %ld) serving", i, (long)w->pid);
-			admin_worker_up(i);
+			wk.hooks->worker_up(i);
 		}
 		break;
 	case 'F':
@@ -465,7 +469,7 @@ workers_deadline_cb(evutil_socket_t fd, short what, void *arg)
 void
 workers_stop(void)
 {
-	const struct config	*cfg = server_config(wk.srv);
+	const struct config	*cfg = wk.hooks->config();
 	struct timeval		 tv;
 	int			 i, alive = 0;
 
@@ -524,21 +528,17 @@ workers_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 		log_warn("signal %d during shutdown: workers end now", (int)sig);
 	else
 		log_info("signal %d: shutting down %d workers", (int)sig, wk.n);
-	server_shutdown(wk.srv);
+	wk.hooks->shutdown();
 }
 
-/* Master: SIGHUP reloads (server_reload passes it on to the workers). */
+/* Master: SIGHUP reloads (the reload passes it on to the workers). */
 static void
 workers_sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	char	*errors = NULL, *notes = NULL;
-
 	(void)what;
 	(void)arg;
 	log_info("signal %d: reloading the configuration", (int)sig);
-	(void)server_reload(wk.srv, &errors, &notes);
-	free(errors);
-	free(notes);
+	wk.hooks->reload();
 }
 
 /* Master: SIGUSR1 reopens LogFile here and in every worker. */
@@ -576,7 +576,7 @@ workers_start_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 workers_beat_cb(evutil_socket_t fd, short what, void *arg)
 {
-	const struct config	*cfg = server_config(wk.srv);
+	const struct config	*cfg = wk.hooks->config();
 	unsigned long long	 now = util_now_ms();
 	struct worker		*w;
 	int			 i;
@@ -680,7 +680,7 @@ workers_child_setup(void)
 			wk.lfd[i] = -1;
 		}
 	}
-	server_set_stats(wk.srv, &wk.me->stats);
+	wk.hooks->set_stats(&wk.me->stats);
 	/* A worker does not outlive its master. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != wk.master_pid)
@@ -753,15 +753,15 @@ workers_child_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		log_warn("worker %d: the master is gone: shutting down",
 		    wk.index);
 		event_del(wk.ctl_ev);
-		server_shutdown(wk.srv);
+		wk.hooks->shutdown();
 		return;
 	}
 	if (msg[0] == 'P')
 		(void)send(wk.ctl, "p", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	else if (msg[0] == 'S')
-		server_shutdown(wk.srv);
+		wk.hooks->shutdown();
 	else if (msg[0] == 'A' && afd != -1)
-		admin_adopt(afd);
+		wk.hooks->adopt(afd);
 	else if (afd != -1)
 		close(afd);
 }

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct server;
+struct config;
+struct event_base;
 struct server_stats;
 
 /* Most worker processes. */
@@ -24,17 +25,41 @@ struct server_stats;
  * shared memory holds what must be global: the open-connection count that
  * MaxConnections bounds, each worker's counters (stats), ConnectionId
  * sequences and listening address. Admin commands reach the workers over
- * socket pairs the master passes them; see admin.c.
+ * socket pairs the master passes them (admin/relay.c).
+ *
+ * workers.c calls nothing above it: what the daemon does on its signals
+ * and messages, main.c registers once (workers_set_hooks).
  */
+
+/* What the master and the workers call up to; every member is required. */
+struct workers_hooks {
+	/* The running configuration (timeouts, the listening sockets). */
+	const struct config	*(*config)(void);
+	/* Where this process counts: a worker's shared slot; NULL in the
+	 * master (its counters are every worker's added up). */
+	void	(*set_stats)(struct server_stats *);
+	/* Master: SIGTERM or SIGINT; worker: the master asked, or is gone. */
+	void	(*shutdown)(void);
+	/* Master: SIGHUP. */
+	void	(*reload)(void);
+	/* Master: worker i serves again after a restart. */
+	void	(*worker_up)(int i);
+	/* Worker: fd is an admin channel from the master. */
+	void	(*adopt)(int fd);
+};
+
+/* Registers the hooks, before workers_init; hooks must outlive the workers. */
+void		 workers_set_hooks(const struct workers_hooks *hooks);
 
 /* Workers from the configured value: 0 is the number of online CPUs. */
 int		 workers_resolve(int configured);
 
 /*
  * Master: shared memory, LocalPort 0 resolved (all workers bind the same
- * port). Returns 0, or -1 with cause.
+ * port), on base. Returns 0, or -1 with cause.
  */
-int		 workers_init(struct server *, int n, char *cause, size_t len);
+int		 workers_init(struct event_base *base, int n, char *cause,
+		    size_t len);
 /* Master: forks every worker. Returns 0 in the master, 1 in a new worker,
  * -1 when a fork failed (the ones started are stopped). */
 int		 workers_spawn_all(void);

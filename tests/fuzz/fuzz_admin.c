@@ -10,7 +10,7 @@
 #include <event2/buffer.h>
 #include <openssl/evp.h>
 
-#include "admin/admin.h"
+#include "admin/cmd.h"
 #include "core/ws-utf8.h"
 
 /*
@@ -52,8 +52,8 @@ fz_parse(const uint8_t *data, size_t size, size_t errlen)
 	if (rc1 != rc2)
 		abort();
 	if (rc1 != 0) {
-		if (rc1 != ADMIN_ERR_LINE && rc1 != ADMIN_ERR_UNKNOWN &&
-		    rc1 != ADMIN_ERR_AMBIGUOUS && rc1 != ADMIN_ERR_USAGE)
+		if (rc1 != WSD_ERR_LINE && rc1 != WSD_ERR_UNKNOWN &&
+		    rc1 != WSD_ERR_AMBIGUOUS && rc1 != WSD_ERR_USAGE)
 			abort();
 		/* The message is a string that fits, and the same twice. */
 		if (memchr(err1, '\0', errlen) == NULL || err1[errlen] != 'x' ||

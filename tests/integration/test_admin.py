@@ -74,7 +74,7 @@ def _src(*parts):
 
 
 def _table_names():
-    text = open(_src("src", "admin", "admin.c")).read()
+    text = open(_src("src", "admin", "cmd.c")).read()
     body = text[text.index("admin_cmds[] = {"):]
     body = body[:body.index("\n};")]
     return re.findall(r'\.name = "(\w+)"', body)

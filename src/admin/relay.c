@@ -1,0 +1,546 @@
+/*
+ * relay.c - the master's dispatcher, with workers. The master owns the
+ * admin socket and the workers own the connections. Each admin client
+ * gets, when it first needs one, a socket pair to each worker (handed
+ * over by workers_send_fd; the worker serves it as a trusted admin
+ * client, admin_adopt), so a slow command (ping) of one client never holds
+ * up another. The command table says where a request goes (its relay):
+ * the worker that owns the ConnectionId it names (ids are N apart: id % N
+ * is the worker), every worker with the replies merged, or nowhere (the
+ * master answers). Installed once, as admin_master_role, by
+ * admin_master_start.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "admin/admin.h"
+#include "admin/admin-int.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "event/server.h"
+#include "event/workers.h"
+
+/* Master: an admin client's channel to one worker (a socket pair). */
+struct admin_chan {
+	struct admin_client	*cl;
+	int			 w;
+	struct bufferevent	*bev;
+	bool			 watch;		/* streams events */
+	bool			 answered;	/* watch: its reply skipped */
+};
+
+/* Master: a command sent to workers, until every reply is in. */
+struct admin_fwd {
+	enum admin_relay	 relay;
+	int			 cmd;
+	bool			 json;
+	int			 pending;
+	char			*arg;		/* argument 0 to the line end */
+	struct evbuffer		*reply[WORKERS_MAX];
+};
+
+/* What the master does once the workers took a command (an OK or more). */
+typedef void	admin_after_fn(char *arg);
+
+static admin_after_fn	admin_relay_set, admin_relay_listen,
+			admin_relay_unlisten;
+
+/*
+ * A restarted worker does as the others were told (start, stop, drain);
+ * a setting the workers took becomes the master's too.
+ */
+static admin_after_fn *const admin_relay_after[ADMIN_CMD_COUNT] = {
+	[ADMIN_CMD_CONFIG] = admin_relay_set,
+	[ADMIN_CMD_START] = admin_relay_listen,
+	[ADMIN_CMD_STOP] = admin_relay_unlisten,
+	[ADMIN_CMD_DRAIN] = admin_relay_unlisten,
+};
+
+static void	admin_chan_read_cb(struct bufferevent *, void *);
+static void	admin_chan_stream(struct admin_chan *, struct evbuffer *);
+static void	admin_chan_event_cb(struct bufferevent *, short, void *);
+
+/* The worker that owns a ConnectionId; 0 for what is not one (it says so). */
+static int
+admin_owner(const char *id)
+{
+	unsigned long long	 v;
+	char			*end;
+
+	if (*id < '0' || *id > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(id, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return 0;
+	return (int)(v % (unsigned long long)workers_count());
+}
+
+/* The client's channel to worker w, made on first use; NULL if it is down. */
+static struct admin_chan *
+admin_chan_get(struct admin_client *cl, int w)
+{
+	struct admin_chan	*ch;
+	int			 sv[2];
+
+	if (cl->chan == NULL)
+		cl->chan = xcalloc((size_t)workers_count(), sizeof(*cl->chan));
+	if (cl->chan[w] != NULL)
+		return cl->chan[w];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+	    sv) == -1) {
+		log_warn("admin: socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	if (workers_send_fd(w, sv[1]) == -1) {
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	close(sv[1]);
+	ch = xcalloc(1, sizeof(*ch));
+	ch->cl = cl;
+	ch->w = w;
+	ch->bev = bufferevent_socket_new(admin.base, sv[0],
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(ch->bev, admin_chan_read_cb, NULL,
+	    admin_chan_event_cb, ch);
+	bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+	cl->chan[w] = ch;
+	return ch;
+}
+
+/* Closes a channel (the worker drops its end). */
+static void
+admin_chan_free(struct admin_chan *ch)
+{
+	ch->cl->chan[ch->w] = NULL;
+	bufferevent_free(ch->bev);
+	free(ch);
+}
+
+/* Frees a forwarded command and the replies it gathered. */
+static void
+admin_fwd_free(struct admin_fwd *f)
+{
+	int	i;
+
+	for (i = 0; i < WORKERS_MAX; i++) {
+		if (f->reply[i] != NULL)
+			evbuffer_free(f->reply[i]);
+	}
+	free(f->arg);
+	free(f);
+}
+
+/* A client goes: its channels (the workers drop their ends) and command. */
+static void
+admin_relay_free(struct admin_client *cl)
+{
+	int	i;
+
+	if (cl->chan != NULL) {
+		for (i = 0; i < workers_count(); i++) {
+			if (cl->chan[i] != NULL)
+				admin_chan_free(cl->chan[i]);
+		}
+		free(cl->chan);
+		cl->chan = NULL;
+	}
+	if (cl->fwd != NULL) {
+		admin_fwd_free(cl->fwd);
+		cl->fwd = NULL;
+	}
+}
+
+/* A reply as one NUL-terminated string (in its buffer), or NULL. */
+static const char *
+admin_reply_str(struct evbuffer *b)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (b == NULL)
+		return NULL;
+	len = evbuffer_get_length(b);
+	s = (const char *)evbuffer_pullup(b, -1);
+	if (len > 0 && s[len - 1] == '\0')
+		return s;
+	evbuffer_add(b, "", 1);
+	return (const char *)evbuffer_pullup(b, -1);
+}
+
+/* The first reply that is an OK, else the first reply at all. */
+static int
+admin_first_ok(struct admin_fwd *f, int n, bool *ok)
+{
+	const char	*s;
+	int		 i, first = -1;
+
+	for (i = 0; i < n; i++) {
+		if ((s = admin_reply_str(f->reply[i])) == NULL)
+			continue;
+		if (strncmp(s, "OK", 2) == 0) {
+			*ok = true;
+			return i;
+		}
+		if (first == -1)
+			first = i;
+	}
+	*ok = false;
+	return first;
+}
+
+/* "connections" from every worker: one count, one header, all the rows. */
+static void
+admin_merge_conns(struct admin_client *cl, struct admin_fwd *f, int n)
+{
+	struct evbuffer	*out = admin_out(cl);
+	const char	*s, *p, *e, *hdr = NULL;
+	unsigned long	 total = 0;
+	bool		 any = false, ok;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		s = admin_reply_str(f->reply[i]);
+		if (s == NULL || strncmp(s, "OK", 2) != 0)
+			continue;
+		any = true;
+		if (!f->json)
+			total += strtoul(s + 3, NULL, 10);
+	}
+	if (!any) {
+		i = admin_first_ok(f, n, &ok);
+		evbuffer_add_printf(out, "%s", i >= 0 ?
+		    admin_reply_str(f->reply[i]) : "ERR 503 no worker answered"
+		    "\n\n");
+		return;
+	}
+	evbuffer_add_printf(out, f->json ? "OK\n[" : "OK %lu connection(s)\n",
+	    total);
+	any = false;
+	for (i = 0; i < n; i++) {
+		s = admin_reply_str(f->reply[i]);
+		if (s == NULL || strncmp(s, "OK", 2) != 0)
+			continue;
+		p = strchr(s, '\n') + 1;
+		if (f->json) {
+			/* "[a,b]\n\n": the elements between the brackets. */
+			if (*p != '[' || (e = strchr(p, '\n')) == NULL ||
+			    e - p < 2 || e[-1] != ']' || e - p == 2)
+				continue;
+			evbuffer_add_printf(out, "%s%.*s", any ? "," : "",
+			    (int)(e - p - 2), p + 1);
+			any = true;
+			continue;
+		}
+		/* The table header is the first data line. */
+		if ((e = strchr(p, '\n')) == NULL)
+			continue;
+		if (hdr == NULL) {
+			hdr = p;
+			evbuffer_add(out, p, (size_t)(e - p + 1));
+		}
+		p = e + 1;
+		/* The rows, up to the empty line. */
+		if ((e = strstr(p, "\n\n")) != NULL && e >= p)
+			evbuffer_add(out, p, (size_t)(e - p + 1));
+	}
+	evbuffer_add(out, f->json ? "]\n\n" : "\n", f->json ? 3 : 1);
+}
+
+/* The first OK with its first number replaced by the sum over the OKs. */
+static void
+admin_merge_sum(struct admin_client *cl, struct admin_fwd *f, int n)
+{
+	struct evbuffer		*out = admin_out(cl);
+	const char		*s, *first, *d;
+	unsigned long long	 sum = 0;
+	bool			 ok;
+	int			 i, k;
+
+	if ((k = admin_first_ok(f, n, &ok)) == -1) {
+		evbuffer_add_printf(out, "ERR 503 no worker answered\n\n");
+		return;
+	}
+	first = admin_reply_str(f->reply[k]);
+	if (!ok || (d = strpbrk(first, "0123456789")) == NULL ||
+	    d > strchr(first, '\n')) {
+		evbuffer_add_printf(out, "%s", first);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		s = admin_reply_str(f->reply[i]);
+		if (s != NULL && strncmp(s, "OK", 2) == 0 &&
+		    (s = strpbrk(s, "0123456789")) != NULL)
+			sum += strtoull(s, NULL, 10);
+	}
+	evbuffer_add(out, first, (size_t)(d - first));
+	evbuffer_add_printf(out, "%llu", sum);
+	d += strspn(d, "0123456789");
+	evbuffer_add_printf(out, "%s", d);
+}
+
+/* config KEY=VALUE took in the workers: the master's copy follows. */
+static void
+admin_relay_set(char *arg)
+{
+	char	*eq, cause[512];
+
+	if ((eq = strchr(arg, '=')) == NULL)
+		return;
+	*eq = '\0';
+	(void)server_config_set(admin.srv, admin_trim(arg), admin_trim(eq + 1),
+	    cause, sizeof(cause));
+}
+
+/* start took: a restarted worker listens. */
+static void
+admin_relay_listen(char *arg)
+{
+	(void)arg;
+	workers_set_listening_wanted(true);
+}
+
+/* stop or drain took: a restarted worker does not listen. */
+static void
+admin_relay_unlisten(char *arg)
+{
+	(void)arg;
+	workers_set_listening_wanted(false);
+}
+
+/* Every reply is in: the merged one goes to the client. */
+static void
+admin_fwd_done(struct admin_client *cl)
+{
+	struct admin_fwd	*f = cl->fwd;
+	admin_after_fn		*after = admin_relay_after[f->cmd];
+	const char		*s;
+	int			 i, n = workers_count();
+	bool			 ok;
+
+	switch (f->relay) {
+	case ADMIN_RELAY_STREAM:
+		/*
+		 * Every worker watches now: our reply, then whatever they
+		 * sent meanwhile, then the stream.
+		 */
+		admin_watch_start(cl);
+		for (i = 0; i < n; i++) {
+			if (cl->chan != NULL && cl->chan[i] != NULL &&
+			    cl->chan[i]->answered)
+				admin_chan_stream(cl->chan[i],
+				    bufferevent_get_input(cl->chan[i]->bev));
+		}
+		break;
+	case ADMIN_RELAY_ROWS:
+		admin_merge_conns(cl, f, n);
+		break;
+	case ADMIN_RELAY_SUM:
+		admin_merge_sum(cl, f, n);
+		break;
+	default:
+		i = admin_first_ok(f, n, &ok);
+		s = i >= 0 ? admin_reply_str(f->reply[i]) : NULL;
+		evbuffer_add_printf(admin_out(cl), "%s", s != NULL ? s :
+		    "ERR 503 no worker answered\n\n");
+		break;
+	}
+	if (after != NULL && admin_first_ok(f, n, &ok) != -1 && ok)
+		after(f->arg);
+	admin_fwd_free(f);
+	cl->fwd = NULL;
+	/* Go on with the lines that came meanwhile. */
+	event_active(cl->kick, EV_TIMEOUT, 0);
+}
+
+/* Records worker w's reply (or an error in its place). */
+static void
+admin_fwd_reply(struct admin_client *cl, int w, struct evbuffer *from,
+    size_t len, const char *err)
+{
+	struct admin_fwd	*f = cl->fwd;
+
+	if (f == NULL || f->reply[w] != NULL)
+		return;
+	f->reply[w] = xevbuffer_new();
+	if (err != NULL)
+		evbuffer_add_printf(f->reply[w], "%s", err);
+	else
+		evbuffer_remove_buffer(from, f->reply[w], len);
+	if (--f->pending == 0)
+		admin_fwd_done(cl);
+}
+
+/* Passes a worker's event lines on to a watching client. */
+static void
+admin_chan_stream(struct admin_chan *ch, struct evbuffer *in)
+{
+	struct admin_client	*cl = ch->cl;
+	struct evbuffer_ptr	 eol;
+	size_t			 len;
+
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos == -1)
+			break;
+		len = (size_t)eol.pos + 1;
+		if (evbuffer_get_length(admin_out(cl)) + len > ADMIN_WATCH_MAX) {
+			cl->dropped++;
+			evbuffer_drain(in, len);
+		} else
+			evbuffer_remove_buffer(in, admin_out(cl), len);
+	}
+	/* A line longer than any event: not ours to keep. */
+	if (evbuffer_get_length(in) > ADMIN_EVENT_MAX)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* A worker wrote on a channel: a reply to wait for, or events. */
+static void
+admin_chan_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct admin_chan	*ch = arg;
+	struct admin_client	*cl = ch->cl;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr	 end;
+
+	end = evbuffer_search(in, "\n\n", 2, NULL);
+	if (ch->watch) {
+		if (!ch->answered) {
+			if (end.pos == -1)
+				return;
+			/* Its "OK watching": the client gets ours once all are. */
+			evbuffer_drain(in, (size_t)end.pos + 2);
+			ch->answered = true;
+			if (cl->fwd != NULL) {
+				/* admin_fwd_done passes on what follows. */
+				admin_fwd_reply(cl, ch->w, NULL, 0, "OK\n\n");
+				return;
+			}
+		}
+		if (cl->dead || cl->closing)
+			evbuffer_drain(in, evbuffer_get_length(in));
+		else if (cl->fwd == NULL)
+			admin_chan_stream(ch, in);
+		return;
+	}
+	if (end.pos == -1)
+		return;
+	if (cl->fwd == NULL) {
+		/* Nothing asked (the reply of a command given up on). */
+		evbuffer_drain(in, (size_t)end.pos + 2);
+		return;
+	}
+	admin_fwd_reply(cl, ch->w, in, (size_t)end.pos + 2, NULL);
+}
+
+/* A channel closed: its worker went away. */
+static void
+admin_chan_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct admin_chan	*ch = arg;
+	struct admin_client	*cl = ch->cl;
+	char			 err[96];
+	int			 w = ch->w;
+
+	(void)bev;
+	(void)what;
+	admin_chan_free(ch);
+	snprintf(err, sizeof(err), "ERR %d worker %d went away\n\n",
+	    WSD_ERR_UNAVAILABLE, w);
+	if (cl->fwd != NULL)
+		admin_fwd_reply(cl, w, NULL, 0, err);
+}
+
+/* Master: worker i was restarted; every watcher gets a channel to it. */
+void
+admin_worker_up(int i)
+{
+	static const char	 line[] = "watch\n";
+	struct admin_client	*cl;
+	struct admin_chan	*ch;
+
+	TAILQ_FOREACH(cl, &admin.clients, entry) {
+		if (!cl->watching || cl->dead || cl->closing ||
+		    (cl->chan != NULL && cl->chan[i] != NULL) ||
+		    (ch = admin_chan_get(cl, i)) == NULL)
+			continue;
+		/* Its reply is skipped; its events follow the others'. */
+		ch->watch = true;
+		bufferevent_write(ch->bev, line, sizeof(line) - 1);
+	}
+}
+
+/*
+ * The master's dispatcher: sends a request to the workers its relay names,
+ * or runs it here (ADMIN_RELAY_SELF).
+ */
+static void
+admin_relay_dispatch(struct admin_client *cl, const struct admin_req *r,
+    const char *line, size_t len)
+{
+	enum admin_relay	 relay = admin_req_relay(r);
+	struct admin_fwd	*f;
+	struct admin_chan	*ch;
+	char			 err[96];
+	int			 i, n = workers_count(), only = -1;
+
+	if (relay == ADMIN_RELAY_SELF) {
+		admin_run(cl, r);
+		return;
+	}
+	if (relay == ADMIN_RELAY_OWNER)
+		only = admin_owner(r->argv[0]);
+	f = xcalloc(1, sizeof(*f));
+	f->relay = relay;
+	f->cmd = r->cmd;
+	f->json = r->json;
+	if (admin_relay_after[r->cmd] != NULL)
+		f->arg = xstrdup(r->argc > 0 ? r->tail[0] : "");
+	cl->fwd = f;
+	for (i = 0; i < n; i++) {
+		if (only != -1 && i != only)
+			continue;
+		f->pending++;
+	}
+	for (i = 0; i < n && cl->fwd == f; i++) {
+		if (only != -1 && i != only)
+			continue;
+		if ((ch = admin_chan_get(cl, i)) == NULL) {
+			snprintf(err, sizeof(err), "ERR %d worker %d is not "
+			    "serving (restarting)\n\n", WSD_ERR_UNAVAILABLE, i);
+			admin_fwd_reply(cl, i, NULL, 0, err);
+			continue;
+		}
+		ch->watch = relay == ADMIN_RELAY_STREAM;
+		bufferevent_write(ch->bev, line, len);
+	}
+}
+
+/* The master's LogFile was reopened: so are the workers'. */
+static void
+admin_relay_reopened(void)
+{
+	workers_signal(SIGUSR1);
+}
+
+const struct admin_role admin_master_role = {
+	.dispatch = admin_relay_dispatch,
+	.nconns = workers_conn_total,
+	.memory = workers_mem,
+	.reopened = admin_relay_reopened,
+	.client_free = admin_relay_free,
+};
