@@ -7,6 +7,7 @@
 #include "check_suites.h"
 #include "conf/config.h"
 #include "conf/tls.h"
+#include "conf/tls-names.h"
 
 /* Collects tls_ctx_new's reports as "Key: message\n" lines. */
 struct errs {
