@@ -1252,33 +1252,40 @@ END_TEST
 START_TEST(test_check_root)
 {
 	struct config	*cfg;
-	char		 cause[256];
+	char		*cause = NULL;
 	static const char script[] =
 	    "[route:s]\nPath = /s\nBackend = script:/bin/cat\n" ROUTE_E;
 
 	cfg = load_ok(script);
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), -1);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), -1);
 	ck_assert_str_eq(cause, "[route:s]: script handlers would run as root: "
 	    "set User in [server] to drop privileges, or AllowRootHandlers = "
 	    "true in [backend]");
-	ck_assert_int_eq(config_check_root(cfg, 1000, cause, sizeof cause), 0);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(config_check_root(cfg, 0, NULL), -1);
+	ck_assert_int_eq(config_check_root(cfg, 1000, &cause), 0);
 	cfg->allow_root_handlers = true;
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), 0);
 	config_free(cfg);
 
 	cfg = load_ok("[server]\nUser = nobody\n[route:s]\nPath = /s\n"
 	    "Backend = script:/bin/cat\n");
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), 0);
 	config_free(cfg);
 	/* User = root (by name or number) drops nothing. */
 	cfg = load_ok("[server]\nUser = 0\n[route:s]\nPath = /s\n"
 	    "Backend = script:/bin/cat\n");
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), -1);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), -1);
+	free(cause);
+	cause = NULL;
 	config_free(cfg);
 	/* The echo backend runs nothing. */
 	cfg = load_ok(ROUTE_E);
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), 0);
 	config_free(cfg);
+	/* Success leaves the cause alone. */
+	ck_assert_ptr_null(cause);
 }
 END_TEST
 

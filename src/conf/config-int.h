@@ -100,11 +100,11 @@ struct config_src {
 
 /*
  * Parses value for key k and stores it in base (a struct config, or a
- * struct route for route keys). Returns 0, or -1 with cause set and base
- * unchanged.
+ * struct route for route keys). Returns 0, or -1 with *cause set (when
+ * cause is not NULL) and base unchanged.
  */
 int		 config_apply(const struct config_src *, const struct config_key *,
-		    void *base, const char *value, char *cause, size_t causelen);
+		    void *base, const char *value, char **cause);
 /* Fills in a new route: its name and the table's defaults. */
 void		 config_route_init(struct route *, const char *name);
 /* Frees what a route owns (not the route itself). */
@@ -116,6 +116,13 @@ void		 config_route_clear(struct route *);
  */
 int		 config_lookup_id(const char *name, bool group, unsigned int *id,
 		    unsigned int *gid);
+/*
+ * Sets *cause, when cause is not NULL, to the formatted sentence
+ * (malloc'd; the caller frees it) and returns -1: the error convention of
+ * base/error.h in one call, for every file of src/conf.
+ */
+int		 config_cause(char **cause, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 /* strndup that never returns NULL. */
 char		*config_strndup(const char *, size_t);
 /* Returns "dir/" followed by the first len bytes of name (malloc'd). */

@@ -27,6 +27,8 @@
 #define CONFIG_MAX_ROUTES	1024
 /* inih keeps 49 bytes of a section name; stay well inside that. */
 #define CONFIG_ROUTE_NAME_MAX	40
+/* Most of a value's cause that its error line quotes. */
+#define CONFIG_CAUSE_MAX	383
 
 /* One problem found, before it is sorted and joined. */
 struct config_error {
@@ -338,7 +340,7 @@ config_handler(void *arg, const char *section, const char *name,
 	int			*seen;
 	size_t			 i;
 	int			 idx;
-	char			 cause[384];
+	char			*cause = NULL;
 
 	(void)section;
 	if (p->where == WHERE_BAD)
@@ -384,8 +386,11 @@ config_handler(void *arg, const char *section, const char *name,
 		return 1;
 	}
 	seen[idx] = p->lineno;
-	if (config_apply(&p->src, k, base, value, cause, sizeof cause) == -1)
-		config_error(p, p->lineno, "%s: %s", k->name, cause);
+	if (config_apply(&p->src, k, base, value, &cause) == -1) {
+		config_error(p, p->lineno, "%s: %.*s", k->name,
+		    CONFIG_CAUSE_MAX, cause);
+		free(cause);
+	}
 	return 1;
 }
 

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +56,21 @@ config_join(const char *dir, const char *name, size_t len)
 	return out;
 }
 
+/* Sets *cause, when cause is not NULL, to a sentence; see config-int.h. */
+int
+config_cause(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (cause == NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		util_oom(0);
+	va_end(ap);
+	return -1;
+}
+
 /*
  * Parses a boolean as the reference spells them: True/False, 1/0, Yes/No,
  * On/Off, in any case. Returns 0, or -1 if s is none of them.
@@ -85,7 +101,7 @@ config_parse_bool(const char *s, bool *out)
  */
 static int
 config_parse_number(const char *s, int64_t min, int64_t max, int64_t *out,
-    char *cause, size_t causelen)
+    char **cause)
 {
 	const char		*d;
 	unsigned long long	 u;
@@ -109,10 +125,10 @@ config_parse_number(const char *s, int64_t min, int64_t max, int64_t *out,
 	*out = v;
 	return 0;
 invalid:
-	snprintf(cause, causelen, "invalid integer \"" CONFIG_QUOTE "\"", s);
+	config_cause(cause, "invalid integer \"" CONFIG_QUOTE "\"", s);
 	return -1;
 range:
-	snprintf(cause, causelen, CONFIG_QUOTE " out of range (%lld..%lld)",
+	config_cause(cause, CONFIG_QUOTE " out of range (%lld..%lld)",
 	    s, (long long)min, (long long)max);
 	return -1;
 }
@@ -201,11 +217,11 @@ config_split_words(const char *s, size_t *count)
  * server may start later).
  */
 static int	config_set_unix_path(const struct config_src *, struct route *,
-		    const char *, const char *, char *, size_t);
+		    const char *, const char *, char **);
 
 static int
-config_set_unix(const struct config_src *src, struct route *r, const char *value,
-    char *cause, size_t causelen)
+config_set_unix(const struct config_src *src, struct route *r,
+    const char *value, char **cause)
 {
 	char		*path;
 	size_t		 n;
@@ -225,7 +241,7 @@ config_set_unix(const struct config_src *src, struct route *r, const char *value
 			n--;
 		path[n] = '\0';
 	}
-	rv = config_set_unix_path(src, r, value, path, cause, causelen);
+	rv = config_set_unix_path(src, r, value, path, cause);
 	free(path);
 	r->mux = rv == 0 && mux;
 	return rv;
@@ -234,17 +250,17 @@ config_set_unix(const struct config_src *src, struct route *r, const char *value
 /* The socket path part of config_set_unix. */
 static int
 config_set_unix_path(const struct config_src *src, struct route *r,
-    const char *value, const char *path, char *cause, size_t causelen)
+    const char *value, const char *path, char **cause)
 {
 	char		*abs;
 
 	if (*path == '\0') {
-		snprintf(cause, causelen, "unix: needs a socket path");
+		config_cause(cause, "unix: needs a socket path");
 		return -1;
 	}
 	if (path[0] != '/') {
 		if (src == NULL || src->dir == NULL) {
-			snprintf(cause, causelen, "unix: socket must be an "
+			config_cause(cause, "unix: socket must be an "
 			    "absolute path");
 			return -1;
 		}
@@ -253,7 +269,7 @@ config_set_unix_path(const struct config_src *src, struct route *r,
 		abs = xstrdup(path);
 	/* sun_path holds 108 bytes with its NUL. */
 	if (strlen(abs) > 107) {
-		snprintf(cause, causelen, "unix: socket path longer than 107 "
+		config_cause(cause, "unix: socket path longer than 107 "
 		    "bytes: %.64s...", abs);
 		free(abs);
 		return -1;
@@ -275,20 +291,19 @@ config_set_unix_path(const struct config_src *src, struct route *r,
  */
 static int
 config_set_dirbackend(const struct config_src *src, struct route *r,
-    const char *value,
-    char *cause, size_t causelen)
+    const char *value, char **cause)
 {
 	const char	*path = value + 4;
 	struct stat	 sb;
 	char		*abs, *real;
 
 	if (*path == '\0') {
-		snprintf(cause, causelen, "dir: needs a directory");
+		config_cause(cause, "dir: needs a directory");
 		return -1;
 	}
 	if (path[0] != '/') {
 		if (src == NULL || src->dir == NULL) {
-			snprintf(cause, causelen, "dir: directory must be an "
+			config_cause(cause, "dir: directory must be an "
 			    "absolute path");
 			return -1;
 		}
@@ -297,7 +312,7 @@ config_set_dirbackend(const struct config_src *src, struct route *r,
 		abs = xstrdup(path);
 	if ((real = realpath(abs, NULL)) == NULL ||
 	    stat(real, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
-		snprintf(cause, causelen, "%.200s: not a directory", abs);
+		config_cause(cause, "%.200s: not a directory", abs);
 		free(real);
 		free(abs);
 		return -1;
@@ -316,7 +331,7 @@ config_set_dirbackend(const struct config_src *src, struct route *r,
 /* Parses a directory key: absolute, or relative to the file's directory. */
 static int
 config_set_workdir(const struct config_src *src, const struct config_key *k,
-    char **target, const char *value, char *cause, size_t causelen)
+    char **target, const char *value, char **cause)
 {
 	struct stat	 sb;
 	char		*abs;
@@ -327,20 +342,20 @@ config_set_workdir(const struct config_src *src, const struct config_key *k,
 		return 0;
 	}
 	if (strlen(value) > (size_t)k->max) {
-		snprintf(cause, causelen, "longer than %lld bytes",
+		config_cause(cause, "longer than %lld bytes",
 		    (long long)k->max);
 		return -1;
 	}
 	if (value[0] != '/') {
 		if (src == NULL || src->dir == NULL) {
-			snprintf(cause, causelen, "must be an absolute path");
+			config_cause(cause, "must be an absolute path");
 			return -1;
 		}
 		abs = config_join(src->dir, value, strlen(value));
 	} else
 		abs = xstrdup(value);
 	if (stat(abs, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
-		snprintf(cause, causelen, "%.200s: not a directory", abs);
+		config_cause(cause, "%.200s: not a directory", abs);
 		free(abs);
 		return -1;
 	}
@@ -352,7 +367,7 @@ config_set_workdir(const struct config_src *src, const struct config_key *k,
 /* Parses a program key: absolute, or relative to the file's directory. */
 static int
 config_set_program(const struct config_src *src, const struct config_key *k,
-    char **target, const char *value, char *cause, size_t causelen)
+    char **target, const char *value, char **cause)
 {
 	struct stat	 sb;
 	char		*abs;
@@ -363,13 +378,13 @@ config_set_program(const struct config_src *src, const struct config_key *k,
 		return 0;
 	}
 	if (strlen(value) > (size_t)k->max) {
-		snprintf(cause, causelen, "longer than %lld bytes",
+		config_cause(cause, "longer than %lld bytes",
 		    (long long)k->max);
 		return -1;
 	}
 	if (value[0] != '/') {
 		if (src == NULL || src->dir == NULL) {
-			snprintf(cause, causelen, "must be an absolute path");
+			config_cause(cause, "must be an absolute path");
 			return -1;
 		}
 		abs = config_join(src->dir, value, strlen(value));
@@ -377,7 +392,7 @@ config_set_program(const struct config_src *src, const struct config_key *k,
 		abs = xstrdup(value);
 	if (stat(abs, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    access(abs, X_OK) == -1) {
-		snprintf(cause, causelen, "%.200s: not an executable file",
+		config_cause(cause, "%.200s: not an executable file",
 		    abs);
 		free(abs);
 		return -1;
@@ -390,7 +405,7 @@ config_set_program(const struct config_src *src, const struct config_key *k,
 /* Parses one of k->choices (any case) into its index. */
 static int
 config_set_choice(const struct config_key *k, int *target, const char *value,
-    char *cause, size_t causelen)
+    char **cause)
 {
 	const char	*c, *e;
 	int		 i;
@@ -404,15 +419,15 @@ config_set_choice(const struct config_key *k, int *target, const char *value,
 			return 0;
 		}
 	}
-	snprintf(cause, causelen, "invalid value \"" CONFIG_QUOTE "\" (use "
+	config_cause(cause, "invalid value \"" CONFIG_QUOTE "\" (use "
 	    "%s)", value, k->choices);
 	return -1;
 }
 
 /* Parses Backend into the route: kind, argv, and the value as written. */
 static int
-config_set_backend(const struct config_src *src, struct route *r, const char *value,
-    char *cause, size_t causelen)
+config_set_backend(const struct config_src *src, struct route *r,
+    const char *value, char **cause)
 {
 	struct stat	 sb;
 	char		**argv, *prog;
@@ -428,29 +443,29 @@ config_set_backend(const struct config_src *src, struct route *r, const char *va
 	}
 	if (strncasecmp(value, "unix:", 5) == 0 ||
 	    strncasecmp(value, "unix+mux:", 9) == 0)
-		return config_set_unix(src, r, value, cause, causelen);
+		return config_set_unix(src, r, value, cause);
 	if (strncasecmp(value, "dir:", 4) == 0)
-		return config_set_dirbackend(src, r, value, cause, causelen);
+		return config_set_dirbackend(src, r, value, cause);
 	if (strncasecmp(value, "script:", 7) != 0) {
-		snprintf(cause, causelen, "unknown backend \"" CONFIG_QUOTE "\" "
+		config_cause(cause, "unknown backend \"" CONFIG_QUOTE "\" "
 		    "(use echo, script:PROGRAM [ARGS...], dir:DIRECTORY, "
 		    "unix:SOCKET [mux] or unix+mux:SOCKET)", value);
 		return -1;
 	}
 	if ((argv = config_split_words(value + 7, &argc)) == NULL) {
-		snprintf(cause, causelen, "unterminated quote");
+		config_cause(cause, "unterminated quote");
 		return -1;
 	}
 	if (argc == 0) {
 		config_free_vector(argv);
-		snprintf(cause, causelen, "script: needs a program");
+		config_cause(cause, "script: needs a program");
 		return -1;
 	}
 	if (argv[0][0] != '/') {
 		/* Relative to the file, so a source tree's config works. */
 		if (src == NULL || src->dir == NULL) {
 			config_free_vector(argv);
-			snprintf(cause, causelen, "script program must be an "
+			config_cause(cause, "script program must be an "
 			    "absolute path");
 			return -1;
 		}
@@ -459,12 +474,12 @@ config_set_backend(const struct config_src *src, struct route *r, const char *va
 		argv[0] = prog;
 	}
 	if (stat(argv[0], &sb) == -1) {
-		snprintf(cause, causelen, "%s: %s", argv[0], strerror(errno));
+		config_cause(cause, "%s: %s", argv[0], strerror(errno));
 		config_free_vector(argv);
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode) || access(argv[0], X_OK) == -1) {
-		snprintf(cause, causelen, "%s: not an executable file",
+		config_cause(cause, "%s: not an executable file",
 		    argv[0]);
 		config_free_vector(argv);
 		return -1;
@@ -480,28 +495,28 @@ config_set_backend(const struct config_src *src, struct route *r, const char *va
 /* Checks a route Path: a plain absolute path, unique among routes. */
 static int
 config_set_path(const struct config_src *src, const struct config_key *k,
-    struct route *r, const char *value, char *cause, size_t causelen)
+    struct route *r, const char *value, char **cause)
 {
 	const unsigned char	*c;
 	size_t			 i;
 
 	if (value[0] != '/') {
-		snprintf(cause, causelen, "must start with \"/\"");
+		config_cause(cause, "must start with \"/\"");
 		return -1;
 	}
 	if (strlen(value) > (size_t)k->max) {
-		snprintf(cause, causelen, "longer than %lld bytes",
+		config_cause(cause, "longer than %lld bytes",
 		    (long long)k->max);
 		return -1;
 	}
 	for (c = (const unsigned char *)value; *c != '\0'; c++) {
 		if (*c <= ' ' || *c >= 0x7f || *c == '?' || *c == '#') {
-			snprintf(cause, causelen, "may not contain spaces, "
+			config_cause(cause, "may not contain spaces, "
 			    "control characters, \"?\" or \"#\"");
 			return -1;
 		}
 		if (*c == '*' && c[1] != '\0') {
-			snprintf(cause, causelen, "\"*\" may only end a path "
+			config_cause(cause, "\"*\" may only end a path "
 			    "(a prefix)");
 			return -1;
 		}
@@ -510,7 +525,7 @@ config_set_path(const struct config_src *src, const struct config_key *k,
 		if (&src->cfg->routes[i] == r || src->cfg->routes[i].path == NULL)
 			continue;
 		if (strcmp(src->cfg->routes[i].path, value) == 0) {
-			snprintf(cause, causelen, "%s is already the path of "
+			config_cause(cause, "%s is already the path of "
 			    "[route:%s]", value, src->cfg->routes[i].name);
 			return -1;
 		}
@@ -524,14 +539,14 @@ config_set_path(const struct config_src *src, const struct config_key *k,
 /* Normalises a comma-separated token list to "a,b,c". */
 static int
 config_set_tokens(const struct config_key *k, char **target, const char *value,
-    char *cause, size_t causelen)
+    char **cause)
 {
 	const char	*s, *start;
 	char		*out;
 	size_t		 len, n;
 
 	if (strlen(value) > (size_t)k->max) {
-		snprintf(cause, causelen, "longer than %lld bytes",
+		config_cause(cause, "longer than %lld bytes",
 		    (long long)k->max);
 		return -1;
 	}
@@ -549,7 +564,7 @@ config_set_tokens(const struct config_key *k, char **target, const char *value,
 			s++;
 		if (len == 0 || (*s != ',' && *s != '\0') ||
 		    (*s == ',' && s[1] == '\0')) {
-			snprintf(cause, causelen, "invalid token list \""
+			config_cause(cause, "invalid token list \""
 			    CONFIG_QUOTE "\"", value);
 			free(out);
 			return -1;
@@ -568,8 +583,7 @@ config_set_tokens(const struct config_key *k, char **target, const char *value,
 
 /* Parses a list of environment variable names into a NULL-terminated vector. */
 static int
-config_set_envlist(char ***target, const char *value, char *cause,
-    size_t causelen)
+config_set_envlist(char ***target, const char *value, char **cause)
 {
 	char		**v;
 	const char	*s, *start;
@@ -588,14 +602,14 @@ config_set_envlist(char ***target, const char *value, char *cause,
 			s++;
 		len = s - start;
 		if (!config_env_name(start, len)) {
-			snprintf(cause, causelen, "invalid variable name \"%.*s\"",
+			config_cause(cause, "invalid variable name \"%.*s\"",
 			    (int)(len > 64 ? 64 : len), start);
 			config_free_vector(v);
 			return -1;
 		}
 		if (len == 10 && strncmp(start, "HTTP_PROXY", len) == 0) {
 			/* httpoxy: handlers take it for the Proxy: header. */
-			snprintf(cause, causelen, "HTTP_PROXY may not be passed "
+			config_cause(cause, "HTTP_PROXY may not be passed "
 			    "(CVE-2016-5385, \"httpoxy\")");
 			config_free_vector(v);
 			return -1;
@@ -610,7 +624,7 @@ config_set_envlist(char ***target, const char *value, char *cause,
 /* Parses an octal file mode ("0660") within the key's range. */
 static int
 config_set_mode(const struct config_key *k, int *target, const char *value,
-    char *cause, size_t causelen)
+    char **cause)
 {
 	const char	*c;
 	long		 n;
@@ -618,13 +632,13 @@ config_set_mode(const struct config_key *k, int *target, const char *value,
 	for (c = value; *c >= '0' && *c <= '7'; c++)
 		;
 	if (*value == '\0' || *c != '\0' || c - value > 4) {
-		snprintf(cause, causelen, "invalid mode \"" CONFIG_QUOTE "\" "
+		config_cause(cause, "invalid mode \"" CONFIG_QUOTE "\" "
 		    "(use octal digits, e.g. 0660)", value);
 		return -1;
 	}
 	n = strtol(value, NULL, 8);
 	if (n < k->min || n > k->max) {
-		snprintf(cause, causelen, "mode %s out of range (0..0777)",
+		config_cause(cause, "mode %s out of range (0..0777)",
 		    value);
 		return -1;
 	}
@@ -676,8 +690,7 @@ config_list_add(char **out, size_t *len, const char *e, size_t n)
  * cause set when a name does not resolve.
  */
 static int
-config_set_clients(char **target, const char *v, size_t vlen, char *cause,
-    size_t causelen)
+config_set_clients(char **target, const char *v, size_t vlen, char **cause)
 {
 	struct addrinfo	 hints, *res, *ai;
 	char		*out = NULL, name[256], addr[INET6_ADDRSTRLEN];
@@ -711,7 +724,7 @@ config_set_clients(char **target, const char *v, size_t vlen, char *cause,
 		hints.ai_family = AF_UNSPEC;
 		hints.ai_socktype = SOCK_STREAM;
 		if ((rv = getaddrinfo(name, NULL, &hints, &res)) != 0) {
-			snprintf(cause, causelen, "host name \"" CONFIG_QUOTE
+			config_cause(cause, "host name \"" CONFIG_QUOTE
 			    "\" does not resolve (%s)", name,
 			    gai_strerror(rv));
 			free(out);
@@ -750,8 +763,8 @@ config_set_clients(char **target, const char *v, size_t vlen, char *cause,
  * unchanged.
  */
 int
-config_apply(const struct config_src *src, const struct config_key *k, void *base,
-    const char *value, char *cause, size_t causelen)
+config_apply(const struct config_src *src, const struct config_key *k,
+    void *base, const char *value, char **cause)
 {
 	char		*field = (char *)base + k->offset;
 	const char	*v;
@@ -762,7 +775,7 @@ config_apply(const struct config_src *src, const struct config_key *k, void *bas
 	switch (k->type) {
 	case TYPE_BOOL:
 		if (config_parse_bool(value, &b) == -1) {
-			snprintf(cause, causelen, "invalid boolean \""
+			config_cause(cause, "invalid boolean \""
 			    CONFIG_QUOTE "\" (use True/False, Yes/No, On/Off "
 			    "or 1/0)", value);
 			return -1;
@@ -771,13 +784,12 @@ config_apply(const struct config_src *src, const struct config_key *k, void *bas
 		return 0;
 	case TYPE_INT:
 	case TYPE_CLOSE_CODE:
-		if (config_parse_number(value, k->min, k->max, &n, cause,
-		    causelen) == -1)
+		if (config_parse_number(value, k->min, k->max, &n, cause) == -1)
 			return -1;
 		/* Range first: an int64_t past int must not wrap into a code. */
 		if (k->type == TYPE_CLOSE_CODE && (n < 1000 || n > 4999 ||
 		    !ws_close_code_valid((int)n))) {
-			snprintf(cause, causelen, "%lld may not be sent in a "
+			config_cause(cause, "%lld may not be sent in a "
 			    "close frame (use 1000-1003, 1007-1014 or "
 			    "3000-4999)", (long long)n);
 			return -1;
@@ -786,13 +798,12 @@ config_apply(const struct config_src *src, const struct config_key *k, void *bas
 		return 0;
 	case TYPE_UINT64:
 		if (value[0] == '-') {
-			snprintf(cause, causelen, CONFIG_QUOTE " out of range "
+			config_cause(cause, CONFIG_QUOTE " out of range "
 			    "(%lld..%lld)", value, (long long)k->min,
 			    (long long)k->max);
 			return -1;
 		}
-		if (config_parse_number(value, k->min, k->max, &n, cause,
-		    causelen) == -1)
+		if (config_parse_number(value, k->min, k->max, &n, cause) == -1)
 			return -1;
 		*(uint64_t *)field = (uint64_t)n;
 		return 0;
@@ -805,7 +816,7 @@ config_apply(const struct config_src *src, const struct config_key *k, void *bas
 			len -= 2;
 		}
 		if (len > (size_t)k->max) {
-			snprintf(cause, causelen, "longer than %lld bytes",
+			config_cause(cause, "longer than %lld bytes",
 			    (long long)k->max);
 			return -1;
 		}
@@ -814,7 +825,7 @@ config_apply(const struct config_src *src, const struct config_key *k, void *bas
 		    k->offset == CFG(blocked_clients) ||
 		    k->offset == CFG(proxy_trusted_clients)))
 			return config_set_clients((char **)field, v, len,
-			    cause, causelen);
+			    cause);
 		free(*(char **)field);
 		*(char **)field = config_strndup(v, len);
 		return 0;
@@ -826,33 +837,28 @@ config_apply(const struct config_src *src, const struct config_key *k, void *bas
 		else if (strcasecmp(value, "framed") == 0)
 			*(enum msg_format *)field = FORMAT_FRAMED;
 		else {
-			snprintf(cause, causelen, "invalid format \""
+			config_cause(cause, "invalid format \""
 			    CONFIG_QUOTE "\" (use lines, binary or framed)",
 			    value);
 			return -1;
 		}
 		return 0;
 	case TYPE_PATH:
-		return config_set_path(src, k, base, value, cause, causelen);
+		return config_set_path(src, k, base, value, cause);
 	case TYPE_BACKEND:
-		return config_set_backend(src, base, value, cause, causelen);
+		return config_set_backend(src, base, value, cause);
 	case TYPE_TOKENS:
-		return config_set_tokens(k, (char **)field, value, cause,
-		    causelen);
+		return config_set_tokens(k, (char **)field, value, cause);
 	case TYPE_ENVLIST:
-		return config_set_envlist((char ***)field, value, cause,
-		    causelen);
+		return config_set_envlist((char ***)field, value, cause);
 	case TYPE_MODE:
-		return config_set_mode(k, (int *)field, value, cause, causelen);
+		return config_set_mode(k, (int *)field, value, cause);
 	case TYPE_DIR:
-		return config_set_workdir(src, k, (char **)field, value, cause,
-		    causelen);
+		return config_set_workdir(src, k, (char **)field, value, cause);
 	case TYPE_PROGRAM:
-		return config_set_program(src, k, (char **)field, value, cause,
-		    causelen);
+		return config_set_program(src, k, (char **)field, value, cause);
 	case TYPE_CHOICE:
-		return config_set_choice(k, (int *)field, value, cause,
-		    causelen);
+		return config_set_choice(k, (int *)field, value, cause);
 	}
 	abort();
 }
@@ -863,7 +869,6 @@ config_route_init(struct route *r, const char *name)
 {
 	const struct config_key	*k;
 	size_t			 i;
-	char			 cause[256];
 
 	memset(r, 0, sizeof *r);
 	r->name = xstrdup(name);
@@ -871,7 +876,8 @@ config_route_init(struct route *r, const char *name)
 		k = &config_keys[i];
 		if (k->section != SECTION_ROUTE || k->def == NULL)
 			continue;
-		if (config_apply(NULL, k, r, k->def, cause, sizeof cause) == -1)
+		/* A default the parser rejects is a bug in the table. */
+		if (config_apply(NULL, k, r, k->def, NULL) == -1)
 			abort();
 	}
 }
@@ -905,7 +911,6 @@ config_lookup_id(const char *name, bool group, unsigned int *id,
 	struct passwd	*pw;
 	struct group	*gr;
 	int64_t		 n;
-	char		 cause[128];
 
 	if (group) {
 		if ((gr = getgrnam(name)) != NULL) {
@@ -917,8 +922,7 @@ config_lookup_id(const char *name, bool group, unsigned int *id,
 		*gid = pw->pw_gid;
 		return 0;
 	}
-	if (config_parse_number(name, 0, UINT32_MAX - 1, &n, cause,
-	    sizeof cause) == -1)
+	if (config_parse_number(name, 0, UINT32_MAX - 1, &n, NULL) == -1)
 		return -1;
 	*id = (unsigned int)n;
 	if (!group)

@@ -74,7 +74,6 @@ config_defaults(void)
 	const struct config_key	*k;
 	struct config		*cfg;
 	size_t			 i;
-	char			 cause[256];
 
 	cfg = xcalloc(1, sizeof *cfg);
 	for (i = 0; i < config_nkeys; i++) {
@@ -82,8 +81,7 @@ config_defaults(void)
 		if (k->section == SECTION_ROUTE)
 			continue;
 		/* A default the parser rejects is a bug in the table. */
-		if (config_apply(NULL, k, cfg, k->def, cause, sizeof cause) ==
-		    -1)
+		if (config_apply(NULL, k, cfg, k->def, NULL) == -1)
 			abort();
 	}
 	return cfg;
@@ -163,8 +161,7 @@ config_ids(const struct config *cfg, uid_t *uid, gid_t *gid)
 
 /* Refuses root handlers; see config.h. */
 int
-config_check_root(const struct config *cfg, uid_t euid, char *cause,
-    size_t causelen)
+config_check_root(const struct config *cfg, uid_t euid, char **cause)
 {
 	unsigned int	 uid = 0, gid;
 	size_t		 i;
@@ -178,10 +175,11 @@ config_check_root(const struct config *cfg, uid_t euid, char *cause,
 		if (cfg->routes[i].kind != BACKEND_SCRIPT &&
 		    cfg->routes[i].kind != BACKEND_DIR)
 			continue;
-		snprintf(cause, causelen, "[route:%s]: script handlers would "
-		    "run as root: set User in [server] to drop privileges, or "
-		    "AllowRootHandlers = true in [backend]",
-		    cfg->routes[i].name);
+		if (cause != NULL)
+			xasprintf(cause, "[route:%s]: script handlers would "
+			    "run as root: set User in [server] to drop "
+			    "privileges, or AllowRootHandlers = true in "
+			    "[backend]", cfg->routes[i].name);
 		return -1;
 	}
 	return 0;
@@ -246,6 +244,7 @@ config_set(struct config *cfg, const char *key, const char *value,
     bool listening, char *cause, size_t causelen)
 {
 	const struct config_key	*k;
+	char			*applied = NULL;
 
 	if ((k = config_global_key(key)) == NULL) {
 		snprintf(cause, causelen, "unknown key " CONFIG_QUOTE, key);
@@ -273,7 +272,10 @@ config_set(struct config *cfg, const char *key, const char *value,
 			return 108;
 		return -3;
 	}
-	if (config_apply(NULL, k, cfg, value, cause, causelen) == -1)
+	if (config_apply(NULL, k, cfg, value, &applied) == -1) {
+		snprintf(cause, causelen, "%s", applied);
+		free(applied);
 		return -2;
+	}
 	return 0;
 }

@@ -164,10 +164,11 @@ struct config	*config_load(const char *path, char **errors);
 /*
  * Refuses script handlers that would run as root: when euid is 0, User is
  * empty (or names root) and AllowRootHandlers is false, a script: route is
- * an error. Returns 0, or -1 with cause saying which route and what to set.
+ * an error. Returns 0, or -1 with *cause (malloc'd) saying which route and
+ * what to set.
  */
 int		 config_check_root(const struct config *, uid_t euid,
-		    char *cause, size_t causelen);
+		    char **cause);
 
 /*
  * User and Group as ids. Returns 0 when both are empty; 1 with *uid

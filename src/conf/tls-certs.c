@@ -30,6 +30,7 @@
 #include <openssl/x509v3.h>
 
 #include "conf/config.h"
+#include "conf/config-int.h"
 #include "conf/tls.h"
 #include "conf/tls-int.h"
 #include "base/util.h"
@@ -70,9 +71,9 @@ tls_ossl_reason(char *buf, size_t len, const char *dflt)
 	return buf;
 }
 
-/* Reads a whole file of at most TLS_FILE_MAX bytes; NULL with cause. */
+/* Reads a whole file of at most TLS_FILE_MAX bytes; NULL with *cause. */
 static char *
-tls_read_file(const char *path, size_t *lenp, char *cause, size_t clen)
+tls_read_file(const char *path, size_t *lenp, char **cause)
 {
 	struct stat	 sb;
 	char		*buf;
@@ -81,16 +82,16 @@ tls_read_file(const char *path, size_t *lenp, char *cause, size_t clen)
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(cause, clen, "%s: %s", path, strerror(errno));
+		config_cause(cause, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		snprintf(cause, clen, "%s: not a regular file", path);
+		config_cause(cause, "%s: not a regular file", path);
 		close(fd);
 		return NULL;
 	}
 	if (sb.st_size > TLS_FILE_MAX) {
-		snprintf(cause, clen, "%s: larger than %d bytes", path,
+		config_cause(cause, "%s: larger than %d bytes", path,
 		    TLS_FILE_MAX);
 		close(fd);
 		return NULL;
@@ -171,10 +172,10 @@ tls_pem_unfold(const char *s, size_t *lenp)
 	return out;
 }
 
-/* The text of a PEM value: inline PEM or the file it names; NULL with cause. */
+/* The text of a PEM value: inline PEM or the file it names; see tls-int.h. */
 char *
 tls_pem_value(const struct tls_build *b, const char *value, size_t *lenp,
-    char *cause, size_t clen)
+    char **cause)
 {
 	char	*path, *text;
 
@@ -183,7 +184,7 @@ tls_pem_value(const struct tls_build *b, const char *value, size_t *lenp,
 	if (strncmp(value, "-----BEGIN ", 11) == 0)
 		return tls_pem_unfold(value, lenp);
 	path = tls_path(b, value);
-	text = tls_read_file(path, lenp, cause, clen);
+	text = tls_read_file(path, lenp, cause);
 	free(path);
 	return text;
 }
@@ -471,7 +472,7 @@ tls_load_certs(struct tls_build *b, struct tls_ctx *t, const struct config *cfg,
 {
 	struct tls_store	 st, ca;
 	struct tls_ident	*id;
-	char			 cause[512], *path = NULL, *data = NULL;
+	char			*cause = NULL, *path = NULL, *data = NULL;
 	const char		*what;
 	size_t			 len = 0, i;
 	int			 j, r = -1;
@@ -489,8 +490,7 @@ tls_load_certs(struct tls_build *b, struct tls_ctx *t, const struct config *cfg,
 		what = "SSLCert";
 	} else {
 		path = tls_path(b, cfg->ssl_cert);
-		if ((data = tls_read_file(path, &len, cause, sizeof(cause))) ==
-		    NULL) {
+		if ((data = tls_read_file(path, &len, &cause)) == NULL) {
 			tls_fail(b, "SSLCert", "%s", cause);
 			goto out;
 		}
@@ -508,8 +508,8 @@ tls_load_certs(struct tls_build *b, struct tls_ctx *t, const struct config *cfg,
 		goto out;
 	if (*cfg->ssl_ca_certs != '\0') {
 		free(data);
-		if ((data = tls_pem_value(b, cfg->ssl_ca_certs, &len, cause,
-		    sizeof(cause))) == NULL) {
+		if ((data = tls_pem_value(b, cfg->ssl_ca_certs, &len,
+		    &cause)) == NULL) {
 			tls_fail(b, "SSLCACerts", "%s", cause);
 			goto out;
 		}
@@ -554,6 +554,7 @@ tls_load_certs(struct tls_build *b, struct tls_ctx *t, const struct config *cfg,
 out:
 	tls_store_clear(&st);
 	tls_store_clear(&ca);
+	free(cause);
 	free(data);
 	free(path);
 	return r;

@@ -79,7 +79,7 @@ void		 tls_name(const X509_NAME *, char *, size_t);
  * the oldest queued OpenSSL error (the queue is emptied), or dflt.
  * tls_path makes a file name absolute against the ini file's directory.
  * tls_pem_value is the text of a PEM value: inline PEM or the file it
- * names; NULL with cause. tls_pem_parse reads every PEM block of text into
+ * names; NULL with *cause (malloc'd). tls_pem_parse reads every PEM block of text into
  * st (certificates, private keys decrypted with pass, CRLs) and returns 0,
  * or -1 after reporting about key; tls_store_clear frees what st holds.
  * tls_store_type is SSLCertStoreType as 0 PEM file, 1 PFX file, 2 PEM
@@ -91,7 +91,7 @@ void		 tls_fail(struct tls_build *, const char *key, const char *fmt,
 const char	*tls_ossl_reason(char *buf, size_t len, const char *dflt);
 char		*tls_path(const struct tls_build *, const char *name);
 char		*tls_pem_value(const struct tls_build *, const char *value,
-		    size_t *lenp, char *cause, size_t clen);
+		    size_t *lenp, char **cause);
 int		 tls_pem_parse(struct tls_build *, const char *key,
 		    const char *what, const char *text, size_t len,
 		    const char *pass, struct tls_store *);

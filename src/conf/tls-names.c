@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "conf/config-int.h"
 #include "conf/tls-names.h"
 #include "base/util.h"
 
@@ -98,10 +99,10 @@ tls_words(const char *spec, int (*fn)(void *, const char *), void *arg)
 
 /* Checks SSLEnabledProtocols; see tls.h. */
 int
-tls_protocols_check(int bits, char *cause, size_t len)
+tls_protocols_check(int bits, char **cause)
 {
 	if (bits & (TLS_PROTO_SSL2 | TLS_PROTO_SSL3)) {
-		snprintf(cause, len, "%d enables %s, which OpenSSL 3 does not "
+		config_cause(cause, "%d enables %s, which OpenSSL 3 does not "
 		    "offer and which are broken (use TLS1.2 3072 and TLS1.3 "
 		    "12288)", bits, (bits & TLS_PROTO_SSL2) && (bits &
 		    TLS_PROTO_SSL3) ? "SSL2 and SSL3" : (bits & TLS_PROTO_SSL2) ?
@@ -110,12 +111,12 @@ tls_protocols_check(int bits, char *cause, size_t len)
 	}
 	if (bits & ~(TLS_PROTO_TLS13 | TLS_PROTO_TLS12 | TLS_PROTO_TLS11 |
 	    TLS_PROTO_TLS1 | TLS_PROTO_SSL3 | TLS_PROTO_SSL2)) {
-		snprintf(cause, len, "%d has unknown bits (TLS1.3 12288, TLS1.2 "
+		config_cause(cause, "%d has unknown bits (TLS1.3 12288, TLS1.2 "
 		    "3072, TLS1.1 768, TLS1 192)", bits);
 		return -1;
 	}
 	if (bits == 0) {
-		snprintf(cause, len, "0 enables no protocol");
+		config_cause(cause, "0 enables no protocol");
 		return -1;
 	}
 	return 0;
@@ -138,8 +139,7 @@ tls_is_tls13_suite(const char *name)
 struct tls_cipher_walk {
 	char		*l12, *l13;
 	SSL_CTX		*all;		/* every cipher OpenSSL has */
-	char		*cause;
-	size_t		 len;
+	char		**cause;
 };
 
 /* Maps one cipher suite name. */
@@ -173,14 +173,13 @@ tls_cipher_one(void *arg, const char *name)
 			return 0;
 		}
 	}
-	snprintf(w->cause, w->len, "unknown cipher suite \"%.64s\"", name);
+	config_cause(w->cause, "unknown cipher suite \"%.64s\"", name);
 	return -1;
 }
 
 /* Maps SSLEnabledCipherSuites to OpenSSL's two lists; see tls.h. */
 int
-tls_cipher_lists(const char *spec, char **tls12, char **tls13, char *cause,
-    size_t len)
+tls_cipher_lists(const char *spec, char **tls12, char **tls13, char **cause)
 {
 	struct tls_cipher_walk	w;
 	const char		*s;
@@ -193,9 +192,8 @@ tls_cipher_lists(const char *spec, char **tls12, char **tls13, char *cause,
 		return 0;
 	memset(&w, 0, sizeof(w));
 	w.cause = cause;
-	w.len = len;
 	if ((w.all = SSL_CTX_new(TLS_server_method())) == NULL) {
-		snprintf(cause, len, "out of memory");
+		config_cause(cause, "out of memory");
 		return -1;
 	}
 	SSL_CTX_set_security_level(w.all, 0);

@@ -215,12 +215,13 @@ tls_set_protocols(struct tls_build *b, struct tls_ctx *t, int bits)
 		{ TLS_PROTO_TLS12, TLS1_2_VERSION, SSL_OP_NO_TLSv1_2 },
 		{ TLS_PROTO_TLS13, TLS1_3_VERSION, SSL_OP_NO_TLSv1_3 },
 	};
-	char	 cause[256];
+	char	*cause;
 	size_t	 i;
 	int	 lo = 0, hi = 0;
 
-	if (tls_protocols_check(bits, cause, sizeof(cause)) == -1) {
+	if (tls_protocols_check(bits, &cause) == -1) {
 		tls_fail(b, "SSLEnabledProtocols", "%s", cause);
+		free(cause);
 		return -1;
 	}
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -249,12 +250,13 @@ static int
 tls_set_ciphers(struct tls_build *b, struct tls_ctx *t, const char *spec)
 {
 	STACK_OF(SSL_CIPHER)	*sk;
-	char			 cause[256], *l12, *l13, *copy, *w, *save;
+	char			*cause, *l12, *l13, *copy, *w, *save;
 	int			 i, r = 0;
 	bool			 found;
 
-	if (tls_cipher_lists(spec, &l12, &l13, cause, sizeof(cause)) == -1) {
+	if (tls_cipher_lists(spec, &l12, &l13, &cause) == -1) {
 		tls_fail(b, "SSLEnabledCipherSuites", "%s", cause);
+		free(cause);
 		return -1;
 	}
 	if (l12 == NULL)
@@ -471,7 +473,7 @@ tls_set_verify(struct tls_build *b, struct tls_ctx *t, const struct config *cfg)
 	struct tls_store	 st;
 	STACK_OF(X509_NAME)	*names;
 	X509_STORE		*store = SSL_CTX_get_cert_store(t->ctx);
-	char			 cause[512], *data;
+	char			*cause, *data;
 	size_t			 len;
 	int			 i, mode, r = 0;
 
@@ -487,8 +489,9 @@ tls_set_verify(struct tls_build *b, struct tls_ctx *t, const struct config *cfg)
 	names = sk_X509_NAME_new_null();
 	if (*cfg->ssl_client_ca_certs != '\0') {
 		if ((data = tls_pem_value(b, cfg->ssl_client_ca_certs, &len,
-		    cause, sizeof(cause))) == NULL) {
+		    &cause)) == NULL) {
 			tls_fail(b, "SSLClientCACerts", "%s", cause);
+			free(cause);
 			sk_X509_NAME_free(names);
 			return -1;
 		}

@@ -145,10 +145,11 @@ server_reload(struct server *srv, char **errors, char **notes)
 	*notes = NULL;
 	(void)sdnotify_reloading();
 	if ((ncfg = config_load(srv->cfg->file, errors)) != NULL &&
-	    config_check_root(ncfg, geteuid(), a, sizeof(a)) == -1) {
+	    config_check_root(ncfg, geteuid(), &line) == -1) {
 		config_free(ncfg);
 		ncfg = NULL;
-		xasprintf(errors, "%s: %s\n", srv->cfg->file, a);
+		xasprintf(errors, "%s: %s\n", srv->cfg->file, line);
+		free(line);
 	}
 	if (ncfg == NULL) {
 		log_error("reload of %s failed; the running configuration is "
