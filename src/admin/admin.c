@@ -1153,7 +1153,7 @@ admin_fwd_done(struct admin_client *cl)
 {
 	struct admin_fwd	*f = cl->fwd;
 	const char		*s;
-	char			*eq, cause[512];
+	char			*eq;
 	int			 i, n = workers_count();
 	bool			 ok;
 
@@ -1186,7 +1186,7 @@ admin_fwd_done(struct admin_client *cl)
 		if (ok && f->set != NULL && (eq = strchr(f->set, '=')) != NULL) {
 			*eq = '\0';
 			(void)server_config_set(admin.srv, admin_trim(f->set),
-			    admin_trim(eq + 1), cause, sizeof(cause));
+			    admin_trim(eq + 1), NULL);
 		}
 		break;
 	}
@@ -2672,9 +2672,9 @@ admin_config(struct admin_client *cl, const struct admin_req *r)
 	const struct config	*cfg = server_config(admin.srv);
 	const char		*name, *sect;
 	char			 arg[ADMIN_LINE_MAX], value[ADMIN_LINE_MAX];
-	char			 cause[512], *key, *eq, *v;
+	char			*cause = NULL, *key, *eq, *v;
 	size_t			 i;
-	int			 rc;
+	enum wsd_error		 rc;
 
 	if (r->argc == 0) {
 		admin_ok(cl, NULL);
@@ -2699,22 +2699,18 @@ admin_config(struct admin_client *cl, const struct admin_req *r)
 	}
 	if (eq != NULL) {
 		v = admin_trim(eq + 1);
-		rc = server_config_set(admin.srv, name, v, cause,
-		    sizeof(cause));
+		rc = server_config_set(admin.srv, name, v, &cause);
 		switch (rc) {
-		case 0:
+		case WSD_OK:
 			break;
-		case -1:
-			admin_err(cl, ADMIN_ERR_NOKEY, "%s", cause);
-			return;
-		case -2:
+		case WSD_ERR_VALUE:
 			admin_err(cl, ADMIN_ERR_VALUE, "%s: %s", name, cause);
-			return;
-		case -3:
-			admin_err(cl, ADMIN_ERR_FIXED, "%s", cause);
+			free(cause);
 			return;
 		default:
+			/* NOKEY, FIXED and 106-108: the code is the reply's. */
 			admin_err(cl, rc, "%s", cause);
+			free(cause);
 			return;
 		}
 		log_info("admin: %s set to \"%.200s\"", name, v);

@@ -239,43 +239,39 @@ config_get(const struct config *cfg, const char *key, char *buf, size_t len)
 }
 
 /* Sets a global key of a running config; see config.h for the results. */
-int
+enum wsd_error
 config_set(struct config *cfg, const char *key, const char *value,
-    bool listening, char *cause, size_t causelen)
+    bool listening, char **cause)
 {
 	const struct config_key	*k;
-	char			*applied = NULL;
 
 	if ((k = config_global_key(key)) == NULL) {
-		snprintf(cause, causelen, "unknown key " CONFIG_QUOTE, key);
-		return -1;
+		config_cause(cause, "unknown key " CONFIG_QUOTE, key);
+		return WSD_ERR_NOKEY;
 	}
 	if (k->section == SECTION_ADMIN) {
-		snprintf(cause, causelen, "cannot change %s at run time (it "
-		    "takes effect at a restart)", k->name);
-		return -3;
+		config_cause(cause, "cannot change %s at run time (it takes "
+		    "effect at a restart)", k->name);
+		return WSD_ERR_FIXED;
 	}
 	if (k->section == SECTION_SSL) {
 		/* The SSL_CTX is built at load: only a reload rebuilds it. */
-		snprintf(cause, causelen, "cannot change %s at run time (edit "
-		    "the file and reload)", k->name);
-		return -3;
+		config_cause(cause, "cannot change %s at run time (edit the "
+		    "file and reload)", k->name);
+		return WSD_ERR_FIXED;
 	}
 	if (!k->runtime && listening) {
-		snprintf(cause, causelen, "cannot change %s while listening",
+		config_cause(cause, "cannot change %s while listening",
 		    k->name);
 		if (strcmp(k->name, "LocalPort") == 0)
-			return 106;
+			return WSD_ERR_FIXED_PORT;
 		if (strcmp(k->name, "LocalHost") == 0)
-			return 107;
+			return WSD_ERR_FIXED_HOST;
 		if (strcmp(k->name, "MaxConnections") == 0)
-			return 108;
-		return -3;
+			return WSD_ERR_FIXED_MAXCONN;
+		return WSD_ERR_FIXED;
 	}
-	if (config_apply(NULL, k, cfg, value, &applied) == -1) {
-		snprintf(cause, causelen, "%s", applied);
-		free(applied);
-		return -2;
-	}
-	return 0;
+	if (config_apply(NULL, k, cfg, value, cause) == -1)
+		return WSD_ERR_VALUE;
+	return WSD_OK;
 }

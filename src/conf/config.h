@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/error.h"
+
 /* The default [admin] Socket: best effort (see admin_start). */
 #define CONFIG_ADMIN_SOCKET	"/run/wsserverd/admin.sock"
 #include <sys/types.h>
@@ -211,21 +213,28 @@ bool		 config_key_runtime(size_t i);
 
 /*
  * The admin "config" command. Keys are those of [server], [websocket],
- * [backend], [log] and [admin], by name, in any case.
+ * [backend], [log], [admin] and [ssl], by name, in any case.
  * config_get writes key's current value into buf as the file would spell
- * it (booleans True/False, modes in octal) and returns 0, or -1 when there
- * is no such key.
- * config_set parses value for key into cfg, checked as in a file. Returns
- * 0; -1 for an unknown key; -2 for a bad value (cause says why); for a key
- * that cannot change while listening and listening true, the reference's
- * error number (106 LocalPort, 107 LocalHost, 108 MaxConnections) or -3
- * for the others; [admin] keys always give -3 (they need a restart), and
- * so do [ssl] keys (a reload rebuilds the TLS context). On
- * any error cfg is unchanged. The caller applies side effects (LogLevel).
+ * it (booleans True/False, modes in octal, SSLCertPassword masked) and
+ * returns 0, or -1 when there is no such key.
+ * config_set parses value for key into cfg, checked as in a file, and
+ * returns one of:
+ *   WSD_OK                 set;
+ *   WSD_ERR_NOKEY          no such key;
+ *   WSD_ERR_VALUE          value is not valid for key;
+ *   WSD_ERR_FIXED_PORT     LocalPort while listening (the reference's 106),
+ *   WSD_ERR_FIXED_HOST     LocalHost while listening (107),
+ *   WSD_ERR_FIXED_MAXCONN  MaxConnections while listening (108);
+ *   WSD_ERR_FIXED          any other key that cannot change while
+ *                          listening, and always an [admin] key (it needs
+ *                          a restart) or an [ssl] key (a reload rebuilds
+ *                          the TLS context).
+ * On any error cfg is unchanged and *cause (malloc'd) says why, when cause
+ * is not NULL. The caller applies side effects (LogLevel).
  */
 int		 config_get(const struct config *, const char *key, char *buf,
 		    size_t len);
-int		 config_set(struct config *, const char *key, const char *value,
-		    bool listening, char *cause, size_t causelen);
+enum wsd_error	 config_set(struct config *, const char *key, const char *value,
+		    bool listening, char **cause);
 
 #endif

@@ -222,15 +222,14 @@ server_reload(struct server *srv, char **errors, char **notes)
 	return 0;
 }
 
-int
+enum wsd_error
 server_config_set(struct server *srv, const char *key, const char *value,
-    char *cause, size_t causelen)
+    char **cause)
 {
-	int	 r;
+	enum wsd_error	 r;
 
-	r = config_set(srv->cfg, key, value, server_listening(srv), cause,
-	    causelen);
-	if (r == 0) {
+	r = config_set(srv->cfg, key, value, server_listening(srv), cause);
+	if (r == WSD_OK) {
 		log_set_level(srv->cfg->log_level);
 		log_set_mask(srv->cfg->mask_sensitive_data,
 		    srv->cfg->sensitive_query_params);
