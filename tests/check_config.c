@@ -14,6 +14,7 @@
 /* Plain "config.h" would find autoconf's: automake puts -I. first. */
 #include "conf/config.h"
 #include "base/log.h"
+#include "core/ws-frame.h"
 
 #ifndef TOP_SRCDIR
 #error "compile with -DTOP_SRCDIR='\"/path/of/the/source\"'"
@@ -1361,6 +1362,28 @@ START_TEST(test_config_set_results)
 }
 END_TEST
 
+/* DisconnectStatusCode takes exactly the codes the protocol core sends. */
+START_TEST(test_close_code_rule)
+{
+	struct config	*cfg = config_defaults();
+	char		 v[32];
+	int		 code;
+	enum wsd_error	 want;
+
+	for (code = 900; code <= 5100; code++) {
+		snprintf(v, sizeof v, "%d", code);
+		want = ws_close_code_valid(code) ? WSD_OK : WSD_ERR_VALUE;
+		ck_assert_msg(config_set(cfg, "DisconnectStatusCode", v, true,
+		    NULL) == want, "%d", code);
+	}
+	/* Past an int: out of range, never wrapped into a code. */
+	ck_assert_int_eq(config_set(cfg, "DisconnectStatusCode", "4294968296",
+	    true, NULL), WSD_ERR_VALUE);
+	ck_assert_int_eq(cfg->disconnect_status_code, 4999);
+	config_free(cfg);
+}
+END_TEST
+
 /* Script handlers as root: refused unless User or AllowRootHandlers. */
 START_TEST(test_check_root)
 {
@@ -1654,6 +1677,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_service_keys);
 	tcase_add_test(tc, test_check_root);
 	tcase_add_test(tc, test_config_set_results);
+	tcase_add_test(tc, test_close_code_rule);
 	tcase_add_test(tc, test_man_page);
 	tcase_add_test(tc, test_etc_ini);
 	suite_add_tcase(s, tc);

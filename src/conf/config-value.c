@@ -786,9 +786,11 @@ config_apply(const struct config_src *src, const struct config_key *k,
 	case TYPE_CLOSE_CODE:
 		if (config_parse_number(value, k->min, k->max, &n, cause) == -1)
 			return -1;
-		/* Range first: an int64_t past int must not wrap into a code. */
-		if (k->type == TYPE_CLOSE_CODE && (n < 1000 || n > 4999 ||
-		    !ws_close_code_valid((int)n))) {
+		/*
+		 * n is within the key's range, an int's. Which codes a close
+		 * frame may carry is the protocol core's rule, not ours.
+		 */
+		if (k->type == TYPE_CLOSE_CODE && !ws_close_code_valid((int)n)) {
 			config_cause(cause, "%lld may not be sent in a "
 			    "close frame (use 1000-1003, 1007-1014 or "
 			    "3000-4999)", (long long)n);
