@@ -696,6 +696,7 @@ config_man_type(const struct config_key *k)
 	case TYPE_CHOICE:
 		return k->choices;
 	}
+	/* Not reached: every type returns above. */
 	abort();
 }
 

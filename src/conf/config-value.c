@@ -210,15 +210,15 @@ config_split_words(const char *s, size_t *count)
 	return v;
 }
 
+static int	config_set_unix_path(const struct config_src *, struct route *,
+		    const char *, const char *, char **);
+
 /*
  * Parses "unix:SOCKET", "unix:SOCKET mux" and its other spelling
  * "unix+mux:SOCKET": a relative path is taken
  * relative to the file's directory. The socket need not exist yet (its
  * server may start later).
  */
-static int	config_set_unix_path(const struct config_src *, struct route *,
-		    const char *, const char *, char **);
-
 static int
 config_set_unix(const struct config_src *src, struct route *r,
     const char *value, char **cause)
@@ -862,6 +862,7 @@ config_apply(const struct config_src *src, const struct config_key *k,
 	case TYPE_CHOICE:
 		return config_set_choice(k, (int *)field, value, cause);
 	}
+	/* Not reached: every type returns above. */
 	abort();
 }
 

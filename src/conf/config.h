@@ -1,6 +1,20 @@
-/* config.h - wsserverd.ini: one key table drives parsing, validation, -t and the man page. */
+/*
+ * config.h - wsserverd.ini: the configuration module's interface. It owns
+ * struct config and struct route (what a loaded file says, read-only once
+ * loaded except through config_set), the key table that drives loading,
+ * validation, wsserverd -t, the admin "config" command and the man page,
+ * and the TLS context a load builds (cfg->tls, see tls.h).
+ *
+ * Callers: main (load, -t, root check, User/Group), wsserverctl (the admin
+ * socket's path), the server (reload, the admin's get and set), the admin
+ * socket (get, the key table, booleans), connections and backends (the
+ * route of a request, its fields), gen-ini-man (the man page). Its files
+ * are in src/conf (config-int.h lists them).
+ */
 #ifndef WSS_CONFIG_H
 #define WSS_CONFIG_H
+
+#include <sys/types.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,7 +25,6 @@
 
 /* The default [admin] Socket: best effort (see admin_start). */
 #define CONFIG_ADMIN_SOCKET	"/run/wsserverd/admin.sock"
-#include <sys/types.h>
 
 enum msg_format {
 	FORMAT_LINES,		/* one text message per line (websocketd) */
@@ -112,7 +125,7 @@ struct config {
 	uid_t		*admin_uids;		/* ... resolved at load */
 	size_t		 admin_nuids;
 
-	/* [ssl] (tls.c reads them; see wsserverd.ini(5)) */
+	/* [ssl] (the tls*.c files read them; see wsserverd.ini(5)) */
 	bool		 use_ssl;		/* UseSSL */
 	char		*ssl_cert;		/* SSLCert: store file (or PEM) */
 	char		*ssl_cert_store_type;	/* SSLCertStoreType */
@@ -134,7 +147,7 @@ struct config {
 	char		*ssl_authenticate_clients; /* SSLAuthenticateClients */
 	char		*ssl_client_ca_certs;	/* SSLClientCACerts: file or PEM */
 	int		 ssl_check_crl;		/* SSLCheckCRL 0-2 */
-	struct tls_ctx	*tls;			/* built from them when UseSSL */
+	struct tls_ctx	*tls;			/* built from them when UseSSL; owned */
 
 	/* [backend] */
 	int		 kill_timeout;		/* KillTimeout, seconds: EOF -> TERM -> KILL */
@@ -157,9 +170,13 @@ struct config {
  * caller frees). A missing file is one error. Unknown sections and keys,
  * bad values, out-of-range numbers, duplicate route paths and routes
  * without Path or Backend are all errors; settings that have no meaning on
- * Linux are errors that say so. A script: program given as a relative
- * path is taken relative to the directory of path, and must be an
- * executable file; route argv[0] is always absolute.
+ * Linux are errors that say so. Relative paths (script: programs, dir:,
+ * unix: sockets, WorkingDirectory, OpenRequestHook, the admin Socket,
+ * LogFile, PidFile, the [ssl] files) are taken relative to the directory
+ * of path; a script: program must be an executable file, route argv[0] is
+ * always absolute. With UseSSL the certificates are loaded now (tls.h), a
+ * bad one being an error at its key's line; the [ssl] keys are checked
+ * with UseSSL off too.
  */
 struct config	*config_load(const char *path, char **errors);
 
@@ -179,9 +196,10 @@ int		 config_check_root(const struct config *, uid_t euid,
  */
 int		 config_ids(const struct config *, uid_t *uid, gid_t *gid);
 
-/* A config with every default and no routes (for tests). */
+/* A config with every default, no routes and no TLS context (for tests). */
 struct config	*config_defaults(void);
 
+/* Frees a config and all it owns, its TLS context too; NULL is fine. */
 void		 config_free(struct config *);
 
 /*
@@ -195,16 +213,18 @@ const struct route *config_route_for(const struct config *, const char *path);
 void		 config_write_man(FILE *);
 
 /*
- * Parses True/False, 1/0, Yes/No, On/Off (any case). Returns 0 and sets
- * *out, or -1 if s is none of them.
+ * Parses True/False, 1/0, Yes/No, On/Off (any case), as every boolean of
+ * the file and of admin commands is spelt. Returns 0 and sets *out, or -1
+ * if s is none of them.
  */
 int		 config_parse_bool(const char *s, bool *out);
 
 /*
- * The key table, for tests and the admin "config" command: the number of
- * keys; then, for i below it, a key's name, its section ("server",
- * "websocket", "backend", "log" or "route:NAME") and whether it may change
- * while listening. Out of range, name and section are NULL, runtime false.
+ * The key table, for the admin "config" command, reload and tests: the
+ * number of keys; then, for i below it, a key's name, its section
+ * ("server", "websocket", "backend", "log", "admin", "ssl" or
+ * "route:NAME") and whether it may change while listening. Out of range,
+ * name and section are NULL, runtime false.
  */
 size_t		 config_key_count(void);
 const char	*config_key_name(size_t i);

@@ -3,7 +3,8 @@
  * it: the context's layout, the state of one build with its error
  * reporting, and what a certificate store held.
  *
- * The files, each calling only those listed before it:
+ * The files, each calling only those listed before it (and, below them,
+ * config-value.c: config_cause, config_parse_bool):
  *   tls-names.c   the reference's names of suites, groups, signature
  *                 algorithms and protocols, mapped to OpenSSL's (tls-names.h)
  *   tls-info.c    certificate fields, the negotiated session, mod_ssl

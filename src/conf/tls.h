@@ -1,4 +1,16 @@
-/* tls.h - wss://: the OpenSSL context built from [ssl], and per-connection TLS facts. */
+/*
+ * tls.h - wss://: the TLS module's interface. It owns the OpenSSL context
+ * built from a configuration's [ssl] keys (struct tls_ctx, opaque: one per
+ * loaded configuration, built by config_load and freed by config_free),
+ * the server SSL of each connection, and what a session negotiated.
+ *
+ * Callers: config_load and config_free (the context), main (wsserverd -t,
+ * the startup log), the server (the reload log), connections (an SSL per
+ * connection, close_notify, handshake errors, the negotiated session), the
+ * admin socket (cert, SSLNegotiated*), the CGI environment (the mod_ssl
+ * variables). The [ssl] name mappings are in tls-names.h; tls-int.h lists
+ * the files.
+ */
 #ifndef TLS_H
 #define TLS_H
 
@@ -23,12 +35,13 @@ typedef void	(*tls_error_fn)(void *arg, const char *key, const char *msg);
  */
 struct tls_ctx	*tls_ctx_new(const struct config *, const char *dir,
 		    tls_error_fn err, void *arg);
+/* Frees a context and the certificates it holds; NULL is fine. */
 void		 tls_ctx_free(struct tls_ctx *);
 
 /*
  * Logs what the daemon serves with (each certificate's subject and end
  * date), warns about certificates that expire within 30 days or have,
- * and about SSLKeyLogFile.
+ * about SSLKeyLogFile, and about TLS 1.0/1.1 (OpenSSL security level 0).
  */
 void		 tls_ctx_log(const struct tls_ctx *);
 
