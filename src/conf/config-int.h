@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf/config.h"
+#include "conf/config-types.h"
 
 /* Longest line, without its line end; longer lines are an error. */
 #define CONFIG_LINE_MAX		8192

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conf/config.h"
+#include "conf/config-keys.h"
 #include "conf/config-int.h"
 
 /* Section names as the file spells them ([route:NAME] for routes). */

@@ -18,7 +18,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "conf/config.h"
 #include "conf/config-int.h"
 #include "base/util.h"
 

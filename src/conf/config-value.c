@@ -28,7 +28,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "conf/config.h"
+#include "conf/config-value.h"
 #include "conf/config-int.h"
 #include "base/util.h"
 #include "core/ws-frame.h"

@@ -28,7 +28,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "conf/tls.h"
+#include "conf/tls-info.h"
 #include "conf/tls-int.h"
 #include "conf/tls-names.h"
 #include "base/log.h"

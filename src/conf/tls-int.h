@@ -8,7 +8,7 @@
  *   tls-names.c   the reference's names of suites, groups, signature
  *                 algorithms and protocols, mapped to OpenSSL's (tls-names.h)
  *   tls-info.c    certificate fields, the negotiated session, mod_ssl
- *                 variables, startup log lines (tls.h)
+ *                 variables, startup log lines (tls-info.h)
  *   tls-certs.c   certificates, keys and CRLs read from files or PEM values
  *   tls.c         the context built from [ssl], and one SSL per connection
  */
@@ -22,7 +22,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "conf/tls.h"
+struct config;
 
 /* Largest certificate store, CA file or key log line we read or write. */
 #define TLS_FILE_MAX		(1024 * 1024)
@@ -57,7 +57,7 @@ struct tls_ctx {
 
 /* What a build has to report problems. */
 struct tls_build {
-	tls_error_fn	 err;
+	void		(*err)(void *, const char *, const char *); /* tls_error_fn */
 	void		*arg;
 	int		 nerr;
 	const char	*dir;

@@ -25,7 +25,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "conf/config.h"
+#include "conf/config-types.h"
+#include "conf/config-value.h"
 #include "conf/tls.h"
 #include "conf/tls-int.h"
 #include "conf/tls-names.h"
