@@ -328,13 +328,18 @@ config_set_dirbackend(const struct config_src *src, struct route *r,
 	return 0;
 }
 
-/* Parses a directory key: absolute, or relative to the file's directory. */
+/*
+ * Parses a path key, WorkingDirectory (a directory) or OpenRequestHook
+ * (program: an executable file): empty, absolute, or relative to the
+ * file's directory.
+ */
 static int
-config_set_workdir(const struct config_src *src, const struct config_key *k,
-    char **target, const char *value, char **cause)
+config_set_file(const struct config_src *src, const struct config_key *k,
+    char **target, const char *value, bool program, char **cause)
 {
 	struct stat	 sb;
 	char		*abs;
+	bool		 ok;
 
 	if (*value == '\0') {
 		free(*target);
@@ -354,46 +359,14 @@ config_set_workdir(const struct config_src *src, const struct config_key *k,
 		abs = config_join(src->dir, value, strlen(value));
 	} else
 		abs = xstrdup(value);
-	if (stat(abs, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
-		config_cause(cause, "%.200s: not a directory", abs);
-		free(abs);
-		return -1;
-	}
-	free(*target);
-	*target = abs;
-	return 0;
-}
-
-/* Parses a program key: absolute, or relative to the file's directory. */
-static int
-config_set_program(const struct config_src *src, const struct config_key *k,
-    char **target, const char *value, char **cause)
-{
-	struct stat	 sb;
-	char		*abs;
-
-	if (*value == '\0') {
-		free(*target);
-		*target = xstrdup("");
-		return 0;
-	}
-	if (strlen(value) > (size_t)k->max) {
-		config_cause(cause, "longer than %lld bytes",
-		    (long long)k->max);
-		return -1;
-	}
-	if (value[0] != '/') {
-		if (src == NULL || src->dir == NULL) {
-			config_cause(cause, "must be an absolute path");
-			return -1;
-		}
-		abs = config_join(src->dir, value, strlen(value));
-	} else
-		abs = xstrdup(value);
-	if (stat(abs, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    access(abs, X_OK) == -1) {
-		config_cause(cause, "%.200s: not an executable file",
-		    abs);
+	if (program)
+		ok = stat(abs, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    access(abs, X_OK) == 0;
+	else
+		ok = stat(abs, &sb) == 0 && S_ISDIR(sb.st_mode);
+	if (!ok) {
+		config_cause(cause, "%.200s: %s", abs, program ?
+		    "not an executable file" : "not a directory");
 		free(abs);
 		return -1;
 	}
@@ -856,9 +829,9 @@ config_apply(const struct config_src *src, const struct config_key *k,
 	case TYPE_MODE:
 		return config_set_mode(k, (int *)field, value, cause);
 	case TYPE_DIR:
-		return config_set_workdir(src, k, (char **)field, value, cause);
 	case TYPE_PROGRAM:
-		return config_set_program(src, k, (char **)field, value, cause);
+		return config_set_file(src, k, (char **)field, value,
+		    k->type == TYPE_PROGRAM, cause);
 	case TYPE_CHOICE:
 		return config_set_choice(k, (int *)field, value, cause);
 	}
