@@ -440,8 +440,9 @@ main(int argc, char **argv)
 		free(errors);
 		return 1;
 	}
-	if (config_check_root(cfg, geteuid(), acause, sizeof(acause)) == -1) {
-		fprintf(stderr, "%s: %s\n", file, acause);
+	if (config_check_root(cfg, geteuid(), &errors) == -1) {
+		fprintf(stderr, "%s: %s\n", file, errors);
+		free(errors);
 		config_free(cfg);
 		return 1;
 	}

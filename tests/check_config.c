@@ -14,6 +14,7 @@
 /* Plain "config.h" would find autoconf's: automake puts -I. first. */
 #include "conf/config.h"
 #include "base/log.h"
+#include "core/ws-frame.h"
 
 #ifndef TOP_SRCDIR
 #error "compile with -DTOP_SRCDIR='\"/path/of/the/source\"'"
@@ -918,7 +919,7 @@ END_TEST
 START_TEST(test_ssl_keys)
 {
 	struct config	*cfg;
-	char		 buf[64], cause[128];
+	char		 buf[64], *cause = NULL;
 
 	cfg = config_defaults();
 	ck_assert(!cfg->use_ssl);
@@ -946,10 +947,11 @@ START_TEST(test_ssl_keys)
 	ck_assert_int_eq(config_get(cfg, "sslenabledprotocols", buf,
 	    sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "3072");
-	ck_assert_int_eq(config_set(cfg, "UseSSL", "True", false, cause,
-	    sizeof(cause)), -3);
+	ck_assert_int_eq(config_set(cfg, "UseSSL", "True", false, &cause),
+	    WSD_ERR_FIXED);
 	ck_assert_str_eq(cause, "cannot change UseSSL at run time (edit the "
 	    "file and reload)");
+	free(cause);
 	ck_assert(!cfg->use_ssl);
 	config_free(cfg);
 
@@ -999,7 +1001,7 @@ END_TEST
 START_TEST(test_lb_log_keys)
 {
 	struct config	*cfg;
-	char		 buf[64], cause[256];
+	char		 buf[64], *cause = NULL;
 
 	cfg = config_defaults();
 	ck_assert_int_eq(cfg->proxy_protocol, 0);
@@ -1016,18 +1018,23 @@ START_TEST(test_lb_log_keys)
 	ck_assert_int_eq(config_get(cfg, "logtarget", buf, sizeof buf), 0);
 	ck_assert_str_eq(buf, "stderr");
 	/* Fixed while listening; the trusted list and masking are not. */
-	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "v2", true, cause,
-	    sizeof cause), -3);
-	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "V2", false, cause,
-	    sizeof cause), 0);
+	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "v2", true, &cause),
+	    WSD_ERR_FIXED);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "V2", false, &cause),
+	    WSD_OK);
 	ck_assert_int_eq(cfg->proxy_protocol, 2);
-	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "v3", false, cause,
-	    sizeof cause), -2);
+	ck_assert_int_eq(config_set(cfg, "ProxyProtocol", "v3", false, &cause),
+	    WSD_ERR_VALUE);
 	ck_assert_str_eq(cause, "invalid value \"v3\" (use off|v1|v2|any)");
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(config_set(cfg, "ProxyTrustedClients", "10.0.0.0/8",
-	    true, cause, sizeof cause), 0);
+	    true, &cause), WSD_OK);
 	ck_assert_int_eq(config_set(cfg, "MaskSensitiveData", "off", true,
-	    cause, sizeof cause), 0);
+	    &cause), WSD_OK);
+	ck_assert_ptr_null(cause);
 	ck_assert(!cfg->mask_sensitive_data);
 	config_free(cfg);
 
@@ -1172,7 +1179,7 @@ START_TEST(test_service_keys)
 	struct config	*cfg;
 	uid_t		 uid;
 	gid_t		 gid;
-	char		 cause[256], want[PATH_MAX + 32], *e;
+	char		 cause[256], want[PATH_MAX + 32], *e, *why = NULL;
 
 	cfg = config_defaults();
 	ck_assert_str_eq(cfg->user, "");
@@ -1199,11 +1206,14 @@ START_TEST(test_service_keys)
 	ck_assert_int_eq(config_get(cfg, "User", cause, sizeof cause), 0);
 	ck_assert_str_eq(cause, "nobody");
 	/* Fixed while listening, unlike AllowRootHandlers. */
-	ck_assert_int_eq(config_set(cfg, "User", "root", true, cause,
-	    sizeof cause), -3);
-	ck_assert_str_eq(cause, "cannot change User while listening");
+	ck_assert_int_eq(config_set(cfg, "User", "root", true, &why),
+	    WSD_ERR_FIXED);
+	ck_assert_str_eq(why, "cannot change User while listening");
+	free(why);
+	why = NULL;
 	ck_assert_int_eq(config_set(cfg, "AllowRootHandlers", "off", true,
-	    cause, sizeof cause), 0);
+	    &why), WSD_OK);
+	ck_assert_ptr_null(why);
 	ck_assert(!cfg->allow_root_handlers);
 	config_free(cfg);
 
@@ -1248,37 +1258,170 @@ START_TEST(test_service_keys)
 }
 END_TEST
 
+/* Takes the cause config_set gave and checks it; NULL want: none given. */
+static void
+expect_cause(char **cause, const char *want)
+{
+	if (want == NULL) {
+		ck_assert_ptr_null(*cause);
+		return;
+	}
+	ck_assert_ptr_nonnull(*cause);
+	ck_assert_str_eq(*cause, want);
+	free(*cause);
+	*cause = NULL;
+}
+
+/* config_set: one result per kind of refusal; a refusal changes nothing. */
+START_TEST(test_config_set_results)
+{
+	struct config	*cfg = config_defaults();
+	char		*cause = NULL, buf[64];
+
+	/* The reference's numbers are the codes' values. */
+	ck_assert_int_eq(WSD_ERR_FIXED_PORT, 106);
+	ck_assert_int_eq(WSD_ERR_FIXED_HOST, 107);
+	ck_assert_int_eq(WSD_ERR_FIXED_MAXCONN, 108);
+
+	ck_assert_int_eq(config_set(cfg, "NoSuchKey", "1", false, &cause),
+	    WSD_ERR_NOKEY);
+	expect_cause(&cause, "unknown key NoSuchKey");
+	/* Route keys change with a reload only. */
+	ck_assert_int_eq(config_set(cfg, "Path", "/x", false, &cause),
+	    WSD_ERR_NOKEY);
+	expect_cause(&cause, "unknown key Path");
+
+	/* Fixed while listening. */
+	ck_assert_int_eq(config_set(cfg, "LocalPort", "8080", true, &cause),
+	    WSD_ERR_FIXED_PORT);
+	expect_cause(&cause, "cannot change LocalPort while listening");
+	ck_assert_int_eq(cfg->local_port, 0);
+	ck_assert_int_eq(config_set(cfg, "localhost", "::1", true, &cause),
+	    WSD_ERR_FIXED_HOST);
+	expect_cause(&cause, "cannot change LocalHost while listening");
+	ck_assert_str_eq(cfg->local_host, "");
+	ck_assert_int_eq(config_set(cfg, "MaxConnections", "5", true, &cause),
+	    WSD_ERR_FIXED_MAXCONN);
+	expect_cause(&cause, "cannot change MaxConnections while listening");
+	ck_assert_int_eq(cfg->max_connections, 1000);
+	ck_assert_int_eq(config_set(cfg, "Workers", "2", true, &cause),
+	    WSD_ERR_FIXED);
+	expect_cause(&cause, "cannot change Workers while listening");
+	ck_assert_int_eq(cfg->workers, 0);
+	/* ... and not otherwise. */
+	ck_assert_int_eq(config_set(cfg, "LocalPort", "8080", false, &cause),
+	    WSD_OK);
+	expect_cause(&cause, NULL);
+	ck_assert_int_eq(cfg->local_port, 8080);
+	ck_assert_int_eq(config_get(cfg, "LocalPort", buf, sizeof buf), 0);
+	ck_assert_str_eq(buf, "8080");
+	ck_assert_int_eq(config_set(cfg, "maxconnections", "5", false, &cause),
+	    WSD_OK);
+	ck_assert_int_eq(cfg->max_connections, 5);
+
+	/* [admin] and [ssl]: never at run time. */
+	ck_assert_int_eq(config_set(cfg, "Socket", "/tmp/a.sock", false,
+	    &cause), WSD_ERR_FIXED);
+	expect_cause(&cause, "cannot change Socket at run time (it takes "
+	    "effect at a restart)");
+	ck_assert_int_eq(config_set(cfg, "SSLCert", "x.pem", false, &cause),
+	    WSD_ERR_FIXED);
+	expect_cause(&cause, "cannot change SSLCert at run time (edit the file "
+	    "and reload)");
+	ck_assert_str_eq(cfg->ssl_cert, "");
+
+	/* Bad values, checked as in a file; run-time keys while listening. */
+	ck_assert_int_eq(config_set(cfg, "LogLevel", "9", true, &cause),
+	    WSD_ERR_VALUE);
+	expect_cause(&cause, "9 out of range (0..3)");
+	ck_assert_int_eq(cfg->log_level, 1);
+	ck_assert_int_eq(config_set(cfg, "DisconnectStatusCode", "1016", true,
+	    &cause), WSD_ERR_VALUE);
+	expect_cause(&cause, "1016 may not be sent in a close frame (use "
+	    "1000-1003, 1007-1014 or 3000-4999)");
+	ck_assert_int_eq(config_set(cfg, "DisconnectStatusCode", "999", true,
+	    &cause), WSD_ERR_VALUE);
+	expect_cause(&cause, "999 out of range (1000..4999)");
+	ck_assert_int_eq(cfg->disconnect_status_code, 1000);
+	ck_assert_int_eq(config_set(cfg, "DisconnectStatusCode", "3000", true,
+	    &cause), WSD_OK);
+	ck_assert_int_eq(cfg->disconnect_status_code, 3000);
+	ck_assert_int_eq(config_set(cfg, "LogLevel", "3", true, &cause),
+	    WSD_OK);
+	ck_assert_int_eq(cfg->log_level, 3);
+	expect_cause(&cause, NULL);
+
+	/* The caller may not want the cause. */
+	ck_assert_int_eq(config_set(cfg, "NoSuchKey", "1", false, NULL),
+	    WSD_ERR_NOKEY);
+	ck_assert_int_eq(config_set(cfg, "LogLevel", "x", false, NULL),
+	    WSD_ERR_VALUE);
+	ck_assert_int_eq(config_set(cfg, "LocalPort", "1", true, NULL),
+	    WSD_ERR_FIXED_PORT);
+	config_free(cfg);
+}
+END_TEST
+
+/* DisconnectStatusCode takes exactly the codes the protocol core sends. */
+START_TEST(test_close_code_rule)
+{
+	struct config	*cfg = config_defaults();
+	char		 v[32];
+	int		 code;
+	enum wsd_error	 want;
+
+	for (code = 900; code <= 5100; code++) {
+		snprintf(v, sizeof v, "%d", code);
+		want = ws_close_code_valid(code) ? WSD_OK : WSD_ERR_VALUE;
+		ck_assert_msg(config_set(cfg, "DisconnectStatusCode", v, true,
+		    NULL) == want, "%d", code);
+	}
+	/* Past an int: out of range, never wrapped into a code. */
+	ck_assert_int_eq(config_set(cfg, "DisconnectStatusCode", "4294968296",
+	    true, NULL), WSD_ERR_VALUE);
+	ck_assert_int_eq(cfg->disconnect_status_code, 4999);
+	config_free(cfg);
+}
+END_TEST
+
 /* Script handlers as root: refused unless User or AllowRootHandlers. */
 START_TEST(test_check_root)
 {
 	struct config	*cfg;
-	char		 cause[256];
+	char		*cause = NULL;
 	static const char script[] =
 	    "[route:s]\nPath = /s\nBackend = script:/bin/cat\n" ROUTE_E;
 
 	cfg = load_ok(script);
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), -1);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), -1);
 	ck_assert_str_eq(cause, "[route:s]: script handlers would run as root: "
 	    "set User in [server] to drop privileges, or AllowRootHandlers = "
 	    "true in [backend]");
-	ck_assert_int_eq(config_check_root(cfg, 1000, cause, sizeof cause), 0);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(config_check_root(cfg, 0, NULL), -1);
+	ck_assert_int_eq(config_check_root(cfg, 1000, &cause), 0);
 	cfg->allow_root_handlers = true;
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), 0);
 	config_free(cfg);
 
 	cfg = load_ok("[server]\nUser = nobody\n[route:s]\nPath = /s\n"
 	    "Backend = script:/bin/cat\n");
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), 0);
 	config_free(cfg);
 	/* User = root (by name or number) drops nothing. */
 	cfg = load_ok("[server]\nUser = 0\n[route:s]\nPath = /s\n"
 	    "Backend = script:/bin/cat\n");
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), -1);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), -1);
+	free(cause);
+	cause = NULL;
 	config_free(cfg);
 	/* The echo backend runs nothing. */
 	cfg = load_ok(ROUTE_E);
-	ck_assert_int_eq(config_check_root(cfg, 0, cause, sizeof cause), 0);
+	ck_assert_int_eq(config_check_root(cfg, 0, &cause), 0);
 	config_free(cfg);
+	/* Success leaves the cause alone. */
+	ck_assert_ptr_null(cause);
 }
 END_TEST
 
@@ -1533,6 +1676,8 @@ make_config_suite(void)
 	tcase_add_test(tc, test_ssl_keys);
 	tcase_add_test(tc, test_service_keys);
 	tcase_add_test(tc, test_check_root);
+	tcase_add_test(tc, test_config_set_results);
+	tcase_add_test(tc, test_close_code_rule);
 	tcase_add_test(tc, test_man_page);
 	tcase_add_test(tc, test_etc_ini);
 	suite_add_tcase(s, tc);

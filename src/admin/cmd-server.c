@@ -350,9 +350,9 @@ admin_exec_config(struct admin_client *cl, const struct admin_req *r,
 	const struct config	*cfg = server_config(admin.srv);
 	const char		*name, *sect;
 	char			 arg[ADMIN_LINE_MAX], value[ADMIN_LINE_MAX];
-	char			 cause[512], *key, *eq, *v;
+	char			*cause = NULL, *key, *eq, *v;
 	size_t			 i;
-	int			 rc;
+	enum wsd_error		 rc;
 
 	if (r->argc == 0) {
 		admin_ok(cl, NULL);
@@ -377,22 +377,18 @@ admin_exec_config(struct admin_client *cl, const struct admin_req *r,
 	}
 	if (eq != NULL) {
 		v = admin_trim(eq + 1);
-		rc = server_config_set(admin.srv, name, v, cause,
-		    sizeof(cause));
+		rc = server_config_set(admin.srv, name, v, &cause);
 		switch (rc) {
-		case 0:
+		case WSD_OK:
 			break;
-		case -1:
-			admin_err(cl, WSD_ERR_NOKEY, "%s", cause);
-			return;
-		case -2:
+		case WSD_ERR_VALUE:
 			admin_err(cl, WSD_ERR_VALUE, "%s: %s", name, cause);
-			return;
-		case -3:
-			admin_err(cl, WSD_ERR_FIXED, "%s", cause);
+			free(cause);
 			return;
 		default:
+			/* NOKEY, FIXED and 106-108: the code is the reply's. */
 			admin_err(cl, rc, "%s", cause);
+			free(cause);
 			return;
 		}
 		log_info("admin: %s set to \"%.200s\"", name, v);

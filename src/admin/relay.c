@@ -296,13 +296,13 @@ admin_merge_sum(struct admin_client *cl, struct admin_fwd *f, int n)
 static void
 admin_relay_set(char *arg)
 {
-	char	*eq, cause[512];
+	char	*eq;
 
 	if ((eq = strchr(arg, '=')) == NULL)
 		return;
 	*eq = '\0';
 	(void)server_config_set(admin.srv, admin_trim(arg), admin_trim(eq + 1),
-	    cause, sizeof(cause));
+	    NULL);
 }
 
 /* start took: a restarted worker listens. */

@@ -1,24 +1,25 @@
-/* tls.h - wss://: the OpenSSL context built from [ssl], and per-connection TLS facts. */
+/*
+ * tls.h - wss://: the TLS module's interface. It owns the OpenSSL context
+ * built from a configuration's [ssl] keys (struct tls_ctx, opaque: one per
+ * loaded configuration, built by config_load and freed by config_free),
+ * the server SSL of each connection, and what a session negotiated.
+ *
+ * Callers: config_load and config_free (the context), main (wsserverd -t,
+ * the startup log), the server (the reload log), connections (an SSL per
+ * connection, close_notify, handshake errors, the negotiated session), the
+ * admin socket (cert, SSLNegotiated*), the CGI environment (the mod_ssl
+ * variables). What a context or session tells is declared in tls-info.h,
+ * which this file includes; the [ssl] name mappings are in tls-names.h;
+ * tls-int.h lists the files.
+ */
 #ifndef TLS_H
 #define TLS_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdio.h>
+#include "conf/tls-info.h"
 
 struct config;
 struct ssl_st;
 struct tls_ctx;
-
-/* SSLEnabledProtocols bits, as the reference numbers them. */
-#define TLS_PROTO_TLS13		12288
-#define TLS_PROTO_TLS12		3072
-#define TLS_PROTO_TLS11		768
-#define TLS_PROTO_TLS1		192
-#define TLS_PROTO_SSL3		48
-#define TLS_PROTO_SSL2		12
-/* Our default: TLS 1.2 and 1.3 (the reference's server default is 3072). */
-#define TLS_PROTO_DEFAULT	(TLS_PROTO_TLS13 | TLS_PROTO_TLS12)
 
 /* Receives one problem with an [ssl] key (key NULL: the whole section). */
 typedef void	(*tls_error_fn)(void *arg, const char *key, const char *msg);
@@ -33,21 +34,8 @@ typedef void	(*tls_error_fn)(void *arg, const char *key, const char *msg);
  */
 struct tls_ctx	*tls_ctx_new(const struct config *, const char *dir,
 		    tls_error_fn err, void *arg);
+/* Frees a context and the certificates it holds; NULL is fine. */
 void		 tls_ctx_free(struct tls_ctx *);
-
-/*
- * Logs what the daemon serves with (each certificate's subject and end
- * date), warns about certificates that expire within 30 days or have,
- * and about SSLKeyLogFile.
- */
-void		 tls_ctx_log(const struct tls_ctx *);
-
-/* Calls fn for each field of the i-th certificate; -1 when there is none. */
-typedef void	(*tls_field_fn)(void *arg, const char *name, const char *value);
-int		 tls_ctx_cert_fields(const struct tls_ctx *, size_t i,
-		    tls_field_fn fn, void *arg);
-/* Writes every certificate's fields as "  Name: value" lines (wsserverd -t). */
-void		 tls_ctx_print(const struct tls_ctx *, FILE *);
 
 /*
  * A server SSL for one accepted connection, or NULL (logged). id labels
@@ -57,60 +45,5 @@ struct ssl_st	*tls_ssl_new(struct tls_ctx *, const char *id);
 
 /* Sends close_notify on a finished session (before the TCP FIN). */
 void		 tls_close_notify(struct ssl_st *);
-
-/*
- * The name mappings, public for the tests.
- * tls_protocols_check: 0 if bits (SSLEnabledProtocols) is usable, else -1
- * with cause (SSL2/SSL3, unknown bits, nothing enabled).
- * tls_cipher_lists: maps SSLEnabledCipherSuites ("*", or names separated
- * by ";", "," or ":": the reference's TLS_ECDHE_RSA_WITH_... names, or
- * OpenSSL's) to OpenSSL's TLS 1.2 cipher list and TLS 1.3 suite list
- * (malloc'd, "" when none of that kind was named, NULL for "*"). Returns
- * 0, or -1 with cause naming the first unknown suite.
- * tls_groups_list / tls_sigalgs_list: map the reference's group names
- * (ecdhe_secp256r1, ffdhe_2048...) and signature algorithm names
- * (rsa_pss_sha256, sha256-rsa...) to an OpenSSL list; names they do not
- * know pass through as OpenSSL names. Malloc'd.
- */
-int		 tls_protocols_check(int bits, char *cause, size_t len);
-int		 tls_cipher_lists(const char *spec, char **tls12, char **tls13,
-		    char *cause, size_t len);
-char		*tls_groups_list(const char *spec);
-char		*tls_sigalgs_list(const char *spec);
-
-/*
- * The negotiated session of a connection (after its handshake), as the
- * reference's SSLNegotiated* settings name it. Strings are "" when
- * unknown; client_* are "" without a client certificate.
- */
-struct tls_info {
-	char	version[16];		/* SSLNegotiatedVersion: TLSv1.3 */
-	char	cipher[64];		/* SSLNegotiatedCipher (OpenSSL name) */
-	char	cipher_suite[96];	/* SSLNegotiatedCipherSuite (IANA name) */
-	int	cipher_strength;	/* SSLNegotiatedCipherStrength, bits */
-	char	key_exchange[48];	/* SSLNegotiatedKeyExchange: ECDHE X25519 */
-	int	key_exchange_strength;	/* bits */
-	char	sni[256];		/* server name the client asked for */
-	char	client_verify[128];	/* NONE, SUCCESS or FAILED:reason */
-	char	client_subject[512];
-	char	client_issuer[512];
-};
-void		 tls_get_info(struct ssl_st *, struct tls_info *);
-
-/*
- * Calls fn with the mod_ssl-style variables of a connection's session:
- * SSL_PROTOCOL, SSL_CIPHER, SSL_CIPHER_USEKEYSIZE, SSL_TLS_SNI,
- * SSL_CLIENT_VERIFY and, with a client certificate, SSL_CLIENT_S_DN,
- * SSL_CLIENT_I_DN, SSL_CLIENT_M_SERIAL, SSL_CLIENT_V_START,
- * SSL_CLIENT_V_END and SSL_CLIENT_CERT (PEM).
- */
-void		 tls_env(struct ssl_st *, tls_field_fn fn, void *arg);
-
-/*
- * Describes an OpenSSL error code (from bufferevent_get_openssl_error) in
- * buf and returns buf. *http is set when the peer spoke plain HTTP.
- */
-const char	*tls_error_text(unsigned long err, bool *http, char *buf,
-		    size_t len);
 
 #endif

@@ -99,10 +99,11 @@ server_reload(struct server *srv, char **errors, char **notes)
 	*notes = NULL;
 	(void)sdnotify_reloading();
 	if ((ncfg = config_load(cfg->file, errors)) != NULL &&
-	    config_check_root(ncfg, geteuid(), a, sizeof(a)) == -1) {
+	    config_check_root(ncfg, geteuid(), &line) == -1) {
 		config_free(ncfg);
 		ncfg = NULL;
-		xasprintf(errors, "%s: %s\n", cfg->file, a);
+		xasprintf(errors, "%s: %s\n", cfg->file, line);
+		free(line);
 	}
 	if (ncfg == NULL) {
 		log_error("reload of %s failed; the running configuration is "
@@ -168,17 +169,16 @@ server_reload(struct server *srv, char **errors, char **notes)
 	return 0;
 }
 
-int
+enum wsd_error
 server_config_set(struct server *srv, const char *key, const char *value,
-    char *cause, size_t causelen)
+    char **cause)
 {
-	int	 r;
+	enum wsd_error	 r;
 
 	struct config	*cfg = runtime_config_mut();
 
-	r = config_set(cfg, key, value, server_listening(srv), cause,
-	    causelen);
-	if (r == 0) {
+	r = config_set(cfg, key, value, server_listening(srv), cause);
+	if (r == WSD_OK) {
 		log_set_level(cfg->log_level);
 		log_set_mask(cfg->mask_sensitive_data,
 		    cfg->sensitive_query_params);

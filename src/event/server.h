@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "base/error.h"
 #include "event/runtime.h"
 
 struct event_base;
@@ -50,10 +51,10 @@ int			 server_reload(struct server *, char **errors,
 
 /*
  * The admin "config KEY=VALUE": sets a key of the current configuration;
- * returns as config_set does (LogLevel is applied at once).
+ * returns and sets *cause as config_set does (LogLevel is applied at once).
  */
-int			 server_config_set(struct server *, const char *key,
-			    const char *value, char *cause, size_t causelen);
+enum wsd_error		 server_config_set(struct server *, const char *key,
+			    const char *value, char **cause);
 
 /* Listening, and on which address and port (the real one, after binding). */
 bool			 server_listening(const struct server *);

@@ -59,9 +59,9 @@ fz_config(struct config *cfg)
 	static char		 v1[FZ_VALUE_MAX], v2[FZ_VALUE_MAX];
 	const struct route	*r;
 	const char		*name, *section;
-	char			 cause[512];
+	char			*cause = NULL;
 	size_t			 i;
-	int			 rc;
+	enum wsd_error		 rc;
 
 	if (cfg->nroutes == 0 || cfg->routes == NULL)
 		abort();
@@ -84,10 +84,10 @@ fz_config(struct config *cfg)
 			continue;
 		if (config_get(cfg, name, v1, sizeof(v1)) != 0)
 			abort();
-		rc = config_set(cfg, name, v1, false, cause, sizeof(cause));
-		if (rc != 0) {
+		rc = config_set(cfg, name, v1, false, &cause);
+		if (rc != WSD_OK || cause != NULL) {
 			fprintf(stderr, "config_set %s = \"%s\": %d %s\n", name,
-			    v1, rc, cause);
+			    v1, (int)rc, cause != NULL ? cause : "");
 			abort();
 		}
 		if (config_get(cfg, name, v2, sizeof(v2)) != 0 ||

@@ -1,6 +1,6 @@
 """test_exec.py - how a script handler's program is run.
 
-(config.c makes every handler path absolute, relative to the ini file.)
+(config-value.c makes every handler path absolute, relative to the ini file.)
 A file without "#!" is run by /bin/sh with its arguments, as execvp does;
 a program that cannot be run is a 503 with the cause logged and nothing
 left behind.

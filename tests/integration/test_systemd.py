@@ -577,7 +577,7 @@ def test_units_security_score(tmpdir_):
 # ---------------------------------------------------------- the man pages
 
 def _keys_from_table():
-    text = open(_src("src", "conf", "config.c")).read()
+    text = open(_src("src", "conf", "config-keys.c")).read()
     body = text[text.index("config_keys[] = {"):]
     body = body[:body.index("\n};")]
     return re.findall(r'\.name = "(\w+)"', body)
