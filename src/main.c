@@ -276,20 +276,6 @@ main_signals_free(struct main_signals *m)
 	event_free(m->usr1);
 }
 
-/* Workers hook: the running configuration. */
-static const struct config *
-main_config(void)
-{
-	return server_config(main_srv);
-}
-
-/* Workers hook: where this process counts. */
-static void
-main_set_stats(struct server_stats *st)
-{
-	server_set_stats(main_srv, st);
-}
-
 /* Workers hook: a graceful stop (the master's stops the workers). */
 static void
 main_shutdown(void)
@@ -299,8 +285,6 @@ main_shutdown(void)
 
 /* What workers.c calls up to: the server and the admin socket. */
 static const struct workers_hooks main_workers_hooks = {
-	.config = main_config,
-	.set_stats = main_set_stats,
 	.shutdown = main_shutdown,
 	.reload = main_reload,
 	.worker_up = admin_worker_up,

@@ -6,7 +6,7 @@
 #include "conf/config.h"
 #include "event/conn-int.h"
 #include "event/runtime.h"
-#include "event/workers.h"
+#include "event/workers-shm.h"
 
 /* Over MaxMemory: how often to look for progress, or a holder to end. */
 #define CONN_MEM_TICK_MS	500

@@ -28,7 +28,7 @@
 #include "event/conn-int.h"
 #include "event/devconsole.h"
 #include "event/runtime.h"
-#include "event/workers.h"
+#include "event/workers-shm.h"
 
 struct conn_list conns = TAILQ_HEAD_INITIALIZER(conns);
 static unsigned int nconns;

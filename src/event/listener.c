@@ -22,7 +22,7 @@
 #include "event/sdnotify.h"
 #include "event/runtime.h"
 #include "base/util.h"
-#include "event/workers.h"
+#include "event/workers-shm.h"
 
 struct listener {
 	listener_accept_fn	 accept;

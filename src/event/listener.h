@@ -1,4 +1,9 @@
-/* listener.h - listening sockets, accept, AllowedClients/BlockedClients. */
+/*
+ * listener.h - the listening socket: bind (or take the one socket
+ * activation or the master passed), accept, and AllowedClients/
+ * BlockedClients (acl.h) before a socket is handed on. server.c starts and
+ * stops it; workers.c binds the workers' sockets with it.
+ */
 #ifndef LISTENER_H
 #define LISTENER_H
 

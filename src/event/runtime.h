@@ -51,6 +51,14 @@ struct runtime_role {
 	uint64_t	 (*next_id)(void);
 	/* The counters: a worker's shared slot; the master sums them. */
 	struct server_stats *(*stats)(void);
+	/* Master: whether a worker listens, and where. */
+	bool		 (*listening)(const char **address, int *port);
+	/* Master: connections open in the workers. */
+	unsigned int	 (*conns)(void);
+	/* Master: the configuration was reloaded (tell the workers). */
+	void		 (*reloaded)(void);
+	/* Master: a shutdown (the workers stop, the master after them). */
+	void		 (*shutdown)(void);
 };
 
 /* Starts the runtime on base with cfg (taken over). */

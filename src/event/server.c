@@ -1,4 +1,4 @@
-/* server.c - the daemon's state and lifecycle: listen, accept, graceful shutdown. */
+/* server.c - the daemon's lifecycle: listen, accept, reload, drain, graceful shutdown. */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -92,6 +92,7 @@ server_reload(struct server *srv, char **errors, char **notes)
 	struct config		*ncfg;
 	const char		*name, *sect;
 	const struct config	*cfg = runtime_config();
+	const struct runtime_role *role = runtime_role();
 	unsigned int		 kept;
 	char			 a[512], b[512], *line, *p, *e;
 	size_t			 i;
@@ -145,15 +146,12 @@ server_reload(struct server *srv, char **errors, char **notes)
 		    "configuration until they close", kept);
 		server_addline(notes, line);
 		free(line);
-	} else {
+	} else if (role->conns != NULL && (kept = role->conns()) > 0) {
 		/* The master's workers hold their own copies: say it for them. */
-		if (workers_master() && workers_conn_total() > 0) {
-			xasprintf(&line, "%u connection(s) keep the previous "
-			    "configuration until they close",
-			    workers_conn_total());
-			server_addline(notes, line);
-			free(line);
-		}
+		xasprintf(&line, "%u connection(s) keep the previous "
+		    "configuration until they close", kept);
+		server_addline(notes, line);
+		free(line);
 	}
 	log_set_level(ncfg->log_level);
 	log_set_mask(ncfg->mask_sensitive_data, ncfg->sensitive_query_params);
@@ -163,9 +161,9 @@ server_reload(struct server *srv, char **errors, char **notes)
 	if (*notes == NULL)
 		*notes = xstrdup("");
 	(void)sdnotify_send("READY=1", "configuration reloaded");
-	/* Each worker reads the file again (it was valid just now). */
-	if (workers_master())
-		workers_signal(SIGHUP);
+	/* The master's workers read the file again (it was valid just now). */
+	if (role->reloaded != NULL)
+		role->reloaded();
 	return 0;
 }
 
@@ -192,8 +190,8 @@ server_listening(const struct server *srv)
 	const char	*addr;
 	int		 port;
 
-	if (workers_master())
-		return workers_listening(&addr, &port);
+	if (runtime_role()->listening != NULL)
+		return runtime_role()->listening(&addr, &port);
 	return srv->listener != NULL;
 }
 
@@ -203,8 +201,8 @@ server_local_address(const struct server *srv)
 	const char	*addr = "";
 	int		 port;
 
-	if (workers_master()) {
-		(void)workers_listening(&addr, &port);
+	if (runtime_role()->listening != NULL) {
+		(void)runtime_role()->listening(&addr, &port);
 		return addr;
 	}
 	return srv->listener != NULL ? listener_address(srv->listener) : "";
@@ -216,7 +214,8 @@ server_local_port(const struct server *srv)
 	const char	*addr;
 	int		 port;
 
-	if (workers_master() && workers_listening(&addr, &port))
+	if (runtime_role()->listening != NULL &&
+	    runtime_role()->listening(&addr, &port))
 		return port;
 	return srv->listener != NULL ? listener_port(srv->listener) :
 	    runtime_config()->local_port;
@@ -320,10 +319,10 @@ server_shutdown(struct server *srv)
 {
 	struct timeval	tv = { 0, 0 };
 
-	if (workers_master()) {
+	if (runtime_role()->shutdown != NULL) {
 		/* The workers shut down; the master ends after them. */
 		runtime_set_stopping();
-		workers_stop();
+		runtime_role()->shutdown();
 		return;
 	}
 	if (runtime_stopping())
@@ -489,42 +488,6 @@ struct server_stats *
 server_stats(struct server *srv)
 {
 	return runtime_stats();
-}
-
-/* A worker counts into its slot of shared memory; the master sums them. */
-static struct server_stats	*server_stats_slot;
-
-static struct server_stats *
-server_stats_worker(void)
-{
-	return server_stats_slot;
-}
-
-static struct server_stats *
-server_stats_master(void)
-{
-	static struct server_stats	sum;
-
-	workers_stats_sum(&sum);
-	return &sum;
-}
-
-static const struct runtime_role server_role_worker = {
-	.name = "worker",
-	.next_id = workers_next_id,
-	.stats = server_stats_worker,
-};
-static const struct runtime_role server_role_master = {
-	.name = "master",
-	.stats = server_stats_master,
-};
-
-void
-server_set_stats(struct server *srv, struct server_stats *st)
-{
-	server_stats_slot = st;
-	runtime_set_role(st != NULL ? &server_role_worker :
-	    &server_role_master);
 }
 
 bool

@@ -35,9 +35,6 @@ struct event_base	*server_base(const struct server *);
 /* The current configuration (new connections get it). */
 const struct config	*server_config(const struct server *);
 struct server_stats	*server_stats(struct server *);
-/* Where the counters go: a worker's shared slot, or NULL in the master
- * (server_stats then adds every worker's up). */
-void			 server_set_stats(struct server *, struct server_stats *);
 
 
 /*

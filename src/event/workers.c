@@ -1,4 +1,4 @@
-/* workers.c - Workers = N: the master process, its workers, shared counters. */
+/* workers.c - Workers = N: the master process forks, watches, restarts and stops its workers. */
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -21,7 +21,8 @@
 #include "event/listener.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
-#include "event/server.h"	/* struct server_stats */
+#include "event/runtime.h"	/* struct server_stats */
+#include "event/workers-shm.h"
 #include "base/util.h"
 #include "event/workers.h"
 
@@ -33,29 +34,6 @@
 #define WORKERS_MARGIN_S	5
 /* Control messages: a type byte and text. */
 #define WORKERS_MSG_MAX		512
-
-/* One worker's part of the shared page; only that worker writes it. */
-struct workers_slot {
-	struct server_stats	 stats;
-	uint64_t		 next_seq;	/* ConnectionId sequence */
-	uint64_t		 mem_queued;
-	unsigned int		 conns;		/* its share of shm->conns */
-	int			 mem_over;
-	int			 listening;
-	int			 port;
-	char			 address[64];
-} __attribute__((aligned(64)));
-
-/* workers_stats_sum adds the counters up as an array. */
-_Static_assert(sizeof(struct server_stats) % sizeof(uint64_t) == 0,
-    "struct server_stats holds uint64_t counters only");
-
-struct workers_shm {
-	_Atomic unsigned int	 conns;		/* open in all workers */
-	int			 port;		/* LocalPort 0: the one chosen */
-	int			 unlistened;	/* stop/drain: workers do not listen */
-	struct workers_slot	 slot[WORKERS_MAX];
-};
 
 /* The master's view of one worker. */
 struct worker {
@@ -69,12 +47,6 @@ struct worker {
 };
 
 static struct {
-	int			 n;
-	int			 index;
-	bool			 master;
-	bool			 child;
-	struct workers_shm	*shm;
-	struct workers_slot	*me;
 	const struct workers_hooks *hooks;
 	struct event_base	*base;
 	struct worker		 w[WORKERS_MAX];
@@ -89,55 +61,44 @@ static struct {
 	int			 rc;
 	int			 ctl;		/* worker: to the master */
 	struct event		*ctl_ev;	/* worker */
-	int			 lfd[WORKERS_MAX];	/* listening, per worker */
-	bool			 lfds;		/* lfd[] is in use */
 	pid_t			 master_pid;
-} wk = { .n = 1, .index = -1, .ctl = -1 };
+} wk = { .ctl = -1 };
 
 static void	workers_ctl_cb(evutil_socket_t, short, void *);
 static void	workers_child_ctl_cb(evutil_socket_t, short, void *);
+static struct server_stats *workers_stats_all(void);
+static void	workers_reloaded(void);
 
-int
-workers_resolve(int configured)
+/* What the master and a worker do differently from a single process. */
+static const struct runtime_role workers_role_master = {
+	.name = "master",
+	.stats = workers_stats_all,
+	.listening = workers_listening,
+	.conns = workers_conn_total,
+	.reloaded = workers_reloaded,
+	.shutdown = workers_stop,
+};
+static const struct runtime_role workers_role_worker = {
+	.name = "worker",
+	.next_id = workers_next_id,
+	.stats = workers_stats_slot,
+};
+
+/* Master: the counters are every worker's added up. */
+static struct server_stats *
+workers_stats_all(void)
 {
-	long	n;
+	static struct server_stats	sum;
 
-	if (configured > 0)
-		return configured > WORKERS_MAX ? WORKERS_MAX : configured;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1)
-		n = 1;
-	return n > WORKERS_MAX ? WORKERS_MAX : (int)n;
+	workers_stats_sum(&sum);
+	return &sum;
 }
 
-bool
-workers_master(void)
+/* Master: a reload went through; each worker reads the file again. */
+static void
+workers_reloaded(void)
 {
-	return wk.master;
-}
-
-bool
-workers_child(void)
-{
-	return wk.child;
-}
-
-int
-workers_count(void)
-{
-	return wk.n;
-}
-
-int
-workers_index(void)
-{
-	return wk.index;
-}
-
-int
-workers_port(void)
-{
-	return wk.shm != NULL ? wk.shm->port : 0;
+	workers_signal(SIGHUP);
 }
 
 void
@@ -149,27 +110,20 @@ workers_set_hooks(const struct workers_hooks *hooks)
 int
 workers_init(struct event_base *base, int n, char *cause, size_t len)
 {
-	const struct config	*cfg = wk.hooks->config();
+	const struct config	*cfg = runtime_config();
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
 	const char		*why;
-	int			 i;
+	int			 i, fd;
 
-	wk.shm = mmap(NULL, sizeof(*wk.shm), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (wk.shm == MAP_FAILED) {
-		wk.shm = NULL;
+	if (workers_shm_init(n) == -1) {
 		snprintf(cause, len, "Workers: shared memory: %s",
 		    strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < WORKERS_MAX; i++)
-		wk.shm->slot[i].next_seq = 1;
-	wk.n = n;
-	wk.master = true;
 	wk.base = base;
 	wk.master_pid = getpid();
-	wk.hooks->set_stats(NULL);
+	runtime_set_role(&workers_role_master);
 	/*
 	 * A listening socket per worker, all on one port (SO_REUSEPORT: the
 	 * kernel spreads new clients over them by address), bound while still
@@ -181,16 +135,14 @@ workers_init(struct event_base *base, int n, char *cause, size_t len)
 	 */
 	if (listener_activated())
 		return 0;
-	wk.lfds = true;
-	for (i = 0; i < WORKERS_MAX; i++)
-		wk.lfd[i] = -1;
 	for (i = 0; i < n; i++) {
-		if ((wk.lfd[i] = listener_bind_socket(cfg, &why)) == -1) {
+		if ((fd = listener_bind_socket(cfg, &why)) == -1) {
 			snprintf(cause, len, "cannot listen: %s", why);
 			workers_listen_close();
 			return -1;
 		}
-		if (listen(wk.lfd[i], cfg->connection_backlog) == -1) {
+		workers_listen_set(i, fd);
+		if (listen(fd, cfg->connection_backlog) == -1) {
 			snprintf(cause, len, "cannot listen: %s",
 			    strerror(errno));
 			workers_listen_close();
@@ -198,11 +150,11 @@ workers_init(struct event_base *base, int n, char *cause, size_t len)
 		}
 		/* LocalPort 0: the others, and a start after a stop, bind
 		 * the port the first got. */
-		if (i == 0 && getsockname(wk.lfd[0], (struct sockaddr *)&ss,
+		if (i == 0 && getsockname(fd, (struct sockaddr *)&ss,
 		    &sl) == 0)
-			wk.shm->port = ntohs(ss.ss_family == AF_INET6 ?
+			workers_shm_set_port(ntohs(ss.ss_family == AF_INET6 ?
 			    ((struct sockaddr_in6 *)&ss)->sin6_port :
-			    ((struct sockaddr_in *)&ss)->sin_port);
+			    ((struct sockaddr_in *)&ss)->sin_port));
 	}
 	return 0;
 }
@@ -227,10 +179,7 @@ workers_spawn(int i)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		wk.master = false;
-		wk.child = true;
-		wk.index = i;
-		wk.me = &wk.shm->slot[i];
+		workers_shm_enter_child(i);
 		wk.ctl = sv[1];
 		/* The inherited loop gets its own epoll before any use. */
 		if (event_reinit(wk.base) == -1) {
@@ -241,6 +190,7 @@ workers_spawn(int i)
 	}
 	close(sv[1]);
 	w->pid = pid;
+	workers_shm_set_running(i, true);
 	w->ctl = sv[0];
 	w->ready = false;
 	w->asked = 0;
@@ -257,7 +207,7 @@ workers_spawn_all(void)
 {
 	int	i, r;
 
-	for (i = 0; i < wk.n; i++) {
+	for (i = 0; i < workers_count(); i++) {
 		if ((r = workers_spawn(i)) != 0) {
 			if (r == -1) {
 				workers_signal(SIGKILL);
@@ -294,9 +244,9 @@ workers_all_up(void)
 
 	wk.up = true;
 	(void)workers_listening(&addr, &port);
-	log_info("%d workers listening on %s", wk.n, addr);
+	log_info("%d workers listening on %s", workers_count(), addr);
 	snprintf(status, sizeof(status), "listening on %s (%d workers)",
-	    addr, wk.n);
+	    addr, workers_count());
 	(void)sdnotify_send("READY=1", status);
 	sdnotify_watchdog_start(wk.base);
 }
@@ -326,7 +276,7 @@ workers_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case 'R':
 		w->ready = true;
-		if (!wk.up && ++wk.nready == wk.n && !wk.stopping)
+		if (!wk.up && ++wk.nready == workers_count() && !wk.stopping)
 			workers_all_up();
 		else if (wk.up)
 		{
@@ -383,7 +333,6 @@ workers_describe(int status, char *buf, size_t len)
 static void
 workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct workers_slot	*s;
 	struct worker		*w;
 	struct timeval		 tv = { 0, 0 };
 	char			 how[64];
@@ -394,22 +343,17 @@ workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < wk.n && wk.w[i].pid != pid; i++)
+		for (i = 0; i < workers_count() && wk.w[i].pid != pid; i++)
 			;
-		if (i == wk.n)
+		if (i == workers_count())
 			continue;
 		w = &wk.w[i];
-		s = &wk.shm->slot[i];
 		workers_describe(status, how, sizeof(how));
 		w->pid = 0;
 		w->ready = false;
 		workers_ctl_close(w);
-		/* Its connections went with it. */
-		atomic_fetch_sub(&wk.shm->conns, s->conns);
-		s->conns = 0;
-		s->listening = 0;
-		s->mem_queued = 0;
-		s->mem_over = 0;
+		/* Its connections, memory and listening went with it. */
+		workers_shm_set_running(i, false);
 		if (wk.stopping) {
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 				log_info("worker %d (pid %ld) stopped", i,
@@ -438,7 +382,7 @@ workers_sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	if (!wk.stopping)
 		return;
-	for (i = 0; i < wk.n; i++)
+	for (i = 0; i < workers_count(); i++)
 		alive += wk.w[i].pid != 0;
 	if (alive == 0) {
 		log_info("every worker stopped");
@@ -469,7 +413,7 @@ workers_deadline_cb(evutil_socket_t fd, short what, void *arg)
 void
 workers_stop(void)
 {
-	const struct config	*cfg = wk.hooks->config();
+	const struct config	*cfg = runtime_config();
 	struct timeval		 tv;
 	int			 i, alive = 0;
 
@@ -480,7 +424,7 @@ workers_stop(void)
 	}
 	wk.stopping = true;
 	(void)sdnotify_send("STOPPING=1", "shutting down");
-	for (i = 0; i < wk.n; i++) {
+	for (i = 0; i < workers_count(); i++) {
 		if (wk.w[i].respawn != NULL)
 			evtimer_del(wk.w[i].respawn);
 		alive += wk.w[i].pid != 0;
@@ -490,7 +434,7 @@ workers_stop(void)
 	 * also reached them (pkill, a service manager signalling the whole
 	 * group) must not count as the impatient second one.
 	 */
-	for (i = 0; i < wk.n; i++) {
+	for (i = 0; i < workers_count(); i++) {
 		if (wk.w[i].pid != 0 && (wk.w[i].ctl == -1 ||
 		    send(wk.w[i].ctl, "S", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1))
 			kill(wk.w[i].pid, SIGTERM);
@@ -512,7 +456,7 @@ workers_signal(int sig)
 {
 	int	i;
 
-	for (i = 0; i < wk.n; i++) {
+	for (i = 0; i < workers_count(); i++) {
 		if (wk.w[i].pid > 0)
 			kill(wk.w[i].pid, sig);
 	}
@@ -527,7 +471,7 @@ workers_sigterm_cb(evutil_socket_t sig, short what, void *arg)
 	if (wk.stopping)
 		log_warn("signal %d during shutdown: workers end now", (int)sig);
 	else
-		log_info("signal %d: shutting down %d workers", (int)sig, wk.n);
+		log_info("signal %d: shutting down %d workers", (int)sig, workers_count());
 	wk.hooks->shutdown();
 }
 
@@ -576,7 +520,7 @@ workers_start_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 workers_beat_cb(evutil_socket_t fd, short what, void *arg)
 {
-	const struct config	*cfg = wk.hooks->config();
+	const struct config	*cfg = runtime_config();
 	unsigned long long	 now = util_now_ms();
 	struct worker		*w;
 	int			 i;
@@ -586,7 +530,7 @@ workers_beat_cb(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (wk.stopping || cfg->worker_timeout == 0)
 		return;
-	for (i = 0; i < wk.n; i++) {
+	for (i = 0; i < workers_count(); i++) {
 		w = &wk.w[i];
 		if (w->pid == 0 || !w->ready || w->ctl == -1)
 			continue;
@@ -638,7 +582,7 @@ workers_master_loop(void)
 		event_free(wk.sig[i]);
 		wk.sig[i] = NULL;
 	}
-	for (i = 0; i < (size_t)wk.n; i++) {
+	for (i = 0; i < (size_t)workers_count(); i++) {
 		workers_ctl_close(&wk.w[i]);
 		if (wk.w[i].respawn != NULL)
 			event_free(wk.w[i].respawn);
@@ -661,7 +605,7 @@ workers_child_setup(void)
 			wk.sig[i] = NULL;
 		}
 	}
-	for (i = 0; i < wk.n; i++) {
+	for (i = 0; i < workers_count(); i++) {
 		workers_ctl_close(&wk.w[i]);
 		if (wk.w[i].respawn != NULL) {
 			event_free(wk.w[i].respawn);
@@ -674,13 +618,8 @@ workers_child_setup(void)
 		wk.deadline = NULL;
 	}
 	/* Only our own socket: a stop must close the others for real. */
-	for (i = 0; wk.lfds && i < wk.n; i++) {
-		if (i != wk.index && wk.lfd[i] != -1) {
-			close(wk.lfd[i]);
-			wk.lfd[i] = -1;
-		}
-	}
-	wk.hooks->set_stats(&wk.me->stats);
+	workers_listen_keep_own();
+	runtime_set_role(&workers_role_worker);
 	/* A worker does not outlive its master. */
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != wk.master_pid)
@@ -751,7 +690,7 @@ workers_child_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n <= 0) {
 		log_warn("worker %d: the master is gone: shutting down",
-		    wk.index);
+		    workers_index());
 		event_del(wk.ctl_ev);
 		wk.hooks->shutdown();
 		return;
@@ -775,8 +714,8 @@ workers_send_fd(int i, int fd)
 	struct cmsghdr		*c;
 	char			 type = 'A';
 
-	if (i < 0 || i >= wk.n || wk.w[i].pid == 0 || wk.w[i].ctl == -1 ||
-	    !wk.w[i].ready)
+	if (i < 0 || i >= workers_count() || wk.w[i].pid == 0 ||
+	    wk.w[i].ctl == -1 || !wk.w[i].ready)
 		return -1;
 	workers_msghdr(&m, &iov, &type, 1, &u);
 	c = CMSG_FIRSTHDR(&m);
@@ -788,151 +727,3 @@ workers_send_fd(int i, int fd)
 	    0 : -1;
 }
 
-void
-workers_set_listening_wanted(bool on)
-{
-	if (!wk.master)
-		return;
-	wk.shm->unlistened = !on;
-	/* After a stop no copy may be left listening: ours goes too. */
-	if (!on)
-		workers_listen_close();
-}
-
-bool
-workers_listening_wanted(void)
-{
-	return wk.shm == NULL || !wk.shm->unlistened;
-}
-
-int
-workers_listen_fd(void)
-{
-	return wk.child && wk.lfds ? wk.lfd[wk.index] : -1;
-}
-
-void
-workers_listen_close(void)
-{
-	int	i;
-
-	if (!wk.lfds)
-		return;
-	for (i = 0; i < wk.n; i++) {
-		/* A worker has only its own. */
-		if (wk.child && i != wk.index)
-			continue;
-		if (wk.lfd[i] != -1) {
-			close(wk.lfd[i]);
-			wk.lfd[i] = -1;
-		}
-	}
-}
-
-int
-workers_conn_reserve(unsigned int max)
-{
-	if (!wk.child)
-		return 0;
-	if (atomic_fetch_add(&wk.shm->conns, 1) >= max) {
-		atomic_fetch_sub(&wk.shm->conns, 1);
-		return -1;
-	}
-	wk.me->conns++;
-	return 0;
-}
-
-void
-workers_conn_release(void)
-{
-	if (!wk.child)
-		return;
-	atomic_fetch_sub(&wk.shm->conns, 1);
-	wk.me->conns--;
-}
-
-unsigned int
-workers_conn_total(void)
-{
-	return wk.shm != NULL ? atomic_load(&wk.shm->conns) : 0;
-}
-
-uint64_t
-workers_next_id(void)
-{
-	if (!wk.child)
-		return 0;
-	return wk.me->next_seq++ * (uint64_t)wk.n + (uint64_t)wk.index;
-}
-
-void
-workers_stats_sum(struct server_stats *out)
-{
-	const uint64_t	*in;
-	uint64_t	*o = (uint64_t *)out;
-	size_t		 i, nw = sizeof(*out) / sizeof(uint64_t);
-	int		 j;
-
-	/* struct server_stats is counters only, all uint64_t. */
-	memset(out, 0, sizeof(*out));
-	if (wk.shm == NULL)
-		return;
-	for (j = 0; j < wk.n; j++) {
-		in = (const uint64_t *)&wk.shm->slot[j].stats;
-		for (i = 0; i < nw; i++)
-			o[i] += __atomic_load_n(&in[i], __ATOMIC_RELAXED);
-	}
-}
-
-void
-workers_set_listening(bool on, const char *address, int port)
-{
-	if (!wk.child)
-		return;
-	wk.me->listening = on;
-	wk.me->port = port;
-	snprintf(wk.me->address, sizeof(wk.me->address), "%s",
-	    address != NULL ? address : "");
-}
-
-bool
-workers_listening(const char **address, int *port)
-{
-	int	i;
-
-	if (wk.shm == NULL)
-		return false;
-	for (i = 0; i < wk.n; i++) {
-		if (wk.w[i].pid != 0 && wk.shm->slot[i].listening) {
-			*address = wk.shm->slot[i].address;
-			*port = wk.shm->slot[i].port;
-			return true;
-		}
-	}
-	return false;
-}
-
-void
-workers_set_mem(size_t queued, bool over)
-{
-	if (!wk.child)
-		return;
-	wk.me->mem_queued = queued;
-	wk.me->mem_over = over;
-}
-
-size_t
-workers_mem(bool *over)
-{
-	size_t	sum = 0;
-	int	i;
-
-	*over = false;
-	if (wk.shm == NULL)
-		return 0;
-	for (i = 0; i < wk.n; i++) {
-		sum += wk.shm->slot[i].mem_queued;
-		*over = *over || wk.shm->slot[i].mem_over;
-	}
-	return sum;
-}
