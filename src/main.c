@@ -20,6 +20,7 @@
 #include "backend/backends.h"
 #include "conf/config.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "event/sdnotify.h"
 #include "event/server.h"
 #include "conf/tls.h"
@@ -124,7 +125,7 @@ main_daemonize(void)
  * lock) is simply taken over.
  */
 static int
-main_pidfile_open(const char *path, char *cause, size_t len)
+main_pidfile_open(const char *path, char **cause)
 {
 	char	 buf[32];
 	ssize_t	 n;
@@ -132,7 +133,7 @@ main_pidfile_open(const char *path, char *cause, size_t len)
 
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0644)) == -1) {
-		snprintf(cause, len, "PidFile %s: %s", path, strerror(errno));
+		xasprintf(cause, "PidFile %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -140,10 +141,10 @@ main_pidfile_open(const char *path, char *cause, size_t len)
 			n = pread(fd, buf, sizeof(buf) - 1, 0);
 			buf[n > 0 ? n : 0] = '\0';
 			buf[strcspn(buf, "\n")] = '\0';
-			snprintf(cause, len, "PidFile %s: wsserverd is already "
+			xasprintf(cause, "PidFile %s: wsserverd is already "
 			    "running (pid %s)", path, *buf != '\0' ? buf : "?");
 		} else
-			snprintf(cause, len, "PidFile %s: lock: %s", path,
+			xasprintf(cause, "PidFile %s: lock: %s", path,
 			    strerror(errno));
 		close(fd);
 		return -1;
@@ -153,14 +154,14 @@ main_pidfile_open(const char *path, char *cause, size_t len)
 
 /* Writes our pid into the locked PidFile; returns 0, or -1 with cause. */
 static int
-main_pidfile_write(int fd, const char *path, char *cause, size_t len)
+main_pidfile_write(int fd, const char *path, char **cause)
 {
 	char	 buf[32];
 	int	 n;
 
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		snprintf(cause, len, "PidFile %s: %s", path, strerror(errno));
+		xasprintf(cause, "PidFile %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -186,7 +187,7 @@ main_pidfile_remove(int fd, const char *path)
  * for good. Returns 0 (also when neither is set), or -1 with cause.
  */
 static int
-main_drop_privileges(const struct config *cfg, char *cause, size_t len)
+main_drop_privileges(const struct config *cfg, char **cause)
 {
 	struct passwd	*pw = NULL;
 	gid_t		 groups[MAIN_GROUPS_MAX];
@@ -197,7 +198,7 @@ main_drop_privileges(const struct config *cfg, char *cause, size_t len)
 	if ((r = config_ids(cfg, &uid, &gid)) == 0)
 		return 0;
 	if (r == -1) {
-		snprintf(cause, len, "User %s / Group %s: not found", cfg->user,
+		xasprintf(cause, "User %s / Group %s: not found", cfg->user,
 		    cfg->group);
 		return -1;
 	}
@@ -205,25 +206,25 @@ main_drop_privileges(const struct config *cfg, char *cause, size_t len)
 		if ((uid == (uid_t)-1 || uid == geteuid()) &&
 		    (gid == (gid_t)-1 || gid == getegid()))
 			return 0;
-		snprintf(cause, len, "User and Group need wsserverd to start "
+		xasprintf(cause, "User and Group need wsserverd to start "
 		    "as root");
 		return -1;
 	}
 	if (uid != (uid_t)-1 && (pw = getpwuid(uid)) != NULL) {
 		ngroups = MAIN_GROUPS_MAX;
 		if (getgrouplist(pw->pw_name, gid, groups, &ngroups) == -1) {
-			snprintf(cause, len, "User %s: more than %d groups",
+			xasprintf(cause, "User %s: more than %d groups",
 			    cfg->user, MAIN_GROUPS_MAX);
 			return -1;
 		}
 	} else
 		groups[0] = gid;
 	if (setgroups((size_t)ngroups, groups) == -1) {
-		snprintf(cause, len, "setgroups: %s", strerror(errno));
+		xasprintf(cause, "setgroups: %s", strerror(errno));
 		return -1;
 	}
 	if (setgid(gid) == -1) {
-		snprintf(cause, len, "setgid %ld: %s", (long)gid,
+		xasprintf(cause, "setgid %ld: %s", (long)gid,
 		    strerror(errno));
 		return -1;
 	}
@@ -233,12 +234,12 @@ main_drop_privileges(const struct config *cfg, char *cause, size_t len)
 		return 0;
 	}
 	if (setuid(uid) == -1) {
-		snprintf(cause, len, "setuid %ld: %s", (long)uid,
+		xasprintf(cause, "setuid %ld: %s", (long)uid,
 		    strerror(errno));
 		return -1;
 	}
 	if (uid != 0 && (setuid(0) != -1 || seteuid(0) != -1)) {
-		snprintf(cause, len, "setuid %ld: root could be regained",
+		xasprintf(cause, "setuid %ld: root could be regained",
 		    (long)uid);
 		return -1;
 	}
@@ -299,8 +300,7 @@ static int
 main_worker(struct server *srv)
 {
 	struct main_signals	 sigs;
-	const char		*cause;
-	char			 acause[512];
+	char			*cause = NULL, *why = NULL;
 	int			 rc = 0;
 
 	workers_child_setup();
@@ -310,17 +310,17 @@ main_worker(struct server *srv)
 	if (!workers_listening_wanted())
 		log_info("worker %d: not listening (stopped by wsserverctl)",
 		    workers_index());
-	else if (server_listen(srv, &cause) == -1) {
-		snprintf(acause, sizeof(acause), "cannot listen: %s", cause);
-		log_error("worker %d: %s", workers_index(), acause);
-		workers_child_report(acause);
+	else if (server_listen(srv, &why) == -1) {
+		xasprintf(&cause, "cannot listen: %s", why);
+		free(why);
 		rc = 1;
 	}
-	if (rc == 0 && main_drop_privileges(server_config(srv), acause,
-	    sizeof(acause)) == -1) {
-		log_error("worker %d: %s", workers_index(), acause);
-		workers_child_report(acause);
+	if (rc == 0 && main_drop_privileges(server_config(srv), &cause) == -1)
 		rc = 1;
+	if (rc != 0) {
+		log_error("worker %d: %s", workers_index(), cause);
+		workers_child_report(cause);
+		free(cause);
 	}
 	if (rc == 0) {
 		workers_child_report(NULL);
@@ -338,17 +338,18 @@ main_worker(struct server *srv)
 static int
 main_master(struct server *srv, int n, bool *child)
 {
-	char	 cause[512], *why = NULL;
+	char	*cause = NULL;
 	int	 r;
 
-	if (admin_master_start(srv, &why) == -1) {
-		log_error("%s", why);
-		free(why);
+	if (admin_master_start(srv, &cause) == -1) {
+		log_error("%s", cause);
+		free(cause);
 		return 1;
 	}
 	workers_set_hooks(&main_workers_hooks);
-	if (workers_init(server_base(srv), n, cause, sizeof(cause)) == -1) {
+	if (workers_init(server_base(srv), n, &cause) == -1) {
 		log_error("%s; not starting", cause);
+		free(cause);
 		admin_stop();
 		return 1;
 	}
@@ -361,10 +362,10 @@ main_master(struct server *srv, int n, bool *child)
 		admin_stop();
 		return 1;
 	}
-	if (main_drop_privileges(server_config(srv), cause,
-	    sizeof(cause)) == -1) {
+	if (main_drop_privileges(server_config(srv), &cause) == -1) {
 		/* The workers fail the same way and are stopped. */
 		log_error("%s; not starting", cause);
+		free(cause);
 		workers_stop();
 	}
 	if ((r = workers_master_loop()) == -2) {
@@ -378,7 +379,7 @@ main_master(struct server *srv, int n, bool *child)
 int
 main(int argc, char **argv)
 {
-	const char		*file = DEFAULT_CONFIG, *cause;
+	const char		*file = DEFAULT_CONFIG;
 	struct config		*cfg;
 	struct event_base	*base;
 	struct server		*srv;
@@ -448,8 +449,9 @@ main(int argc, char **argv)
 	tls_ctx_log(cfg->tls);
 	signal(SIGPIPE, SIG_IGN);
 	/* Before any fork: LISTEN_PID names this process. */
-	if (sdnotify_init(acause, sizeof(acause)) == -1) {
-		log_error("%s", acause);
+	if (sdnotify_init(&why) == -1) {
+		log_error("%s", why);
+		free(why);
 		config_free(cfg);
 		return 1;
 	}
@@ -461,10 +463,10 @@ main(int argc, char **argv)
 	/* Locked before the admin socket: a second instance must not touch it. */
 	if (*cfg->pid_file != '\0' &&
 	    ((pidpath = strdup(cfg->pid_file)) == NULL ||
-	    (pidfd = main_pidfile_open(pidpath, acause,
-	    sizeof(acause))) == -1 ||
-	    main_pidfile_write(pidfd, pidpath, acause, sizeof(acause)) == -1)) {
-		log_error("%s", pidpath != NULL ? acause : strerror(errno));
+	    (pidfd = main_pidfile_open(pidpath, &why)) == -1 ||
+	    main_pidfile_write(pidfd, pidpath, &why) == -1)) {
+		log_error("%s", pidpath != NULL ? why : strerror(errno));
+		free(why);
 		main_pidfile_remove(pidfd, pidpath);
 		free(pidpath);
 		sdnotify_close();
@@ -501,14 +503,15 @@ main(int argc, char **argv)
 		log_error("%s", why);
 		free(why);
 		rc = 1;
-	} else if (server_listen(srv, &cause) == -1) {
-		log_error("cannot listen: %s", cause);
+	} else if (server_listen(srv, &why) == -1) {
+		log_error("cannot listen: %s", why);
+		free(why);
 		admin_stop();
 		rc = 1;
-	} else if (main_drop_privileges(server_config(srv), acause,
-	    sizeof(acause)) == -1) {
+	} else if (main_drop_privileges(server_config(srv), &why) == -1) {
 		/* Bound as root, but never serving as root against User. */
-		log_error("%s; not starting", acause);
+		log_error("%s; not starting", why);
+		free(why);
 		admin_stop();
 		rc = 1;
 	} else {

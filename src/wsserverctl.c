@@ -217,7 +217,8 @@ main(int argc, char **argv)
 	struct sigaction	 sa;
 	FILE			*f;
 	const char		*sock = NULL, *ini = NULL, *text;
-	char			 line[ADMIN_LINE_MAX + 8], path[4096], err[1024];
+	char			 line[ADMIN_LINE_MAX + 8], path[4096];
+	char			*cause = NULL;
 	char			*buf = NULL, **lines = NULL, *abspath = NULL;
 	size_t			 cap = 0, nlines = 0, i;
 	ssize_t			 n;
@@ -275,9 +276,9 @@ main(int argc, char **argv)
 		perror("wsserverctl");
 		return CTL_EXIT_ERROR;
 	}
-	if ((rc = admin_parse(line, strlen(line), req, err, sizeof(err))) !=
-	    0) {
-		fprintf(stderr, "wsserverctl: %s\n", err);
+	if ((rc = admin_parse(line, strlen(line), req, &cause)) != 0) {
+		fprintf(stderr, "wsserverctl: %.1023s\n", cause);
+		free(cause);
 		free(req);
 		return CTL_EXIT_USAGE;
 	}

@@ -10,11 +10,29 @@
 #include "admin/cmd.h"
 #include "check_suites.h"
 
-/* Parses a line and returns the code; the request goes to *req. */
+/*
+ * Parses len bytes of line and returns the code; the request goes to
+ * *req, the cause (if any) into err.
+ */
+static int
+parse_n(const char *line, size_t len, struct admin_req *req, char *err,
+    size_t errlen)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	rc = admin_parse(line, len, req, &cause);
+	ck_assert((rc == 0) == (cause == NULL));
+	snprintf(err, errlen, "%s", cause != NULL ? cause : "");
+	free(cause);
+	return rc;
+}
+
+/* Parses a line and returns the code; see parse_n. */
 static int
 parse(const char *line, struct admin_req *req, char *err, size_t errlen)
 {
-	return admin_parse(line, strlen(line), req, err, errlen);
+	return parse_n(line, strlen(line), req, err, errlen);
 }
 
 /* The JSON string admin_json_string makes of s[0..len). */
@@ -160,7 +178,7 @@ START_TEST(test_parse_errors)
 	    WSD_ERR_USAGE);
 	ck_assert_int_eq(parse("sendtext 5 a\rb", &req, err, sizeof(err)),
 	    WSD_ERR_USAGE);
-	ck_assert_int_eq(admin_parse("help\0x", 6, &req, err, sizeof(err)),
+	ck_assert_int_eq(parse_n("help\0x", 6, &req, err, sizeof(err)),
 	    WSD_ERR_USAGE);
 }
 END_TEST
@@ -177,12 +195,12 @@ START_TEST(test_parse_line_cap)
 	memcpy(line, "sendtext 1 ", 11);
 	n = ADMIN_LINE_MAX;
 	line[n - 1] = '\n';
-	ck_assert_int_eq(admin_parse(line, n, &req, err, sizeof(err)), 0);
+	ck_assert_int_eq(parse_n(line, n, &req, err, sizeof(err)), 0);
 	ck_assert_uint_eq(strlen(req.argv[1]), ADMIN_LINE_MAX - 12);
 	/* One more byte: too long. */
 	line[n - 1] = 'x';
 	line[n] = '\n';
-	ck_assert_int_eq(admin_parse(line, n + 1, &req, err, sizeof(err)),
+	ck_assert_int_eq(parse_n(line, n + 1, &req, err, sizeof(err)),
 	    WSD_ERR_LINE);
 }
 END_TEST

@@ -46,7 +46,7 @@ START_TEST(test_admit_plain)
 	struct ws_request	 req;
 	struct route		 r;
 	struct conn_admission	 a;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 
 	request(&req, "");
 	route(&r);
@@ -69,13 +69,14 @@ START_TEST(test_admit_origins)
 	struct ws_request	 req;
 	struct route		 r;
 	struct conn_admission	 a;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 
 	request(&req, "Origin: https://evil.test\r\n");
 	route(&r);
 	r.origins = "https://good.test";
 	ck_assert_int_eq(conn_admit(cfg, &r, &req, false, 0, &a, &cause), 403);
 	ck_assert_str_eq(cause, "origin not allowed");
+	free(cause);
 	r.origins = "https://good.test, *";
 	ck_assert_int_eq(conn_admit(cfg, &r, &req, false, 0, &a, &cause), 101);
 	ws_request_free(&req);
@@ -109,7 +110,7 @@ START_TEST(test_admit_route_limit)
 	struct ws_request	 req;
 	struct route		 r;
 	struct conn_admission	 a;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 
 	request(&req, "");
 	route(&r);
@@ -117,6 +118,7 @@ START_TEST(test_admit_route_limit)
 	ck_assert_int_eq(conn_admit(cfg, &r, &req, false, 1, &a, &cause), 101);
 	ck_assert_int_eq(conn_admit(cfg, &r, &req, false, 2, &a, &cause), 429);
 	ck_assert_str_eq(cause, "route MaxConnections reached");
+	free(cause);
 	r.max_connections = 0;
 	ck_assert_int_eq(conn_admit(cfg, &r, &req, false, 99999, &a, &cause),
 	    101);
@@ -131,7 +133,7 @@ START_TEST(test_admit_subprotocol)
 	struct ws_request	 req;
 	struct route		 r;
 	struct conn_admission	 a;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 
 	request(&req, "Sec-WebSocket-Protocol: superchat, chat\r\n");
 	route(&r);
@@ -155,7 +157,7 @@ START_TEST(test_admit_deflate)
 	struct ws_request	 req;
 	struct route		 r;
 	struct conn_admission	 a;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 
 	request(&req, "Sec-WebSocket-Extensions: permessage-deflate; "
 	    "client_max_window_bits\r\n");

@@ -21,7 +21,7 @@ START_TEST(test_address_path)
 {
 	struct sockaddr_un	 sun;
 	socklen_t		 len = 0;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 
 	ck_assert_int_eq(sdnotify_parse_address("/run/systemd/notify", &sun,
 	    &len, &cause), 0);
@@ -35,7 +35,7 @@ START_TEST(test_address_abstract)
 {
 	struct sockaddr_un	 sun;
 	socklen_t		 len = 0;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 
 	ck_assert_int_eq(sdnotify_parse_address("@sd/notify", &sun, &len,
 	    &cause), 0);
@@ -50,19 +50,29 @@ START_TEST(test_address_bad)
 {
 	struct sockaddr_un	 sun;
 	socklen_t		 len = 0;
-	const char		*cause = NULL;
+	char			*cause = NULL;
 	char			 lng[200];
 
 	ck_assert_int_eq(sdnotify_parse_address("", &sun, &len, &cause), -1);
 	ck_assert_str_eq(cause, "empty address");
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(sdnotify_parse_address(NULL, &sun, &len, &cause), -1);
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(sdnotify_parse_address("run/notify", &sun, &len,
 	    &cause), -1);
 	ck_assert_str_eq(cause, "not an absolute path or an abstract (@) name");
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(sdnotify_parse_address("vsock:2:1234", &sun, &len,
 	    &cause), -1);
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(sdnotify_parse_address("@", &sun, &len, &cause), -1);
 	ck_assert_str_eq(cause, "empty abstract name");
+	free(cause);
+	cause = NULL;
 
 	/* sun_path holds 107 bytes of path and the NUL; 108 is too many. */
 	memset(lng, 'a', sizeof(lng));
@@ -74,6 +84,8 @@ START_TEST(test_address_bad)
 	lng[108] = '\0';
 	ck_assert_int_eq(sdnotify_parse_address(lng, &sun, &len, &cause), -1);
 	ck_assert_str_eq(cause, "address too long");
+	free(cause);
+	cause = NULL;
 	lng[0] = '@';
 	lng[107] = '\0';
 	ck_assert_int_eq(sdnotify_parse_address(lng, &sun, &len, &cause), 0);
@@ -152,7 +164,7 @@ END_TEST
 
 START_TEST(test_listen_count)
 {
-	const char	*cause = NULL;
+	char		*cause = NULL;
 
 	ck_assert_int_eq(sdnotify_listen_count(NULL, NULL, 7, &cause), 0);
 	ck_assert_int_eq(sdnotify_listen_count("7", NULL, 7, &cause), 0);
@@ -166,9 +178,17 @@ START_TEST(test_listen_count)
 	ck_assert_int_eq(sdnotify_listen_count("7", "0", 7, &cause), -1);
 	ck_assert_str_eq(cause, "LISTEN_FDS is not a number of sockets in "
 	    "1..16");
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(sdnotify_listen_count("7", "17", 7, &cause), -1);
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(sdnotify_listen_count("7", "two", 7, &cause), -1);
+	free(cause);
+	cause = NULL;
 	ck_assert_int_eq(sdnotify_listen_count("7", "-1", 7, &cause), -1);
+	free(cause);
+	cause = NULL;
 }
 END_TEST
 
@@ -200,7 +220,7 @@ bind_notify(const char *addr)
 {
 	struct sockaddr_un	 sun;
 	socklen_t		 len;
-	const char		*cause;
+	char			*cause = NULL;
 	int			 fd;
 
 	ck_assert_int_eq(sdnotify_parse_address(addr, &sun, &len, &cause), 0);
@@ -226,7 +246,7 @@ recv_notify(int fd, char *buf, size_t len)
 /* The whole path through init and send, to a path and an abstract socket. */
 START_TEST(test_send)
 {
-	char	 path[64], abst[64], cause[256], buf[SDNOTIFY_MSG_MAX];
+	char	 path[64], abst[64], *cause = NULL, buf[SDNOTIFY_MSG_MAX];
 	int	 fd, i;
 
 	for (i = 0; i < 2; i++) {
@@ -239,7 +259,7 @@ START_TEST(test_send)
 		ck_assert_int_eq(setenv("NOTIFY_SOCKET", i == 0 ? path : abst,
 		    1), 0);
 		ck_assert_int_eq(setenv("WATCHDOG_USEC", "4000000", 1), 0);
-		ck_assert_int_eq(sdnotify_init(cause, sizeof(cause)), 0);
+		ck_assert_int_eq(sdnotify_init(&cause), 0);
 		/* Unset, so that no handler or child sees them. */
 		ck_assert_ptr_null(getenv("NOTIFY_SOCKET"));
 		ck_assert_ptr_null(getenv("WATCHDOG_USEC"));
@@ -270,7 +290,7 @@ END_TEST
  */
 START_TEST(test_listen_init)
 {
-	char		 pid[32], cause[256], cause2[256], name[16];
+	char		 pid[32], *cause = NULL, *cause2 = NULL, name[16];
 	const char	*n = NULL;
 	int		 fds[2], saved, flags, r1, r2, fd0, fd1;
 	bool		 unset1, unset2;
@@ -287,7 +307,7 @@ START_TEST(test_listen_init)
 	setenv("LISTEN_PID", pid, 1);
 	setenv("LISTEN_FDS", "1", 1);
 	setenv("LISTEN_FDNAMES", "web", 1);
-	r1 = sdnotify_init(cause, sizeof(cause));
+	r1 = sdnotify_init(&cause);
 	unset1 = getenv("LISTEN_PID") == NULL && getenv("LISTEN_FDS") == NULL &&
 	    getenv("LISTEN_FDNAMES") == NULL;
 	fd0 = sdnotify_listen_fd(0, &n);
@@ -297,7 +317,7 @@ START_TEST(test_listen_init)
 	/* A bad count for us is an error, and the variables still go. */
 	setenv("LISTEN_PID", pid, 1);
 	setenv("LISTEN_FDS", "99", 1);
-	r2 = sdnotify_init(cause2, sizeof(cause2));
+	r2 = sdnotify_init(&cause2);
 	unset2 = getenv("LISTEN_PID") == NULL && getenv("LISTEN_FDS") == NULL;
 	dup2(saved, 3);
 	close(saved);
@@ -311,6 +331,7 @@ START_TEST(test_listen_init)
 	ck_assert_int_eq(r2, -1);
 	ck_assert_str_eq(cause2, "socket activation: LISTEN_FDS is not a "
 	    "number of sockets in 1..16");
+	free(cause2);
 	ck_assert(unset2);
 	sdnotify_close();
 	close(fds[0]);

@@ -90,7 +90,7 @@ START_TEST(test_spawn_runs_and_reaps)
 	struct spawn_cmd cmd = { .id = "1", .what = "handler", .argv = argv,
 	    .envp = envp };
 	struct reaped	 r = { 0, 0 };
-	const char	*cause = NULL;
+	char		*cause = NULL;
 	char		 buf[256];
 	int		 fds[3];
 	size_t		 n;
@@ -126,7 +126,7 @@ spawn_output(char *const argv[])
 	struct spawn_cmd cmd = { .id = "2", .what = "handler", .argv = argv,
 	    .envp = envp };
 	struct reaped	 r = { 0, 0 };
-	const char	*cause = NULL;
+	char		*cause = NULL;
 	int		 fds[3];
 	size_t		 n;
 
@@ -176,15 +176,17 @@ START_TEST(test_spawn_exec_fails)
 	struct spawn_cmd cmd = { .id = "3", .what = "handler", .argv = argv,
 	    .envp = envp };
 	struct reaped	 r = { 0, 0 };
-	const char	*cause = NULL;
+	char		*cause = NULL;
 	int		 fds[3];
 
 	/* The program's own directory does not exist: chdir fails first. */
 	ck_assert_int_eq(spawn_start(&cmd, fds, spawn_done, &r, &cause), -1);
 	ck_assert_str_eq(cause, "chdir failed");
+	free(cause);
 	argv[0] = "/bin/no-such-program";
 	ck_assert_int_eq(spawn_start(&cmd, fds, spawn_done, &r, &cause), -1);
 	ck_assert_str_eq(cause, "exec failed");
+	free(cause);
 	/* The failed child was reaped at once, and done is not called. */
 	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
 	ck_assert_int_eq(r.calls, 0);
@@ -199,7 +201,7 @@ START_TEST(test_spawn_forget_kills_group)
 	struct spawn_cmd cmd = { .id = "4", .what = "handler", .argv = argv,
 	    .envp = envp };
 	struct reaped	 r = { 0, 0 };
-	const char	*cause = NULL;
+	char		*cause = NULL;
 	int		 fds[3], i;
 	pid_t		 pid;
 

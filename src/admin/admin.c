@@ -251,12 +251,13 @@ admin_dispatch(struct admin_client *cl, const char *line, size_t len)
 {
 	static struct admin_req	 req;
 	const char		*name;
-	char			 err[1024];
+	char			*cause = NULL;
 	int			 code;
 	bool			 changes;
 
-	if ((code = admin_parse(line, len, &req, err, sizeof(err))) != 0) {
-		admin_err(cl, code, "%s", err);
+	if ((code = admin_parse(line, len, &req, &cause)) != 0) {
+		admin_err(cl, code, "%.1023s", cause);
+		free(cause);
 		return;
 	}
 	name = admin_cmd_name((size_t)req.cmd);

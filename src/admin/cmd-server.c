@@ -404,7 +404,7 @@ void
 admin_exec_start(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
 {
-	const char	*cause;
+	char	*cause = NULL;
 
 	if (server_stopping(admin.srv)) {
 		admin_err(cl, WSD_ERR_UNAVAILABLE, "the server is shutting "
@@ -418,6 +418,7 @@ admin_exec_start(struct admin_client *cl, const struct admin_req *r,
 	}
 	if (server_listen(admin.srv, &cause) == -1) {
 		admin_err(cl, WSD_ERR_LISTEN, "cannot listen: %s", cause);
+		free(cause);
 		return;
 	}
 	admin_ok(cl, "listening on %s", server_local_address(admin.srv));

@@ -265,29 +265,30 @@ admin_cmd_lookup(const char *name, size_t len)
 	return found;
 }
 
-/* Writes the commands that begin with name[0..len) into err, after a head. */
-static void
-admin_choices(char *err, size_t errlen, const char *head, const char *name,
-    size_t len)
+/* The commands that begin with name[0..len), after a head (malloc'd). */
+static char *
+admin_choices(const char *head, const char *name, size_t len)
 {
-	size_t	 i, n;
+	char	*s, *t;
+	size_t	 i;
 	bool	 first = true;
 
-	snprintf(err, errlen, "%s", head);
+	s = xstrdup(head);
 	for (i = 0; i < ADMIN_NCMDS; i++) {
 		if (len > 0 && strncasecmp(admin_cmds[i].name, name, len) != 0)
 			continue;
-		n = strlen(err);
-		snprintf(err + n, errlen - n, "%s%s", first ? "" : ", ",
+		xasprintf(&t, "%s%s%s", s, first ? "" : ", ",
 		    admin_cmds[i].name);
+		free(s);
+		s = t;
 		first = false;
 	}
+	return s;
 }
 
 /* Splits a command line into the command and its arguments; see cmd.h. */
 int
-admin_parse(const char *line, size_t len, struct admin_req *r, char *err,
-    size_t errlen)
+admin_parse(const char *line, size_t len, struct admin_req *r, char **cause)
 {
 	const struct admin_cmd	*k;
 	char			*p, head[128];
@@ -305,13 +306,13 @@ admin_parse(const char *line, size_t len, struct admin_req *r, char *err,
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len + 1 > ADMIN_LINE_MAX) {
-		snprintf(err, errlen, "line too long (at most %d bytes)",
+		xasprintf(cause, "line too long (at most %d bytes)",
 		    ADMIN_LINE_MAX);
 		return WSD_ERR_LINE;
 	}
 	if (memchr(line, '\0', len) != NULL || memchr(line, '\n', len) !=
 	    NULL || memchr(line, '\r', len) != NULL) {
-		snprintf(err, errlen, "NUL, CR or LF inside the command line");
+		*cause = xstrdup("NUL, CR or LF inside the command line");
 		return WSD_ERR_USAGE;
 	}
 	memcpy(r->buf, line, len);
@@ -322,15 +323,15 @@ admin_parse(const char *line, size_t len, struct admin_req *r, char *err,
 	p = r->buf + strspn(r->buf, " \t");
 	wlen = strcspn(p, " \t");
 	if (wlen == 0) {
-		admin_choices(err, errlen, "empty command line; commands: ",
-		    "", 0);
+		*cause = admin_choices("empty command line; commands: ", "",
+		    0);
 		return WSD_ERR_UNKNOWN;
 	}
 	if ((idx = admin_cmd_lookup(p, wlen)) < 0) {
 		snprintf(head, sizeof(head), "%s command \"%.*s\"; %s",
 		    idx == -2 ? "ambiguous" : "unknown", (int)(wlen > 32 ? 32 :
 		    wlen), p, idx == -2 ? "it could be: " : "commands: ");
-		admin_choices(err, errlen, head, p, idx == -2 ? wlen : 0);
+		*cause = admin_choices(head, p, idx == -2 ? wlen : 0);
 		return idx == -2 ? WSD_ERR_AMBIGUOUS : WSD_ERR_UNKNOWN;
 	}
 	r->cmd = idx;
@@ -369,7 +370,7 @@ admin_parse(const char *line, size_t len, struct admin_req *r, char *err,
 		r->argv[--r->argc] = NULL;
 	}
 	if (r->argc < k->min_args || r->argc > k->max_args) {
-		snprintf(err, errlen, "usage: %s%s%s", k->name,
+		xasprintf(cause, "usage: %s%s%s", k->name,
 		    *k->usage != '\0' ? " " : "", k->usage);
 		return WSD_ERR_USAGE;
 	}

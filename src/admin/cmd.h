@@ -114,11 +114,11 @@ struct admin_req {
  * Arguments are separated by spaces or tabs; a command's last text
  * argument (sendtext, broadcast, disconnect's reason, config) is the rest
  * of the line after one separator, spaces kept. Returns 0 with req filled,
- * or WSD_ERR_LINE, WSD_ERR_UNKNOWN, WSD_ERR_AMBIGUOUS (err lists the
- * choices) or WSD_ERR_USAGE with err set.
+ * or WSD_ERR_LINE, WSD_ERR_UNKNOWN, WSD_ERR_AMBIGUOUS (*cause lists the
+ * choices) or WSD_ERR_USAGE with *cause (malloc'd) set.
  */
 int	admin_parse(const char *line, size_t len, struct admin_req *req,
-	    char *err, size_t errlen);
+	    char **cause);
 
 /*
  * Whether a parsed request changes state: its command's, except that

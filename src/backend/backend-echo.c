@@ -13,7 +13,7 @@ struct echo {
 
 /* Opens an echo instance; never fails. */
 static void *
-echo_open(struct conn *c, const struct route *r, const char **cause)
+echo_open(struct conn *c, const struct route *r, char **cause)
 {
 	struct echo	*e;
 

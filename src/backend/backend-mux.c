@@ -85,7 +85,7 @@ struct mux_chan {
 static LIST_HEAD(, mux_chan) mux_chans = LIST_HEAD_INITIALIZER(mux_chans);
 static uint8_t	mux_empty[1];		/* the data of empty payloads */
 
-static void	*mux_open(struct conn *, const struct route *, const char **);
+static void	*mux_open(struct conn *, const struct route *, char **);
 static void	 mux_message(void *, enum ws_msg_type, const uint8_t *, size_t,
 		    bool, bool);
 static void	 mux_writable(void *);
@@ -221,7 +221,7 @@ mux_put(struct mux_chan *ch, const void *payload, size_t len,
  * instance, or NULL with *cause set when the backend is down (503).
  */
 static void *
-mux_open(struct conn *conn, const struct route *route, const char **cause)
+mux_open(struct conn *conn, const struct route *route, char **cause)
 {
 	struct mux_chan	*ch;
 	struct mux_sess	*s;
@@ -231,7 +231,7 @@ mux_open(struct conn *conn, const struct route *route, const char **cause)
 
 	ch = mux_chan_get(conn_base(conn), route);
 	if (ch->bev == NULL) {
-		*cause = "backend down";
+		*cause = xstrdup("backend down");
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));

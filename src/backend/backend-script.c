@@ -74,7 +74,7 @@ struct script {
 	bool			 out_eof;
 };
 
-static void	*script_open(struct conn *, const struct route *, const char **);
+static void	*script_open(struct conn *, const struct route *, char **);
 static void	 script_message(void *, enum ws_msg_type, const uint8_t *,
 		    size_t, bool, bool);
 static void	 script_writable(void *);
@@ -140,7 +140,7 @@ static char		 script_errline[SCRIPT_ERRLINE_MAX + 1];
  * NULL with *cause set (the failure is logged).
  */
 static void *
-script_open(struct conn *conn, const struct route *route, const char **cause)
+script_open(struct conn *conn, const struct route *route, char **cause)
 {
 	struct script		*s;
 	int			 fds[3];
@@ -154,7 +154,7 @@ script_open(struct conn *conn, const struct route *route, const char **cause)
 		argv = dargv;
 	}
 	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
-		*cause = "no handler program";
+		*cause = xstrdup("no handler program");
 		log_error("%s %s", conn_id(conn), *cause);
 		return NULL;
 	}

@@ -50,7 +50,7 @@ struct ux {
 	bool			 shut_wr;	/* we shut ours */
 };
 
-static void	*ux_open(struct conn *, const struct route *, const char **);
+static void	*ux_open(struct conn *, const struct route *, char **);
 static void	 ux_message(void *, enum ws_msg_type, const uint8_t *, size_t,
 		    bool, bool);
 static void	 ux_writable(void *);
@@ -91,32 +91,35 @@ static const struct pump_ops ux_pump_ops = {
  * Returns the instance, or NULL with *cause set and the failure logged.
  */
 static void *
-ux_open(struct conn *conn, const struct route *route, const char **cause)
+ux_open(struct conn *conn, const struct route *route, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct ux		*u;
 	char			**envp;
 	int			 fd, kt;
+	bool			 busy;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (route->socket == NULL ||
 	    strlen(route->socket) >= sizeof(sun.sun_path)) {
-		*cause = "no backend socket";
+		*cause = xstrdup("no backend socket");
 		log_error("%s %s", conn_id(conn), *cause);
 		return NULL;
 	}
 	memcpy(sun.sun_path, route->socket, strlen(route->socket));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		*cause = "backend socket failed";
-		log_error("%s %s: %s", conn_id(conn), *cause, strerror(errno));
+		log_error("%s backend socket failed: %s", conn_id(conn),
+		    strerror(errno));
+		*cause = xstrdup("backend socket failed");
 		return NULL;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		*cause = errno == EAGAIN ? "backend busy" : "backend down";
+		busy = errno == EAGAIN;
 		log_error("%s cannot connect to backend %s: %s", conn_id(conn),
 		    route->socket, strerror(errno));
+		*cause = xstrdup(busy ? "backend busy" : "backend down");
 		close(fd);
 		return NULL;
 	}

@@ -306,15 +306,15 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 /* Runs a program for a connection, CGI environment and all; see cgi.h. */
 pid_t
 cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
-    int fds[3], void (*done)(void *, int), void *arg, const char **cause)
+    int fds[3], void (*done)(void *, int), void *arg, char **cause)
 {
 	struct spawn_cmd	 cmd;
 	pid_t			 pid;
 
 	/* The start refused this already; a late config change must too. */
 	if (geteuid() == 0 && !conn_config(conn)->allow_root_handlers) {
-		*cause = "refusing to run a handler as root (set User, or "
-		    "AllowRootHandlers)";
+		*cause = xstrdup("refusing to run a handler as root (set "
+		    "User, or AllowRootHandlers)");
 		log_error("%s %s", conn_id(conn), *cause);
 		return -1;
 	}
@@ -513,7 +513,7 @@ cgi_hook_check(struct cgi_hook *h)
  */
 static void *
 cgi_hook_start(struct conn *conn, const struct route *route,
-    const char **cause)
+    char **cause)
 {
 	struct cgi_hook		*h;
 	char			*argv[2];

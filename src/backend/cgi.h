@@ -28,11 +28,11 @@ char	**cgi_env_build(struct conn *, const struct route *, bool process);
  * WorkingDirectory, as spawn.h starts processes: fds gets its stdin,
  * stdout and stderr, done(arg, wait status) is called once it is reaped.
  * Refuses to run anything as root unless AllowRootHandlers. Returns the
- * pid, or -1 with *cause (static; the detail is logged).
+ * pid, or -1 with *cause (malloc'd; the detail is logged).
  */
 pid_t	 cgi_spawn(struct conn *, const struct route *, char *const *argv,
 	    int fds[3], void (*done)(void *, int), void *arg,
-	    const char **cause);
+	    char **cause);
 
 /*
  * Appends envp to out as an SCGI request header: a netstring of

@@ -40,7 +40,7 @@ dir_free(void *arg)
  * routes: nothing to choose.
  */
 int
-dir_admit(struct conn *conn, const struct route *r, const char **cause)
+dir_admit(struct conn *conn, const struct route *r, char **cause)
 {
 	struct dir_choice	*d;
 	const char		*rest, *slash;
@@ -50,7 +50,6 @@ dir_admit(struct conn *conn, const struct route *r, const char **cause)
 
 	if (r->kind != BACKEND_DIR || conn_backend_state(conn) != NULL)
 		return 0;
-	*cause = "no such program";
 	plen = strlen(r->path) - 1;		/* without the "*" */
 	if (plen > 0 && r->path[plen - 1] == '/')
 		plen--;
@@ -59,8 +58,10 @@ dir_admit(struct conn *conn, const struct route *r, const char **cause)
 		rest++;
 	slash = strchr(rest, '/');
 	n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
-	if (n == 0 || n > 255 || rest[0] == '.' || memchr(rest, '\\', n))
+	if (n == 0 || n > 255 || rest[0] == '.' || memchr(rest, '\\', n)) {
+		*cause = xstrdup("no such program");
 		return 404;
+	}
 	xasprintf(&cand, "%s/%.*s", r->dir, (int)n, rest);
 	real = realpath(cand, NULL);
 	free(cand);
@@ -69,6 +70,7 @@ dir_admit(struct conn *conn, const struct route *r, const char **cause)
 	    (real[dlen] != '/' && dlen > 1) || stat(real, &sb) == -1 ||
 	    !S_ISREG(sb.st_mode) || access(real, X_OK) == -1) {
 		free(real);
+		*cause = xstrdup("no such program");
 		return 404;
 	}
 	d = xcalloc(1, sizeof(*d));

@@ -15,10 +15,10 @@ struct route;
  * choice with the connection. Hidden names (which covers ".." too),
  * symlinks that resolve outside the directory and anything but an
  * executable regular file are refused. Returns 0 (other routes: nothing
- * to choose), or 404 with *cause set.
+ * to choose), or 404 with *cause set (malloc'd).
  */
 int		 dir_admit(struct conn *, const struct route *,
-		    const char **cause);
+		    char **cause);
 
 /*
  * The program chosen for conn (absolute, real path), with its

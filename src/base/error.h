@@ -1,13 +1,18 @@
 /*
  * error.h - the daemon's one error convention and its error codes.
  *
- * Convention (tmux's): a fallible function returns -1 (or NULL) and, when
- * its caller passed a non-NULL "char **cause", sets *cause to a malloc'd
- * sentence saying why (xasprintf/xstrdup); the caller frees it. Nothing
- * below the level that decides what to do logs the failure: the function
- * returns the cause, the decider logs it once (or answers it, or both).
- * Functions that find many problems at once (a configuration file) put
- * every one in the same *cause, one per line.
+ * Convention (tmux's): a fallible function returns -1 (or NULL, or the
+ * status it refuses with) and, when its caller passed a non-NULL "char
+ * **cause", sets *cause to a malloc'd sentence saying why (xasprintf,
+ * xstrdup); the caller frees it. Nothing below the level that decides
+ * what to do logs the failure: the function returns the cause, the
+ * decider logs it once (or answers it, or both). Functions that find many
+ * problems at once (a configuration file) put every one in the same
+ * *cause, one per line. Where a cause reaches a client (a refused
+ * upgrade's body, a backend that cannot start), it is a short text fit
+ * for the client and the detail (errno, paths) is logged where it is
+ * known. The protocol core (src/core) has no allocator of ours: its pure
+ * functions return static reasons through "const char **".
  *
  * Codes: where a failure has a number of its own (an admin reply's ERR
  * code, the reference's error codes), it is one of these. The reference's

@@ -27,7 +27,7 @@
 #include "conf/config-value.h"
 
 /*
- * Loads and validates path. Returns the config, or NULL with *errors set to
+ * Loads and validates path. Returns the config, or NULL with *cause set to
  * every problem found, one "file:line: message" per line (malloc'd; the
  * caller frees). A missing file is one error. Unknown sections and keys,
  * bad values, out-of-range numbers, duplicate route paths and routes
@@ -40,7 +40,7 @@
  * bad one being an error at its key's line; the [ssl] keys are checked
  * with UseSSL off too.
  */
-struct config	*config_load(const char *path, char **errors);
+struct config	*config_load(const char *path, char **cause);
 
 /*
  * Refuses script handlers that would run as root: when euid is 0, User is

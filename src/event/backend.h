@@ -46,16 +46,16 @@ struct backend_ops {
 	/*
 	 * Optional, first of all (before AllowedOrigins and the rest of the
 	 * admission): returns 0 to go on, or the HTTP status that refuses
-	 * the request with *cause (static). A dir: route chooses its
+	 * the request with *cause (malloc'd). A dir: route chooses its
 	 * program here (conn_set_backend_state keeps the choice).
 	 */
-	int	 (*admit)(struct conn *, const struct route *, const char **cause);
+	int	 (*admit)(struct conn *, const struct route *, char **cause);
 	/*
-	 * Returns the instance, or NULL with *cause set to a short static
-	 * text (the client's 503 body, or the close reason), the detail
-	 * logged by the backend.
+	 * Returns the instance, or NULL with *cause set (malloc'd) to a
+	 * short text fit for the client's 503 body, the detail logged by the
+	 * backend.
 	 */
-	void	*(*open)(struct conn *, const struct route *, const char **cause);
+	void	*(*open)(struct conn *, const struct route *, char **cause);
 	/* Message data from the client, in pieces as the session delivers them. */
 	void	 (*message)(void *b, enum ws_msg_type type, const uint8_t *data,
 		    size_t len, bool first, bool last);
@@ -81,11 +81,12 @@ struct backend_ops {
  * A step of an upgrade's decision taken outside the connection: the
  * route's OpenRequestHook. start begins deciding for a connection; the
  * answer comes through conn_decided, never from within start. Returns
- * its state, or NULL with *cause (a 503). cancel: nobody waits any more.
+ * its state, or NULL with *cause (malloc'd; a 503). cancel: nobody waits
+ * any more.
  */
 struct backend_hook_ops {
 	void	*(*start)(struct conn *, const struct route *,
-		    const char **cause);
+		    char **cause);
 	void	 (*cancel)(void *);
 };
 

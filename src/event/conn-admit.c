@@ -194,19 +194,19 @@ conn_verdict_resp(const char *r, size_t n, const char *proto,
 int
 conn_admit(const struct config *cfg, const struct route *r,
     const struct ws_request *req, bool tls, unsigned int route_open,
-    struct conn_admission *a, const char **cause)
+    struct conn_admission *a, char **cause)
 {
 	struct ws_deflate_config	 dcfg;
 	char				 ext[256];
 
 	memset(a, 0, sizeof(*a));
 	if (!conn_origin_allowed(r->origins, req->origin, req->host, tls)) {
-		*cause = "origin not allowed";
+		*cause = xstrdup("origin not allowed");
 		return 403;
 	}
 	if (r->max_connections > 0 &&
 	    route_open >= (unsigned int)r->max_connections) {
-		*cause = "route MaxConnections reached";
+		*cause = xstrdup("route MaxConnections reached");
 		return 429;
 	}
 	if (*r->subprotocols != '\0' &&
@@ -220,7 +220,7 @@ conn_admit(const struct config *cfg, const struct route *r,
 	a->resp_len = ws_handshake_response(a->resp, sizeof(a->resp), req->key,
 	    a->proto[0] != '\0' ? a->proto : NULL, a->deflate ? ext : NULL);
 	if (a->resp_len == 0) {
-		*cause = "response too large";
+		*cause = xstrdup("response too large");
 		return 500;
 	}
 	return 101;

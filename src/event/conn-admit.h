@@ -32,11 +32,12 @@ struct conn_admission {
  * Admits req on route r (routed and, for dir:, resolved already): origin
  * (403), the route's MaxConnections against route_open WebSockets open on
  * it (429), then the subprotocol, permessage-deflate and the response.
- * Returns 101 with *a filled, or the HTTP status with *cause (static).
+ * Returns 101 with *a filled, or the HTTP status with *cause (malloc'd,
+ * fit for the response's body).
  */
 int	conn_admit(const struct config *, const struct route *r,
 	    const struct ws_request *req, bool tls, unsigned int route_open,
-	    struct conn_admission *a, const char **cause);
+	    struct conn_admission *a, char **cause);
 
 /* The server's permessage-deflate settings, from the [websocket] keys. */
 void	conn_deflate_config(const struct config *, struct ws_deflate_config *);

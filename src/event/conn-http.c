@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "conf/config.h"
 #include "core/proxy.h"
 #include "core/ws-handshake.h"
@@ -20,9 +21,10 @@
 
 /* ProxyProtocol: takes the PROXY header; see conn-int.h. */
 int
-conn_proxy_take(struct conn *c, const char **cause)
+conn_proxy_take(struct conn *c, char **cause)
 {
 	struct proxy_header	 h;
+	const char		*why;
 	size_t			 n = evbuffer_get_length(c->in);
 	ssize_t			 r;
 	uint8_t			*p;
@@ -35,18 +37,20 @@ conn_proxy_take(struct conn *c, const char **cause)
 		if ((r = proxy_detect(p, n)) == -1)
 			return 0;
 		if (r == 1) {
-			*cause = "PROXY header from a client not in "
-			    "ProxyTrustedClients";
+			*cause = xstrdup("PROXY header from a client not in "
+			    "ProxyTrustedClients");
 			return -1;
 		}
 		c->proxy_done = true;
 		return 1;
 	}
 	if ((r = proxy_parse(p, n, (enum proxy_mode)c->cfg->proxy_protocol,
-	    &h, cause)) == 0)
+	    &h, &why)) == 0)
 		return 0;
-	if (r < 0)
+	if (r < 0) {
+		*cause = xstrdup(why);
 		return -1;
+	}
 	if (!h.local) {
 		log_verbose("%s PROXY v%d: client %s:%d via %s:%d", c->id,
 		    h.version, h.src_addr, h.src_port, c->raddr, c->rport);
@@ -56,7 +60,8 @@ conn_proxy_take(struct conn *c, const char **cause)
 			runtime_stats()->rejected_acl++;
 			snprintf(c->raddr, INET6_ADDRSTRLEN, "%s", h.src_addr);
 			c->rport = (uint16_t)h.src_port;
-			*cause = "not allowed by AllowedClients/BlockedClients";
+			*cause = xstrdup("not allowed by "
+			    "AllowedClients/BlockedClients");
 			return -1;
 		}
 		snprintf(c->raddr, INET6_ADDRSTRLEN, "%s", h.src_addr);

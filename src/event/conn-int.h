@@ -295,9 +295,9 @@ struct ssl_st	*conn_io_ssl(const struct conn *);
  * ProxyProtocol: takes the PROXY header a trusted client must send first
  * (the addresses become the real client's), and refuses one from anybody
  * else. Returns 1 when done (the client's own bytes follow), 0 to wait
- * for more, -1 to drop the connection, *cause saying why.
+ * for more, -1 to drop the connection, *cause (malloc'd) saying why.
  */
-int	 conn_proxy_take(struct conn *, const char **cause);
+int	 conn_proxy_take(struct conn *, char **cause);
 /*
  * Plain HTTP on the WebSocket port: HealthPath (before parsing), and the
  * dev console for a GET of a route's path without Upgrade (parsed).

@@ -285,7 +285,8 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len)
 	struct conn_hs			*hs = c->hs;
 	struct ws_session_config	 scfg;
 	struct ws_deflate_config	 dcfg;
-	const char			*cause, *sp;
+	const char			*sp;
+	char				*cause = NULL;
 
 	conn_deflate_config(c->cfg, &dcfg);
 	c->head = xmalloc(hs->head);
@@ -318,6 +319,7 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len)
 	if (c->b == NULL &&
 	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
 		log_error("%s backend %s failed: %s", c->id, c->bops->name, cause);
+		free(cause);
 		conn_close(c, 1011, "backend unavailable");
 	}
 }
@@ -437,7 +439,7 @@ static void
 conn_decide(struct conn *c)
 {
 	const struct backend_hook_ops	*hook;
-	const char			*cause;
+	char				*cause = NULL;
 
 	for (;;) {
 		switch (c->hs->step++) {
@@ -447,8 +449,10 @@ conn_decide(struct conn *c)
 				continue;
 			conn_wait_decision(c);
 			if ((c->hs->hook = hook->start(c, c->route,
-			    &cause)) == NULL)
+			    &cause)) == NULL) {
 				conn_refuse(c, 503, cause, NULL, 0);
+				free(cause);
+			}
 			return;
 		case CONN_STEP_OPEN:
 			if (!c->bops->open_early)
@@ -456,6 +460,7 @@ conn_decide(struct conn *c)
 			if ((c->b = c->bops->open(c, c->route, &cause)) == NULL) {
 				runtime_stats()->backend_failures++;
 				conn_refuse(c, 503, cause, NULL, 0);
+				free(cause);
 				return;
 			}
 			continue;
@@ -535,14 +540,17 @@ conn_handshake(struct conn *c)
 {
 	struct evbuffer	*in = c->in;
 	struct conn_hs	*hs = c->hs;
-	const char	*cause;
+	const char	*why;
+	char		*cause = NULL;
 	size_t		 len, n, head;
 	int		 status, r;
 	char		*p;
 
 	if (!c->proxy_done) {
-		if ((r = conn_proxy_take(c, &cause)) == -1)
+		if ((r = conn_proxy_take(c, &cause)) == -1) {
 			conn_proxy_refuse(c, cause);
+			free(cause);
+		}
 		if (r <= 0)
 			return;
 	}
@@ -571,12 +579,12 @@ conn_handshake(struct conn *c)
 		conn_drain(c);
 		return;
 	}
-	if (ws_handshake_parse(p, head, &hs->req, &status, &cause) == -1) {
+	if (ws_handshake_parse(p, head, &hs->req, &status, &why) == -1) {
 		if ((r = conn_plain_http(c, p, head, true)) != 0) {
 			conn_set_close(c, r, "http", NULL, 0);
 			conn_drain(c);
 		} else
-			conn_reject(c, status, cause);
+			conn_reject(c, status, why);
 		return;
 	}
 	if ((c->route = config_route_for(c->cfg, hs->req.path)) == NULL) {
@@ -587,12 +595,14 @@ conn_handshake(struct conn *c)
 	if (c->bops->admit != NULL &&
 	    (status = c->bops->admit(c, c->route, &cause)) != 0) {
 		conn_reject(c, status, cause);
+		free(cause);
 		return;
 	}
 	if ((status = conn_admit(c->cfg, c->route, &hs->req, c->tls,
 	    c->route->max_connections > 0 ? conn_route_count(c->route) : 0,
 	    &hs->adm, &cause)) != 101) {
 		conn_reject(c, status, cause);
+		free(cause);
 		return;
 	}
 	hs->head = head;

@@ -108,12 +108,13 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
  * clients over them); LocalPort 0 then means the port the master chose.
  */
 int
-listener_bind_socket(const struct config *cfg, const char **cause)
+listener_bind_socket(const struct config *cfg, char **cause)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		 port[16];
 	const char	*host;
 	int		 fd, on = 1, off = 0, rc;
+	bool		 inuse;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
@@ -134,13 +135,13 @@ listener_bind_socket(const struct config *cfg, const char **cause)
 	    cfg->local_port : workers_port());
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 		log_error("LocalHost %s: %s", cfg->local_host, gai_strerror(rc));
-		*cause = "cannot resolve LocalHost";
+		*cause = xstrdup("cannot resolve LocalHost");
 		return -1;
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    res->ai_protocol);
 	if (fd == -1) {
-		*cause = "socket failed";
+		*cause = xstrdup("socket failed");
 		goto fail;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -150,10 +151,11 @@ listener_bind_socket(const struct config *cfg, const char **cause)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
 		    cfg->use_ipv6 == 2 ? &off : &on, sizeof(on));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) == -1) {
+		inuse = errno == EADDRINUSE;
 		log_error("bind %s:%d: %s", *cfg->local_host ? cfg->local_host :
 		    "*", cfg->local_port, strerror(errno));
-		*cause = errno == EADDRINUSE ? "address already in use" :
-		    "bind failed";
+		*cause = xstrdup(inuse ? "address already in use" :
+		    "bind failed");
 		close(fd);
 		goto fail;
 	}
@@ -208,7 +210,7 @@ listener_activated(void)
 }
 
 struct listener *
-listener_new(listener_accept_fn accept, const char **cause)
+listener_new(listener_accept_fn accept, char **cause)
 {
 	const struct config	*cfg = runtime_config();
 	struct listener		*l;
@@ -224,14 +226,16 @@ listener_new(listener_accept_fn accept, const char **cause)
 	if ((inherited = listener_inherited()) != -1) {
 		fd = inherited;
 		if (evutil_make_socket_nonblocking(fd) == -1) {
-			*cause = "inherited socket: cannot make it non-blocking";
+			*cause = xstrdup("inherited socket: cannot make it "
+			    "non-blocking");
 			return NULL;
 		}
 	} else if ((shared = workers_listen_fd()) != -1) {
 		/* A worker: the master's socket, already listening. */
 		fd = shared;
 		if (evutil_make_socket_nonblocking(fd) == -1) {
-			*cause = "shared socket: cannot make it non-blocking";
+			*cause = xstrdup("shared socket: cannot make it "
+			    "non-blocking");
 			return NULL;
 		}
 	} else if ((fd = listener_bind_socket(cfg, cause)) == -1)
@@ -246,7 +250,7 @@ listener_new(listener_accept_fn accept, const char **cause)
 	    LEV_OPT_CLOSE_ON_EXEC, l->inherited || l->shared ? 0 :
 	    cfg->connection_backlog, fd);
 	if (l->evl == NULL) {
-		*cause = "listen failed";
+		*cause = xstrdup("listen failed");
 		if (!l->inherited && !l->shared)
 			close(fd);
 		free(l);

@@ -19,14 +19,14 @@ typedef void	(*listener_accept_fn)(int fd, const struct sockaddr *, int len);
  * Binds LocalHost:LocalPort of the configuration in force as UseIPv6 says
  * and starts accepting; each accepted socket that passes
  * AllowedClients/BlockedClients goes to accept. Returns NULL with *cause
- * (static) on failure.
+ * (malloc'd) on failure.
  */
-struct listener	*listener_new(listener_accept_fn accept, const char **cause);
+struct listener	*listener_new(listener_accept_fn accept, char **cause);
 void		 listener_free(struct listener *);
 
 struct config;
 /* Binds (does not listen on) a socket as the listener would; fd or -1. */
-int		 listener_bind_socket(const struct config *, const char **cause);
+int		 listener_bind_socket(const struct config *, char **cause);
 /* Whether the service manager passed a socket (socket activation). */
 bool		 listener_activated(void);
 

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "base/log.h"
+#include "base/util.h"
 #include "event/sdnotify.h"
 
 /* systemd passes inherited sockets from this descriptor up. */
@@ -55,22 +56,23 @@ sdnotify_parse_u64(const char *s, uint64_t *out)
 
 int
 sdnotify_parse_address(const char *s, struct sockaddr_un *sun, socklen_t *len,
-    const char **cause)
+    char **cause)
 {
 	size_t	 n;
 
 	if (s == NULL || *s == '\0') {
-		*cause = "empty address";
+		*cause = xstrdup("empty address");
 		return -1;
 	}
 	if (*s != '/' && *s != '@') {
 		/* vsock: and relative paths are not for systemd 252. */
-		*cause = "not an absolute path or an abstract (@) name";
+		*cause = xstrdup("not an absolute path or an abstract (@) name");
 		return -1;
 	}
 	n = strlen(s);
 	if (n >= sizeof(sun->sun_path) || (*s == '@' && n < 2)) {
-		*cause = n < 2 ? "empty abstract name" : "address too long";
+		*cause = xstrdup(n < 2 ? "empty abstract name" :
+		    "address too long");
 		return -1;
 	}
 	memset(sun, 0, sizeof(*sun));
@@ -132,7 +134,7 @@ sdnotify_watchdog_interval(const char *usec, const char *pid, pid_t self)
 
 int
 sdnotify_listen_count(const char *pid, const char *fds, pid_t self,
-    const char **cause)
+    char **cause)
 {
 	uint64_t	 p, n;
 
@@ -143,7 +145,7 @@ sdnotify_listen_count(const char *pid, const char *fds, pid_t self,
 		return 0;
 	if (sdnotify_parse_u64(fds, &n) == -1 || n == 0 ||
 	    n > SDNOTIFY_LISTEN_MAX) {
-		*cause = "LISTEN_FDS is not a number of sockets in 1..16";
+		*cause = xstrdup("LISTEN_FDS is not a number of sockets in 1..16");
 		return -1;
 	}
 	return (int)n;
@@ -173,9 +175,10 @@ sdnotify_listen_name(const char *names, size_t i, char *buf, size_t len)
 
 /* Takes the inherited sockets: close-on-exec, so handlers never get them. */
 static int
-sdnotify_listen_init(char *cause, size_t causelen)
+sdnotify_listen_init(char **cause)
 {
-	const char	*why = NULL, *names;
+	const char	*names;
+	char		*why = NULL;
 	int		 n, i, fd, flags;
 
 	n = sdnotify_listen_count(getenv("LISTEN_PID"), getenv("LISTEN_FDS"),
@@ -188,15 +191,16 @@ sdnotify_listen_init(char *cause, size_t causelen)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	if (n == -1) {
-		snprintf(cause, causelen, "socket activation: %s", why);
+		xasprintf(cause, "socket activation: %s", why);
+		free(why);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		fd = SDNOTIFY_LISTEN_FDS_START + i;
 		if ((flags = fcntl(fd, F_GETFD)) == -1 ||
 		    fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) {
-			snprintf(cause, causelen, "socket activation: fd %d: "
-			    "%s", fd, strerror(errno));
+			xasprintf(cause, "socket activation: fd %d: %s", fd,
+			    strerror(errno));
 			return -1;
 		}
 	}
@@ -205,17 +209,19 @@ sdnotify_listen_init(char *cause, size_t causelen)
 }
 
 int
-sdnotify_init(char *cause, size_t causelen)
+sdnotify_init(char **cause)
 {
-	const char	*addr, *why;
+	const char	*addr;
+	char		*why = NULL;
 
 	addr = getenv("NOTIFY_SOCKET");
 	if (addr != NULL) {
 		if (sdnotify_parse_address(addr, &sdn.sun, &sdn.sunlen,
-		    &why) == -1)
+		    &why) == -1) {
 			log_warn("NOTIFY_SOCKET \"%.108s\": %s; not notifying "
 			    "the service manager", addr, why);
-		else if ((sdn.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC,
+			free(why);
+		} else if ((sdn.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC,
 		    0)) == -1)
 			log_warn("NOTIFY_SOCKET: socket: %s", strerror(errno));
 		else
@@ -228,7 +234,7 @@ sdnotify_init(char *cause, size_t causelen)
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
-	return sdnotify_listen_init(cause, causelen);
+	return sdnotify_listen_init(cause);
 }
 
 void

@@ -18,11 +18,11 @@ struct event_base;
 
 /*
  * Parses a $NOTIFY_SOCKET value: "/path" or "@name" (abstract). Returns 0
- * with sun and *len filled in, or -1 with *cause (static) when the value
+ * with sun and *len filled in, or -1 with *cause (malloc'd) when the value
  * is empty, relative, or too long for sun_path.
  */
 int		 sdnotify_parse_address(const char *, struct sockaddr_un *,
-		    socklen_t *, const char **cause);
+		    socklen_t *, char **cause);
 
 /*
  * Formats one notification: state ("READY=1", several lines, or "") and, when
@@ -49,7 +49,7 @@ uint64_t	 sdnotify_watchdog_interval(const char *usec, const char *pid,
  * number in 1..SDNOTIFY_LISTEN_MAX.
  */
 int		 sdnotify_listen_count(const char *pid, const char *fds,
-		    pid_t self, const char **cause);
+		    pid_t self, char **cause);
 
 /*
  * The name of socket i in a LISTEN_FDNAMES value (colon-separated) copied
@@ -65,7 +65,7 @@ void		 sdnotify_listen_name(const char *names, size_t i, char *buf,
  * sockets are made close-on-exec. Returns 0, or -1 with cause (a bad
  * LISTEN_FDS); a bad NOTIFY_SOCKET is logged and notification is off.
  */
-int		 sdnotify_init(char *cause, size_t causelen);
+int		 sdnotify_init(char **cause);
 /* Stops the watchdog timer and closes the notification socket. */
 void		 sdnotify_close(void);
 

@@ -242,10 +242,10 @@ server_notify_status(struct server *srv)
 }
 
 int
-server_listen(struct server *srv, const char **cause)
+server_listen(struct server *srv, char **cause)
 {
 	if (srv->listener != NULL) {
-		*cause = "already listening";
+		*cause = xstrdup("already listening");
 		return -1;
 	}
 	if ((srv->listener = listener_new(server_accept, cause)) == NULL)

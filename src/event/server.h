@@ -19,8 +19,8 @@ struct conn;
 struct server		*server_new(struct event_base *, struct config *);
 void			 server_free(struct server *);
 
-/* StartListening: binds and listens. Returns 0, or -1 with *cause. */
-int			 server_listen(struct server *, const char **cause);
+/* StartListening: binds and listens. Returns 0, or -1 with *cause (malloc'd). */
+int			 server_listen(struct server *, char **cause);
 /* StopListening: existing connections stay. */
 void			 server_unlisten(struct server *);
 
@@ -40,10 +40,10 @@ struct server_stats	*server_stats(struct server *);
 /*
  * Re-reads the configuration file; swaps only if it is valid. Returns 0
  * with *notes (malloc'd lines, maybe empty: which changes wait for a new
- * start or a restart), or -1 with *errors (malloc'd, every error, one per
+ * start or a restart), or -1 with *cause (malloc'd, every error, one per
  * line); the running configuration is then unchanged. Both are logged too.
  */
-int			 server_reload(struct server *, char **errors,
+int			 server_reload(struct server *, char **cause,
 			    char **notes);
 
 /*

@@ -167,7 +167,7 @@ spawn_watch_sigchld(void)
 /* Starts a child; see spawn.h. */
 pid_t
 spawn_start(const struct spawn_cmd *cmd, int fds[3],
-    void (*done)(void *, int), void *arg, const char **cause)
+    void (*done)(void *, int), void *arg, char **cause)
 {
 	struct spawn_exec	 x;
 	struct spawn_report	 rep;
@@ -176,12 +176,13 @@ spawn_start(const struct spawn_cmd *cmd, int fds[3],
 	const char		*argv0 = cmd->argv[0], *slash;
 	char			*dir = NULL, *path = NULL;
 	int			 p[4][2], child[3], i, j, err;
+	const char		*why;
 	pid_t			 parent, pid = -1;
 	ssize_t			 n;
 
 	if (spawn_watch_sigchld() == -1) {
-		*cause = "cannot watch SIGCHLD";
-		log_error("%s %s", cmd->id, *cause);
+		log_error("%s cannot watch SIGCHLD", cmd->id);
+		*cause = xstrdup("cannot watch SIGCHLD");
 		return -1;
 	}
 	memset(&x, 0, sizeof(x));
@@ -215,7 +216,7 @@ spawn_start(const struct spawn_cmd *cmd, int fds[3],
 				close(p[j][0]);
 				close(p[j][1]);
 			}
-			*cause = "pipe failed";
+			*cause = xstrdup("pipe failed");
 			log_error("%s cannot start %s %s: pipe: %s", cmd->id,
 			    cmd->what, argv0, strerror(err));
 			goto out;
@@ -247,7 +248,7 @@ spawn_start(const struct spawn_cmd *cmd, int fds[3],
 		close(p[1][0]);
 		close(p[2][0]);
 		close(p[3][0]);
-		*cause = "fork failed";
+		*cause = xstrdup("fork failed");
 		log_error("%s cannot start %s %s: fork: %s", cmd->id, cmd->what,
 		    argv0, strerror(err));
 		goto out;
@@ -266,17 +267,18 @@ spawn_start(const struct spawn_cmd *cmd, int fds[3],
 		close(p[2][0]);
 		switch (rep.step) {
 		case SPAWN_STEP_EXEC:
-			*cause = "exec failed";
+			why = "exec failed";
 			break;
 		case SPAWN_STEP_CHDIR:
-			*cause = "chdir failed";
+			why = "chdir failed";
 			break;
 		default:
-			*cause = "handler setup failed";
+			why = "handler setup failed";
 			break;
 		}
 		log_error("%s cannot start %s %s: %s: %s", cmd->id, cmd->what,
-		    argv0, *cause, strerror(rep.err));
+		    argv0, why, strerror(rep.err));
+		*cause = xstrdup(why);
 		pid = -1;
 		goto out;
 	}

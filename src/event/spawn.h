@@ -34,12 +34,12 @@ struct spawn_cmd {
  * to write, its stdout and stderr to read), non-blocking and
  * close-on-exec. done(arg, wait status) is called once the child is
  * reaped, unless spawn_forget came first. Returns the pid, or -1 with
- * *cause set to a short text for the client ("fork failed", "exec
- * failed"...; static); the detail (errno) is logged here, and a child that
- * failed before exec has been reaped.
+ * *cause (malloc'd) set to a short text fit for the client ("fork
+ * failed", "exec failed"...); the detail (errno) is logged here, and a
+ * child that failed before exec has been reaped.
  */
 pid_t	spawn_start(const struct spawn_cmd *, int fds[3],
-	    void (*done)(void *, int), void *arg, const char **cause);
+	    void (*done)(void *, int), void *arg, char **cause);
 
 /* Its starter no longer waits: the child's group is killed, reaped silently. */
 void	spawn_forget(pid_t);

@@ -108,16 +108,16 @@ workers_set_hooks(const struct workers_hooks *hooks)
 }
 
 int
-workers_init(struct event_base *base, int n, char *cause, size_t len)
+workers_init(struct event_base *base, int n, char **cause)
 {
 	const struct config	*cfg = runtime_config();
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
-	const char		*why;
+	char			*why;
 	int			 i, fd;
 
 	if (workers_shm_init(n) == -1) {
-		snprintf(cause, len, "Workers: shared memory: %s",
+		xasprintf(cause, "Workers: shared memory: %s",
 		    strerror(errno));
 		return -1;
 	}
@@ -137,13 +137,14 @@ workers_init(struct event_base *base, int n, char *cause, size_t len)
 		return 0;
 	for (i = 0; i < n; i++) {
 		if ((fd = listener_bind_socket(cfg, &why)) == -1) {
-			snprintf(cause, len, "cannot listen: %s", why);
+			xasprintf(cause, "cannot listen: %s", why);
+			free(why);
 			workers_listen_close();
 			return -1;
 		}
 		workers_listen_set(i, fd);
 		if (listen(fd, cfg->connection_backlog) == -1) {
-			snprintf(cause, len, "cannot listen: %s",
+			xasprintf(cause, "cannot listen: %s",
 			    strerror(errno));
 			workers_listen_close();
 			return -1;

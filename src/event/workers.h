@@ -48,10 +48,9 @@ void		 workers_set_hooks(const struct workers_hooks *hooks);
 
 /*
  * Master: shared memory, LocalPort 0 resolved (all workers bind the same
- * port), on base. Returns 0, or -1 with cause.
+ * port), on base. Returns 0, or -1 with *cause (malloc'd).
  */
-int		 workers_init(struct event_base *base, int n, char *cause,
-		    size_t len);
+int		 workers_init(struct event_base *base, int n, char **cause);
 /* Master: forks every worker. Returns 0 in the master, 1 in a new worker,
  * -1 when a fork failed (the ones started are stopped). */
 int		 workers_spawn_all(void);
