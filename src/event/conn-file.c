@@ -41,7 +41,7 @@ conn_queue(struct conn *c, enum ws_msg_type type, const void *data,
 void
 conn_queued(struct conn *c)
 {
-	if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
+	if (conn_out_len(c) > CONN_OUT_HIGH)
 		c->paused_output = true;
 	conn_account(c);
 }
@@ -130,7 +130,7 @@ conn_file_pump(struct conn *c)
 
 	/* c->out is read each time: a plain queue is taken on first write. */
 	while ((f = conn_file_get(c)) != NULL && c->state == CONN_OPEN &&
-	    evbuffer_get_length(c->out) <= CONN_OUT_HIGH) {
+	    conn_out_len(c) <= CONN_OUT_HIGH) {
 		want = f->bufsize;
 		if (f->size - f->sent < want)
 			want = (size_t)(f->size - f->sent);
@@ -189,7 +189,7 @@ conn_output_resume(struct conn *c)
 	if (conn_file_get(c) != NULL || c->state == CONN_DRAINING)
 		return;
 	conn_flush_held(c);
-	if (!c->paused_output || evbuffer_get_length(c->out) > CONN_OUT_LOW)
+	if (!c->paused_output || conn_out_len(c) > CONN_OUT_LOW)
 		return;
 	c->paused_output = false;
 	if (c->b != NULL && c->bops->writable != NULL)

@@ -9,6 +9,7 @@
  *   conn-admit.c  the upgrade's admission rules (pure: no struct conn)
  *   conn-mem.c    MaxMemory: what is queued over all connections
  *   conn-lines.c  LineMode: client messages cut into lines
+ *   conn-tls.c    TLS records: OpenSSL over the socket and the wire queue
  *   conn-io.c     the bytes: plain sockets and TLS behind one interface
  *   conn-http.c   before the request: PROXY header, health, dev console
  *   conn-file.c   SendFile, and backend output held back meanwhile
@@ -35,7 +36,6 @@
 #include "event/conn.h"
 #include "event/conn-admit.h"
 
-struct bufferevent;
 struct event;
 struct backend_ops;
 struct route;
@@ -120,15 +120,17 @@ struct conn {
 	TAILQ_ENTRY(conn)	 post;		/* in the posted or running list */
 	const struct config	*cfg;
 	/*
-	 * I/O (conn-io.c). TLS connections use an OpenSSL bufferevent (bev).
-	 * Plain ones do their own reads and writes on fd (rev, wev): reads
-	 * of up to CONN_READ_CHUNK per call where libevent 2.1's
-	 * evbuffer_read stops at 4096 bytes, and each batch of output
-	 * written at once from the loop instead of arming a write event per
-	 * batch. in and out are the queues either way; a plain connection's
-	 * are shared empty ones while it has nothing queued.
+	 * I/O (conn-io.c). Every connection does its own reads and writes on
+	 * fd (rev, wev): reads of up to CONN_READ_CHUNK per call where
+	 * libevent 2.1's evbuffer_read stops at 4096 bytes, and each batch of
+	 * output written at once from the loop instead of arming a write
+	 * event per batch. in and out hold the client's bytes as the session
+	 * sees them (plaintext); shared empty ones stand in while nothing is
+	 * queued. TLS (conn-tls.c): ssl reads records from fd itself and
+	 * writes them into wire, which is sent as out is for plain ones.
 	 */
-	struct bufferevent	*bev;
+	struct ssl_st		*ssl;		/* TLS: NULL for plain */
+	struct evbuffer		*wire;		/* TLS: records to send */
 	struct evbuffer		*in;
 	struct evbuffer		*out;
 	struct event		*rev;		/* in this allocation */
@@ -162,7 +164,8 @@ struct conn {
 	bool			 reading:1;	/* rev is added */
 	bool			 writing:1;	/* wev is added */
 	bool			 opened:1;	/* 101 was sent */
-	bool			 tls:1;		/* UseSSL: an OpenSSL bufferevent */
+	bool			 tls:1;		/* UseSSL */
+	bool			 tls_bye:1;	/* close_notify queued */
 	bool			 tls_ready:1;	/* its handshake is done */
 	bool			 half_closed:1;	/* our FIN is out */
 	bool			 proxy_trusted:1;	/* in ProxyTrustedClients */
@@ -279,6 +282,7 @@ void	 conn_io_half_close(struct conn *);
 /* Work for after this round's callbacks: flush output, process input. */
 #define CONN_POST_FLUSH	0x01
 #define CONN_POST_KICK	0x02
+#define CONN_POST_READ	0x04		/* TLS: records OpenSSL read ahead */
 #define CONN_POST_RUN	0x80		/* in the running list */
 void	 conn_post(struct conn *, uint8_t);
 /* The connection's one timer. */
@@ -288,6 +292,46 @@ void	 conn_timer_stop(struct conn *);
 void	 conn_check_hangup(struct conn *);
 /* The OpenSSL session once its handshake is done, else NULL. */
 struct ssl_st	*conn_io_ssl(const struct conn *);
+
+/* ------------------------------------------------------------ conn-tls.c */
+
+/*
+ * TLS for a connection on fd: OpenSSL reads records from the socket and
+ * writes its output into c->wire (conn-io.c sends it). Returns 0, or -1
+ * (out of memory: the caller frees ssl).
+ */
+int	 conn_tls_attach(struct conn *, struct ssl_st *, int fd);
+/* Frees the session and the wire queue. */
+void	 conn_tls_free(struct conn *);
+/*
+ * One step of the handshake: 1 done, 0 it waits for the client, -1 it
+ * failed: buf says why ("" at a clean EOF), *http when the client spoke
+ * plain HTTP.
+ */
+int	 conn_tls_handshake(struct conn *, char *buf, size_t len, bool *http);
+/*
+ * Reads up to len bytes of plaintext: their count; 0 when it waits for
+ * the client; -1 at the end (close_notify, or EOF); -2 on an error, buf
+ * saying which.
+ */
+ssize_t	 conn_tls_read(struct conn *, void *, size_t, char *buf, size_t);
+/* Whether OpenSSL holds read data the socket no longer signals. */
+bool	 conn_tls_pending(const struct conn *);
+/*
+ * Encrypts c->out into c->wire, a record (16 KiB) at a time, while wire
+ * holds less than limit. Returns 0, or -1 with buf saying why.
+ */
+int	 conn_tls_encrypt(struct conn *, size_t limit, char *buf, size_t);
+/* Queues close_notify in c->wire (before our FIN). */
+void	 conn_tls_shutdown(struct conn *);
+
+/* Bytes waiting for the client: plaintext, and TLS records not sent. */
+static inline size_t
+conn_out_len(const struct conn *c)
+{
+	return evbuffer_get_length(c->out) +
+	    (c->wire != NULL ? evbuffer_get_length(c->wire) : 0);
+}
 
 /* ----------------------------------------------------------- conn-http.c */
 

@@ -14,8 +14,9 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+
+#include <openssl/ssl.h>
 
 #include "base/log.h"
 #include "conf/config.h"
@@ -23,8 +24,14 @@
 #include "event/conn-int.h"
 #include "event/runtime.h"
 
-/* Most bytes made contiguous for one SSL_write: one TLS record's payload. */
-#define CONN_TLS_RECORD	16384
+/*
+ * TLS: plaintext is encrypted into the wire queue while that holds less
+ * than this, so a client that does not read keeps its output as plaintext
+ * (counted against CONN_OUT_HIGH as before) rather than as records.
+ */
+#define CONN_WIRE_MAX	(256 * 1024)
+/* TLS: most plaintext read in one callback before the loop goes round. */
+#define CONN_TLS_READ_MAX	(4 * 16384)
 
 /*
  * Work posted by connections (conn_post), run once per round by one event
@@ -62,6 +69,9 @@ static void	conn_io_timer_cb(evutil_socket_t, short, void *);
 static void	conn_sock_read_cb(evutil_socket_t, short, void *);
 static void	conn_sock_write_cb(evutil_socket_t, short, void *);
 static void	conn_out_release(struct conn *);
+static void	conn_read_add(struct conn *);
+static void	conn_sock_flush(struct conn *);
+static void	conn_post_cb(evutil_socket_t, short, void *);
 
 /* Registers the connection's handlers; see conn-int.h. */
 void
@@ -119,31 +129,14 @@ conn_out(struct conn *c)
 /*
  * Bytes went into the output queue. The write happens once, after the
  * callbacks of this round, so a read that produces many frames costs one
- * writev and no epoll_ctl (plain), or one TLS record (conn_tls_coalesce).
+ * writev and no epoll_ctl, and over TLS as few records as their size
+ * needs (conn_tls_encrypt), all in that one writev.
  */
 void
 conn_out_added(struct conn *c)
 {
 	if (!(c->posted & CONN_POST_FLUSH) && !c->writing)
 		conn_post(c, CONN_POST_FLUSH);
-}
-
-/*
- * TLS: libevent's OpenSSL bufferevent makes one SSL_write, so one record
- * and one send(2), of each piece of the output queue, and a frame is two
- * pieces (header, payload). With Nagle's algorithm on, the second small
- * segment waits for the client's delayed ACK (40 ms). Joining the round's
- * output into one piece before the write event runs puts a message (or a
- * batch of them) up to a record's size on the wire in one write.
- */
-static void
-conn_tls_coalesce(struct conn *c)
-{
-	size_t	len = evbuffer_get_length(c->out);
-
-	if (len > 0)
-		(void)evbuffer_pullup(c->out, (ev_ssize_t)(len < CONN_TLS_RECORD ?
-		    len : CONN_TLS_RECORD));
 }
 
 /* Queues bytes for the client. */
@@ -158,8 +151,7 @@ conn_out_add(struct conn *c, const void *data, size_t len)
 static void
 conn_out_release(struct conn *c)
 {
-	if (c->bev != NULL || c->out == conn_out_none ||
-	    evbuffer_get_length(c->out) > 0)
+	if (c->out == conn_out_none || evbuffer_get_length(c->out) > 0)
 		return;
 	if (conn_out_npool < CONN_OUT_POOL)
 		conn_out_pool[conn_out_npool++] = c->out;
@@ -178,7 +170,7 @@ conn_out_release(struct conn *c)
 static void
 conn_watch_hangup(struct conn *c)
 {
-	if (c->bev == NULL && c->state == CONN_OPEN)
+	if (c->state == CONN_OPEN)
 		conn_timer(c, CONN_HUP_CHECK_MS);
 }
 
@@ -243,16 +235,14 @@ conn_update_read(struct conn *c)
 	want = c->state == CONN_DRAINING || (c->state != CONN_VERDICT &&
 	    !(c->paused_backend || c->paused_output || c->paused_admin) &&
 	    !(conn_mem_is_over() && c->state == CONN_OPEN));
-	if (c->bev != NULL) {
-		if (want)
-			bufferevent_enable(c->bev, EV_READ);
-		else
-			bufferevent_disable(c->bev, EV_READ);
-	} else if (want && !c->reading) {
-		event_add(c->rev, NULL);
+	if (want && !c->reading) {
+		conn_read_add(c);
 		c->reading = true;
 		if (c->state == CONN_OPEN)
 			conn_timer_stop(c);
+		/* Records OpenSSL read ahead wake nobody: read them now. */
+		if (conn_tls_pending(c))
+			conn_post(c, CONN_POST_READ);
 	} else if (!want && c->reading) {
 		event_del(c->rev);
 		c->reading = false;
@@ -265,8 +255,6 @@ void
 conn_set_read_high(struct conn *c, size_t high)
 {
 	c->read_high = (uint32_t)high;
-	if (c->bev != NULL)
-		bufferevent_setwatermark(c->bev, EV_READ, 0, high);
 }
 
 /* Sets the output length at or below which the write callback runs. */
@@ -274,135 +262,6 @@ void
 conn_set_write_low(struct conn *c, size_t low)
 {
 	c->write_low = (uint32_t)low;
-	if (c->bev != NULL)
-		bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
-}
-
-/*
- * Plain connection, open, nothing queued: reads into conn_rbuf and feeds
- * the session from there (it unmasks in place).
- */
-static void
-conn_sock_read_direct(struct conn *c)
-{
-	ssize_t	n;
-
-	n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), 0);
-	if (n == 0) {
-		conn_io_up->event(c, BEV_EVENT_EOF | BEV_EVENT_READING,
-		    EVUTIL_SOCKET_ERROR(), NULL);
-		return;
-	}
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			conn_io_up->event(c, BEV_EVENT_ERROR |
-			    BEV_EVENT_READING, EVUTIL_SOCKET_ERROR(), NULL);
-		return;
-	}
-	conn_io_up->feed(c, conn_rbuf, (size_t)n);
-}
-
-/*
- * Plain connections: reads straight into the input queue, up to
- * CONN_READ_CHUNK at a time and never past read_high, then processes.
- */
-static void
-conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn		*c = arg;
-	struct evbuffer_iovec	 v[2];
-	size_t			 want = CONN_READ_CHUNK, have, left;
-	ssize_t			 n;
-	int			 i, nv;
-
-	have = evbuffer_get_length(c->in);
-	if (have == 0 && (c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
-	    !c->paused_backend && !c->paused_output && !c->paused_admin) {
-		conn_sock_read_direct(c);
-		return;
-	}
-	if (c->read_high > 0) {
-		if (have >= c->read_high) {
-			conn_io_up->process(c);
-			return;
-		}
-		if (c->read_high - have < want)
-			want = c->read_high - have;
-	}
-	if (c->in == conn_in_none && (c->in = evbuffer_new()) == NULL)
-		util_oom(want);
-	nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
-	if (nv <= 0)
-		return;
-	for (i = 0, left = want; i < nv; i++) {
-		if (v[i].iov_len > left)
-			v[i].iov_len = left;
-		left -= v[i].iov_len;
-	}
-	n = readv(fd, (struct iovec *)v, nv);
-	if (n > 0) {
-		for (i = 0, left = (size_t)n; i < nv; i++) {
-			if (v[i].iov_len > left)
-				v[i].iov_len = left;
-			left -= v[i].iov_len;
-		}
-		evbuffer_commit_space(c->in, v, nv);
-		conn_io_up->process(c);
-	} else if (n == 0)
-		conn_io_up->event(c, BEV_EVENT_EOF | BEV_EVENT_READING,
-		    EVUTIL_SOCKET_ERROR(), NULL);
-	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		conn_io_up->event(c, BEV_EVENT_ERROR | BEV_EVENT_READING,
-		    EVUTIL_SOCKET_ERROR(), NULL);
-}
-
-/*
- * Plain connections: writes what is queued now. What the socket does not
- * take waits for a write event (with DefaultTimeout as its timeout). Then
- * runs the write callback if the queue is at its low mark.
- */
-static void
-conn_sock_flush(struct conn *c)
-{
-	struct timeval	 tv;
-	int		 n;
-
-	while (evbuffer_get_length(c->out) > 0) {
-		n = evbuffer_write(c->out, c->fd);
-		if (n > 0)
-			continue;
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			conn_io_up->event(c, BEV_EVENT_ERROR |
-			    BEV_EVENT_WRITING, EVUTIL_SOCKET_ERROR(), NULL);
-			return;
-		}
-		break;
-	}
-	if (evbuffer_get_length(c->out) > 0) {
-		if (!c->writing) {
-			/* Made the first time a write has to wait. */
-			if (c->wev == NULL && (c->wev = event_new(
-			    runtime_base(), c->fd, EV_WRITE | EV_PERSIST,
-			    conn_sock_write_cb, c)) == NULL)
-				util_oom(event_get_struct_event_size());
-			tv.tv_sec = c->timeout;
-			tv.tv_usec = 0;
-			event_add(c->wev, c->timeout > 0 ? &tv :
-			    NULL);
-			c->writing = true;
-		}
-	} else {
-		if (c->writing) {
-			event_del(c->wev);
-			c->writing = false;
-		}
-		conn_out_release(c);
-	}
-	conn_account(c);
-	if (evbuffer_get_length(c->out) <= c->write_low)
-		conn_io_up->writable(c);
 }
 
 /* Plain connections: the socket takes data again, or DefaultTimeout passed. */
@@ -417,38 +276,6 @@ conn_sock_write_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	conn_sock_flush(c);
-}
-
-/*
- * Runs the work posted in earlier callbacks, connection by connection:
- * the flush of plain connections' output (one write for all a round
- * produced), then input left buffered while paused. Work posted meanwhile
- * waits for the next round, so this ends.
- */
-static void
-conn_post_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn	*c;
-	uint8_t		 work;
-
-	TAILQ_CONCAT(&conn_running, &conn_posted, post);
-	TAILQ_FOREACH(c, &conn_running, post)
-		c->posted |= CONN_POST_RUN;
-	while ((c = TAILQ_FIRST(&conn_running)) != NULL) {
-		TAILQ_REMOVE(&conn_running, c, post);
-		work = c->posted;
-		c->posted = 0;
-		c->busy++;
-		if ((work & CONN_POST_FLUSH) && !c->dead) {
-			if (c->bev != NULL)
-				conn_tls_coalesce(c);
-			else if (!c->writing)
-				conn_sock_flush(c);
-		}
-		if ((work & CONN_POST_KICK) && !c->dead)
-			conn_io_up->process(c);
-		conn_io_up->leave(c);
-	}
 }
 
 /* Posts work for c to run after the callbacks of this round. */
@@ -468,98 +295,12 @@ conn_post(struct conn *c, uint8_t work)
 void
 conn_in_release(struct conn *c)
 {
-	if (c->bev != NULL || c->in == conn_in_none ||
-	    evbuffer_get_length(c->in) > 0)
+	if (c->in == conn_in_none || evbuffer_get_length(c->in) > 0)
 		return;
 	if (conn_in_none == NULL && (conn_in_none = evbuffer_new()) == NULL)
 		return;
 	evbuffer_free(c->in);
 	c->in = conn_in_none;
-}
-
-/* bufferevent read callback (TLS). */
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	conn_io_up->process(arg);
-}
-
-/* bufferevent write callback (TLS). */
-static void
-conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	conn_account(arg);
-	conn_io_up->writable(arg);
-}
-
-/* The TLS handshake is done: log what was agreed, end its inactivity timeout. */
-static void
-conn_tls_ready(struct conn *c)
-{
-	struct tls_info	 ti;
-	struct timeval	 tv;
-
-	c->tls_ready = true;
-	if (c->cfg->ssl_handshake_timeout > 0) {
-		tv.tv_sec = c->timeout;
-		tv.tv_usec = 0;
-		bufferevent_set_timeouts(c->bev, NULL,
-		    c->timeout > 0 ? &tv : NULL);
-	}
-	tls_get_info(bufferevent_openssl_get_ssl(c->bev), &ti);
-	log_verbose("%s TLS %s %s %s%s%s client_verify=%s%s%s%s", c->id,
-	    ti.version, ti.cipher, ti.key_exchange, *ti.sni ? " sni=" : "",
-	    ti.sni, ti.client_verify, *ti.client_subject ? " client=\"" : "",
-	    ti.client_subject, *ti.client_subject ? "\"" : "");
-}
-
-/*
- * The TLS handshake failed: log why from OpenSSL's errors. A client that
- * spoke plain HTTP gets a plain-text 400 so that a person sees the cause.
- */
-static const char *
-conn_tls_failed(struct conn *c, short what, int err, char *buf, size_t len)
-{
-	static const char resp[] =
-	    "HTTP/1.1 400 Bad Request\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: 40\r\n"
-	    "Connection: close\r\n"
-	    "\r\n"
-	    "this port speaks TLS: use https or wss\r\n";
-	unsigned long	 e, first = 0;
-	const char	*why;
-	bool		 http = false;
-	ssize_t		 n;
-
-	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
-		if (first == 0)
-			first = e;
-	}
-	if (what & BEV_EVENT_TIMEOUT)
-		why = "no data within DefaultConnectionTimeout";
-	else if (first != 0)
-		why = tls_error_text(first, &http, buf, len);
-	else if ((what & BEV_EVENT_EOF) || err == 0)
-		why = "connection closed by the client";
-	else
-		why = evutil_socket_error_to_string(err);
-	if (http) {
-		int	fd = c->fd;
-		char	sink[4096];
-		int	i;
-
-		n = send(fd, resp, sizeof(resp) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-		shutdown(fd, SHUT_WR);
-		/* Unread request bytes would turn our close into a reset. */
-		for (i = 0; i < 16 && n > 0; i++)
-			if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
-				break;
-		why = "plain HTTP on a TLS port";
-	}
-	log_info("%s TLS handshake failed from %s:%d: %s", c->id, c->raddr,
-	    c->rport, why);
-	return why;
 }
 
 /* Applies TcpNoDelay, keep-alive and buffer sizes to an accepted socket. */
@@ -589,29 +330,6 @@ conn_sockopts(const struct config *cfg, int fd)
 	if (cfg->out_buffer_size > 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cfg->out_buffer_size,
 		    sizeof(int));
-}
-
-/* bufferevent event callback (TLS): handshake done or failed, EOF, errors. */
-static void
-conn_bev_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn	*c = arg;
-	int		 err = EVUTIL_SOCKET_ERROR();
-	char		 buf[256];
-	const char	*why = NULL;
-	unsigned long	 e;
-	bool		 http;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		conn_tls_ready(c);
-		return;
-	}
-	if (!c->tls_ready)
-		why = conn_tls_failed(c, what, err, buf, sizeof(buf));
-	else if ((what & BEV_EVENT_ERROR) &&
-	    (e = bufferevent_get_openssl_error(bev)) != 0)
-		why = tls_error_text(e, &http, buf, sizeof(buf));
-	conn_io_up->event(c, what, err, why);
 }
 
 /* Formats a socket address as numeric host and port. */
@@ -656,14 +374,364 @@ conn_io_addresses(int fd, const struct sockaddr *sa, char *raddr, int *rport,
 	}
 }
 
-/* Room for the read event of a plain connection, after the struct. */
+
+/*
+ * Adds the read event: while a TLS handshake is going on, with
+ * DefaultConnectionTimeout as its timeout (a client silent in the
+ * handshake); else without one.
+ */
+static void
+conn_read_add(struct conn *c)
+{
+	struct timeval	tv = { c->cfg->ssl_handshake_timeout, 0 };
+
+	event_add(c->rev, c->tls && !c->tls_ready &&
+	    c->cfg->ssl_handshake_timeout > 0 ? &tv : NULL);
+}
+
+/*
+ * Plain connection, open, nothing queued: reads into conn_rbuf and feeds
+ * the session from there (it unmasks in place).
+ */
+static void
+conn_plain_read_direct(struct conn *c)
+{
+	ssize_t	n;
+
+	n = recv(c->fd, conn_rbuf, sizeof(conn_rbuf), 0);
+	if (n == 0) {
+		conn_io_up->event(c, BEV_EVENT_EOF | BEV_EVENT_READING,
+		    EVUTIL_SOCKET_ERROR(), NULL);
+		return;
+	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_io_up->event(c, BEV_EVENT_ERROR |
+			    BEV_EVENT_READING, EVUTIL_SOCKET_ERROR(), NULL);
+		return;
+	}
+	conn_io_up->feed(c, conn_rbuf, (size_t)n);
+}
+
+/* Whether the session takes input at once: open, nothing queued or held. */
+static bool
+conn_direct(const struct conn *c)
+{
+	return evbuffer_get_length(c->in) == 0 &&
+	    (c->state == CONN_OPEN || c->state == CONN_CLOSING) &&
+	    !c->paused_backend && !c->paused_output && !c->paused_admin;
+}
+
+/*
+ * Room in the input queue for one read: at most CONN_READ_CHUNK and never
+ * past read_high. Returns the bytes wanted (0: the queue is full) with
+ * the queue's own buffer taken if it had the shared empty one.
+ */
+static size_t
+conn_in_room(struct conn *c)
+{
+	size_t	want = CONN_READ_CHUNK, have = evbuffer_get_length(c->in);
+
+	if (c->read_high > 0) {
+		if (have >= c->read_high)
+			return 0;
+		if (c->read_high - have < want)
+			want = c->read_high - have;
+	}
+	if (c->in == conn_in_none)
+		c->in = xevbuffer_new();
+	return want;
+}
+
+/*
+ * Plain connections: reads straight into the input queue, up to
+ * CONN_READ_CHUNK at a time and never past read_high, then processes.
+ */
+static void
+conn_plain_read(struct conn *c)
+{
+	struct evbuffer_iovec	 v[2];
+	size_t			 want, left;
+	ssize_t			 n;
+	int			 i, nv;
+
+	if (conn_direct(c)) {
+		conn_plain_read_direct(c);
+		return;
+	}
+	if ((want = conn_in_room(c)) == 0) {
+		conn_io_up->process(c);
+		return;
+	}
+	nv = evbuffer_reserve_space(c->in, (ev_ssize_t)want, v, 2);
+	if (nv <= 0)
+		return;
+	for (i = 0, left = want; i < nv; i++) {
+		if (v[i].iov_len > left)
+			v[i].iov_len = left;
+		left -= v[i].iov_len;
+	}
+	n = readv(c->fd, (struct iovec *)v, nv);
+	if (n > 0) {
+		for (i = 0, left = (size_t)n; i < nv; i++) {
+			if (v[i].iov_len > left)
+				v[i].iov_len = left;
+			left -= v[i].iov_len;
+		}
+		evbuffer_commit_space(c->in, v, nv);
+		conn_io_up->process(c);
+	} else if (n == 0)
+		conn_io_up->event(c, BEV_EVENT_EOF | BEV_EVENT_READING,
+		    EVUTIL_SOCKET_ERROR(), NULL);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		conn_io_up->event(c, BEV_EVENT_ERROR | BEV_EVENT_READING,
+		    EVUTIL_SOCKET_ERROR(), NULL);
+}
+
+/* The TLS handshake is done: log what was agreed, end its inactivity timeout. */
+static void
+conn_tls_ready(struct conn *c)
+{
+	struct tls_info	 ti;
+
+	c->tls_ready = true;
+	if (c->reading)
+		conn_read_add(c);
+	tls_get_info(c->ssl, &ti);
+	log_verbose("%s TLS %s %s %s%s%s client_verify=%s%s%s%s", c->id,
+	    ti.version, ti.cipher, ti.key_exchange, *ti.sni ? " sni=" : "",
+	    ti.sni, ti.client_verify, *ti.client_subject ? " client=\"" : "",
+	    ti.client_subject, *ti.client_subject ? "\"" : "");
+}
+
+/*
+ * The TLS handshake failed (why: OpenSSL's reason, "" at an EOF; timeout:
+ * DefaultConnectionTimeout passed): logs it and tells the connection. A
+ * client that spoke plain HTTP gets a plain-text 400 so that a person
+ * sees the cause.
+ */
+static void
+conn_tls_failed(struct conn *c, const char *why, bool http, bool timeout)
+{
+	static const char resp[] =
+	    "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 40\r\n"
+	    "Connection: close\r\n"
+	    "\r\n"
+	    "this port speaks TLS: use https or wss\r\n";
+	char	 sink[4096];
+	ssize_t	 n;
+	int	 i;
+
+	if (timeout)
+		why = "no data within DefaultConnectionTimeout";
+	else if (*why == '\0')
+		why = "connection closed by the client";
+	if (http) {
+		n = send(c->fd, resp, sizeof(resp) - 1,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		shutdown(c->fd, SHUT_WR);
+		/* Unread request bytes would turn our close into a reset. */
+		for (i = 0; i < 16 && n > 0; i++)
+			if (recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+				break;
+		why = "plain HTTP on a TLS port";
+	}
+	log_info("%s TLS handshake failed from %s:%d: %s", c->id, c->raddr,
+	    c->rport, why);
+	conn_io_up->event(c, timeout ? BEV_EVENT_TIMEOUT | BEV_EVENT_READING :
+	    BEV_EVENT_ERROR | BEV_EVENT_READING, 0, why);
+}
+
+/*
+ * TLS connections: the handshake first, then records decrypted a read at
+ * a time: straight to the session while it takes them (conn_direct), into
+ * the input queue otherwise, at most CONN_TLS_READ_MAX per callback (what
+ * is left in OpenSSL's buffer is read after this round: CONN_POST_READ).
+ * What OpenSSL writes meanwhile (handshake flights, tickets) is flushed
+ * after this round.
+ */
+static void
+conn_tls_read_cb(struct conn *c)
+{
+	struct evbuffer_iovec	 v;
+	char			 why[256];
+	size_t			 total = 0, want;
+	ssize_t			 n;
+	bool			 http, queued = false;
+	int			 r;
+
+	c->busy++;
+	if (!c->tls_ready) {
+		r = conn_tls_handshake(c, why, sizeof(why), &http);
+		if (evbuffer_get_length(c->wire) > 0)
+			conn_out_added(c);
+		if (r == -1) {
+			conn_tls_failed(c, why, http, false);
+			goto out;
+		}
+		if (r == 0)
+			goto out;
+		conn_tls_ready(c);
+	}
+	while (!c->dead && c->reading && total < CONN_TLS_READ_MAX) {
+		if (conn_direct(c)) {
+			n = conn_tls_read(c, conn_rbuf, sizeof(conn_rbuf), why,
+			    sizeof(why));
+			if (n > 0) {
+				total += (size_t)n;
+				conn_io_up->feed(c, conn_rbuf, (size_t)n);
+				continue;
+			}
+		} else {
+			if ((want = conn_in_room(c)) == 0)
+				break;
+			if (evbuffer_reserve_space(c->in, (ev_ssize_t)want, &v,
+			    1) != 1)
+				break;
+			n = conn_tls_read(c, v.iov_base, v.iov_len < want ?
+			    v.iov_len : want, why, sizeof(why));
+			if (n > 0) {
+				v.iov_len = (size_t)n;
+				evbuffer_commit_space(c->in, &v, 1);
+				total += (size_t)n;
+				queued = true;
+				continue;
+			}
+		}
+		if (n == -1)
+			conn_io_up->event(c, BEV_EVENT_EOF | BEV_EVENT_READING,
+			    0, NULL);
+		else if (n == -2)
+			conn_io_up->event(c, BEV_EVENT_ERROR |
+			    BEV_EVENT_READING, 0, why);
+		break;
+	}
+	if (c->dead)
+		goto out;
+	if (evbuffer_get_length(c->wire) > 0)
+		conn_out_added(c);
+	if (queued)
+		conn_io_up->process(c);
+	if (!c->dead && c->reading && conn_tls_pending(c))
+		conn_post(c, CONN_POST_READ);
+out:
+	conn_io_up->leave(c);
+}
+
+/* The socket is readable (or, during a TLS handshake, silent too long). */
+static void
+conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & EV_TIMEOUT) {
+		c->busy++;
+		conn_tls_failed(c, "", false, true);
+		conn_io_up->leave(c);
+		return;
+	}
+	if (c->ssl != NULL)
+		conn_tls_read_cb(c);
+	else
+		conn_plain_read(c);
+}
+
+/*
+ * Writes what is queued now (over TLS: encrypted into the wire queue
+ * first). What the socket does not take waits for a write event (with
+ * DefaultTimeout as its timeout). Then runs the write callback if the
+ * queue is at its low mark.
+ */
+static void
+conn_sock_flush(struct conn *c)
+{
+	struct evbuffer	*q = c->ssl != NULL ? c->wire : c->out;
+	struct timeval	 tv;
+	char		 why[256];
+	int		 n;
+
+	for (;;) {
+		if (c->ssl != NULL && evbuffer_get_length(q) == 0 &&
+		    conn_tls_encrypt(c, CONN_WIRE_MAX, why, sizeof(why)) == -1) {
+			conn_io_up->event(c, BEV_EVENT_ERROR |
+			    BEV_EVENT_WRITING, 0, why);
+			return;
+		}
+		if (evbuffer_get_length(q) == 0)
+			break;
+		n = evbuffer_write(q, c->fd);
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			conn_io_up->event(c, BEV_EVENT_ERROR |
+			    BEV_EVENT_WRITING, EVUTIL_SOCKET_ERROR(), NULL);
+			return;
+		}
+		break;
+	}
+	if (evbuffer_get_length(q) > 0) {
+		if (!c->writing) {
+			/* Made the first time a write has to wait. */
+			if (c->wev == NULL && (c->wev = event_new(
+			    runtime_base(), c->fd, EV_WRITE | EV_PERSIST,
+			    conn_sock_write_cb, c)) == NULL)
+				util_oom(event_get_struct_event_size());
+			tv.tv_sec = c->timeout;
+			tv.tv_usec = 0;
+			event_add(c->wev, c->timeout > 0 ? &tv :
+			    NULL);
+			c->writing = true;
+		}
+	} else {
+		if (c->writing) {
+			event_del(c->wev);
+			c->writing = false;
+		}
+		conn_out_release(c);
+	}
+	conn_account(c);
+	if (conn_out_len(c) <= c->write_low)
+		conn_io_up->writable(c);
+}
+
+/*
+ * Runs the work posted in earlier callbacks, connection by connection:
+ * the flush of output (one write for all a round produced), records
+ * OpenSSL read ahead, then input left buffered while paused. Work posted
+ * meanwhile waits for the next round, so this ends.
+ */
+static void
+conn_post_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c;
+	uint8_t		 work;
+
+	TAILQ_CONCAT(&conn_running, &conn_posted, post);
+	TAILQ_FOREACH(c, &conn_running, post)
+		c->posted |= CONN_POST_RUN;
+	while ((c = TAILQ_FIRST(&conn_running)) != NULL) {
+		TAILQ_REMOVE(&conn_running, c, post);
+		work = c->posted;
+		c->posted = 0;
+		c->busy++;
+		if ((work & CONN_POST_FLUSH) && !c->dead && !c->writing)
+			conn_sock_flush(c);
+		if ((work & CONN_POST_READ) && !c->dead && c->reading)
+			conn_tls_read_cb(c);
+		if ((work & CONN_POST_KICK) && !c->dead)
+			conn_io_up->process(c);
+		conn_io_up->leave(c);
+	}
+}
+
+/* Room for the read event of a connection, after the struct. */
 size_t
 conn_io_extra_size(bool tls, size_t base, size_t *off)
 {
-	if (tls) {
-		*off = 0;
-		return base;
-	}
 	*off = (base + 15) & ~(size_t)15;
 	return *off + event_get_struct_event_size();
 }
@@ -672,54 +740,29 @@ conn_io_extra_size(bool tls, size_t base, size_t *off)
 int
 conn_io_start(struct conn *c, int fd, struct ssl_st *ssl, size_t evoff)
 {
-	struct timeval	tv;
-
 	conn_sockopts(c->cfg, fd);
 	evutil_make_socket_nonblocking(fd);
 	c->fd = fd;
+	/* Queues are taken when bytes must wait (conn_out). */
+	if (conn_in_none == NULL)
+		conn_in_none = xevbuffer_new();
+	if (conn_out_none == NULL)
+		conn_out_none = xevbuffer_new();
+	c->in = conn_in_none;
+	c->out = conn_out_none;
 	if (ssl != NULL) {
-		c->tls = true;
-		c->bev = bufferevent_openssl_socket_new(runtime_base(), fd,
-		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev == NULL)
+		if (conn_tls_attach(c, ssl, fd) == -1)
 			return -1;
-		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-		c->in = bufferevent_get_input(c->bev);
-		c->out = bufferevent_get_output(c->bev);
-		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
-		    conn_bev_event_cb, c);
-	} else {
-		/* Queues are taken when bytes must wait (conn_out). */
-		if (conn_in_none == NULL)
-			conn_in_none = xevbuffer_new();
-		if (conn_out_none == NULL)
-			conn_out_none = xevbuffer_new();
-		c->in = conn_in_none;
-		c->out = conn_out_none;
-		/* The read event is part of this allocation. */
-		c->rev = (struct event *)((char *)c + evoff);
-		if (event_assign(c->rev, runtime_base(), fd,
-		    EV_READ | EV_PERSIST, conn_sock_read_cb, c) == -1)
-			util_oom(event_get_struct_event_size());
+		c->tls = true;
 	}
+	/* The read event is part of this allocation. */
+	c->rev = (struct event *)((char *)c + evoff);
+	if (event_assign(c->rev, runtime_base(), fd, EV_READ | EV_PERSIST,
+	    conn_sock_read_cb, c) == -1)
+		util_oom(event_get_struct_event_size());
 	conn_set_read_high(c, (size_t)c->cfg->max_header_size + 4);
 	conn_set_write_low(c, CONN_OUT_LOW);
-	if (c->bev != NULL) {
-		if (c->cfg->default_timeout > 0) {
-			tv.tv_sec = c->cfg->default_timeout;
-			tv.tv_usec = 0;
-			bufferevent_set_timeouts(c->bev, NULL, &tv);
-		}
-		if (c->cfg->ssl_handshake_timeout > 0) {
-			/* DefaultConnectionTimeout: a client silent in the handshake. */
-			struct timeval rtv = { c->cfg->ssl_handshake_timeout, 0 };
-
-			bufferevent_set_timeouts(c->bev, &rtv,
-			    c->cfg->default_timeout > 0 ? &tv : NULL);
-		}
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	} else
-		conn_update_read(c);
+	conn_update_read(c);
 	return 0;
 }
 
@@ -727,20 +770,18 @@ conn_io_start(struct conn *c, int fd, struct ssl_st *ssl, size_t evoff)
 void
 conn_io_free(struct conn *c)
 {
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
-	else if (c->rev != NULL) {
+	if (c->rev != NULL)
 		event_del(c->rev);
-		if (c->wev != NULL)
-			event_free(c->wev);
-		if (c->in != conn_in_none)
-			evbuffer_free(c->in);
-		if (c->out != conn_out_none) {
-			evbuffer_drain(c->out, evbuffer_get_length(c->out));
-			conn_out_release(c);
-		}
-		close(c->fd);
+	if (c->wev != NULL)
+		event_free(c->wev);
+	if (c->in != conn_in_none)
+		evbuffer_free(c->in);
+	if (c->out != conn_out_none) {
+		evbuffer_drain(c->out, evbuffer_get_length(c->out));
+		conn_out_release(c);
 	}
+	conn_tls_free(c);
+	close(c->fd);
 	conn_timer_stop(c);
 	if (c->posted != 0)
 		TAILQ_REMOVE((c->posted & CONN_POST_RUN) ? &conn_running :
@@ -753,22 +794,27 @@ conn_io_set_timeout(struct conn *c, int seconds)
 {
 	struct timeval	tv = { seconds, 0 };
 
-	if (c->bev != NULL) {
-		/* During a TLS handshake the handshake's own timeout stays. */
-		if (!c->tls || c->tls_ready)
-			bufferevent_set_timeouts(c->bev, NULL,
-			    seconds > 0 ? &tv : NULL);
-	} else if (c->writing)
+	if (c->writing)
 		event_add(c->wev, seconds > 0 ? &tv : NULL);
 }
 
-/* All sent while draining: close_notify (TLS), FIN, linger for the client's. */
+/*
+ * All sent while draining: close_notify (TLS; it goes out first), FIN,
+ * then linger for the client's.
+ */
 void
 conn_io_half_close(struct conn *c)
 {
+	if (c->tls && c->tls_ready && !c->tls_bye) {
+		c->tls_bye = true;
+		conn_tls_shutdown(c);
+		if (evbuffer_get_length(c->wire) > 0) {
+			/* Sent first; the write callback comes back here. */
+			conn_sock_flush(c);
+			return;
+		}
+	}
 	c->half_closed = true;
-	if (c->tls)
-		tls_close_notify(bufferevent_openssl_get_ssl(c->bev));
 	shutdown(c->fd, SHUT_WR);
 	conn_timer(c, CONN_LINGER_MS);
 }
@@ -777,6 +823,5 @@ conn_io_half_close(struct conn *c)
 struct ssl_st *
 conn_io_ssl(const struct conn *c)
 {
-	return c->tls && c->tls_ready ? bufferevent_openssl_get_ssl(c->bev) :
-	    NULL;
+	return c->tls_ready ? c->ssl : NULL;
 }

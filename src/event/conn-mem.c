@@ -120,7 +120,7 @@ conn_account(struct conn *c)
 {
 	size_t	now, pending;
 
-	now = evbuffer_get_length(c->in) + evbuffer_get_length(c->out) +
+	now = evbuffer_get_length(c->in) + conn_out_len(c) +
 	    conn_held_len(c) +
 	    (c->ws != NULL ? ws_session_buffered(c->ws, &pending) : 0);
 	conn_mem = conn_mem - c->mem + now;

@@ -631,7 +631,7 @@ conn_feed(struct conn *c)
 			break;
 		}
 		evbuffer_drain(in, n);
-		if (evbuffer_get_length(c->out) >
+		if (conn_out_len(c) >
 		    CONN_OUT_HIGH)
 			c->paused_output = true;
 	}
@@ -672,7 +672,7 @@ conn_feed_direct(struct conn *c, uint8_t *buf, size_t n)
 	runtime_stats()->bytes_in += n;
 	ws_session_feed(c->ws, buf, n);
 	if (!c->dead) {
-		if (evbuffer_get_length(c->out) > CONN_OUT_HIGH)
+		if (conn_out_len(c) > CONN_OUT_HIGH)
 			c->paused_output = true;
 		conn_account(c);
 	}
@@ -687,11 +687,11 @@ conn_writable(struct conn *c)
 {
 	if (c->state == CONN_DRAINING) {
 		/* All sent: FIN, then wait a little for the client's. */
-		if (evbuffer_get_length(c->out) == 0 && !c->half_closed)
+		if (conn_out_len(c) == 0 && !c->half_closed)
 			conn_io_half_close(c);
 		return;
 	}
-	if (!c->paused_output || evbuffer_get_length(c->out) > CONN_OUT_LOW)
+	if (!c->paused_output || conn_out_len(c) > CONN_OUT_LOW)
 		return;
 	conn_enter(c);
 	conn_file_pump(c);
@@ -699,7 +699,7 @@ conn_writable(struct conn *c)
 		conn_flush_held(c);
 	/* Still sending a file, or the queue filled up again: wait. */
 	if (conn_file_get(c) == NULL && !c->dead &&
-	    evbuffer_get_length(c->out) <= CONN_OUT_HIGH) {
+	    conn_out_len(c) <= CONN_OUT_HIGH) {
 		c->paused_output = false;
 		if (c->b != NULL && c->bops->writable != NULL)
 			c->bops->writable(c->b);
@@ -745,7 +745,7 @@ conn_timer_expired(struct conn *c)
 		conn_drain(c);
 		break;
 	case CONN_OPEN:
-		if (c->bev == NULL && !c->reading)
+		if (!c->reading)
 			conn_check_hangup(c);
 		break;
 	case CONN_DRAINING:
@@ -764,8 +764,12 @@ conn_io_event(struct conn *c, short what, int err, const char *why)
 {
 	const char	*s;
 
-	if (c->tls && !c->tls_ready)
-		conn_set_close(c, 0, "tls", why, strlen(why));
+	if (c->tls && !c->tls_ready) {
+		s = why != NULL ? why : (what & BEV_EVENT_EOF) ?
+		    "connection closed by the client" :
+		    evutil_socket_error_to_string(err);
+		conn_set_close(c, 0, "tls", s, strlen(s));
+	}
 	else if (what & BEV_EVENT_TIMEOUT) {
 		log_info("%s send timeout (DefaultTimeout %d s)", c->id,
 		    c->cfg->default_timeout);
@@ -809,7 +813,7 @@ conn_mem_evict(void)
 	if (big == NULL || big->mem == 0)
 		return;
 	if (big->state == CONN_OPEN &&
-	    evbuffer_get_length(big->out) < CONN_OUT_LOW) {
+	    conn_out_len(big) < CONN_OUT_LOW) {
 		log_warn("%s closed (1013): it holds %zu of the %zu bytes "
 		    "queued, over MaxMemory", big->id, big->mem,
 		    conn_mem_total());
@@ -878,7 +882,7 @@ conn_drain(struct conn *c)
 	conn_update_read(c);
 	/* Bound the flush: a client that does not read cannot keep us. */
 	conn_timer(c, (unsigned long long)c->cfg->close_timeout * 1000);
-	if (evbuffer_get_length(c->out) == 0)
+	if (conn_out_len(c) == 0)
 		conn_writable(c);
 }
 
@@ -1082,7 +1086,7 @@ conn_output_full(const struct conn *c)
 {
 	return conn_mem_is_over() || conn_file_get(c) != NULL ||
 	    conn_held_len(c) > 0 ||
-	    evbuffer_get_length(c->out) > CONN_OUT_HIGH;
+	    conn_out_len(c) > CONN_OUT_HIGH;
 }
 
 void
