@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "event/sdnotify.h"
+#include "event/spawn.h"
 #include "event/server.h"
 #include "conf/tls.h"
 #include "event/workers.h"
@@ -184,7 +185,8 @@ main_pidfile_remove(int fd, const char *path)
 /*
  * Drops root for User and Group once every socket is bound: supplementary
  * groups (User's), group, then user, each checked, and root must be gone
- * for good. Returns 0 (also when neither is set), or -1 with cause.
+ * for good. Returns 1 when it dropped them, 0 when there was nothing to do
+ * (neither is set, or we already are that user), or -1 with *cause.
  */
 static int
 main_drop_privileges(const struct config *cfg, char **cause)
@@ -243,9 +245,16 @@ main_drop_privileges(const struct config *cfg, char **cause)
 		    (long)uid);
 		return -1;
 	}
-	log_info("running as user %ld, group %ld", (long)getuid(),
-	    (long)getgid());
-	return 0;
+	return 1;
+}
+
+/* Logs whom we run as once privileges are dropped and all is in place. */
+static void
+main_running_as(int dropped)
+{
+	if (dropped == 1)
+		log_info("running as user %ld, group %ld", (long)getuid(),
+		    (long)getgid());
 }
 
 /* Signal events of a serving process (one process, or a worker). */
@@ -301,7 +310,7 @@ main_worker(struct server *srv)
 {
 	struct main_signals	 sigs;
 	char			*cause = NULL, *why = NULL;
-	int			 rc = 0;
+	int			 rc = 0, dropped = 0;
 
 	workers_child_setup();
 	admin_worker_start(srv);
@@ -315,8 +324,14 @@ main_worker(struct server *srv)
 		free(why);
 		rc = 1;
 	}
-	if (rc == 0 && main_drop_privileges(server_config(srv), &cause) == -1)
+	if (rc == 0 && (dropped = main_drop_privileges(server_config(srv),
+	    &cause)) == -1)
 		rc = 1;
+	/* The spawner: forked now, while the worker is small, as User. */
+	if (rc == 0 && spawn_init(&cause) == -1)
+		rc = 1;
+	if (rc == 0)
+		main_running_as(dropped);
 	if (rc != 0) {
 		log_error("worker %d: %s", workers_index(), cause);
 		workers_child_report(cause);
@@ -326,6 +341,7 @@ main_worker(struct server *srv)
 		workers_child_report(NULL);
 		event_base_dispatch(server_base(srv));
 	}
+	spawn_fini();
 	admin_stop();
 	main_signals_free(&sigs);
 	return rc;
@@ -362,12 +378,13 @@ main_master(struct server *srv, int n, bool *child)
 		admin_stop();
 		return 1;
 	}
-	if (main_drop_privileges(server_config(srv), &cause) == -1) {
+	if ((r = main_drop_privileges(server_config(srv), &cause)) == -1) {
 		/* The workers fail the same way and are stopped. */
 		log_error("%s; not starting", cause);
 		free(cause);
 		workers_stop();
-	}
+	} else
+		main_running_as(r);
 	if ((r = workers_master_loop()) == -2) {
 		*child = true;
 		return main_worker(srv);
@@ -386,7 +403,7 @@ main(int argc, char **argv)
 	struct main_signals	 sigs;
 	char			*errors = NULL, *why = NULL, acause[512];
 	int			 ch, foreground = 0, check = 0, rc = 0;
-	int			 nworkers;
+	int			 nworkers, dropped = 0;
 	bool			 child = false;
 	int			 pidfd = -1;
 	char			*pidpath = NULL;	/* PidFile at start */
@@ -508,18 +525,28 @@ main(int argc, char **argv)
 		free(why);
 		admin_stop();
 		rc = 1;
-	} else if (main_drop_privileges(server_config(srv), &why) == -1) {
+	} else if ((dropped = main_drop_privileges(server_config(srv),
+	    &why)) == -1) {
 		/* Bound as root, but never serving as root against User. */
 		log_error("%s; not starting", why);
 		free(why);
 		admin_stop();
 		rc = 1;
+	} else if (spawn_init(&why) == -1) {
+		/* Forked now, while the daemon is small, as User. */
+		log_error("%s; not starting", why);
+		free(why);
+		admin_stop();
+		rc = 1;
 	} else {
+		main_running_as(dropped);
 		snprintf(acause, sizeof(acause), "listening on %s",
 		    server_local_address(srv));
 		(void)sdnotify_send("READY=1", acause);
+		log_info("ready (pid %ld)", (long)getpid());
 		sdnotify_watchdog_start(base);
 		event_base_dispatch(base);
+		spawn_fini();
 		admin_stop();
 	}
 	main_signals_free(&sigs);

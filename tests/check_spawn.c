@@ -1,4 +1,4 @@
-/* check_spawn.c - unit tests for spawn.c: fork and exec of handlers, and the reaper. */
+/* check_spawn.c - unit tests for spawn.c and the spawner: handlers started asynchronously, reaped, reported. */
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -15,34 +15,64 @@
 #include "event/runtime.h"
 #include "event/spawn.h"
 
-/* What a test waits for: the child's wait status. */
-struct reaped {
+/* What a test hears from the spawner. */
+struct heard {
+	pid_t	pid;
+	int	fds[3];
+	int	started;
+	int	failed;
+	char	cause[64];
+	int	reaped;
 	int	status;
-	int	calls;
 };
 
 static void
-spawn_done(void *arg, int st)
+heard_started(void *arg, pid_t pid, int fds[3])
 {
-	struct reaped	*r = arg;
+	struct heard	*h = arg;
 
-	r->status = st;
-	r->calls++;
+	h->pid = pid;
+	memcpy(h->fds, fds, sizeof(h->fds));
+	h->started++;
 }
 
-/* Runs the loop until r is reaped (bounded: 10 s). */
 static void
-wait_reaped(struct reaped *r)
+heard_failed(void *arg, const char *cause)
+{
+	struct heard	*h = arg;
+
+	snprintf(h->cause, sizeof(h->cause), "%s", cause);
+	h->failed++;
+}
+
+static void
+heard_reaped(void *arg, int st)
+{
+	struct heard	*h = arg;
+
+	h->status = st;
+	h->reaped++;
+}
+
+static const struct spawn_ops heard_ops = {
+	.started = heard_started,
+	.failed = heard_failed,
+	.reaped = heard_reaped,
+};
+
+/* Runs the loop until *flag is set (bounded: 10 s). */
+static void
+wait_for(const int *flag)
 {
 	int	i;
 
-	for (i = 0; i < 1000 && r->calls == 0; i++) {
+	for (i = 0; i < 1000 && *flag == 0; i++) {
 		struct timeval	tv = { 0, 10000 };
 
 		event_base_loopexit(runtime_base(), &tv);
 		event_base_dispatch(runtime_base());
 	}
-	ck_assert_int_eq(r->calls, 1);
+	ck_assert_int_ne(*flag, 0);
 }
 
 /* Reads fd (non-blocking) to its end into buf (bounded). */
@@ -67,10 +97,28 @@ read_all(int fd, char *buf, size_t len)
 	return have;
 }
 
+/* Starts argv (environment envp), returns what was heard once it started. */
+static void
+start(char *const *argv, char **envp, struct heard *h)
+{
+	struct spawn_cmd cmd = { .id = "1", .what = "handler", .argv = argv,
+	    .envp = envp };
+	char		*cause = NULL;
+
+	memset(h, 0, sizeof(*h));
+	ck_assert(spawn_start(&cmd, &heard_ops, h, &cause) != 0);
+	ck_assert_ptr_null(cause);
+	/* Never from within spawn_start. */
+	ck_assert_int_eq(h->started + h->failed, 0);
+}
+
 static void
 setup(void)
 {
+	char	*cause = NULL;
+
 	runtime_init(event_base_new(), config_defaults());
+	ck_assert_int_eq(spawn_init(&cause), 0);
 }
 
 static void
@@ -78,6 +126,7 @@ teardown(void)
 {
 	struct event_base	*base = runtime_base();
 
+	spawn_fini();
 	runtime_free();
 	event_base_free(base);
 }
@@ -87,33 +136,31 @@ START_TEST(test_spawn_runs_and_reaps)
 	char *const	 argv[] = { "/bin/sh", "-c",
 	    "read x; echo \"out:$x:$FOO:$HOME\"; echo err >&2; exit 3", NULL };
 	char		*envp[] = { "FOO=bar", NULL };
-	struct spawn_cmd cmd = { .id = "1", .what = "handler", .argv = argv,
-	    .envp = envp };
-	struct reaped	 r = { 0, 0 };
-	char		*cause = NULL;
+	struct heard	 h;
 	char		 buf[256];
-	int		 fds[3];
 	size_t		 n;
-	pid_t		 pid;
 
-	pid = spawn_start(&cmd, fds, spawn_done, &r, &cause);
-	ck_assert_int_gt(pid, 0);
-	ck_assert_int_eq(write(fds[0], "in\n", 3), 3);
-	close(fds[0]);
-	n = read_all(fds[1], buf, sizeof(buf) - 1);
+	start(argv, envp, &h);
+	wait_for(&h.started);
+	ck_assert_int_gt(h.pid, 0);
+	ck_assert_int_eq(write(h.fds[0], "in\n", 3), 3);
+	close(h.fds[0]);
+	n = read_all(h.fds[1], buf, sizeof(buf) - 1);
 	buf[n] = '\0';
 	/* Only the environment it was given: no HOME of ours. */
 	ck_assert_str_eq(buf, "out:in:bar:\n");
-	n = read_all(fds[2], buf, sizeof(buf) - 1);
+	n = read_all(h.fds[2], buf, sizeof(buf) - 1);
 	buf[n] = '\0';
 	ck_assert_str_eq(buf, "err\n");
-	wait_reaped(&r);
-	ck_assert(WIFEXITED(r.status));
-	ck_assert_int_eq(WEXITSTATUS(r.status), 3);
-	/* Reaped by us: nothing is left to wait for. */
-	ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), -1);
-	close(fds[1]);
-	close(fds[2]);
+	wait_for(&h.reaped);
+	ck_assert(WIFEXITED(h.status));
+	ck_assert_int_eq(WEXITSTATUS(h.status), 3);
+	ck_assert_int_eq(h.started, 1);
+	ck_assert_int_eq(h.failed, 0);
+	/* Not ours to reap: the spawner did (and is not a zombie maker). */
+	ck_assert_int_eq(waitpid(h.pid, NULL, WNOHANG), -1);
+	close(h.fds[1]);
+	close(h.fds[2]);
 }
 END_TEST
 
@@ -123,20 +170,17 @@ spawn_output(char *const argv[])
 {
 	static char	 buf[2048];
 	char		*envp[] = { "PATH=/usr/bin:/bin", NULL };
-	struct spawn_cmd cmd = { .id = "2", .what = "handler", .argv = argv,
-	    .envp = envp };
-	struct reaped	 r = { 0, 0 };
-	char		*cause = NULL;
-	int		 fds[3];
+	struct heard	 h;
 	size_t		 n;
 
-	ck_assert_int_gt(spawn_start(&cmd, fds, spawn_done, &r, &cause), 0);
-	close(fds[0]);
-	n = read_all(fds[1], buf, sizeof(buf) - 1);
+	start(argv, envp, &h);
+	wait_for(&h.started);
+	close(h.fds[0]);
+	n = read_all(h.fds[1], buf, sizeof(buf) - 1);
 	buf[n] = '\0';
-	wait_reaped(&r);
-	close(fds[1]);
-	close(fds[2]);
+	wait_for(&h.reaped);
+	close(h.fds[1]);
+	close(h.fds[2]);
 	return buf;
 }
 
@@ -148,16 +192,8 @@ START_TEST(test_spawn_clean_start)
 	char *const	 fd[] = { "/bin/ls", "/proc/self/fd", NULL };
 	const char	*out, *p;
 	char		 pid[32];
-	sigset_t	 set, old;
 
-	/* Blocked and ignored here must not be so in the child. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	signal(SIGPIPE, SIG_IGN);
 	out = spawn_output(st);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	ck_assert(strstr(out, "SigBlk:\t0000000000000000\n") != NULL);
 	ck_assert(strstr(out, "SigIgn:\t0000000000000000\n") != NULL);
 	ck_assert((p = strstr(out, "Pid:\t")) != NULL);
@@ -173,53 +209,93 @@ START_TEST(test_spawn_exec_fails)
 {
 	char		*argv[] = { "/nonexistent/handler", NULL };
 	char		*envp[] = { NULL };
-	struct spawn_cmd cmd = { .id = "3", .what = "handler", .argv = argv,
-	    .envp = envp };
-	struct reaped	 r = { 0, 0 };
-	char		*cause = NULL;
-	int		 fds[3];
+	struct heard	 h;
 
 	/* The program's own directory does not exist: chdir fails first. */
-	ck_assert_int_eq(spawn_start(&cmd, fds, spawn_done, &r, &cause), -1);
-	ck_assert_str_eq(cause, "chdir failed");
-	free(cause);
+	start(argv, envp, &h);
+	wait_for(&h.failed);
+	ck_assert_str_eq(h.cause, "chdir failed");
 	argv[0] = "/bin/no-such-program";
-	ck_assert_int_eq(spawn_start(&cmd, fds, spawn_done, &r, &cause), -1);
-	ck_assert_str_eq(cause, "exec failed");
-	free(cause);
-	/* The failed child was reaped at once, and done is not called. */
-	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
-	ck_assert_int_eq(r.calls, 0);
+	start(argv, envp, &h);
+	wait_for(&h.failed);
+	ck_assert_str_eq(h.cause, "exec failed");
+	ck_assert_int_eq(h.started + h.reaped, 0);
 }
 END_TEST
 
-START_TEST(test_spawn_forget_kills_group)
+START_TEST(test_spawn_cancel_kills_group)
 {
 	char *const	 argv[] = { "/bin/sh", "-c", "sleep 30 & sleep 30",
 	    NULL };
 	char		*envp[] = { "PATH=/usr/bin:/bin", NULL };
 	struct spawn_cmd cmd = { .id = "4", .what = "handler", .argv = argv,
 	    .envp = envp };
-	struct reaped	 r = { 0, 0 };
+	struct heard	 h, g;
 	char		*cause = NULL;
-	int		 fds[3], i;
-	pid_t		 pid;
+	uint64_t	 job;
+	int		 i;
 
-	pid = spawn_start(&cmd, fds, spawn_done, &r, &cause);
-	ck_assert_int_gt(pid, 0);
-	spawn_forget(pid);
-	/* The whole group goes; nobody is told (forgotten). */
-	for (i = 0; i < 500 && kill(-pid, 0) == 0; i++) {
+	/* Cancelled once it runs: the whole group goes, nobody is told. */
+	start(argv, envp, &h);
+	wait_for(&h.started);
+	spawn_cancel(UINT64_MAX);	/* not a live handle: nothing happens */
+	memset(&g, 0, sizeof(g));
+	job = spawn_start(&cmd, &heard_ops, &g, &cause);
+	ck_assert(job != 0);
+	wait_for(&g.started);
+	spawn_cancel(job);
+	for (i = 0; i < 500 && kill(-g.pid, 0) == 0; i++) {
 		struct timeval	tv = { 0, 10000 };
 
 		event_base_loopexit(runtime_base(), &tv);
 		event_base_dispatch(runtime_base());
 	}
-	ck_assert_int_eq(kill(-pid, 0), -1);
-	ck_assert_int_eq(r.calls, 0);
-	close(fds[0]);
-	close(fds[1]);
-	close(fds[2]);
+	ck_assert_int_eq(kill(-g.pid, 0), -1);
+	ck_assert_int_eq(g.reaped, 0);
+	for (i = 0; i < 3; i++)
+		close(g.fds[i]);
+	/* Cancelled before the spawner answered: it never runs for long. */
+	memset(&g, 0, sizeof(g));
+	job = spawn_start(&cmd, &heard_ops, &g, &cause);
+	ck_assert(job != 0);
+	spawn_cancel(job);
+	for (i = 0; i < 50; i++) {
+		struct timeval	tv = { 0, 10000 };
+
+		event_base_loopexit(runtime_base(), &tv);
+		event_base_dispatch(runtime_base());
+	}
+	ck_assert_int_eq(g.started + g.failed + g.reaped, 0);
+	(void)kill(-h.pid, SIGKILL);
+	wait_for(&h.reaped);
+	for (i = 0; i < 3; i++)
+		close(h.fds[i]);
+}
+END_TEST
+
+START_TEST(test_spawn_spawner_restarts)
+{
+	char *const	 argv[] = { "/bin/true", NULL };
+	char		*envp[] = { NULL };
+	struct heard	 h;
+	int		 i;
+
+	/* The spawner killed: the next start gets a new one. */
+	start(argv, envp, &h);
+	wait_for(&h.reaped);
+	ck_assert_int_eq(system("pkill -KILL -x wsserverd-spawn -P "
+	    "$PPID 2>/dev/null; true"), 0);
+	for (i = 0; i < 50; i++) {
+		struct timeval	tv = { 0, 10000 };
+
+		event_base_loopexit(runtime_base(), &tv);
+		event_base_dispatch(runtime_base());
+	}
+	start(argv, envp, &h);
+	wait_for(&h.reaped);
+	ck_assert(WIFEXITED(h.status));
+	for (i = 0; i < 3; i++)
+		close(h.fds[i]);
 }
 END_TEST
 
@@ -234,7 +310,8 @@ make_spawn_suite(void)
 	tcase_add_test(tc, test_spawn_runs_and_reaps);
 	tcase_add_test(tc, test_spawn_clean_start);
 	tcase_add_test(tc, test_spawn_exec_fails);
-	tcase_add_test(tc, test_spawn_forget_kills_group);
+	tcase_add_test(tc, test_spawn_cancel_kills_group);
+	tcase_add_test(tc, test_spawn_spawner_restarts);
 	suite_add_tcase(s, tc);
 	return s;
 }

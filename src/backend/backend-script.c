@@ -29,6 +29,7 @@
 #include "core/ws-handshake.h"
 #include "event/backend.h"
 #include "event/conn.h"
+#include "event/runtime.h"
 #include "event/spawn.h"
 
 /* stderr lines are logged in pieces of this many bytes (fits a log line). */
@@ -54,6 +55,8 @@ struct script {
 	struct conn		*conn;		/* NULL once detached */
 	struct event_base	*base;
 	char			 id[SCRIPT_ID_MAX];
+	char			*prog;		/* argv[0], for the log */
+	uint64_t		 job;		/* its spawn request */
 	pid_t			 pid;		/* also the process group id */
 	int			 status;	/* wait status once reaped */
 	int			 kill_timeout;	/* seconds */
@@ -67,7 +70,8 @@ struct script {
 	struct pump		 pump;		/* messages both ways */
 	int			 busy;		/* our frames on the stack */
 
-	bool			 reaped;
+	bool			 started;	/* the spawner started it */
+	bool			 reaped;	/* (or it never started) */
 	bool			 group_left;	/* reaped, its group not empty */
 	bool			 released;	/* the connection called close */
 	bool			 closing;	/* shutdown started */
@@ -82,6 +86,8 @@ static void	 script_close(void *);
 static int	 script_live(void);
 static void	 script_kill_all(void);
 
+static void	 script_started(void *, pid_t, int [3]);
+static void	 script_failed(void *, const char *);
 static void	 script_reaped(void *, int);
 static void	 script_timer_cb(evutil_socket_t, short, void *);
 static void	 script_arm_timer(struct script *);
@@ -108,7 +114,8 @@ static void	 script_close_stdout(struct script *);
 static void	 script_close_stderr(struct script *);
 
 /*
- * Opened early: the handler is started before the 101 is sent, so a
+ * Opened early, and giving the verdict: the handler is started (by the
+ * spawner, while the event loop goes on) before the 101 is sent, so a
  * failure to start it (no program, fork failing at the process limit,
  * exec failing) answers 503 instead of an upgrade that closes at once.
  * dir: routes first choose the program the request names (admit).
@@ -116,6 +123,7 @@ static void	 script_close_stderr(struct script *);
 const struct backend_ops backend_script_ops = {
 	.name = "script",
 	.open_early = true,
+	.verdict = true,
 	.admit = dir_admit,
 	.open = script_open,
 	.message = script_message,
@@ -123,6 +131,12 @@ const struct backend_ops backend_script_ops = {
 	.close = script_close,
 	.live = script_live,
 	.kill_all = script_kill_all,
+};
+
+static const struct spawn_ops script_spawn_ops = {
+	.started = script_started,
+	.failed = script_failed,
+	.reaped = script_reaped,
 };
 
 static const struct pump_ops script_pump_ops = {
@@ -136,14 +150,14 @@ static int		 script_nlive;		/* instances not yet reaped */
 static char		 script_errline[SCRIPT_ERRLINE_MAX + 1];
 
 /*
- * Starts the route's handler for a new WebSocket. Returns the instance, or
- * NULL with *cause set (the failure is logged).
+ * Asks for the route's handler for a new WebSocket. Returns the instance
+ * (the connection waits for its verdict: script_started or
+ * script_failed), or NULL with *cause set (the failure is logged).
  */
 static void *
 script_open(struct conn *conn, const struct route *route, char **cause)
 {
 	struct script		*s;
-	int			 fds[3];
 	int			 kt;
 	char			*dargv[2];
 	char *const		*argv = route->argv;
@@ -164,16 +178,28 @@ script_open(struct conn *conn, const struct route *route, char **cause)
 	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
 	kt = conn_config(conn)->kill_timeout;
 	s->kill_timeout = kt > 0 ? kt : 0;
-	if ((s->pid = cgi_spawn(conn, route, argv, fds, script_reaped, s,
-	    cause)) == -1) {
+	if ((s->job = cgi_spawn(conn, route, argv, &script_spawn_ops, s,
+	    cause)) == 0) {
 		free(s);
 		return NULL;
 	}
+	s->prog = xstrdup(argv[0]);
 	if ((s->timer = evtimer_new(s->base, script_timer_cb, s)) == NULL)
 		util_oom(event_get_struct_event_size());
 	pump_init(&s->pump, conn, route, s->id, "handler", "handler output",
 	    &script_pump_ops, s);
+	return s;
+}
 
+/* The handler runs: its pipes are ours, and the upgrade goes on (101). */
+static void
+script_started(void *arg, pid_t pid, int fds[3])
+{
+	struct script	*s = arg;
+
+	script_enter(s);
+	s->pid = pid;
+	s->started = true;
 	s->in = bufferevent_socket_new(s->base, fds[0], BEV_OPT_CLOSE_ON_FREE);
 	s->out = bufferevent_socket_new(s->base, fds[1], BEV_OPT_CLOSE_ON_FREE);
 	s->err = bufferevent_socket_new(s->base, fds[2], BEV_OPT_CLOSE_ON_FREE);
@@ -193,9 +219,25 @@ script_open(struct conn *conn, const struct route *route, char **cause)
 
 	LIST_INSERT_HEAD(&script_all, s, entry);
 	script_nlive++;
-	log_verbose("%s handler %s started, pid %ld", s->id, argv[0],
+	log_verbose("%s handler %s started, pid %ld", s->id, s->prog,
 	    (long)s->pid);
-	return s;
+	if (s->conn != NULL)
+		(void)conn_decided(s->conn, 101, NULL, NULL, 0);
+	script_leave(s);
+}
+
+/* The handler could not start: the upgrade is refused (503). */
+static void
+script_failed(void *arg, const char *cause)
+{
+	struct script	*s = arg;
+
+	script_enter(s);
+	s->reaped = true;	/* nothing to wait for */
+	runtime_stats()->backend_failures++;
+	if (s->conn != NULL)
+		(void)conn_decided(s->conn, 503, cause, NULL, 0);
+	script_leave(s);
 }
 
 /* The pump stops or starts reading stdout (the client's queue). */
@@ -239,8 +281,10 @@ script_leave(struct script *s)
 	if (!s->released || !s->reaped || s->in != NULL || s->out != NULL ||
 	    s->err != NULL || (s->group_left && s->stage != SCRIPT_STAGE_NONE))
 		return;
-	LIST_REMOVE(s, entry);
+	if (s->started)
+		LIST_REMOVE(s, entry);
 	event_free(s->timer);
+	free(s->prog);
 	free(s);
 }
 
@@ -677,6 +721,11 @@ script_close(void *b)
 
 	script_enter(s);
 	s->released = true;
+	if (!s->started && !s->reaped) {
+		/* Gone before the spawner answered: nothing of it is wanted. */
+		spawn_cancel(s->job);
+		s->reaped = true;
+	}
 	/* Framed: the handler learns how the WebSocket ended, then EOF. */
 	if (s->conn != NULL && s->in != NULL)
 		pump_closed(&s->pump, bufferevent_get_output(s->in));
@@ -698,7 +747,7 @@ script_kill_all(void)
 	struct script	*s;
 
 	LIST_FOREACH(s, &script_all, entry) {
-		if (!s->reaped)
+		if (!s->reaped && s->pid > 0)
 			(void)kill(-s->pid, SIGKILL);
 	}
 }

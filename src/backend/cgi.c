@@ -304,19 +304,19 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 }
 
 /* Runs a program for a connection, CGI environment and all; see cgi.h. */
-pid_t
+uint64_t
 cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
-    int fds[3], void (*done)(void *, int), void *arg, char **cause)
+    const struct spawn_ops *ops, void *arg, char **cause)
 {
 	struct spawn_cmd	 cmd;
-	pid_t			 pid;
+	uint64_t		 job;
 
 	/* The start refused this already; a late config change must too. */
 	if (geteuid() == 0 && !conn_config(conn)->allow_root_handlers) {
 		*cause = xstrdup("refusing to run a handler as root (set "
 		    "User, or AllowRootHandlers)");
 		log_error("%s %s", conn_id(conn), *cause);
-		return -1;
+		return 0;
 	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.id = conn_id(conn);
@@ -324,9 +324,9 @@ cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
 	cmd.argv = argv;
 	cmd.envp = cgi_env_build(conn, route, true);
 	cmd.workdir = route->workdir;
-	pid = spawn_start(&cmd, fds, done, arg, cause);
+	job = spawn_start(&cmd, ops, arg, cause);
 	free(cmd.envp);
-	return pid;
+	return job;
 }
 
 /* Writes envp as an SCGI header; see cgi.h. */
@@ -356,6 +356,7 @@ cgi_scgi_header(char *const *envp, struct evbuffer *out)
 struct cgi_hook {
 	char			 id[24];	/* the connection's, for logs */
 	struct conn		*conn;
+	uint64_t		 job;		/* its spawn request */
 	pid_t			 pid;
 	struct bufferevent	*out;		/* NULL: stdout at EOF */
 	struct bufferevent	*err;		/* NULL: stderr at EOF */
@@ -443,6 +444,44 @@ cgi_hook_reaped(void *arg, int st)
 	cgi_hook_check(h);
 }
 
+/* The hook runs: its stdout is the answer, its stderr the log's. */
+static void
+cgi_hook_started(void *arg, pid_t pid, int fds[3])
+{
+	struct cgi_hook	*h = arg;
+
+	h->pid = pid;
+	close(fds[0]);		/* stdin: at EOF from the start */
+	h->out = bufferevent_socket_new(conn_base(h->conn), fds[1],
+	    BEV_OPT_CLOSE_ON_FREE);
+	h->err = bufferevent_socket_new(conn_base(h->conn), fds[2],
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (h->out == NULL || h->err == NULL)
+		util_oom(sizeof(void *));
+	bufferevent_setcb(h->out, cgi_hook_out_cb, NULL, cgi_hook_event_cb, h);
+	bufferevent_setcb(h->err, cgi_hook_err_cb, NULL, cgi_hook_event_cb, h);
+	bufferevent_enable(h->out, EV_READ);
+	bufferevent_enable(h->err, EV_READ);
+}
+
+/* The hook could not be started: the request is refused (503). */
+static void
+cgi_hook_failed(void *arg, const char *cause)
+{
+	struct cgi_hook	*h = arg;
+	struct conn	*conn = h->conn;
+
+	h->reaped = true;
+	cgi_hook_free(h);
+	(void)conn_decided(conn, 503, cause, NULL, 0);
+}
+
+static const struct spawn_ops cgi_hook_spawn_ops = {
+	.started = cgi_hook_started,
+	.failed = cgi_hook_failed,
+	.reaped = cgi_hook_reaped,
+};
+
 /* The Status header's code in the hook's answer, or 0. */
 static int
 cgi_hook_status(const char *a, size_t len)
@@ -517,30 +556,19 @@ cgi_hook_start(struct conn *conn, const struct route *route,
 {
 	struct cgi_hook		*h;
 	char			*argv[2];
-	int			 fds[3];
 
 	h = xcalloc(1, sizeof(*h));
 	h->conn = conn;
 	snprintf(h->id, sizeof(h->id), "%s", conn_id(conn));
+	h->answer = xevbuffer_new();
 	argv[0] = route->open_hook;
 	argv[1] = NULL;
-	if ((h->pid = cgi_spawn(conn, route, argv, fds, cgi_hook_reaped, h,
-	    cause)) == -1) {
+	if ((h->job = cgi_spawn(conn, route, argv, &cgi_hook_spawn_ops, h,
+	    cause)) == 0) {
+		evbuffer_free(h->answer);
 		free(h);
 		return NULL;
 	}
-	h->answer = xevbuffer_new();
-	close(fds[0]);		/* stdin: at EOF from the start */
-	h->out = bufferevent_socket_new(conn_base(conn), fds[1],
-	    BEV_OPT_CLOSE_ON_FREE);
-	h->err = bufferevent_socket_new(conn_base(conn), fds[2],
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (h->out == NULL || h->err == NULL)
-		util_oom(sizeof(void *));
-	bufferevent_setcb(h->out, cgi_hook_out_cb, NULL, cgi_hook_event_cb, h);
-	bufferevent_setcb(h->err, cgi_hook_err_cb, NULL, cgi_hook_event_cb, h);
-	bufferevent_enable(h->out, EV_READ);
-	bufferevent_enable(h->err, EV_READ);
 	return h;
 }
 
@@ -551,7 +579,7 @@ cgi_hook_cancel(void *arg)
 	struct cgi_hook	*h = arg;
 
 	if (!h->reaped)
-		spawn_forget(h->pid);
+		spawn_cancel(h->job);
 	cgi_hook_free(h);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct conn;
 struct route;
@@ -23,16 +24,17 @@ struct evbuffer;
 char	**cgi_env_build(struct conn *, const struct route *, bool process);
 
 /*
- * Runs argv for conn (a handler, an OpenRequestHook) with the request's
+ * Starts argv for conn (a handler, an OpenRequestHook) with the request's
  * CGI environment (process: PassEnv and PATH too) in the route's
- * WorkingDirectory, as spawn.h starts processes: fds gets its stdin,
- * stdout and stderr, done(arg, wait status) is called once it is reaped.
- * Refuses to run anything as root unless AllowRootHandlers. Returns the
- * pid, or -1 with *cause (malloc'd; the detail is logged).
+ * WorkingDirectory, as spawn.h starts processes: ops hear when it runs
+ * (with its stdin, stdout and stderr), when it could not start, and when
+ * it was reaped. Refuses to run anything as root unless
+ * AllowRootHandlers. Returns the spawn handle, or 0 with *cause
+ * (malloc'd; the detail is logged).
  */
-pid_t	 cgi_spawn(struct conn *, const struct route *, char *const *argv,
-	    int fds[3], void (*done)(void *, int), void *arg,
-	    char **cause);
+struct spawn_ops;
+uint64_t cgi_spawn(struct conn *, const struct route *, char *const *argv,
+	    const struct spawn_ops *ops, void *arg, char **cause);
 
 /*
  * Appends envp to out as an SCGI request header: a netstring of

@@ -1,18 +1,13 @@
-/* spawn.c - fork and exec of handler programs and hooks, and the one SIGCHLD reaper. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE		/* pipe2, F_DUPFD_CLOEXEC, environ */
-#endif
-
+/* spawn.c - the daemon's side of the spawner: requests out, children's pids, pipes and statuses in. */
 #include <sys/types.h>
-#include <sys/prctl.h>
 #include <sys/queue.h>
-#include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,329 +20,365 @@
 #include "base/util.h"
 #include "event/runtime.h"
 #include "event/spawn.h"
+#include "event/spawner.h"
 
-/* Where the child failed before exec, sent to the parent on a status pipe. */
-enum spawn_step {
-	SPAWN_STEP_FDS,
-	SPAWN_STEP_PDEATHSIG,
-	SPAWN_STEP_CHDIR,
-	SPAWN_STEP_EXEC,
-};
+/* Requests sent and not answered yet, at most. */
+#define SPAWN_WAITING_MAX	1024
+/* The socket's send buffer: room for requests the spawner has not read. */
+#define SPAWN_SNDBUF		(2 * 1024 * 1024)
 
-struct spawn_report {
-	int	step;
-	int	err;
-};
-
-/* Everything the child needs, prepared before fork so it need not allocate. */
-struct spawn_exec {
-	const char	*path;		/* what to exec (after chdir) */
-	char		*const *argv;
-	char		**envp;
-	const char	*dir;		/* NULL: stay in the daemon's cwd */
-};
-
-/* A child not yet reaped, and who waits for it. */
-struct spawn_child {
-	LIST_ENTRY(spawn_child)	 entry;
-	pid_t			 pid;
-	void			 (*done)(void *, int);	/* NULL: forgotten */
+/* One child, from the request to its reaping. */
+struct spawn_job {
+	LIST_ENTRY(spawn_job)	 entry;
+	uint64_t		 id;
+	pid_t			 pid;		/* 0 until started */
+	const struct spawn_ops	*ops;		/* NULL: cancelled */
 	void			*arg;
+	char			*label;		/* "ID what argv0", for the log */
 };
 
-static LIST_HEAD(, spawn_child) spawn_children =
-    LIST_HEAD_INITIALIZER(spawn_children);
-static int		 spawn_nchildren;	/* not yet reaped */
-static struct event	*spawn_sigchld;		/* exists while children do */
+static struct {
+	int			 fd;		/* to the spawner; -1: none */
+	pid_t			 pid;
+	struct event		*ev;
+	uint64_t		 next_id;
+	unsigned int		 waiting;	/* requests not answered */
+	LIST_HEAD(, spawn_job)	 jobs;
+} sp = { .fd = -1, .jobs = LIST_HEAD_INITIALIZER(sp.jobs) };
 
-static void	spawn_sigchld_cb(evutil_socket_t, short, void *);
+static void	spawn_read_cb(evutil_socket_t, short, void *);
 
-/* Sends the failed step and errno to the parent and exits. */
-static void __attribute__((noreturn))
-spawn_child_fail(int stfd, int step, int err)
+/* Starts the spawner; see spawn.h. */
+int
+spawn_init(char **cause)
 {
-	struct spawn_report	rep;
-	ssize_t			n;
+	int	sv[2], size = SPAWN_SNDBUF;
+	pid_t	pid;
 
-	rep.step = step;
-	rep.err = err;
-	n = write(stfd, &rep, sizeof(rep));
-	(void)n;
-	_exit(127);
-}
-
-/* Closes every descriptor from lowfd up. */
-static void
-spawn_close_from(int lowfd)
-{
-	long	max;
-	int	fd;
-
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0U) == 0)
-		return;
-#endif
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > INT_MAX)
-		max = INT_MAX;
-	for (fd = lowfd; fd < max; fd++)
-		(void)close(fd);
-}
-
-/*
- * The child between fork and exec: own session and process group (so the
- * whole group can be signalled), death signal if the daemon dies, default
- * signal handling, the pipes on 0-2 and nothing else open.
- */
-static void __attribute__((noreturn))
-spawn_child(const struct spawn_exec *x, pid_t parent, int fds[3], int stfd)
-{
-	struct sigaction	sa;
-	sigset_t		none;
-	int			i, sig;
-
-	(void)setsid();
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-		spawn_child_fail(stfd, SPAWN_STEP_PDEATHSIG, errno);
-	/* The daemon died before the death signal was armed. */
-	if (getppid() != parent)
-		_exit(127);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
-
-	/* Lift everything above 2 first so no dup2 below clobbers a pipe. */
-	if (stfd < 3 && (stfd = fcntl(stfd, F_DUPFD_CLOEXEC, 3)) == -1)
-		_exit(127);
-	for (i = 0; i < 3; i++) {
-		if (fds[i] < 3 &&
-		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1)
-			spawn_child_fail(stfd, SPAWN_STEP_FDS, errno);
-	}
-	for (i = 0; i < 3; i++) {
-		if (dup2(fds[i], i) == -1)
-			spawn_child_fail(stfd, SPAWN_STEP_FDS, errno);
-	}
-	if (stfd != 3) {
-		if (dup2(stfd, 3) == -1 || fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
-			spawn_child_fail(stfd, SPAWN_STEP_FDS, errno);
-		stfd = 3;
-	}
-	spawn_close_from(4);
-
-	if (x->dir != NULL && chdir(x->dir) == -1)
-		spawn_child_fail(stfd, SPAWN_STEP_CHDIR, errno);
-	environ = x->envp;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execvp(x->path, x->argv);
-	spawn_child_fail(stfd, SPAWN_STEP_EXEC, errno);
-}
-
-/* Watches SIGCHLD from before the first child can exit. Returns 0 or -1. */
-static int
-spawn_watch_sigchld(void)
-{
-	if (spawn_sigchld != NULL)
+	if (sp.fd != -1)
 		return 0;
-	spawn_sigchld = evsignal_new(runtime_base(), SIGCHLD,
-	    spawn_sigchld_cb, NULL);
-	if (spawn_sigchld == NULL || evsignal_add(spawn_sigchld, NULL) == -1) {
-		if (spawn_sigchld != NULL)
-			event_free(spawn_sigchld);
-		spawn_sigchld = NULL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		xasprintf(cause, "spawner: socketpair: %s", strerror(errno));
 		return -1;
 	}
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if ((pid = fork()) == -1) {
+		xasprintf(cause, "spawner: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		spawner_main(sv[1]);
+	}
+	close(sv[1]);
+	evutil_make_socket_nonblocking(sv[0]);
+	sp.fd = sv[0];
+	sp.pid = pid;
+	if ((sp.ev = event_new(runtime_base(), sp.fd, EV_READ | EV_PERSIST,
+	    spawn_read_cb, NULL)) == NULL)
+		util_oom(event_get_struct_event_size());
+	event_add(sp.ev, NULL);
+	log_debug("spawner started, pid %ld", (long)pid);
 	return 0;
 }
 
-/* Starts a child; see spawn.h. */
-pid_t
-spawn_start(const struct spawn_cmd *cmd, int fds[3],
-    void (*done)(void *, int), void *arg, char **cause)
+/* Closes the spawner's socket and waits (briefly) for it to exit. */
+static void
+spawn_close(void)
 {
-	struct spawn_exec	 x;
-	struct spawn_report	 rep;
-	struct spawn_child	*ch;
-	sigset_t		 all, old;
-	const char		*argv0 = cmd->argv[0], *slash;
-	char			*dir = NULL, *path = NULL;
-	int			 p[4][2], child[3], i, j, err;
-	const char		*why;
-	pid_t			 parent, pid = -1;
+	int	st, i;
+
+	if (sp.fd == -1)
+		return;
+	event_free(sp.ev);
+	sp.ev = NULL;
+	close(sp.fd);
+	sp.fd = -1;
+	/* It exits at once on EOF; never block the loop for long on it. */
+	for (i = 0; i < 100; i++) {
+		if (waitpid(sp.pid, &st, WNOHANG) != 0)
+			break;
+		usleep(10000);
+	}
+	sp.pid = 0;
+}
+
+/* Closes the spawner; see spawn.h. */
+void
+spawn_fini(void)
+{
+	spawn_close();
+}
+
+/* Frees a job. */
+static void
+spawn_job_free(struct spawn_job *j)
+{
+	LIST_REMOVE(j, entry);
+	free(j->label);
+	free(j);
+}
+
+/* The job of a request or of a pid; NULL when there is none. */
+static struct spawn_job *
+spawn_find(uint64_t id, pid_t pid)
+{
+	struct spawn_job	*j;
+
+	LIST_FOREACH(j, &sp.jobs, entry) {
+		if ((id != 0 && j->id == id) || (pid > 0 && j->pid == pid))
+			return j;
+	}
+	return NULL;
+}
+
+/*
+ * The spawner is gone (it died, or its socket failed): every request not
+ * answered fails; children started get SIGTERM from the kernel as their
+ * parent died (PR_SET_PDEATHSIG) and count as reaped so.
+ */
+static void
+spawn_lost(const char *why)
+{
+	struct spawn_job	*j, *next;
+
+	log_error("spawner (pid %ld) %s; a new one starts with the next "
+	    "handler", (long)sp.pid, why);
+	spawn_close();
+	sp.waiting = 0;
+	for (j = LIST_FIRST(&sp.jobs); j != NULL; j = next) {
+		next = LIST_NEXT(j, entry);
+		if (j->ops != NULL && j->pid == 0)
+			j->ops->failed(j->arg, "spawner gone");
+		else if (j->ops != NULL) {
+			(void)kill(-j->pid, SIGKILL);
+			j->ops->reaped(j->arg, SIGKILL);
+		}
+		spawn_job_free(j);
+	}
+}
+
+/* Logs why a child could not start; returns the client's short text. */
+static const char *
+spawn_failure(const struct spawn_job *j, int step, int err)
+{
+	const char	*why;
+
+	switch (step) {
+	case SPAWNER_STEP_PIPE:
+		log_error("%s: pipe: %s", j->label, strerror(err));
+		return "pipe failed";
+	case SPAWNER_STEP_FORK:
+		log_error("%s: fork: %s", j->label, strerror(err));
+		return "fork failed";
+	case SPAWNER_STEP_EXEC:
+		why = "exec failed";
+		break;
+	case SPAWNER_STEP_CHDIR:
+		why = "chdir failed";
+		break;
+	case SPAWNER_STEP_REQUEST:
+		why = "request refused by the spawner";
+		break;
+	default:
+		why = "handler setup failed";
+		break;
+	}
+	log_error("%s: %s: %s", j->label, why, strerror(err));
+	return why;
+}
+
+/* One message from the spawner (fds: the three rights that came with it). */
+static void
+spawn_message(const struct spawner_msg *m, int *fds, int nfds)
+{
+	struct spawn_job	*j;
+	int			 i;
+
+	switch (m->type) {
+	case SPAWNER_STARTED:
+		j = spawn_find(m->id, 0);
+		if (sp.waiting > 0)
+			sp.waiting--;
+		if (j == NULL || nfds != 3) {
+			/* Nobody asked (a bug): not ours to keep. */
+			if (m->pid > 0)
+				(void)kill(-m->pid, SIGKILL);
+			break;
+		}
+		j->pid = m->pid;
+		if (j->ops == NULL) {
+			/* Cancelled meanwhile: gone, reaped silently. */
+			(void)kill(-j->pid, SIGKILL);
+			break;
+		}
+		for (i = 0; i < 3; i++)
+			evutil_make_socket_nonblocking(fds[i]);
+		j->ops->started(j->arg, j->pid, fds);
+		return;
+	case SPAWNER_FAILED:
+		if (sp.waiting > 0)
+			sp.waiting--;
+		if ((j = spawn_find(m->id, 0)) == NULL)
+			break;
+		if (j->ops != NULL)
+			j->ops->failed(j->arg, spawn_failure(j, m->step,
+			    m->err));
+		spawn_job_free(j);
+		break;
+	case SPAWNER_EXITED:
+		if ((j = spawn_find(0, m->pid)) == NULL) {
+			log_debug("reaped unknown child %ld", (long)m->pid);
+			break;
+		}
+		if (j->ops != NULL)
+			j->ops->reaped(j->arg, m->status);
+		spawn_job_free(j);
+		break;
+	}
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+/* Everything the spawner said since the last time. */
+static void
+spawn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(3 * sizeof(int))];
+	} u;
+	struct spawner_msg	 m;
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	struct cmsghdr		*c;
+	int			 fds[3], nfds;
 	ssize_t			 n;
 
-	if (spawn_watch_sigchld() == -1) {
-		log_error("%s cannot watch SIGCHLD", cmd->id);
-		*cause = xstrdup("cannot watch SIGCHLD");
-		return -1;
-	}
-	memset(&x, 0, sizeof(x));
-	x.argv = cmd->argv;
-	x.path = argv0;
-	x.envp = cmd->envp;
-	/*
-	 * The program runs in its own directory. A relative path is made
-	 * relative to that directory; a bare name is looked up in PATH and
-	 * runs in the daemon's directory.
-	 */
-	if ((slash = strrchr(argv0, '/')) != NULL) {
-		dir = xstrdup(argv0);
-		dir[slash == argv0 ? 1 : slash - argv0] = '\0';
-		if (argv0[0] != '/') {
-			xasprintf(&path, "./%s", slash + 1);
-			x.path = path;
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = &m;
+		iov.iov_len = sizeof(m);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		n = recvmsg(sp.fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			spawn_lost(n == 0 ? "exited" : "cannot be read");
+			return;
 		}
-		x.dir = dir;
-	}
-	if (cmd->workdir != NULL && cmd->workdir[0] != '\0') {
-		/* argv0 is absolute (config.c), so it survives the chdir. */
-		x.path = argv0;
-		x.dir = cmd->workdir;
-	}
-
-	for (i = 0; i < 4; i++) {
-		if (pipe2(p[i], O_CLOEXEC) == -1) {
-			err = errno;
-			for (j = 0; j < i; j++) {
-				close(p[j][0]);
-				close(p[j][1]);
+		nfds = 0;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL;
+		    c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(3 * sizeof(int))) {
+				memcpy(fds, CMSG_DATA(c), sizeof(fds));
+				nfds = 3;
 			}
-			*cause = xstrdup("pipe failed");
-			log_error("%s cannot start %s %s: pipe: %s", cmd->id,
-			    cmd->what, argv0, strerror(err));
-			goto out;
 		}
+		if (n == (ssize_t)sizeof(m))
+			spawn_message(&m, fds, nfds);
+		else
+			while (nfds > 0)
+				close(fds[--nfds]);
 	}
-	child[0] = p[0][0];
-	child[1] = p[1][1];
-	child[2] = p[2][1];
+}
 
-	/*
-	 * No signal handler of ours may run in the child between fork and
-	 * the reset of dispositions (libevent's would write to the parent's
-	 * signal pipe).
-	 */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	parent = getpid();
-	pid = fork();
-	if (pid == 0)
-		spawn_child(&x, parent, child, p[3][1]);
-	err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[0][0]);
-	close(p[1][1]);
-	close(p[2][1]);
-	close(p[3][1]);
-	if (pid == -1) {
-		close(p[0][1]);
-		close(p[1][0]);
-		close(p[2][0]);
-		close(p[3][0]);
+/* Appends s and its NUL to the request being built. */
+static bool
+spawn_put(char *buf, size_t *len, const char *s)
+{
+	size_t	n = strlen(s) + 1;
+
+	if (*len + n > SPAWNER_REQ_MAX)
+		return false;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	return true;
+}
+
+/* Asks for a child; see spawn.h. */
+uint64_t
+spawn_start(const struct spawn_cmd *cmd, const struct spawn_ops *ops,
+    void *arg, char **cause)
+{
+	static char		*buf;
+	struct spawner_req	 rq;
+	struct spawn_job	*j;
+	size_t			 len = sizeof(rq);
+	char			*why = NULL;
+	uint32_t		 i;
+	bool			 ok = true;
+
+	if (sp.fd == -1 && spawn_init(&why) == -1) {
+		log_error("%s cannot start %s %s: %s", cmd->id, cmd->what,
+		    cmd->argv[0], why);
+		free(why);
 		*cause = xstrdup("fork failed");
-		log_error("%s cannot start %s %s: fork: %s", cmd->id, cmd->what,
-		    argv0, strerror(err));
-		goto out;
+		return 0;
 	}
-
-	/* EOF here means exec succeeded: the status pipe is close-on-exec. */
-	do
-		n = read(p[3][0], &rep, sizeof(rep));
-	while (n == -1 && errno == EINTR);
-	close(p[3][0]);
-	if (n == (ssize_t)sizeof(rep)) {
-		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-			continue;
-		close(p[0][1]);
-		close(p[1][0]);
-		close(p[2][0]);
-		switch (rep.step) {
-		case SPAWN_STEP_EXEC:
-			why = "exec failed";
-			break;
-		case SPAWN_STEP_CHDIR:
-			why = "chdir failed";
-			break;
-		default:
-			why = "handler setup failed";
-			break;
-		}
-		log_error("%s cannot start %s %s: %s: %s", cmd->id, cmd->what,
-		    argv0, why, strerror(rep.err));
-		*cause = xstrdup(why);
-		pid = -1;
-		goto out;
+	if (sp.waiting >= SPAWN_WAITING_MAX) {
+		log_error("%s cannot start %s %s: %u requests wait for the "
+		    "spawner", cmd->id, cmd->what, cmd->argv[0], sp.waiting);
+		*cause = xstrdup("spawner busy");
+		return 0;
 	}
-
-	fds[0] = p[0][1];
-	fds[1] = p[1][0];
-	fds[2] = p[2][0];
-	for (i = 0; i < 3; i++)
-		evutil_make_socket_nonblocking(fds[i]);
-	ch = xcalloc(1, sizeof(*ch));
-	ch->pid = pid;
-	ch->done = done;
-	ch->arg = arg;
-	LIST_INSERT_HEAD(&spawn_children, ch, entry);
-	spawn_nchildren++;
-out:
-	free(dir);
-	free(path);
-	return pid;
+	if (buf == NULL)
+		buf = xmalloc(SPAWNER_REQ_MAX);
+	memset(&rq, 0, sizeof(rq));
+	rq.id = ++sp.next_id;
+	for (i = 0; cmd->argv[i] != NULL && ok; i++, rq.argc++)
+		ok = spawn_put(buf, &len, cmd->argv[i]);
+	for (i = 0; cmd->envp[i] != NULL && ok; i++, rq.envc++)
+		ok = spawn_put(buf, &len, cmd->envp[i]);
+	if (ok && cmd->workdir != NULL && *cmd->workdir != '\0') {
+		rq.dir = 1;
+		ok = spawn_put(buf, &len, cmd->workdir);
+	}
+	if (!ok) {
+		log_error("%s cannot start %s %s: its environment passes %d "
+		    "bytes", cmd->id, cmd->what, cmd->argv[0], SPAWNER_REQ_MAX);
+		*cause = xstrdup("handler setup failed");
+		return 0;
+	}
+	rq.len = (uint32_t)(len - sizeof(rq));
+	memcpy(buf, &rq, sizeof(rq));
+	if (send(sp.fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+	    (ssize_t)len) {
+		log_error("%s cannot start %s %s: spawner: %s", cmd->id,
+		    cmd->what, cmd->argv[0], strerror(errno));
+		*cause = xstrdup(errno == EAGAIN ? "spawner busy" :
+		    "fork failed");
+		return 0;
+	}
+	sp.waiting++;
+	j = xcalloc(1, sizeof(*j));
+	j->id = rq.id;
+	j->ops = ops;
+	j->arg = arg;
+	xasprintf(&j->label, "%s cannot start %s %s", cmd->id, cmd->what,
+	    cmd->argv[0]);
+	LIST_INSERT_HEAD(&sp.jobs, j, entry);
+	return j->id;
 }
 
 /* The starter no longer waits; see spawn.h. */
 void
-spawn_forget(pid_t pid)
+spawn_cancel(uint64_t id)
 {
-	struct spawn_child	*ch;
+	struct spawn_job	*j;
 
-	LIST_FOREACH(ch, &spawn_children, entry) {
-		if (ch->pid == pid) {
-			ch->done = NULL;
-			/* The child leads its own process group. */
-			if (kill(-pid, SIGKILL) == -1)
-				(void)kill(pid, SIGKILL);
-			return;
-		}
-	}
-}
-
-/*
- * Reaps every exited child and hands each status to whoever started it.
- * This is the daemon's only child reaper: children nobody waits for are
- * reaped too, and logged at debug level.
- */
-static void
-spawn_sigchld_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct spawn_child	*ch;
-	pid_t			 pid;
-	int			 st;
-
-	/* Each waitpid reaps one zombie, so this ends. */
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		LIST_FOREACH(ch, &spawn_children, entry) {
-			if (ch->pid == pid)
-				break;
-		}
-		if (ch == NULL) {
-			log_debug("reaped unknown child %ld", (long)pid);
-			continue;
-		}
-		LIST_REMOVE(ch, entry);
-		spawn_nchildren--;
-		if (ch->done != NULL)
-			ch->done(ch->arg, st);
-		free(ch);
-	}
-	/* With no child left, SIGCHLD goes back to its default. */
-	if (spawn_nchildren == 0 && spawn_sigchld != NULL) {
-		event_free(spawn_sigchld);
-		spawn_sigchld = NULL;
-	}
+	if ((j = spawn_find(id, 0)) == NULL)
+		return;
+	j->ops = NULL;
+	/* Started: the whole group goes; its EXITED frees the job. */
+	if (j->pid > 0)
+		(void)kill(-j->pid, SIGKILL);
 }

@@ -1,19 +1,22 @@
 /*
- * spawn.h - child processes: handler programs and hooks started with
- * fork and exec, and the daemon's one SIGCHLD reaper.
+ * spawn.h - child processes: handler programs and hooks, started by the
+ * spawner (spawner.h) and never by the event loop's own fork.
  *
  * A child runs in its own session and process group (so the whole group
- * can be signalled), dies with the daemon (PR_SET_PDEATHSIG), starts with
- * every signal at its default and none blocked, gets its pipes on 0-2 and
- * no other descriptor, and the environment it is given and nothing else.
- * The script backend (one process per WebSocket, dir: routes too) and the
- * OpenRequestHook use it; whoever started a child says what happens when
- * it is reaped.
+ * can be signalled), dies with the daemon (PR_SET_PDEATHSIG, through the
+ * spawner), starts with every signal at its default and none blocked,
+ * gets its pipes on 0-2 and no other descriptor, and the environment it
+ * is given and nothing else. Starting is asynchronous: spawn_start sends
+ * the request and returns; the starter hears from the spawner through its
+ * ops, from the event loop. The script backend (one process per WebSocket,
+ * dir: routes too) and the OpenRequestHook use it, through cgi_spawn.
  */
 #ifndef SPAWN_H
 #define SPAWN_H
 
 #include <sys/types.h>
+
+#include <stdint.h>
 
 /* What to run. */
 struct spawn_cmd {
@@ -29,19 +32,45 @@ struct spawn_cmd {
 	const char	*workdir;
 };
 
-/*
- * Starts cmd with fresh pipes. fds receives the parent's ends (its stdin
- * to write, its stdout and stderr to read), non-blocking and
- * close-on-exec. done(arg, wait status) is called once the child is
- * reaped, unless spawn_forget came first. Returns the pid, or -1 with
- * *cause (malloc'd) set to a short text fit for the client ("fork
- * failed", "exec failed"...); the detail (errno) is logged here, and a
- * child that failed before exec has been reaped.
- */
-pid_t	spawn_start(const struct spawn_cmd *, int fds[3],
-	    void (*done)(void *, int), void *arg, char **cause);
+/* What the starter of a child hears, from the event loop, in this order. */
+struct spawn_ops {
+	/*
+	 * It runs (its exec worked): its pid (also its process group) and
+	 * the daemon's ends of its stdin, stdout and stderr (non-blocking,
+	 * close-on-exec), the starter's from now on.
+	 */
+	void	(*started)(void *arg, pid_t pid, int fds[3]);
+	/*
+	 * It could not be started: cause is a short text fit for the client
+	 * ("fork failed", "exec failed"...); the detail (errno) is logged.
+	 * Nothing else is called after this.
+	 */
+	void	(*failed)(void *arg, const char *cause);
+	/* It was reaped with this wait status (after started). */
+	void	(*reaped)(void *arg, int status);
+};
 
-/* Its starter no longer waits: the child's group is killed, reaped silently. */
-void	spawn_forget(pid_t);
+/*
+ * Starts the spawner: early, while the daemon is small, as the user the
+ * handlers run as. Returns 0, or -1 with *cause (malloc'd). spawn_start
+ * starts it too if need be (after it died, say).
+ */
+int		 spawn_init(char **cause);
+/* Closes the spawner (it exits when it sees the daemon's end close). */
+void		 spawn_fini(void);
+
+/*
+ * Asks for cmd to be started. Returns its handle (never 0), or 0 with
+ * *cause (malloc'd; no spawner, too many requests waiting). The ops are
+ * called later, never from within this call.
+ */
+uint64_t	 spawn_start(const struct spawn_cmd *, const struct spawn_ops *,
+		    void *arg, char **cause);
+
+/*
+ * The starter no longer waits: a child started or about to be is killed
+ * with its group and reaped silently; no op of it is called again.
+ */
+void		 spawn_cancel(uint64_t);
 
 #endif

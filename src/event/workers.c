@@ -249,6 +249,7 @@ workers_all_up(void)
 	snprintf(status, sizeof(status), "listening on %s (%d workers)",
 	    addr, workers_count());
 	(void)sdnotify_send("READY=1", status);
+	log_info("ready (pid %ld)", (long)getpid());
 	sdnotify_watchdog_start(wk.base);
 }
 

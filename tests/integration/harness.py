@@ -169,6 +169,9 @@ class Daemon:
         self.port = int(m.group(1))
         if self.port == 0:
             raise DaemonError("daemon reports port 0:\n" + self.log_tail())
+        # Started for good (the spawner too): what it holds now is its
+        # baseline.
+        self.wait_log(r" INFO ready \(pid \d+\)$", timeout=timeout)
         return self.port
 
     def _read_log(self):
@@ -328,6 +331,10 @@ def procs_with_marker(marker):
     return found
 
 
+# The daemon's spawner (its comm): the process that forks its handlers.
+SPAWNER_NAME = "wsserverd-spawn"
+
+
 def children_of(ppid):
     """[(pid, state letter)] of every process whose parent is ppid."""
     out = []
@@ -337,6 +344,29 @@ def children_of(ppid):
         st = _proc_status(int(name))
         if st and st.get("PPid") == str(ppid):
             out.append((int(name), st.get("State", "?")[:1]))
+    return out
+
+
+def spawner_of(pid):
+    """The pid of the daemon pid's spawner, or None."""
+    for child, _ in children_of(pid):
+        st = _proc_status(child)
+        if st and st.get("Name") == SPAWNER_NAME:
+            return child
+    return None
+
+
+def handlers_of(pid):
+    """[(pid, state letter)] of the daemon pid's handler processes (and
+    hooks): its spawner's children, and any other child of its own (none
+    is expected: a test that sees one has found a leak)."""
+    out = []
+    for child, state in children_of(pid):
+        st = _proc_status(child)
+        if st and st.get("Name") == SPAWNER_NAME and state != "Z":
+            out.extend(children_of(child))
+        else:
+            out.append((child, state))
     return out
 
 

@@ -25,7 +25,7 @@ import time
 import pytest
 
 from harness import (HANDLERS, OP_CLOSE, OP_TEXT, WSClient, build_frame,
-    build_request, children_of, close_payload, connect_ws, send_all_bounded, unique_marker,
+    build_request, handlers_of, close_payload, connect_ws, send_all_bounded, unique_marker,
     wait_until)
 
 KT = 1				# KillTimeout of every daemon here
@@ -60,7 +60,7 @@ def marked(marker):
 
 
 def zombies(d):
-    return [p for p, state in children_of(d.pid) if state == "Z"]
+    return [p for p, state in handlers_of(d.pid) if state == "Z"]
 
 
 def settle(d, marker=None):
@@ -77,8 +77,8 @@ def settle(d, marker=None):
         raise AssertionError("survivors (orphans): %r" % survivors)
     assert wait_until(lambda: not zombies(d), 3.0), "zombies: %r" % \
         zombies(d)
-    assert wait_until(lambda: children_of(d.pid) == [], GONE_WITHIN), \
-        "children left: %r" % children_of(d.pid)
+    assert wait_until(lambda: handlers_of(d.pid) == [], GONE_WITHIN), \
+        "children left: %r" % handlers_of(d.pid)
 
 
 def cmdline(pid):
@@ -192,22 +192,33 @@ def test_handler_crash(daemon_factory, mode, line):
     no_fd_leak(d, scenario)
 
 
+def hang_daemon(daemon_factory, marker):
+    """A daemon whose /hang route runs faults_hang.sh (it will not go)."""
+    return daemon_factory(routes={"hang": {"Path": "/hang",
+        "Backend": "script:{handlers}/faults_hang.sh " + marker}},
+        sections={"backend": {"KillTimeout": KT}}, log_level=2)
+
+
+def hang_client(d, marker, start):
+    """A client of /hang once its handler said ready; (client, its id)."""
+    c = connect_ws(d.port, "/hang")
+    cid = conn_id(d, c, start)
+    assert c.read_message() == (OP_TEXT, b"ready")
+    # sh and its cat (started just after "ready").
+    assert wait_until(lambda: len(marked(marker)) >= 2, 3.0)
+    return c, cid
+
+
 def test_handler_hangs(daemon_factory):
     # It ignores stdin EOF and SIGTERM, and so do its children: the client
     # is not kept waiting, SIGTERM comes KillTimeout after EOF and SIGKILL
     # KillTimeout after that, each logged once; nothing survives.
     marker = unique_marker()
-    d = daemon_factory(routes={"hang": {"Path": "/hang",
-        "Backend": "script:{handlers}/faults_hang.sh " + marker}},
-        sections={"backend": {"KillTimeout": KT}}, log_level=2)
+    d = hang_daemon(daemon_factory, marker)
 
     def scenario():
         start = d.mark()
-        c = connect_ws(d.port, "/hang")
-        cid = conn_id(d, c, start)
-        assert c.read_message() == (OP_TEXT, b"ready")
-        # sh and its cat (started just after "ready").
-        assert wait_until(lambda: len(marked(marker)) >= 2, 3.0)
+        c, cid = hang_client(d, marker, start)
         t0 = time.monotonic()
         c.close_handshake(1000)
         c.close()
@@ -233,6 +244,39 @@ def test_handler_hangs(daemon_factory):
         settle(d, marker)
         assert count_log(d, r" %s handler exited" % cid, start) == 0
     no_fd_leak(d, scenario, rounds=1)
+
+
+def test_spawner_killed(daemon_factory):
+    # The spawner (the process that starts handlers) is killed while a
+    # handler runs: that handler is killed too and its client gets 1011,
+    # the loss is logged once, nothing survives, and the next client gets
+    # a handler from a new spawner.
+    from harness import spawner_of
+    marker = unique_marker()
+    d = hang_daemon(daemon_factory, marker)
+
+    def scenario():
+        start = d.mark()
+        c, cid = hang_client(d, marker, start)
+        spawner = spawner_of(d.pid)
+        assert spawner is not None
+        os.kill(spawner, signal.SIGKILL)
+        f = c.expect_close(1011)
+        assert f.payload[2:] == b"handler failed"
+        c.reply_close(1011)
+        c.close()
+        once(d, r"spawner \(pid %d\) exited; a new one starts" % spawner,
+            start)
+        once(d, r" %s handler killed by signal 9$" % cid, start)
+        settle(d, marker)
+        # A new spawner, and a handler from it.
+        c = connect_ws(d.port, "/hang")
+        assert c.read_message() == (OP_TEXT, b"ready")
+        assert spawner_of(d.pid) not in (None, spawner)
+        c.close_handshake(1000)
+        c.close()
+        settle(d, marker)
+    no_fd_leak(d, scenario)
 
 
 def parse_frames(data):

@@ -39,4 +39,4 @@ def test_not_executable_is_503(daemon_factory, tmp_path):
         assert b"exec failed" in resp.body
     d.wait_log(r"cannot start handler \S+/h: exec failed: Permission denied",
         start=mark)
-    assert harness.children_of(d.pid) == []
+    assert harness.handlers_of(d.pid) == []

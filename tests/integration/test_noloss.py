@@ -29,7 +29,7 @@ import pytest
 
 from admin_util import ctl
 from harness import (HANDLERS, HOST, OP_CLOSE, OP_TEXT, accept_key,
-    build_frame, build_request, children_of, close_payload, wait_until)
+    build_frame, build_request, handlers_of, close_payload, wait_until)
 
 CONNS = 1000
 MIN_CONNS = 200
@@ -214,7 +214,7 @@ def assert_all_logged(d, start, n):
 
 
 def no_children(d):
-    return children_of(d.pid) == []
+    return handlers_of(d.pid) == []
 
 
 # ---------------------------------------------------------------- fixtures
@@ -332,7 +332,7 @@ def test_script_no_loss(daemon_factory):
     start = d.mark()
     run = run_load(d, "/cat")
     assert_all_logged(d, start, run.conns)
-    assert wait_until(lambda: no_children(d), 20.0), children_of(d.pid)
+    assert wait_until(lambda: no_children(d), 20.0), handlers_of(d.pid)
 
 
 def test_script_no_loss_during_reload(daemon_factory):
@@ -341,7 +341,7 @@ def test_script_no_loss_during_reload(daemon_factory):
     run = run_load(d, "/cat", reload_event(d))
     check_reloaded(d, start)
     assert_all_logged(d, start, run.conns)
-    assert wait_until(lambda: no_children(d), 20.0), children_of(d.pid)
+    assert wait_until(lambda: no_children(d), 20.0), handlers_of(d.pid)
 
 
 def test_script_no_loss_during_drain(daemon_factory):
@@ -350,7 +350,7 @@ def test_script_no_loss_during_drain(daemon_factory):
     run = run_load(d, "/cat", drain_event(d))
     check_drained(d, start)
     assert_all_logged(d, start, run.conns)
-    assert wait_until(lambda: no_children(d), 20.0), children_of(d.pid)
+    assert wait_until(lambda: no_children(d), 20.0), handlers_of(d.pid)
 
 
 def test_mux_no_loss(daemon_factory, mux_backend):

@@ -1,7 +1,8 @@
 """test_proclimit.py - the process limit reached when spawning handlers.
 
 The daemon runs as a uid of its own (4242) with RLIMIT_NPROC set so that
-it can have two handlers: the third WebSocket is refused with 503 before
+it (with its spawner) can have two handlers: the third WebSocket is refused
+with 503 before
 any upgrade, the failure is logged once and counted, nothing is left
 behind, and once a handler ends new WebSockets get one again.
 """
@@ -23,10 +24,11 @@ def test_fork_failure_at_process_limit_is_503(daemon_factory):
         "server": {"User": str(UID), "Group": str(UID)}},
         routes={"cat": {"Path": "/", "Backend": "script:/bin/cat"}})
     os.chmod(d.dir, 0o755)
-    # The daemon plus two handlers: a third fork fails with EAGAIN. The
-    # daemon inherits the limit (root ignores it until the drop to UID).
+    # The daemon, its spawner and two handlers: a third fork fails with
+    # EAGAIN. The daemon inherits the limit (root ignores it until the
+    # drop to UID); the spawner, forked after the drop, counts too.
     old = resource.getrlimit(resource.RLIMIT_NPROC)
-    resource.setrlimit(resource.RLIMIT_NPROC, (3, old[1]))
+    resource.setrlimit(resource.RLIMIT_NPROC, (4, old[1]))
     try:
         d.start()
     finally:
@@ -50,16 +52,16 @@ def test_fork_failure_at_process_limit_is_503(daemon_factory):
     assert st["backend"]["failures"] == 1
     assert st["backend"]["spawns"] == 2
     # No pipe or process left behind by the failed spawn.
-    assert len(harness.children_of(d.pid)) == 2
+    assert len(harness.handlers_of(d.pid)) == 2
     # A handler ends: the next WebSocket gets one.
     a.close_handshake()
-    assert harness.wait_until(lambda: len(harness.children_of(d.pid)) == 1,
+    assert harness.wait_until(lambda: len(harness.handlers_of(d.pid)) == 1,
         10)
     with harness.connect_ws(d.port) as c:
         c.echo(harness.OP_TEXT, "three")
         c.close_handshake()
     b.close_handshake()
-    assert harness.wait_until(lambda: len(harness.children_of(d.pid)) == 0,
+    assert harness.wait_until(lambda: len(harness.handlers_of(d.pid)) == 0,
         10)
     assert harness.wait_until(lambda: len(os.listdir("/proc/%d/fd" %
         d.pid)) == fds0, 10)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from harness import (OP_BINARY, OP_TEXT, HANDLERS, UnexpectedClose,
-    children_of, connect_ws, procs_with_marker, unique_marker, wait_no_procs,
+    handlers_of, connect_ws, procs_with_marker, unique_marker, wait_no_procs,
     wait_until)
 
 MARK = unique_marker()
@@ -38,7 +38,7 @@ def script_daemon(module_daemons):
 
 
 def no_zombies(d):
-    zombies = [p for p, state in children_of(d.pid) if state == "Z"]
+    zombies = [p for p, state in handlers_of(d.pid) if state == "Z"]
     return zombies == []
 
 
@@ -46,7 +46,7 @@ def assert_reaped(d, marker, timeout):
     """Every process of marker is gone and the daemon has no zombie child."""
     assert wait_no_procs(marker, timeout) == [], "handler survived"
     assert wait_until(lambda: no_zombies(d), 2.0), "zombie children: %r" % \
-        children_of(d.pid)
+        handlers_of(d.pid)
 
 
 def read_state(path):
@@ -303,8 +303,8 @@ def test_many_handlers_no_leftovers(script_daemon):
     for c in clients[10:]:
         c.close()			# abrupt
     assert_reaped(d, MARK, 5.0)
-    assert wait_until(lambda: children_of(d.pid) == [], 2.0), \
-        children_of(d.pid)
+    assert wait_until(lambda: handlers_of(d.pid) == [], 2.0), \
+        handlers_of(d.pid)
 
 
 def test_handlers_dir_is_executable():

@@ -1,0 +1,468 @@
+/* spawner.c - the spawner process: forks and execs handlers for the daemon, reaps them, reports both. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* pipe2, F_DUPFD_CLOEXEC, environ */
+#endif
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event/spawner.h"
+
+/* Children whose exec is not confirmed yet: their status pipes are polled. */
+#define SPAWNER_PENDING_MAX	256
+
+/* Everything a child needs, prepared before fork so it need not allocate. */
+struct spawner_exec {
+	const char	*path;		/* what to exec (after chdir) */
+	char		*const *argv;
+	char		**envp;
+	const char	*dir;		/* NULL: stay in the spawner's cwd */
+};
+
+/* A child forked, its exec not confirmed yet. */
+struct spawner_child {
+	pid_t		 pid;
+	uint64_t	 id;
+	int		 stfd;		/* status pipe: EOF means exec worked */
+	int		 fds[3];	/* the daemon's ends: stdin, stdout, stderr */
+	bool		 reaped;	/* exited before its EOF was seen */
+	int		 status;
+};
+
+static struct {
+	int			 fd;		/* to the daemon */
+	int			 sigfd;
+	pid_t			 self;
+	struct spawner_child	 pending[SPAWNER_PENDING_MAX];
+	int			 npending;
+	char			*buf;		/* one request */
+} sp;
+
+/* Sends the failed step and errno to the spawner and exits. */
+static void __attribute__((noreturn))
+spawner_child_fail(int stfd, int step, int err)
+{
+	int32_t	rep[2] = { step, err };
+	ssize_t	n;
+
+	n = write(stfd, rep, sizeof(rep));
+	(void)n;
+	_exit(127);
+}
+
+/* Closes every descriptor from lowfd up. */
+static void
+spawner_close_from(int lowfd)
+{
+	long	max;
+	int	fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0U) == 0)
+		return;
+#endif
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > INT_MAX)
+		max = INT_MAX;
+	for (fd = lowfd; fd < max; fd++)
+		(void)close(fd);
+}
+
+/*
+ * The child between fork and exec: own session and process group (so the
+ * whole group can be signalled), death signal if the spawner (and so the
+ * daemon) dies, default signal handling, nothing blocked, the pipes on
+ * 0-2 and nothing else open.
+ */
+static void __attribute__((noreturn))
+spawner_child(const struct spawner_exec *x, pid_t parent, int fds[3], int stfd)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+	int			i, sig;
+
+	(void)setsid();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		spawner_child_fail(stfd, SPAWNER_STEP_PDEATHSIG, errno);
+	/* The spawner died before the death signal was armed. */
+	if (getppid() != parent)
+		_exit(127);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+
+	/* Lift everything above 2 first so no dup2 below clobbers a pipe. */
+	if (stfd < 3 && (stfd = fcntl(stfd, F_DUPFD_CLOEXEC, 3)) == -1)
+		_exit(127);
+	for (i = 0; i < 3; i++) {
+		if (fds[i] < 3 &&
+		    (fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) == -1)
+			spawner_child_fail(stfd, SPAWNER_STEP_FDS, errno);
+	}
+	for (i = 0; i < 3; i++) {
+		if (dup2(fds[i], i) == -1)
+			spawner_child_fail(stfd, SPAWNER_STEP_FDS, errno);
+	}
+	if (stfd != 3) {
+		if (dup2(stfd, 3) == -1 || fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
+			spawner_child_fail(stfd, SPAWNER_STEP_FDS, errno);
+		stfd = 3;
+	}
+	spawner_close_from(4);
+
+	if (x->dir != NULL && chdir(x->dir) == -1)
+		spawner_child_fail(stfd, SPAWNER_STEP_CHDIR, errno);
+	environ = x->envp;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execvp(x->path, x->argv);
+	spawner_child_fail(stfd, SPAWNER_STEP_EXEC, errno);
+}
+
+/* Sends one message to the daemon, with the child's three ends if fds. */
+static void
+spawner_send(const struct spawner_msg *m, const int *fds)
+{
+	union {
+		struct cmsghdr	h;
+		char		buf[CMSG_SPACE(3 * sizeof(int))];
+	} u;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)m;
+	iov.iov_len = sizeof(*m);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fds != NULL) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, 3 * sizeof(int));
+	}
+	/* The daemon reads at once; a daemon gone ends us at the next poll. */
+	while (sendmsg(sp.fd, &mh, MSG_NOSIGNAL) == -1 && errno == EINTR)
+		continue;
+}
+
+/* Reports a request that failed before (or without) a child. */
+static void
+spawner_failed(uint64_t id, int step, int err)
+{
+	struct spawner_msg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SPAWNER_FAILED;
+	m.id = id;
+	m.pid = -1;
+	m.step = step;
+	m.err = err;
+	spawner_send(&m, NULL);
+}
+
+/* Closes a pending child's descriptors and drops it from the list. */
+static void
+spawner_drop(int i)
+{
+	struct spawner_child	*ch = &sp.pending[i];
+	int			 j;
+
+	close(ch->stfd);
+	for (j = 0; j < 3; j++)
+		close(ch->fds[j]);
+	sp.pending[i] = sp.pending[--sp.npending];
+}
+
+/*
+ * Starts one request: parses it, makes the pipes and forks. The child's
+ * exec is confirmed (or not) later, on its status pipe.
+ */
+static void
+spawner_request(size_t len)
+{
+	struct spawner_req	 rq;
+	struct spawner_exec	 x;
+	struct spawner_child	*ch;
+	char			**argv = NULL, **envp = NULL, *p, *end, *slash;
+	char			*dir = NULL, *path = NULL, *wd = NULL;
+	int			 pp[4][2], child[3], i, j, err;
+	uint32_t		 k;
+	pid_t			 pid;
+
+	if (len < sizeof(rq))
+		return;
+	memcpy(&rq, sp.buf, sizeof(rq));
+	p = sp.buf + sizeof(rq);
+	end = sp.buf + len;
+	if (rq.len != len - sizeof(rq) || rq.argc == 0 || rq.argc > 4096 ||
+	    rq.envc > 65536 || len == sizeof(rq) || end[-1] != '\0') {
+		spawner_failed(rq.id, SPAWNER_STEP_REQUEST, EINVAL);
+		return;
+	}
+	if (sp.npending == SPAWNER_PENDING_MAX) {
+		spawner_failed(rq.id, SPAWNER_STEP_FORK, EAGAIN);
+		return;
+	}
+	argv = calloc(rq.argc + 1, sizeof(char *));
+	envp = calloc(rq.envc + 1, sizeof(char *));
+	if (argv == NULL || envp == NULL) {
+		spawner_failed(rq.id, SPAWNER_STEP_FORK, ENOMEM);
+		goto out;
+	}
+	for (k = 0; k < rq.argc + rq.envc + (rq.dir ? 1 : 0); k++) {
+		if (p >= end) {
+			spawner_failed(rq.id, SPAWNER_STEP_REQUEST, EINVAL);
+			goto out;
+		}
+		if (k < rq.argc)
+			argv[k] = p;
+		else if (k < rq.argc + rq.envc)
+			envp[k - rq.argc] = p;
+		else
+			dir = p;
+		p += strlen(p) + 1;
+	}
+
+	/*
+	 * The program runs in its own directory: a relative path is made
+	 * relative to it; a bare name is looked up in PATH and runs in the
+	 * spawner's directory (the daemon's). A directory given wins, with
+	 * the path as it is (config.c made it absolute).
+	 */
+	memset(&x, 0, sizeof(x));
+	x.argv = argv;
+	x.envp = envp;
+	x.path = argv[0];
+	if ((slash = strrchr(argv[0], '/')) != NULL) {
+		if ((wd = strdup(argv[0])) == NULL ||
+		    (path = malloc(strlen(slash) + 2)) == NULL) {
+			spawner_failed(rq.id, SPAWNER_STEP_FORK, ENOMEM);
+			goto out;
+		}
+		wd[slash == argv[0] ? 1 : slash - argv[0]] = '\0';
+		x.dir = wd;
+		if (argv[0][0] != '/') {
+			path[0] = '.';
+			memcpy(path + 1, slash, strlen(slash) + 1);
+			x.path = path;
+		}
+	}
+	if (dir != NULL && *dir != '\0') {
+		x.path = argv[0];
+		x.dir = dir;
+	}
+
+	for (i = 0; i < 4; i++) {
+		if (pipe2(pp[i], O_CLOEXEC) == -1) {
+			err = errno;
+			for (j = 0; j < i; j++) {
+				close(pp[j][0]);
+				close(pp[j][1]);
+			}
+			spawner_failed(rq.id, SPAWNER_STEP_PIPE, err);
+			goto out;
+		}
+	}
+	child[0] = pp[0][0];
+	child[1] = pp[1][1];
+	child[2] = pp[2][1];
+	pid = fork();
+	if (pid == 0)
+		spawner_child(&x, sp.self, child, pp[3][1]);
+	err = errno;
+	close(pp[0][0]);
+	close(pp[1][1]);
+	close(pp[2][1]);
+	close(pp[3][1]);
+	if (pid == -1) {
+		close(pp[0][1]);
+		close(pp[1][0]);
+		close(pp[2][0]);
+		close(pp[3][0]);
+		spawner_failed(rq.id, SPAWNER_STEP_FORK, err);
+		goto out;
+	}
+	ch = &sp.pending[sp.npending++];
+	memset(ch, 0, sizeof(*ch));
+	ch->pid = pid;
+	ch->id = rq.id;
+	ch->stfd = pp[3][0];
+	ch->fds[0] = pp[0][1];
+	ch->fds[1] = pp[1][0];
+	ch->fds[2] = pp[2][0];
+out:
+	free(argv);
+	free(envp);
+	free(path);
+	free(wd);
+}
+
+/*
+ * A pending child's status pipe is readable: EOF means the exec worked
+ * (STARTED, with the pipe ends; EXITED too if it is gone already), a
+ * report means it failed (FAILED; the child exits 127, reaped silently).
+ */
+static void
+spawner_status(int i)
+{
+	struct spawner_child	*ch = &sp.pending[i];
+	struct spawner_msg	 m;
+	int32_t			 rep[2];
+	ssize_t			 n;
+	int			 st;
+
+	do
+		n = read(ch->stfd, rep, sizeof(rep));
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n == (ssize_t)sizeof(rep)) {
+		if (!ch->reaped)
+			while (waitpid(ch->pid, &st, 0) == -1 &&
+			    errno == EINTR)
+				continue;
+		spawner_failed(ch->id, rep[0], rep[1]);
+		spawner_drop(i);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = SPAWNER_STARTED;
+	m.id = ch->id;
+	m.pid = ch->pid;
+	spawner_send(&m, ch->fds);
+	if (ch->reaped) {
+		memset(&m, 0, sizeof(m));
+		m.type = SPAWNER_EXITED;
+		m.pid = ch->pid;
+		m.status = ch->status;
+		spawner_send(&m, NULL);
+	}
+	spawner_drop(i);
+}
+
+/*
+ * Reaps every child that exited: a started one is reported (EXITED); one
+ * whose exec is not confirmed yet waits for its status pipe.
+ */
+static void
+spawner_reap(void)
+{
+	struct signalfd_siginfo	 si;
+	struct spawner_msg	 m;
+	pid_t			 pid;
+	int			 st, i;
+
+	while (read(sp.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		continue;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < sp.npending; i++)
+			if (sp.pending[i].pid == pid)
+				break;
+		if (i < sp.npending) {
+			sp.pending[i].reaped = true;
+			sp.pending[i].status = st;
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		m.type = SPAWNER_EXITED;
+		m.pid = pid;
+		m.status = st;
+		spawner_send(&m, NULL);
+	}
+}
+
+/* The spawner's body; see spawner.h. */
+void
+spawner_main(int fd)
+{
+	struct pollfd		 pfd[2 + SPAWNER_PENDING_MAX];
+	struct sigaction	 sa;
+	sigset_t		 set;
+	ssize_t			 n;
+	int			 i, np, nready;
+
+	sp.fd = fd;
+	sp.self = getpid();
+	/* Told apart from the daemon in ps and /proc (15 bytes at most). */
+	(void)prctl(PR_SET_NAME, SPAWNER_NAME);
+	/* Gone with the daemon; its children get SIGTERM from us in turn. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(0);
+	/* Nothing of the daemon's but the socket and stdio. */
+	if (fd != 3 && (dup2(fd, 3) == -1 || close(fd) == -1))
+		_exit(1);
+	sp.fd = 3;
+	(void)fcntl(3, F_SETFD, FD_CLOEXEC);
+	spawner_close_from(4);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		(void)sigaction(i, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	if ((sp.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		_exit(1);
+	if ((sp.buf = malloc(SPAWNER_REQ_MAX)) == NULL)
+		_exit(1);
+
+	for (;;) {
+		pfd[0].fd = sp.fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = sp.sigfd;
+		pfd[1].events = POLLIN;
+		np = 2;
+		for (i = 0; i < sp.npending; i++) {
+			pfd[np].fd = sp.pending[i].stfd;
+			pfd[np++].events = POLLIN;
+		}
+		if ((nready = poll(pfd, (nfds_t)np, -1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		if (pfd[1].revents != 0)
+			spawner_reap();
+		/* Backwards: spawner_status moves the last entry into i. */
+		for (i = np - 1; i >= 2; i--)
+			if (pfd[i].revents != 0)
+				spawner_status(i - 2);
+		if (pfd[0].revents & POLLIN) {
+			n = recv(sp.fd, sp.buf, SPAWNER_REQ_MAX, 0);
+			if (n == 0)
+				_exit(0);
+			if (n > 0)
+				spawner_request((size_t)n);
+		} else if (pfd[0].revents & (POLLHUP | POLLERR))
+			_exit(0);
+	}
+}
