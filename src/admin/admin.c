@@ -672,7 +672,7 @@ admin_worker_start(struct server *srv)
 
 /* A worker: the master's channel for one of its admin clients. */
 void
-admin_adopt(int fd)
+admin_adopt(int fd, bool watching)
 {
 	struct admin_client	*cl;
 
@@ -682,6 +682,8 @@ admin_adopt(int fd)
 	}
 	cl = admin_client_new(fd);
 	cl->trusted = true;
+	if (watching)
+		admin_watch_start(cl);
 }
 
 /* Ends pending commands, drops the clients, removes the socket file. */

@@ -8,6 +8,8 @@
 #ifndef ADMIN_H
 #define ADMIN_H
 
+#include <stdbool.h>
+
 struct server;
 
 /*
@@ -25,8 +27,11 @@ int	admin_master_start(struct server *, char **cause);
 void	admin_stop(void);
 /* A new worker: drops the master's socket and clients, serves channels. */
 void	admin_worker_start(struct server *);
-/* A worker: serves fd, a channel from the master, as a trusted client. */
-void	admin_adopt(int fd);
+/*
+ * A worker: serves fd, a channel from the master, as a trusted client;
+ * watching: a watcher from the start (a restarted worker's).
+ */
+void	admin_adopt(int fd, bool watching);
 /* Master: worker i was restarted; watchers get its events again. */
 void	admin_worker_up(int i);
 

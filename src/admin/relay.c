@@ -89,7 +89,7 @@ admin_owner(const char *id)
 
 /* The client's channel to worker w, made on first use; NULL if it is down. */
 static struct admin_chan *
-admin_chan_get(struct admin_client *cl, int w)
+admin_chan_get(struct admin_client *cl, int w, bool watching)
 {
 	struct admin_chan	*ch;
 	int			 sv[2];
@@ -103,7 +103,7 @@ admin_chan_get(struct admin_client *cl, int w)
 		log_warn("admin: socketpair: %s", strerror(errno));
 		return NULL;
 	}
-	if (workers_send_fd(w, sv[1]) == -1) {
+	if (workers_send_fd(w, sv[1], watching) == -1) {
 		close(sv[0]);
 		close(sv[1]);
 		return NULL;
@@ -112,6 +112,8 @@ admin_chan_get(struct admin_client *cl, int w)
 	ch = xcalloc(1, sizeof(*ch));
 	ch->cl = cl;
 	ch->w = w;
+	/* A watcher from the start: its reply is skipped, events follow. */
+	ch->watch = watching;
 	ch->bev = bufferevent_socket_new(admin.base, sv[0],
 	    BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(ch->bev, admin_chan_read_cb, NULL,
@@ -465,22 +467,20 @@ admin_chan_event_cb(struct bufferevent *bev, short what, void *arg)
 		admin_fwd_reply(cl, w, NULL, 0, err);
 }
 
-/* Master: worker i was restarted; every watcher gets a channel to it. */
+/*
+ * Master: worker i was restarted and waits to accept; every watcher gets
+ * a channel to it that watches from the start, so no event is missed.
+ */
 void
 admin_worker_up(int i)
 {
-	static const char	 line[] = "watch\n";
 	struct admin_client	*cl;
-	struct admin_chan	*ch;
 
 	TAILQ_FOREACH(cl, &admin.clients, entry) {
 		if (!cl->watching || cl->dead || cl->closing ||
-		    (cl->chan != NULL && cl->chan[i] != NULL) ||
-		    (ch = admin_chan_get(cl, i)) == NULL)
+		    (cl->chan != NULL && cl->chan[i] != NULL))
 			continue;
-		/* Its reply is skipped; its events follow the others'. */
-		ch->watch = true;
-		bufferevent_write(ch->bev, line, sizeof(line) - 1);
+		(void)admin_chan_get(cl, i, true);
 	}
 }
 
@@ -519,7 +519,7 @@ admin_relay_dispatch(struct admin_client *cl, const struct admin_req *r,
 	for (i = 0; i < n && cl->fwd == f; i++) {
 		if (only != -1 && i != only)
 			continue;
-		if ((ch = admin_chan_get(cl, i)) == NULL) {
+		if ((ch = admin_chan_get(cl, i, false)) == NULL) {
 			snprintf(err, sizeof(err), "ERR %d worker %d is not "
 			    "serving (restarting)\n\n", WSD_ERR_UNAVAILABLE, i);
 			admin_fwd_reply(cl, i, NULL, 0, err);

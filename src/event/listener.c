@@ -24,6 +24,12 @@
 #include "base/util.h"
 #include "event/workers-shm.h"
 
+/* The process's listener, and whether accepting waits (listener_hold). */
+static struct {
+	struct listener		*live;
+	bool			 held;
+} lst;
+
 struct listener {
 	listener_accept_fn	 accept;
 	struct evconnlistener	*evl;
@@ -83,7 +89,8 @@ listener_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener	*l = arg;
 
-	evconnlistener_enable(l->evl);
+	if (!lst.held)
+		evconnlistener_enable(l->evl);
 }
 
 /* accept() failed: on EMFILE/ENFILE pause for a second instead of spinning. */
@@ -258,6 +265,9 @@ listener_new(listener_accept_fn accept, char **cause)
 	}
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	l->retry = evtimer_new(runtime_base(), listener_retry_cb, l);
+	if (lst.held)
+		evconnlistener_disable(l->evl);
+	lst.live = l;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
 		acl_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
 		if (ss.ss_family == AF_INET6) {
@@ -282,6 +292,8 @@ listener_free(struct listener *l)
 {
 	if (l == NULL)
 		return;
+	if (lst.live == l)
+		lst.live = NULL;
 	evconnlistener_free(l->evl);
 	/*
 	 * The workers' socket: our copy goes (the master drops its own after
@@ -291,6 +303,20 @@ listener_free(struct listener *l)
 		workers_listen_close();
 	event_free(l->retry);
 	free(l);
+}
+
+void
+listener_hold(bool on)
+{
+	struct listener	*l = lst.live;
+
+	lst.held = on;
+	if (l == NULL)
+		return;
+	if (on)
+		evconnlistener_disable(l->evl);
+	else if (!evtimer_pending(l->retry, NULL))
+		evconnlistener_enable(l->evl);
 }
 
 const char *

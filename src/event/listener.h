@@ -30,6 +30,12 @@ int		 listener_bind_socket(const struct config *, char **cause);
 /* Whether the service manager passed a socket (socket activation). */
 bool		 listener_activated(void);
 
+/*
+ * Holds accepting (on) or lets it go on (off), for the listener there is
+ * and any made while held; clients wait in the backlog meanwhile.
+ */
+void		 listener_hold(bool on);
+
 /* The bound address ("127.0.0.1:8080"; IPv6 in brackets) and port. */
 const char	*listener_address(const struct listener *);
 int		 listener_port(const struct listener *);

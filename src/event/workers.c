@@ -34,6 +34,8 @@
 #define WORKERS_MARGIN_S	5
 /* Control messages: a type byte and text. */
 #define WORKERS_MSG_MAX		512
+/* A restarted worker waits this long at most for the master's go-ahead. */
+#define WORKERS_HOLD_S		3
 
 /* The master's view of one worker. */
 struct worker {
@@ -61,11 +63,13 @@ static struct {
 	int			 rc;
 	int			 ctl;		/* worker: to the master */
 	struct event		*ctl_ev;	/* worker */
+	struct event		*hold_ev;	/* worker: accepting held */
 	pid_t			 master_pid;
 } wk = { .ctl = -1 };
 
 static void	workers_ctl_cb(evutil_socket_t, short, void *);
 static void	workers_child_ctl_cb(evutil_socket_t, short, void *);
+static void	workers_child_go_cb(evutil_socket_t, short, void *);
 static struct server_stats *workers_stats_all(void);
 static void	workers_reloaded(void);
 
@@ -280,10 +284,15 @@ workers_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		w->ready = true;
 		if (!wk.up && ++wk.nready == workers_count() && !wk.stopping)
 			workers_all_up();
-		else if (wk.up)
-		{
-			log_info("worker %d (pid %ld) serving", i, (long)w->pid);
+		else if (wk.up) {
+			/*
+			 * A restarted worker holds accepting until the admin
+			 * watchers follow it: their channels go first, on the
+			 * same ordered socket as the go-ahead.
+			 */
 			wk.hooks->worker_up(i);
+			(void)send(w->ctl, "G", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			log_info("worker %d (pid %ld) serving", i, (long)w->pid);
 		}
 		break;
 	case 'F':
@@ -629,6 +638,18 @@ workers_child_setup(void)
 	wk.ctl_ev = event_new(wk.base, wk.ctl, EV_READ | EV_PERSIST,
 	    workers_child_ctl_cb, NULL);
 	event_add(wk.ctl_ev, NULL);
+	/*
+	 * Restarted (the others serve): no client is accepted before the
+	 * master says go, so the admin watchers hear of every one; bounded,
+	 * in case the go-ahead is lost.
+	 */
+	if (wk.up) {
+		struct timeval	tv = { WORKERS_HOLD_S, 0 };
+
+		listener_hold(true);
+		wk.hold_ev = evtimer_new(wk.base, workers_child_go_cb, NULL);
+		evtimer_add(wk.hold_ev, &tv);
+	}
 	/* Not this process's to speak to the service manager. */
 	sdnotify_close();
 }
@@ -667,6 +688,23 @@ workers_msghdr(struct msghdr *m, struct iovec *iov, void *data, size_t len,
 	m->msg_controllen = sizeof(u->buf);
 }
 
+/* Worker: the master's go-ahead (or its wait ran out): accepts. */
+static void
+workers_child_go_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (wk.hold_ev == NULL)
+		return;
+	if (fd != -1)
+		log_warn("worker %d: no go-ahead from the master in %d s; "
+		    "accepting", workers_index(), WORKERS_HOLD_S);
+	event_free(wk.hold_ev);
+	wk.hold_ev = NULL;
+	listener_hold(false);
+}
+
 /* Worker: an admin channel from the master, or the master gone. */
 static void
 workers_child_ctl_cb(evutil_socket_t fd, short what, void *arg)
@@ -699,22 +737,24 @@ workers_child_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (msg[0] == 'P')
 		(void)send(wk.ctl, "p", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	else if (msg[0] == 'G')
+		workers_child_go_cb(-1, 0, NULL);
 	else if (msg[0] == 'S')
 		wk.hooks->shutdown();
-	else if (msg[0] == 'A' && afd != -1)
-		wk.hooks->adopt(afd);
+	else if ((msg[0] == 'A' || msg[0] == 'W') && afd != -1)
+		wk.hooks->adopt(afd, msg[0] == 'W');
 	else if (afd != -1)
 		close(afd);
 }
 
 int
-workers_send_fd(int i, int fd)
+workers_send_fd(int i, int fd, bool watching)
 {
 	union workers_cmsg	 u;
 	struct msghdr		 m;
 	struct iovec		 iov;
 	struct cmsghdr		*c;
-	char			 type = 'A';
+	char			 type = watching ? 'W' : 'A';
 
 	if (i < 0 || i >= workers_count() || wk.w[i].pid == 0 ||
 	    wk.w[i].ctl == -1 || !wk.w[i].ready)

@@ -38,8 +38,8 @@ struct workers_hooks {
 	void	(*reload)(void);
 	/* Master: worker i serves again after a restart. */
 	void	(*worker_up)(int i);
-	/* Worker: fd is an admin channel from the master. */
-	void	(*adopt)(int fd);
+	/* Worker: fd is an admin channel from the master, maybe watching. */
+	void	(*adopt)(int fd, bool watching);
 };
 
 /* Registers the hooks, before workers_init; hooks must outlive the workers. */
@@ -70,7 +70,10 @@ void		 workers_child_report(const char *cause);
 void		 workers_stop(void);
 /* Master: sends a signal to every worker. */
 void		 workers_signal(int sig);
-/* Master: hands fd (an admin channel) to worker i; -1 if it is not up. */
-int		 workers_send_fd(int i, int fd);
+/*
+ * Master: hands fd (an admin channel) to worker i, already a watcher if
+ * watching (its "OK watching" reply follows); -1 if the worker is not up.
+ */
+int		 workers_send_fd(int i, int fd, bool watching);
 
 #endif

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import harness
@@ -503,8 +504,27 @@ def test_watch_follows_a_restarted_worker(daemon_factory):
         victim = workers(d)[0]
         mark = d.mark()
         os.kill(victim, signal.SIGKILL)
-        d.wait_log(r"worker \d \(pid \d+\) serving", start=mark)
-        clients = open_clients(d, 24)
+        d.wait_log(r"killed by signal 9; restarting", start=mark)
+        # Clients keep coming (4 at a time) while the worker restarts: the
+        # new one must not accept any before the watchers follow it.
+        clients = []
+        lock = threading.Lock()
+        serving = r"worker \d \(pid \d+\) serving"
+
+        def keep_coming():
+            end = time.monotonic() + 10
+            while (d.find_log(serving, start=mark) is None and
+                    time.monotonic() < end):
+                c = open_clients(d, 1)
+                with lock:
+                    clients.extend(c)
+        threads = [threading.Thread(target=keep_coming) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert d.find_log(serving, start=mark)
+        clients += open_clients(d, 24)
         with admin(d) as a:
             ids = {r["ConnectionId"] for r in
                 a.cmd("connections json").json()}
