@@ -1,4 +1,4 @@
-/* conn-ctl.c - what the admin socket and the backends read and set on a connection: fields, lookup, AcceptData, Timeout, LineMode, pings, whole messages, SendFile. */
+/* conn-ctl.c - what the admin socket and the backends read and set on a connection: fields, its request, lookup, AcceptData, Timeout, LineMode, pings, whole messages, SendFile. */
 #include <sys/types.h>
 
 #include <string.h>
@@ -9,6 +9,14 @@
 #include "event/backend.h"
 #include "event/conn-int.h"
 #include "event/runtime.h"
+
+/*
+ * An open connection keeps its upgrade request as the bytes it came in
+ * (fewer than the parsed form); conn_request parses them again when asked,
+ * into this one cache, for the connection conn_req_of.
+ */
+static struct ws_request conn_req_cache;
+static const struct conn *conn_req_of;
 
 struct event_base *
 conn_base(const struct conn *c)
@@ -218,4 +226,38 @@ conn_interrupt(struct conn *c)
 	conn_output_resume(c);
 	conn_leave(c);
 	return 0;
+}
+
+const struct ws_request *
+conn_request(const struct conn *c)
+{
+	static const struct ws_request	 none;
+	const char			*cause;
+	int				 status;
+
+	if (c->hs != NULL)
+		return &c->hs->req;
+	if (c->head == NULL)
+		return &none;
+	if (conn_req_of == c)
+		return &conn_req_cache;
+	/* The bytes parsed before, so this cannot fail; none if it did. */
+	ws_request_free(&conn_req_cache);
+	conn_req_of = NULL;
+	if (ws_handshake_parse(c->head, c->head_len, &conn_req_cache, &status,
+	    &cause) == -1) {
+		ws_request_free(&conn_req_cache);
+		return &none;
+	}
+	conn_req_of = c;
+	return &conn_req_cache;
+}
+
+void
+conn_request_forget(const struct conn *c)
+{
+	if (conn_req_of == c) {
+		ws_request_free(&conn_req_cache);
+		conn_req_of = NULL;
+	}
 }

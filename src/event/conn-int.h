@@ -216,6 +216,8 @@ void	 conn_mem_set_handlers(const struct conn_mem_handlers *);
 void	 conn_account(struct conn *);
 /* c is gone: its bytes leave the count. */
 void	 conn_mem_forget(struct conn *);
+/* conn-ctl.c: drops conn_request's cached parse of a connection freed. */
+void	 conn_request_forget(const struct conn *);
 /* Over MaxMemory now (new connections refused, reading paused). */
 bool	 conn_mem_is_over(void);
 /* Bytes queued over all connections (the registry's conn_memory). */

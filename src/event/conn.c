@@ -33,13 +33,6 @@
 struct conn_list conns = TAILQ_HEAD_INITIALIZER(conns);
 static unsigned int nconns;
 static const struct conn_hooks *conn_hooks;
-/*
- * An open connection keeps its upgrade request as the bytes it came in
- * (fewer than the parsed form); conn_request parses them again when asked,
- * into this one cache, for the connection conn_req_of.
- */
-static struct ws_request conn_req_cache;
-static const struct conn *conn_req_of;
 static bool conn_handlers_set;
 
 static void	conn_free(struct conn *);
@@ -938,10 +931,7 @@ conn_free(struct conn *c)
 		ws_session_free(c->ws);
 	conn_hs_free(c);
 	free(c->head);
-	if (conn_req_of == c) {
-		ws_request_free(&conn_req_cache);
-		conn_req_of = NULL;
-	}
+	conn_request_forget(c);
 	free(c->cl);
 	if (c->x != NULL) {
 		free(c->x->subprotocol);
@@ -1146,31 +1136,6 @@ conn_abort_all(void)
 		conn_set_close(c, 1006, "server", "shutdown timeout", 16);
 		conn_free(c);
 	}
-}
-
-const struct ws_request *
-conn_request(const struct conn *c)
-{
-	static const struct ws_request	 none;
-	const char			*cause;
-	int				 status;
-
-	if (c->hs != NULL)
-		return &c->hs->req;
-	if (c->head == NULL)
-		return &none;
-	if (conn_req_of == c)
-		return &conn_req_cache;
-	/* The bytes parsed before, so this cannot fail; none if it did. */
-	ws_request_free(&conn_req_cache);
-	conn_req_of = NULL;
-	if (ws_handshake_parse(c->head, c->head_len, &conn_req_cache, &status,
-	    &cause) == -1) {
-		ws_request_free(&conn_req_cache);
-		return &none;
-	}
-	conn_req_of = c;
-	return &conn_req_cache;
 }
 
 /*
