@@ -64,6 +64,7 @@
 #define BENCH_RATE_RING		64
 #define BENCH_SETUP_PARALLEL	256	/* connects + upgrades under way */
 #define BENCH_SETUP_SECONDS	60
+#define BENCH_RESUME_WAIT	10	/* warm-up's extra time for sessions */
 #define BENCH_RESP_MAX		4096
 #define BENCH_RECV_BUF		(256 * 1024)
 #define BENCH_FBUF_MAX		(4u << 20)
@@ -199,6 +200,7 @@ struct bench {
 	unsigned	 open_now;
 	unsigned	 failed_setup;
 	unsigned	 next_src;
+	unsigned	 sessions;	/* --resume: slots holding a session */
 	struct conn	*dirty;
 	enum bench_phase phase;
 	uint64_t	 now;
@@ -644,16 +646,17 @@ bench_tls_again(struct bench *b, struct conn *c)
 
 /* --resume: keeps the slot's first resumable session. */
 static void
-bench_tls_keep(struct conn *c)
+bench_tls_keep(struct bench *b, struct conn *c)
 {
 	SSL_SESSION *s;
 
 	if (c->sess != NULL || c->ssl == NULL)
 		return;
 	s = SSL_get1_session(c->ssl);
-	if (s != NULL && SSL_SESSION_is_resumable(s))
+	if (s != NULL && SSL_SESSION_is_resumable(s)) {
 		c->sess = s;
-	else
+		b->sessions++;
+	} else
 		SSL_SESSION_free(s);
 }
 
@@ -801,7 +804,7 @@ bench_message_done(struct bench *b, struct conn *c)
 				b->resumed++;
 		}
 		if (b->resume)
-			bench_tls_keep(c);
+			bench_tls_keep(b, c);
 		bench_record(b, c->started);
 		bench_close_reset(b, c);
 		bench_release(b, c);
@@ -1345,6 +1348,8 @@ bench_sleep_ns(struct bench *b)
 		return 0;
 	if (b->phase == PH_SETUP)
 		until = b->setup_end;
+	else if (b->phase == PH_WARMUP && b->resume && until <= b->now)
+		until = b->phase_end + (uint64_t)BENCH_RESUME_WAIT * NS;
 	if (b->mode == MODE_RATE &&
 	    (b->phase == PH_WARMUP || b->phase == PH_MEASURE)) {
 		next = b->rate_t0 +
@@ -1382,6 +1387,14 @@ bench_phase_step(struct bench *b)
 		b->rate_t0 = b->now;
 		b->rate_issued = 0;
 	}
+	/*
+	 * --resume: the window opens once every slot holds a session (or
+	 * after a bounded wait), so it measures resumption attempts only.
+	 */
+	if (b->phase == PH_WARMUP && b->resume && b->sessions < b->conns &&
+	    b->now >= b->phase_end && !bench_stop &&
+	    b->now < b->phase_end + (uint64_t)BENCH_RESUME_WAIT * NS)
+		return;
 	if (b->phase == PH_WARMUP && (b->now >= b->phase_end || bench_stop)) {
 		if (bench_stop) {
 			b->phase = PH_DONE;
