@@ -8,6 +8,12 @@
  * batch of events. It reports its own CPU time and, given the server's
  * pid, the server's (its whole process tree, handlers included).
  *
+ * With --tls every connection speaks TLS (OpenSSL, TLS 1.3 unless --tls12)
+ * first: non-blocking handshakes in the same loop, then SSL_write of the
+ * same pre-built frames and SSL_read into the same parser. In conn mode
+ * --resume offers each slot's first session again (tickets), and the
+ * report counts the handshakes the server resumed.
+ *
  * Modes:
  *	echo	closed loop, -k messages in flight on each of -c connections
  *	rate	-r messages per second over -c connections, latency measured
@@ -42,6 +48,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT	24
 #endif
@@ -54,6 +64,7 @@
 #define BENCH_RATE_RING		64
 #define BENCH_SETUP_PARALLEL	256	/* connects + upgrades under way */
 #define BENCH_SETUP_SECONDS	60
+#define BENCH_RESUME_WAIT	10	/* warm-up's extra time for sessions */
 #define BENCH_RESP_MAX		4096
 #define BENCH_RECV_BUF		(256 * 1024)
 #define BENCH_FBUF_MAX		(4u << 20)
@@ -63,6 +74,9 @@
 #define BENCH_WRITES_PER_FLUSH	64
 #define BENCH_PROC_MAX		65536	/* /proc entries read per sample */
 #define BENCH_TREE_DEPTH	8
+#define BENCH_TLS_READS		64	/* records read per event */
+#define BENCH_TLS_READ_BUF	(64 * 1024)
+#define BENCH_TLS_WRITE_MAX	(1 << 30)
 #define BENCH_KEY		"dGhlIHNhbXBsZSBub25jZQ=="
 
 #define NS			1000000000ULL
@@ -82,6 +96,8 @@ enum bench_mode {
 enum conn_state {
 	CS_FREE,
 	CS_CONNECTING,
+	CS_TLS,		/* TLS handshake under way */
+	CS_REQUEST,	/* sending the upgrade request */
 	CS_UPGRADING,
 	CS_OPEN
 };
@@ -107,6 +123,10 @@ struct conn {
 	uint8_t		 ctl_have;
 	uint8_t		 out_ctl_len;
 	uint8_t		 out_ctl_off;
+	uint8_t		 wretry;	/* TLS: what a refused write held */
+	bool		 wr_wants_read;	/* TLS: SSL_write waits for input */
+	bool		 rd_wants_write; /* TLS: SSL_read waits for output */
+	bool		 again;		/* TLS: on the read-again list */
 	uint16_t	 resp_len;
 	uint16_t	 req_off;
 	uint32_t	 rhead;		/* oldest send stamp in ring */
@@ -118,6 +138,9 @@ struct conn {
 	uint64_t	*ring;		/* send stamps of messages in flight */
 	char		*resp;		/* upgrade response being read */
 	struct conn	*next_dirty;
+	struct conn	*next_again;
+	SSL		*ssl;
+	SSL_SESSION	*sess;		/* --resume: this slot's first session */
 	uint8_t		 ctl[125];
 	uint8_t		 out_ctl[131];
 };
@@ -147,6 +170,13 @@ struct bench {
 	bool		 json;
 	bool		 deflate;
 	pid_t		 srv_pid;
+	bool		 tls;
+	bool		 tls12;
+	bool		 resume;
+	const char	*sni;
+	const char	*cafile;
+	const char	*groups;
+	const char	*ciphers;
 
 	/* prepared data */
 	char		*req;
@@ -158,6 +188,8 @@ struct bench {
 	uint8_t		*rbuf;
 
 	/* run state */
+	SSL_CTX		*ctx;
+	struct conn	*again;		/* TLS: data may wait inside OpenSSL */
 	int		 ep;
 	struct conn	*c;
 	uint64_t	*rings;
@@ -168,6 +200,7 @@ struct bench {
 	unsigned	 open_now;
 	unsigned	 failed_setup;
 	unsigned	 next_src;
+	unsigned	 sessions;	/* --resume: slots holding a session */
 	struct conn	*dirty;
 	enum bench_phase phase;
 	uint64_t	 now;
@@ -185,15 +218,29 @@ struct bench {
 	uint64_t	 missed;
 	uint64_t	 pings;
 	uint64_t	 server_closes;
+	uint64_t	 resumed;	/* TLS handshakes the server resumed */
 	uint64_t	 hist[HIST_BUCKETS];
 	uint64_t	 lat_max;
 	uint64_t	 lat_sum;
 	struct cpu_sample s0, s1;
+
+	/* what the first TLS handshake negotiated */
+	bool		 tls_noted;
+	char		 tls_version[16];
+	char		 tls_cipher[64];
+	char		 tls_group[32];
+	char		 tls_key[32];
+	char		 tls_sig[32];
 };
 
 static volatile sig_atomic_t bench_stop;
 
 static void	bench_conn_fail(struct bench *, struct conn *);
+static void	bench_on_readable(struct bench *, struct conn *);
+static void	bench_send_request(struct bench *, struct conn *);
+
+/* What a TLS write that had to wait held: it is repeated with the same. */
+enum { WR_NONE, WR_CTL, WR_DATA };
 
 /* Records a signal asking the run to end early. */
 static void
@@ -515,6 +562,167 @@ bench_mark_dirty(struct bench *b, struct conn *c)
 	b->dirty = c;
 }
 
+/* TLS: the client context every connection's SSL comes from. */
+static int
+bench_tls_init(struct bench *b)
+{
+	int v = b->tls12 ? TLS1_2_VERSION : TLS1_3_VERSION;
+
+	if ((b->ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(b->ctx, v) != 1 ||
+	    SSL_CTX_set_max_proto_version(b->ctx, v) != 1)
+		goto fail;
+	/* Partial writes: one SSL_write puts one record on the wire. */
+	SSL_CTX_set_mode(b->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_options(b->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/* One recv may bring many records; reads drain them all. */
+	SSL_CTX_set_read_ahead(b->ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(b->ctx, BENCH_TLS_READ_BUF);
+	/* --resume keeps one session per slot itself. */
+	SSL_CTX_set_session_cache_mode(b->ctx, SSL_SESS_CACHE_OFF);
+	if (b->groups != NULL &&
+	    SSL_CTX_set1_groups_list(b->ctx, b->groups) != 1)
+		goto fail;
+	if (b->ciphers != NULL && (b->tls12 ?
+	    SSL_CTX_set_cipher_list(b->ctx, b->ciphers) :
+	    SSL_CTX_set_ciphersuites(b->ctx, b->ciphers)) != 1)
+		goto fail;
+	if (b->cafile != NULL) {
+		if (SSL_CTX_load_verify_locations(b->ctx, b->cafile, NULL) != 1)
+			goto fail;
+		SSL_CTX_set_verify(b->ctx, SSL_VERIFY_PEER, NULL);
+	} else
+		SSL_CTX_set_verify(b->ctx, SSL_VERIFY_NONE, NULL);
+	return 0;
+fail:
+	fprintf(stderr, "wsbench: TLS set-up failed\n");
+	ERR_print_errors_fp(stderr);
+	return -1;
+}
+
+/* TLS: notes what the first completed handshake negotiated. */
+static void
+bench_tls_note(struct bench *b, SSL *ssl)
+{
+	const char *group = NULL;
+	EVP_PKEY *pk;
+	X509 *x;
+	int nid, id;
+
+	if (b->tls_noted)
+		return;
+	b->tls_noted = true;
+	snprintf(b->tls_version, sizeof(b->tls_version), "%s",
+	    SSL_get_version(ssl));
+	snprintf(b->tls_cipher, sizeof(b->tls_cipher), "%s",
+	    SSL_get_cipher_name(ssl));
+	if ((nid = SSL_get_negotiated_group(ssl)) > 0)
+		group = SSL_group_to_name(ssl, nid);
+	snprintf(b->tls_group, sizeof(b->tls_group), "%s",
+	    group != NULL ? group : "");
+	if ((x = SSL_get0_peer_certificate(ssl)) != NULL &&
+	    (pk = X509_get0_pubkey(x)) != NULL) {
+		id = EVP_PKEY_get_base_id(pk);
+		snprintf(b->tls_key, sizeof(b->tls_key), "%s%d",
+		    id == EVP_PKEY_EC ? "ec" : id == EVP_PKEY_RSA ? "rsa" :
+		    OBJ_nid2sn(id), EVP_PKEY_get_bits(pk));
+	}
+	if (SSL_get_peer_signature_type_nid(ssl, &nid) == 1)
+		snprintf(b->tls_sig, sizeof(b->tls_sig), "%s",
+		    OBJ_nid2sn(nid));
+}
+
+/* TLS: data may wait inside OpenSSL, where epoll cannot see it. */
+static void
+bench_tls_again(struct bench *b, struct conn *c)
+{
+	if (c->again)
+		return;
+	c->again = true;
+	c->next_again = b->again;
+	b->again = c;
+}
+
+/* --resume: keeps the slot's first resumable session. */
+static void
+bench_tls_keep(struct bench *b, struct conn *c)
+{
+	SSL_SESSION *s;
+
+	if (c->sess != NULL || c->ssl == NULL)
+		return;
+	s = SSL_get1_session(c->ssl);
+	if (s != NULL && SSL_SESSION_is_resumable(s)) {
+		c->sess = s;
+		b->sessions++;
+	} else
+		SSL_SESSION_free(s);
+}
+
+/*
+ * Writes to a connection, through TLS when it speaks it. Returns the bytes
+ * taken, or -1 with errno EAGAIN when it must wait (c->wr_wants_read then
+ * says it waits for input), any other errno when the connection failed.
+ */
+static ssize_t
+bench_write(struct conn *c, const void *p, size_t len)
+{
+	int n;
+
+	if (c->ssl == NULL)
+		return send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (len > BENCH_TLS_WRITE_MAX)
+		len = BENCH_TLS_WRITE_MAX;
+	ERR_clear_error();
+	if ((n = SSL_write(c->ssl, p, (int)len)) > 0)
+		return n;
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		c->wr_wants_read = true;
+		/* FALLTHROUGH */
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	default:
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
+/*
+ * Reads from a connection, through TLS when it speaks it. Returns the
+ * bytes read, 0 at the server's end, or -1 with errno (EAGAIN: nothing
+ * now; a TLS read that must write first waits for EPOLLOUT).
+ */
+static ssize_t
+bench_read(struct bench *b, struct conn *c, void *p, size_t len)
+{
+	int n;
+
+	if (c->ssl == NULL)
+		return recv(c->fd, p, len, MSG_DONTWAIT);
+	if (len > BENCH_TLS_WRITE_MAX)
+		len = BENCH_TLS_WRITE_MAX;
+	ERR_clear_error();
+	if ((n = SSL_read(c->ssl, p, (int)len)) > 0)
+		return n;
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_WRITE:
+		c->rd_wants_write = true;
+		bench_want_out(b, c, true);
+		/* FALLTHROUGH */
+	case SSL_ERROR_WANT_READ:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	default:
+		errno = ECONNRESET;
+		return -1;
+	}
+}
+
 /* Queues one more data message on a connection, stamped with its time. */
 static bool
 bench_queue_msg(struct bench *b, struct conn *c, uint64_t stamp)
@@ -536,8 +744,17 @@ bench_close_reset(struct bench *b, struct conn *c)
 
 	if (c->state == CS_OPEN)
 		b->open_now--;
-	else if (c->state == CS_CONNECTING || c->state == CS_UPGRADING)
+	else if (c->state != CS_FREE)
 		b->setting_up--;
+	if (c->ssl != NULL) {
+		/* A reset sends no close_notify; the session stays resumable. */
+		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN |
+		    SSL_RECEIVED_SHUTDOWN);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	c->wretry = WR_NONE;
+	c->wr_wants_read = c->rd_wants_write = false;
 	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(c->fd);
 	c->fd = -1;
@@ -581,8 +798,13 @@ bench_message_done(struct bench *b, struct conn *c)
 		bench_record(b, stamp);
 		break;
 	case MODE_CONN:
-		if (b->phase == PH_MEASURE)
+		if (b->phase == PH_MEASURE) {
 			b->handshakes++;
+			if (c->ssl != NULL && SSL_session_reused(c->ssl))
+				b->resumed++;
+		}
+		if (b->resume)
+			bench_tls_keep(b, c);
 		bench_record(b, c->started);
 		bench_close_reset(b, c);
 		bench_release(b, c);
@@ -697,9 +919,15 @@ bench_flush(struct bench *b, struct conn *c)
 		const uint8_t *src;
 		size_t want;
 		ssize_t n;
+		bool ctl;
 
-		/* A pong may go only between two data frames. */
-		if (c->out_ctl_off < c->out_ctl_len && c->pos % b->flen == 0) {
+		/*
+		 * A pong may go only between two data frames; a TLS write
+		 * that had to wait goes again first, with the same bytes.
+		 */
+		ctl = c->wretry == WR_CTL || (c->wretry == WR_NONE &&
+		    c->out_ctl_off < c->out_ctl_len && c->pos % b->flen == 0);
+		if (ctl) {
 			src = c->out_ctl + c->out_ctl_off;
 			want = (size_t)(c->out_ctl_len - c->out_ctl_off);
 		} else if (c->pend > 0) {
@@ -709,15 +937,19 @@ bench_flush(struct bench *b, struct conn *c)
 				want = (size_t)c->pend;
 		} else
 			break;
-		n = send(c->fd, src, want, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = bench_write(c, src, want);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK ||
-			    errno == EINTR)
+			    errno == EINTR) {
+				if (c->ssl != NULL)
+					c->wretry = ctl ? WR_CTL : WR_DATA;
 				break;
+			}
 			bench_conn_fail(b, c);
 			return;
 		}
-		if (src == c->out_ctl + c->out_ctl_off) {
+		c->wretry = WR_NONE;
+		if (ctl) {
 			c->out_ctl_off += (uint8_t)n;
 			if (c->out_ctl_off == c->out_ctl_len)
 				c->out_ctl_off = c->out_ctl_len = 0;
@@ -727,10 +959,12 @@ bench_flush(struct bench *b, struct conn *c)
 			if (c->pos == b->fbuf_len)
 				c->pos = 0;
 		}
-		if ((size_t)n < want)
+		/* Short: the socket is full (TLS: one record went out). */
+		if ((size_t)n < want && c->ssl == NULL)
 			break;
 	}
-	bench_want_out(b, c, c->pend > 0 || c->out_ctl_len > 0);
+	bench_want_out(b, c, c->rd_wants_write || (!c->wr_wants_read &&
+	    (c->pend > 0 || c->out_ctl_len > 0)));
 }
 
 /* Handles a failed or lost connection. */
@@ -812,34 +1046,74 @@ bench_opened(struct bench *b, struct conn *c)
 		bench_queue_msg(b, c, b->now);
 }
 
-/* Connection writable: finish connecting, send the upgrade, or flush. */
+/* TLS: takes the handshake a step further; then the upgrade request. */
 static void
-bench_on_writable(struct bench *b, struct conn *c)
+bench_tls_step(struct bench *b, struct conn *c)
+{
+	static bool shown;
+	int r;
+
+	ERR_clear_error();
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		bench_tls_note(b, c->ssl);
+		c->state = CS_REQUEST;
+		bench_send_request(b, c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		bench_want_out(b, c, false);
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		bench_want_out(b, c, true);
+		break;
+	default:
+		/* The first failure says why; the counters say how often. */
+		if (!shown && ERR_peek_error() != 0) {
+			shown = true;
+			fprintf(stderr, "wsbench: TLS handshake: %s\n",
+			    ERR_reason_error_string(ERR_peek_error()));
+		}
+		bench_conn_fail(b, c);
+		break;
+	}
+}
+
+/* TLS: the TCP connection is up; the handshake starts. */
+static void
+bench_tls_start(struct bench *b, struct conn *c)
+{
+	if ((c->ssl = SSL_new(b->ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1) {
+		ERR_clear_error();
+		bench_conn_fail(b, c);
+		return;
+	}
+	SSL_set_connect_state(c->ssl);
+	if (b->sni != NULL) {
+		SSL_set_tlsext_host_name(c->ssl, b->sni);
+		if (b->cafile != NULL)
+			SSL_set1_host(c->ssl, b->sni);
+	}
+	if (c->sess != NULL)
+		SSL_set_session(c->ssl, c->sess);
+	c->state = CS_TLS;
+	bench_tls_step(b, c);
+}
+
+/* Sends (the rest of) the upgrade request, then waits for the answer. */
+static void
+bench_send_request(struct bench *b, struct conn *c)
 {
 	struct epoll_event ev;
-	socklen_t sl;
 	ssize_t n;
-	int err = 0;
 
-	if (c->state == CS_OPEN) {
-		bench_flush(b, c);
-		return;
-	}
-	if (c->state != CS_CONNECTING)
-		return;
-	if (c->req_off == 0) {
-		sl = sizeof(err);
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1 ||
-		    err != 0) {
-			bench_conn_fail(b, c);
-			return;
-		}
-	}
-	n = send(c->fd, b->req + c->req_off, b->req_len - c->req_off,
-	    MSG_NOSIGNAL | MSG_DONTWAIT);
+	n = bench_write(c, b->req + c->req_off, b->req_len - c->req_off);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			bench_conn_fail(b, c);
+		else if (c->ssl != NULL)
+			bench_want_out(b, c, !c->wr_wants_read);
 		return;
 	}
 	c->req_off += (uint16_t)n;
@@ -857,35 +1131,83 @@ bench_on_writable(struct bench *b, struct conn *c)
 		return;
 	}
 	c->want_out = false;
+	if (c->ssl != NULL && SSL_has_pending(c->ssl))
+		bench_tls_again(b, c);
 }
 
-/* Reads the upgrade response; bytes after it are the first frames. */
+/* Connection writable: finish connecting, send the upgrade, or flush. */
 static void
+bench_on_writable(struct bench *b, struct conn *c)
+{
+	socklen_t sl;
+	int err = 0;
+
+	if (c->rd_wants_write) {
+		c->rd_wants_write = false;
+		bench_on_readable(b, c);
+		if (c->state == CS_FREE)
+			return;
+	}
+	switch (c->state) {
+	case CS_OPEN:
+		bench_flush(b, c);
+		return;
+	case CS_TLS:
+		bench_tls_step(b, c);
+		return;
+	case CS_CONNECTING:
+		sl = sizeof(err);
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &sl) == -1 ||
+		    err != 0) {
+			bench_conn_fail(b, c);
+			return;
+		}
+		if (b->tls) {
+			bench_tls_start(b, c);
+			return;
+		}
+		c->state = CS_REQUEST;
+		break;
+	case CS_REQUEST:
+		break;
+	default:
+		return;
+	}
+	bench_send_request(b, c);
+}
+
+/*
+ * Reads the upgrade response; bytes after it are the first frames.
+ * Returns true when it read bytes and the response is not complete yet.
+ */
+static bool
 bench_read_upgrade(struct bench *b, struct conn *c)
 {
 	char *end;
 	size_t hl, rest;
 	ssize_t n;
 
-	n = recv(c->fd, c->resp + c->resp_len,
-	    BENCH_RESP_MAX - 1 - c->resp_len, MSG_DONTWAIT);
+	n = bench_read(b, c, c->resp + c->resp_len,
+	    BENCH_RESP_MAX - 1 - c->resp_len);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return false;
 	if (n <= 0) {
 		bench_conn_fail(b, c);
-		return;
+		return false;
 	}
 	c->resp_len += (uint16_t)n;
 	c->resp[c->resp_len] = '\0';
 	end = memmem(c->resp, c->resp_len, "\r\n\r\n", 4);
 	if (end == NULL) {
-		if (c->resp_len >= BENCH_RESP_MAX - 1)
+		if (c->resp_len >= BENCH_RESP_MAX - 1) {
 			bench_conn_fail(b, c);
-		return;
+			return false;
+		}
+		return true;
 	}
 	if (strncmp(c->resp, "HTTP/1.1 101", 12) != 0) {
 		bench_conn_fail(b, c);
-		return;
+		return false;
 	}
 	hl = (size_t)(end + 4 - c->resp);
 	rest = c->resp_len - hl;
@@ -896,6 +1218,37 @@ bench_read_upgrade(struct bench *b, struct conn *c)
 	bench_opened(b, c);
 	if (rest > 0)
 		bench_feed(b, c, b->rbuf, rest);
+	return false;
+}
+
+/*
+ * TLS: reads records until OpenSSL has no more (a bounded number); data
+ * left inside OpenSSL puts the connection on the read-again list.
+ */
+static void
+bench_tls_read(struct bench *b, struct conn *c)
+{
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < BENCH_TLS_READS && c->state == CS_UPGRADING; i++)
+		if (!bench_read_upgrade(b, c))
+			break;
+	for (; i < BENCH_TLS_READS && c->state == CS_OPEN; i++) {
+		n = bench_read(b, c, b->rbuf, BENCH_RECV_BUF);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			if (n == 0)
+				b->server_closes++;
+			bench_conn_fail(b, c);
+			return;
+		}
+		bench_feed(b, c, b->rbuf, (size_t)n);
+	}
+	if ((c->state == CS_OPEN || c->state == CS_UPGRADING) &&
+	    SSL_has_pending(c->ssl))
+		bench_tls_again(b, c);
 }
 
 /* Connection readable: replies, pings, or the server going away. */
@@ -905,6 +1258,21 @@ bench_on_readable(struct bench *b, struct conn *c)
 	ssize_t n;
 	int i;
 
+	if (c->ssl != NULL) {
+		if (c->wr_wants_read) {
+			c->wr_wants_read = false;
+			if (c->state == CS_REQUEST) {
+				bench_send_request(b, c);
+				return;
+			}
+			bench_mark_dirty(b, c);
+		}
+		if (c->state == CS_TLS)
+			bench_tls_step(b, c);
+		else
+			bench_tls_read(b, c);
+		return;
+	}
 	if (c->state == CS_UPGRADING) {
 		bench_read_upgrade(b, c);
 		return;
@@ -976,8 +1344,12 @@ bench_sleep_ns(struct bench *b)
 {
 	uint64_t until = b->phase_end, next;
 
+	if (b->again != NULL)
+		return 0;
 	if (b->phase == PH_SETUP)
 		until = b->setup_end;
+	else if (b->phase == PH_WARMUP && b->resume && until <= b->now)
+		until = b->phase_end + (uint64_t)BENCH_RESUME_WAIT * NS;
 	if (b->mode == MODE_RATE &&
 	    (b->phase == PH_WARMUP || b->phase == PH_MEASURE)) {
 		next = b->rate_t0 +
@@ -1015,6 +1387,14 @@ bench_phase_step(struct bench *b)
 		b->rate_t0 = b->now;
 		b->rate_issued = 0;
 	}
+	/*
+	 * --resume: the window opens once every slot holds a session (or
+	 * after a bounded wait), so it measures resumption attempts only.
+	 */
+	if (b->phase == PH_WARMUP && b->resume && b->sessions < b->conns &&
+	    b->now >= b->phase_end && !bench_stop &&
+	    b->now < b->phase_end + (uint64_t)BENCH_RESUME_WAIT * NS)
+		return;
 	if (b->phase == PH_WARMUP && (b->now >= b->phase_end || bench_stop)) {
 		if (bench_stop) {
 			b->phase = PH_DONE;
@@ -1088,6 +1468,21 @@ bench_run(struct bench *b)
 			if ((e & (EPOLLOUT | EPOLLERR)) && c->state != CS_FREE)
 				bench_on_writable(b, c);
 		}
+		/* TLS records OpenSSL read ahead: epoll will not tell. */
+		if (b->again != NULL) {
+			struct conn *c = b->again;
+
+			b->again = NULL;
+			while (c != NULL) {
+				struct conn *next = c->next_again;
+
+				c->again = false;
+				if (c->ssl != NULL && (c->state == CS_OPEN ||
+				    c->state == CS_UPGRADING))
+					bench_on_readable(b, c);
+				c = next;
+			}
+		}
 		if (b->mode == MODE_RATE)
 			bench_rate_tick(b);
 		while (b->dirty != NULL) {
@@ -1142,7 +1537,11 @@ bench_report(struct bench *b)
 		    "\"sys_cpu_s\":%.3f,\"other_cpu_s\":%.3f,"
 		    "\"server_rss_kb\":%" PRIu64 ","
 		    "\"server_cpu_per_msg_us\":%.4f,"
-		    "\"server_cpu_per_hs_us\":%.2f}\n",
+		    "\"server_cpu_per_hs_us\":%.2f,"
+		    "\"tls\":%d,\"tls_resumed\":%" PRIu64 ","
+		    "\"tls_version\":\"%s\",\"tls_cipher\":\"%s\","
+		    "\"tls_group\":\"%s\",\"tls_key\":\"%s\","
+		    "\"tls_sig\":\"%s\"}\n",
 		    names[b->mode], b->conns, b->inflight, b->size, b->rate,
 		    secs, b->opened, b->failed_setup, b->msgs,
 		    secs > 0 ? (double)b->msgs / secs : 0,
@@ -1153,7 +1552,9 @@ bench_report(struct bench *b)
 		    hist_quantile(b, 0.5), hist_quantile(b, 0.9),
 		    hist_quantile(b, 0.99), hist_quantile(b, 0.999),
 		    (double)b->lat_max / 1000.0, gen, srv, sys, other,
-		    b->s1.srv_rss_kb, per_msg, per_hs);
+		    b->s1.srv_rss_kb, per_msg, per_hs, b->tls ? 1 : 0,
+		    b->resumed, b->tls_version, b->tls_cipher, b->tls_group,
+		    b->tls_key, b->tls_sig);
 	} else {
 		printf("mode %s: %u connections, %u in flight, %zu B, "
 		    "%.2f s measured\n", names[b->mode], b->conns,
@@ -1171,6 +1572,11 @@ bench_report(struct bench *b)
 		    "max %.1f\n", mean, hist_quantile(b, 0.5),
 		    hist_quantile(b, 0.99), hist_quantile(b, 0.999),
 		    (double)b->lat_max / 1000.0);
+		if (b->tls)
+			printf("  tls: %s %s, group %s, server key %s (%s); "
+			    "%" PRIu64 " of %" PRIu64 " handshakes resumed\n",
+			    b->tls_version, b->tls_cipher, b->tls_group,
+			    b->tls_key, b->tls_sig, b->resumed, b->handshakes);
 		printf("  cpu s: generator %.3f, server %.3f, all busy %.3f "
 		    "(other %.3f)\n", gen, srv, sys, other);
 		if (b->srv_pid > 0)
@@ -1190,7 +1596,10 @@ bench_usage(void)
 	    "               [-c conns] [-k inflight] [-s size] [-d seconds] "
 	    "[-w warmup]\n"
 	    "               [-r rate] [-P server-pid] [--text|--binary] "
-	    "[--deflate] [--json]\n");
+	    "[--deflate] [--json]\n"
+	    "               [--tls] [--tls12] [--resume] [--sni name] "
+	    "[--cafile file]\n"
+	    "               [--groups list] [--ciphers list]\n");
 }
 
 /* Reads a bounded number option; exits the program on a bad one. */
@@ -1219,6 +1628,13 @@ main(int argc, char *argv[])
 		{ "json", no_argument, NULL, 'J' },
 		{ "deflate", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'H' },
+		{ "tls", no_argument, NULL, 'S' },
+		{ "tls12", no_argument, NULL, '2' },
+		{ "resume", no_argument, NULL, 'R' },
+		{ "sni", required_argument, NULL, 'N' },
+		{ "cafile", required_argument, NULL, 'A' },
+		{ "groups", required_argument, NULL, 'G' },
+		{ "ciphers", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct bench *b;
@@ -1308,6 +1724,27 @@ main(int argc, char *argv[])
 		case 'D':
 			b->deflate = true;
 			break;
+		case '2':
+			b->tls12 = true;
+			break;
+		case 'R':
+			b->resume = true;
+			break;
+		case 'N':
+			b->sni = optarg;
+			break;
+		case 'A':
+			b->cafile = optarg;
+			break;
+		case 'G':
+			b->groups = optarg;
+			break;
+		case 'C':
+			b->ciphers = optarg;
+			break;
+		case 'S':
+			b->tls = true;
+			break;
 		default:
 			v = -1;
 			break;
@@ -1323,6 +1760,14 @@ main(int argc, char *argv[])
 	}
 	if (b->mode == MODE_IDLE && !warm_set)
 		b->warmup = 0;
+	/* Every TLS option implies --tls. */
+	if (b->tls12 || b->resume || b->sni != NULL || b->cafile != NULL ||
+	    b->groups != NULL || b->ciphers != NULL)
+		b->tls = true;
+	if (b->resume && b->mode != MODE_CONN) {
+		fprintf(stderr, "wsbench: --resume is for -m conn\n");
+		goto out;
+	}
 	b->dst.sin_family = AF_INET;
 	b->dst.sin_port = htons((uint16_t)b->port);
 	if (strcmp(b->host, "localhost") == 0)
@@ -1358,6 +1803,8 @@ main(int argc, char *argv[])
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
+	if (b->tls && bench_tls_init(b) == -1)
+		goto out;
 	if (bench_prepare(b) == -1 ||
 	    (b->rbuf = malloc(BENCH_RECV_BUF)) == NULL ||
 	    (b->c = calloc(b->conns, sizeof(*b->c))) == NULL ||
@@ -1386,8 +1833,11 @@ main(int argc, char *argv[])
 	close(b->ep);
 out:
 	if (b->c != NULL)
-		for (i = 0; i < b->conns; i++)
+		for (i = 0; i < b->conns; i++) {
 			free(b->c[i].resp);
+			SSL_SESSION_free(b->c[i].sess);
+		}
+	SSL_CTX_free(b->ctx);
 	free(b->c);
 	free(b->rings);
 	free(b->free_stack);

@@ -4,9 +4,13 @@
  * Every piece of a message lws hands over is queued and written back as
  * one fragment of the same message when the socket is writable; reading
  * pauses while more than LE_QUEUE_HIGH bytes wait, so memory stays
- * bounded. Listens on 127.0.0.1, any path.
+ * bounded. Listens on 127.0.0.1, any path. With -C (and -K) it speaks
+ * TLS (wss://) with that certificate, through libwebsockets' own OpenSSL
+ * layer: the libwebsockets-TLS peer.
  *
- *	lws-echo [-p port]
+ *	lws-echo [-p port] [-C cert.pem [-K key.pem]]
+ *
+ * Without -K the key is read from the certificate file.
  */
 
 #include <signal.h>
@@ -17,6 +21,8 @@
 #include <unistd.h>
 
 #include <libwebsockets.h>
+
+#include "peer-ws.h"
 
 #define LE_RX_BUFFER	65536
 #define LE_QUEUE_HIGH	(1024 * 1024)
@@ -150,14 +156,12 @@ main(int argc, char *argv[])
 	struct lws_context_creation_info info;
 	struct lws_context *ctx;
 	struct sigaction sa;
-	int port = 8080, ch;
+	const char *cert = NULL, *key = NULL;
+	int port = 8080;
 
-	while ((ch = getopt(argc, argv, "p:")) != -1) {
-		if (ch != 'p' || (port = atoi(optarg)) <= 0 || port > 65535) {
-			fprintf(stderr, "usage: lws-echo [-p port]\n");
-			return 1;
-		}
-	}
+	if (pw_tls_args(argc, argv, "lws-echo [-p port] [-C cert.pem "
+	    "[-K key.pem]]", &port, &cert, &key) == -1)
+		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = le_on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -169,6 +173,11 @@ main(int argc, char *argv[])
 	info.iface = "127.0.0.1";
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (cert != NULL) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cert;
+		info.ssl_private_key_filepath = key;
+	}
 	if ((ctx = lws_create_context(&info)) == NULL) {
 		fprintf(stderr, "lws-echo: lws_create_context failed\n");
 		return 1;
