@@ -205,6 +205,40 @@ START_TEST(test_spawn_clean_start)
 }
 END_TEST
 
+START_TEST(test_spawn_many_at_once)
+{
+	/* More than the spawner starts at once: the rest wait, none is lost. */
+	char *const	 argv[] = { "/bin/true", NULL };
+	char		*envp[] = { NULL };
+	struct spawn_cmd cmd = { .id = "5", .what = "handler", .argv = argv,
+	    .envp = envp };
+	static struct heard h[40];
+	char		*cause = NULL;
+	int		 i, j, done;
+
+	memset(h, 0, sizeof(h));
+	for (i = 0; i < 40; i++)
+		ck_assert(spawn_start(&cmd, &heard_ops, &h[i], &cause) != 0);
+	for (j = 0, done = 0; j < 2000 && done < 40; j++) {
+		struct timeval	tv = { 0, 10000 };
+
+		event_base_loopexit(runtime_base(), &tv);
+		event_base_dispatch(runtime_base());
+		for (i = 0, done = 0; i < 40; i++)
+			done += h[i].reaped;
+	}
+	for (i = 0; i < 40; i++) {
+		ck_assert_int_eq(h[i].started, 1);
+		ck_assert_int_eq(h[i].failed, 0);
+		ck_assert_int_eq(h[i].reaped, 1);
+		ck_assert(WIFEXITED(h[i].status));
+		ck_assert_int_eq(WEXITSTATUS(h[i].status), 0);
+		for (j = 0; j < 3; j++)
+			close(h[i].fds[j]);
+	}
+}
+END_TEST
+
 START_TEST(test_spawn_exec_fails)
 {
 	char		*argv[] = { "/nonexistent/handler", NULL };
@@ -310,6 +344,7 @@ make_spawn_suite(void)
 	tcase_add_test(tc, test_spawn_runs_and_reaps);
 	tcase_add_test(tc, test_spawn_clean_start);
 	tcase_add_test(tc, test_spawn_exec_fails);
+	tcase_add_test(tc, test_spawn_many_at_once);
 	tcase_add_test(tc, test_spawn_cancel_kills_group);
 	tcase_add_test(tc, test_spawn_spawner_restarts);
 	suite_add_tcase(s, tc);

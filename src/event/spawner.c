@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -18,12 +19,22 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event/spawner.h"
 
 /* Children whose exec is not confirmed yet: their status pipes are polled. */
 #define SPAWNER_PENDING_MAX	256
+/*
+ * Children in the middle of their start (forked less than this long ago,
+ * exec not confirmed) count against the limit on starts at once; one that
+ * takes longer is stuck (a slow file system), not using a CPU.
+ */
+#define SPAWNER_STARTING_MS	1000
+/* Starts at once: per CPU the spawner may run on, and at least. */
+#define SPAWNER_STARTING_PER_CPU 2
+#define SPAWNER_STARTING_MIN	2
 
 /* Everything a child needs, prepared before fork so it need not allocate. */
 struct spawner_exec {
@@ -41,6 +52,7 @@ struct spawner_child {
 	int		 fds[3];	/* the daemon's ends: stdin, stdout, stderr */
 	bool		 reaped;	/* exited before its EOF was seen */
 	int		 status;
+	long long	 forked;	/* ms, CLOCK_MONOTONIC */
 };
 
 static struct {
@@ -49,8 +61,61 @@ static struct {
 	pid_t			 self;
 	struct spawner_child	 pending[SPAWNER_PENDING_MAX];
 	int			 npending;
+	int			 starting_max;
 	char			*buf;		/* one request */
 } sp;
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+static long long
+spawner_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whether another request may be read: fewer children than the limit are
+ * in the middle of their start. Else *wait_ms is when one ages out of it.
+ * Handlers starting all at once on the same CPUs queue on the kernel's
+ * locks of exec and starve the ones started before (helper-7's traces of
+ * the vfork tail); requests wait in the socket meanwhile.
+ */
+static bool
+spawner_may_start(int *wait_ms)
+{
+	long long	now = spawner_now_ms(), first = -1, left;
+	int		i, n = 0;
+
+	for (i = 0; i < sp.npending; i++) {
+		left = sp.pending[i].forked + SPAWNER_STARTING_MS - now;
+		if (left <= 0)
+			continue;
+		n++;
+		if (first == -1 || left < first)
+			first = left;
+	}
+	if (n < sp.starting_max)
+		return true;
+	*wait_ms = (int)first;
+	return false;
+}
+
+/* The limit on starts at once, from the CPUs this process may run on. */
+static int
+spawner_starting_max(void)
+{
+	cpu_set_t	set;
+	int		n = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	if (n < 1)
+		n = 1;
+	n *= SPAWNER_STARTING_PER_CPU;
+	return n < SPAWNER_STARTING_MIN ? SPAWNER_STARTING_MIN : n;
+}
 
 /* Sends the failed step and errno to the spawner and exits. */
 static void __attribute__((noreturn))
@@ -309,6 +374,7 @@ spawner_request(size_t len)
 	memset(ch, 0, sizeof(*ch));
 	ch->pid = pid;
 	ch->id = rq.id;
+	ch->forked = spawner_now_ms();
 	ch->stfd = pp[3][0];
 	ch->fds[0] = pp[0][1];
 	ch->fds[1] = pp[1][0];
@@ -402,7 +468,7 @@ spawner_main(int fd)
 	struct sigaction	 sa;
 	sigset_t		 set;
 	ssize_t			 n;
-	int			 i, np, nready;
+	int			 i, np, nready, wait_ms;
 
 	sp.fd = fd;
 	sp.self = getpid();
@@ -434,10 +500,13 @@ spawner_main(int fd)
 		_exit(1);
 	if ((sp.buf = malloc(SPAWNER_REQ_MAX)) == NULL)
 		_exit(1);
+	sp.starting_max = spawner_starting_max();
 
 	for (;;) {
+		/* At the limit: the next request waits (hang-ups still come). */
+		wait_ms = -1;
 		pfd[0].fd = sp.fd;
-		pfd[0].events = POLLIN;
+		pfd[0].events = spawner_may_start(&wait_ms) ? POLLIN : 0;
 		pfd[1].fd = sp.sigfd;
 		pfd[1].events = POLLIN;
 		np = 2;
@@ -445,7 +514,7 @@ spawner_main(int fd)
 			pfd[np].fd = sp.pending[i].stfd;
 			pfd[np++].events = POLLIN;
 		}
-		if ((nready = poll(pfd, (nfds_t)np, -1)) == -1) {
+		if ((nready = poll(pfd, (nfds_t)np, wait_ms)) == -1) {
 			if (errno == EINTR)
 				continue;
 			_exit(1);

@@ -8,6 +8,9 @@
  * a request over a socket pair and goes on; the spawner answers with the
  * child's pid and its three pipe ends (SCM_RIGHTS), or why it could not
  * start it, and later with its wait status. Only spawn.c talks to it.
+ * It has two children per CPU at most in the middle of their start (forked,
+ * exec not confirmed, for under a second); further requests wait in the
+ * socket, in order.
  *
  * The protocol, one SOCK_SEQPACKET message each way:
  *   daemon -> spawner: struct spawner_req, then argv (argc strings), envp
