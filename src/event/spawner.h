@@ -3,8 +3,9 @@
  * execs handlers and hooks for the daemon and reaps them.
  *
  * The daemon starts it early, while its own address space is still small
- * (spawn.c, spawn_init), so that a fork copies the spawner's few pages,
- * not the daemon's, and the event loop never waits for a child: it sends
+ * (spawn.c, spawn_init); the spawner starts each child in its own memory
+ * until the exec (CLONE_VM | CLONE_VFORK, as posix_spawn does), so no page
+ * tables are copied, and the event loop never waits for a child: it sends
  * a request over a socket pair and goes on; the spawner answers with the
  * child's pid and its three pipe ends (SCM_RIGHTS), or why it could not
  * start it, and later with its wait status. Only spawn.c talks to it.
