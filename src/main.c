@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -393,6 +394,26 @@ main_master(struct server *srv, int n, bool *child)
 	return r;
 }
 
+/*
+ * The allocator's limits, fixed instead of glibc's moving ones: output
+ * queues take and give back chains of every message size all the time,
+ * and with the default trim threshold (128 KiB until something large is
+ * freed) the heap's top went back to the kernel and was faulted in again
+ * thousands of times a second (16 KiB echo: twice the CPU per message).
+ * Freed memory beyond MAIN_TRIM_BYTES at the top of the heap is returned;
+ * blocks of MAIN_MMAP_BYTES or more are mapped on their own and returned
+ * when freed.
+ */
+#define MAIN_TRIM_BYTES		(8 * 1024 * 1024)
+#define MAIN_MMAP_BYTES		(1024 * 1024)
+
+static void
+main_malloc_tune(void)
+{
+	(void)mallopt(M_MMAP_THRESHOLD, MAIN_MMAP_BYTES);
+	(void)mallopt(M_TRIM_THRESHOLD, MAIN_TRIM_BYTES);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -408,6 +429,7 @@ main(int argc, char **argv)
 	int			 pidfd = -1;
 	char			*pidpath = NULL;	/* PidFile at start */
 
+	main_malloc_tune();
 	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
 		switch (ch) {
 		case 'c':

@@ -88,7 +88,9 @@ const struct config_key config_keys[] = {
 	  "1013 (Try Again Later); at three quarters of it everything resumes. "
 	  "Each crossing is logged once. Per-connection queues are bounded "
 	  "anyway (1 MiB out, 256 KiB in, MaxMessageSize); this bounds their "
-	  "sum. 0 means no cap." },
+	  "sum. 0 means no cap. Besides what it counts, each process keeps up "
+	  "to 8 MiB of freed memory for reuse instead of returning it to the "
+	  "system at once." },
 	{ .name = "TcpNoDelay", .section = SECTION_SERVER, .type = TYPE_BOOL,
 	  .def = "True", .runtime = true, .offset = CFG(tcp_nodelay),
 	  .help = "Turn off the Nagle algorithm (TCP_NODELAY) on new "
