@@ -24,6 +24,27 @@
 
 #include "event/spawner.h"
 
+/*
+ * AddressSanitizer: the child runs on a stack ASan does not know, so its
+ * code is not instrumented (SPAWNER_CHILD_CODE) and the stack's shadow is
+ * cleared before each child (a child never returns to unpoison its frames).
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWNER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWNER_ASAN 1
+#endif
+#endif
+#ifdef SPAWNER_ASAN
+#include <sanitizer/asan_interface.h>
+#define SPAWNER_CHILD_CODE	__attribute__((no_sanitize_address))
+#define SPAWNER_UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define SPAWNER_CHILD_CODE
+#define SPAWNER_UNPOISON(p, n)	((void)0)
+#endif
+
 /* Children whose exec is not confirmed yet: their status pipes are polled. */
 #define SPAWNER_PENDING_MAX	256
 /*
@@ -118,7 +139,7 @@ spawner_starting_max(void)
 }
 
 /* Sends the failed step and errno to the spawner and exits. */
-static void __attribute__((noreturn))
+static void SPAWNER_CHILD_CODE __attribute__((noreturn))
 spawner_child_fail(int stfd, int step, int err)
 {
 	int32_t	rep[2] = { step, err };
@@ -130,7 +151,7 @@ spawner_child_fail(int stfd, int step, int err)
 }
 
 /* Closes every descriptor from lowfd up. */
-static void
+static void SPAWNER_CHILD_CODE
 spawner_close_from(int lowfd)
 {
 	long	max;
@@ -153,7 +174,7 @@ spawner_close_from(int lowfd)
  * daemon) dies, default signal handling, nothing blocked, the pipes on
  * 0-2 and nothing else open.
  */
-static void __attribute__((noreturn))
+static void SPAWNER_CHILD_CODE __attribute__((noreturn))
 spawner_child(const struct spawner_exec *x, pid_t parent, int fds[3], int stfd)
 {
 	struct sigaction	sa;
@@ -208,7 +229,7 @@ struct spawner_clone {
 	int		 stfd;
 };
 
-static int
+static int SPAWNER_CHILD_CODE
 spawner_child_main(void *arg)
 {
 	struct spawner_clone	*a = arg;
@@ -230,6 +251,7 @@ spawner_clone(const struct spawner_exec *x, int fds[3], int stfd)
 	static char		 stack[64 * 1024] __attribute__((aligned(16)));
 	struct spawner_clone	 a = { x, sp.self, fds, stfd };
 
+	SPAWNER_UNPOISON(stack, sizeof(stack));
 	return clone(spawner_child_main, stack + sizeof(stack),
 	    CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
 }
