@@ -32,6 +32,10 @@ from harness import (OP_BINARY, OP_CONT, OP_PING, OP_PONG, OP_TEXT, HOST,
 from interop_util import (RSV1, Inflater, compress_message, connect_deflate,
     read_message_inflated, send_compressed, vm_hwm_kib)
 
+# Alone (run.sh's serial run): a well-behaved client's latency and the
+# daemon's memory are measured during each attack.
+pytestmark = pytest.mark.serial
+
 KIB = 1024
 MIB = 1 << 20
 

@@ -11,8 +11,15 @@ import re
 import socket
 import time
 
+import pytest
+
 import harness
 from admin_util import admin
+
+# Alone (run.sh's serial run): the daemon's queued bytes are what is
+# measured, and clients that never read are opened against its half-second
+# eviction tick.
+pytestmark = pytest.mark.serial
 
 MSG = 3 << 20          # each non-reader's echo queues about this much
 

@@ -14,6 +14,9 @@ import pytest
 import harness
 from admin_util import admin
 
+# Alone (run.sh's serial run): RLIMIT_NPROC is lowered in this process.
+pytestmark = pytest.mark.serial
+
 UID = 4242
 
 
