@@ -2378,7 +2378,11 @@ config_set(struct config *cfg, const char *key, const char *value,
 	return 0;
 }
 
-/* Writes s as roff text: escapes backslashes and hyphens, guards a leading dot. */
+/*
+ * Writes s as roff text: escapes backslashes and hyphens, guards a leading
+ * dot, and lets a line break after a comma (long default lists have no
+ * spaces, and man would warn that it cannot break them).
+ */
 static void
 config_man_text(FILE *f, const char *s)
 {
@@ -2389,6 +2393,8 @@ config_man_text(FILE *f, const char *s)
 			fputs("\\e", f);
 		else if (*s == '-')
 			fputs("\\-", f);
+		else if (*s == ',' && s[1] != ' ' && s[1] != '\0')
+			fputs(",\\:", f);
 		else
 			fputc(*s, f);
 	}
