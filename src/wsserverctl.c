@@ -33,16 +33,29 @@ ctl_usage(FILE *f)
 {
 	size_t	 i;
 
-	fprintf(f, "usage: wsserverctl [-jhV] [-s socket] [-c file] command "
-	    "[args...]\n"
-	    "  -s socket  admin socket (default %s)\n"
-	    "  -c file    take the socket from this wsserverd.ini\n"
-	    "  -j         JSON output\n"
-	    "commands (any unambiguous prefix):\n", CTL_DEFAULT_SOCKET);
+	fprintf(f, "Usage: wsserverctl [OPTION]... COMMAND [ARGUMENT]...\n"
+	    "Sends one command to wsserverd's admin socket and prints the "
+	    "reply.\n\n"
+	    "  -s, --socket=PATH  admin socket (default %s)\n"
+	    "  -c, --config=FILE  take the socket from this wsserverd.ini\n"
+	    "  -j, --json         JSON output\n"
+	    "  -h, --help         print this help and exit\n"
+	    "  -V, --version      print the version and exit\n\n"
+	    "Commands (any unambiguous prefix):\n", CTL_DEFAULT_SOCKET);
 	for (i = 0; i < admin_cmd_count(); i++)
 		fprintf(f, "  %-11s %-20s %s\n", admin_cmd_name(i),
 		    admin_cmd_usage(i), admin_cmd_help(i));
 }
+
+/* The long forms of the options (getopt_long). */
+static const struct option ctl_options[] = {
+	{ "socket",	required_argument,	NULL,	's' },
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "json",	no_argument,		NULL,	'j' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ NULL,		0,			NULL,	0 }
+};
 
 /* SIGINT/SIGTERM: end a watch (reads return EINTR). */
 static void
@@ -72,6 +85,22 @@ ctl_join(char *line, size_t size, int argc, char **argv)
 	return 0;
 }
 
+/* Prints error lines on stderr, each prefixed with the program's name. */
+static void
+ctl_errors(const char *text)
+{
+	const char	*nl;
+
+	while (*text != '\0') {
+		nl = strchr(text, '\n');
+		fprintf(stderr, "wsserverctl: %.*s\n", nl != NULL ?
+		    (int)(nl - text) : (int)strlen(text), text);
+		if (nl == NULL)
+			break;
+		text = nl + 1;
+	}
+}
+
 /* The socket path: -s, else -c's [admin] Socket, else the default. */
 static int
 ctl_socket_path(const char *sock, const char *ini, char *out, size_t outlen)
@@ -89,7 +118,8 @@ ctl_socket_path(const char *sock, const char *ini, char *out, size_t outlen)
 	}
 	if ((cfg = config_load(ini, &errors)) == NULL) {
 		fprintf(stderr, "wsserverctl: cannot read the socket path from "
-		    "%s:\n%s", ini, errors);
+		    "%s:\n", ini);
+		ctl_errors(errors);
 		free(errors);
 		return CTL_EXIT_USAGE;
 	}
@@ -224,7 +254,8 @@ main(int argc, char **argv)
 	bool			 json = false, ok, native_json;
 	int			 ch, fd, code = 0, rc, exitcode;
 
-	while ((ch = getopt(argc, argv, "+s:c:jhV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:c:jhV", ctl_options,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
@@ -242,13 +273,15 @@ main(int argc, char **argv)
 			ctl_usage(stdout);
 			return CTL_EXIT_OK;
 		default:
-			ctl_usage(stderr);
+			fprintf(stderr, "Try 'wsserverctl --help' for more "
+			    "information.\n");
 			return CTL_EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
+		fprintf(stderr, "wsserverctl: no command given\n");
 		ctl_usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
