@@ -1,12 +1,15 @@
 """What users expect of the two programs' command lines.
 
 --help and --version and a long form of every option (GNU getopt_long,
-as help2man reads them), and errors before logging starts prefixed with
-the program's name.
+as help2man reads them), errors before logging starts prefixed with the
+program's name, and wsserverctl's bash completion (commands, the running
+daemon's ConnectionIds, configuration keys).
 """
 
 import json
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -14,6 +17,7 @@ import pytest
 import harness
 from admin_util import ctl, ctl_path
 
+COMPLETION = os.path.join(harness.TOP_SRCDIR, "completions", "wsserverctl")
 VERSION = r"\d+\.\d+\.\d+"
 
 
@@ -110,3 +114,58 @@ def test_errors_carry_the_program_name(tmp_path):
     p = ctl("-s", str(tmp_path / "none.sock"), "status")
     assert p.returncode == 3
     assert p.stderr.startswith("wsserverctl: "), p.stderr
+
+
+# ---------------------------------------------------------------- completion
+
+def complete(words, env=None):
+    """Runs the completion function for words (the last is the one being
+    completed) in bash; returns COMPREPLY."""
+    script = ("source %s || exit 99\n"
+        "COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+        "_wsserverctl\n"
+        "printf '%%s\\n' \"${COMPREPLY[@]}\"\n" % COMPLETION)
+    p = subprocess.run(["bash", "--norc", "--noprofile", "-c", script,
+        "bash", ctl_path()] + list(words), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        timeout=30)
+    assert p.returncode == 0, p.stderr
+    return [w for w in p.stdout.split("\n") if w]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_bash_completion(daemon_factory):
+    d = daemon_factory()
+    a = harness.connect_ws(d.port)
+    b = harness.connect_ws(d.port)
+    try:
+        ids = sorted(r.split()[0] for r in ctl("-s", d.admin_socket,
+            "connections").stdout.splitlines()[2:])
+        assert len(ids) == 2, ids
+        # Commands: the table of --help, the same as the daemon's help.
+        names = [ln.split()[0] for ln in ctl("-s", d.admin_socket,
+            "help").stdout.splitlines() if ln.strip()]
+        assert complete([""]) == names
+        assert complete(["st"]) == [n for n in names if n.startswith("st")]
+        assert complete(["-s", d.admin_socket, "help", "se"]) == \
+            [n for n in names if n.startswith("se")]
+        assert "--json" in complete(["--j"])
+        # ConnectionIds from the daemon that -s (or -c) names.
+        for cmd in ("disconnect", "disc", "ping", "sendtext", "pause"):
+            assert sorted(complete(["-s", d.admin_socket, cmd, ""])) == ids
+        assert sorted(complete(["--config=" + d.ini, "ping", ""])) == ids
+        assert sorted(complete(["-c", d.ini, "connection", ""])) == ids
+        assert complete(["-s", d.admin_socket, "connection", ids[0],
+            ""]) == ["json"]
+        assert complete(["-s", d.admin_socket, "linemode", ids[0],
+            ""]) == ["on", "off"]
+        # Configuration keys, from the running daemon's config.
+        keys = complete(["-s", d.admin_socket, "config", "Max"])
+        assert "MaxConnections" in keys and "MaxMessageSize" in keys
+        assert all(k.startswith("Max") for k in keys)
+        assert complete(["-s", d.admin_socket, "status", ""]) == ["json"]
+        # No daemon: commands still complete, ids are simply none.
+        assert complete(["-s", d.dir + "/none.sock", "ping", ""]) == []
+    finally:
+        a.close()
+        b.close()

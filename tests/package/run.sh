@@ -159,6 +159,9 @@ check "man pages installed" test -f /usr/share/man/man8/wsserverd.8.gz \
     -a -f /usr/share/man/man8/wsserverctl.8.gz \
     -a -f /usr/share/man/man5/wsserverd.ini.5.gz
 
+check "bash completion of wsserverctl installed where bash-completion looks" \
+    test -f /usr/share/bash-completion/completions/wsserverctl
+
 check "wsserverd -t -c $INI" sh -c "$sudo /usr/sbin/wsserverd -t -c $INI"
 
 # --- run it by hand, as packaged
@@ -270,6 +273,7 @@ nothing_left() {
 	    /usr/share/man/man8/wsserverd.8.gz \
 	    /usr/share/man/man8/wsserverctl.8.gz \
 	    /usr/share/man/man5/wsserverd.ini.5.gz \
+	    /usr/share/bash-completion/completions/wsserverctl \
 	    /usr/share/doc/wsserverd /run/wsserverd; do
 		if [ -e "$f" ] || [ -L "$f" ]; then
 			echo "left: $f"
