@@ -2,8 +2,10 @@
 
 --help and --version and a long form of every option (GNU getopt_long,
 as help2man reads them), errors before logging starts prefixed with the
-program's name, and wsserverctl's bash completion (commands, the running
-daemon's ConnectionIds, configuration keys).
+program's name, wsserverctl's bash completion (commands, the running
+daemon's ConnectionIds, configuration keys) and "wsserverctl -j watch"
+(one JSON object per event, checked field by field against the plain
+event lines of a second watcher).
 """
 
 import json
@@ -11,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -169,3 +172,138 @@ def test_bash_completion(daemon_factory):
     finally:
         a.close()
         b.close()
+
+
+# ---------------------------------------------------------------- watch -j
+
+def expected_event(line):
+    """The JSON object wsserverctl(8) documents for one plain event line
+    (an independent reading of wsserverd(8)'s formats)."""
+    word, _, rest = line.partition(" ")
+    m = re.fullmatch(r"(\S+) (.+):(\d+) (\S+) (\d+) (.*)", rest)
+    if word == "WebSocketOpenRequest" and m:
+        return {"event": word, "id": m[1], "address": m[2],
+            "port": int(m[3]), "uri": m[4], "status": int(m[5]),
+            "cause": m[6]}
+    m = re.fullmatch(r"(\S+) (.+):(\d+) (\S+) route=(.*)", rest)
+    if word == "Connected" and m:
+        return {"event": word, "id": m[1], "address": m[2],
+            "port": int(m[3]), "uri": m[4], "route": m[5]}
+    m = re.fullmatch(r'(\S+) code=(\d+) by=(\S+) reason="(.*)"', rest)
+    if word == "Disconnected" and m:
+        return {"event": word, "id": m[1], "code": int(m[2]), "by": m[3],
+            "reason": m[4]}
+    m = re.fullmatch(r"(\S+) (\d+) (.*)", rest)
+    if word == "Error" and m:
+        return {"event": word, "id": m[1], "code": int(m[2]), "text": m[3]}
+    m = re.fullmatch(r"(\S+) (.*)", rest)
+    if word == "Log" and m:
+        return {"event": word, "severity": m[1], "message": m[2]}
+    m = re.fullmatch(r"(\d+) event\(s\)", rest)
+    if word == "Dropped" and m:
+        return {"event": word, "count": int(m[1])}
+    return {"event": word, "line": line}
+
+
+class Watcher:
+    """wsserverctl [-j] watch in the background, its lines collected."""
+
+    def __init__(self, d, *opts):
+        self.p = subprocess.Popen([ctl_path(), "-s", d.admin_socket] +
+            list(opts) + ["watch"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.first = self.p.stdout.readline()
+
+    def stop(self):
+        self.p.terminate()
+        out, err = self.p.communicate(timeout=10)
+        assert self.p.returncode == 0, err
+        return out.splitlines()
+
+
+def test_watch_json(daemon_factory):
+    d = daemon_factory(routes={"e": {"Path": "/*", "Backend": "echo"}})
+    plain = Watcher(d)
+    js = Watcher(d, "-j")
+    assert plain.first.startswith("watching (LogLevel ")
+    assert json.loads(js.first) == {"ok": True,
+        "message": plain.first.rstrip("\n"), "lines": []}
+    mark = d.mark()
+    a = harness.connect_ws(d.port, path="/a?x=1&y=%22")
+    b = harness.connect_ws(d.port, path="/b")
+    b.send_text(b"\xff\xfe")			# invalid UTF-8: an Error event
+    b.expect_failure(1007)
+    a.close_handshake(1000, 'bye "there" \u00fc'.encode("utf-8"))
+    a.close()
+    b.close()
+    # Both connections are gone once the daemon logged their close lines;
+    # their Disconnected events went out before.
+    for port in (a.local_port, b.local_port):
+        cid = d.wait_log(r"INFO (\S+) open 127\.0\.0\.1:%d " % port,
+            start=mark).group(1)
+        d.wait_log(r"INFO %s close " % cid, start=mark, timeout=10)
+    harness.wait_until(lambda: False, 0.3)	# the watchers read them
+    lines = plain.stop()
+    objs = [json.loads(ln) for ln in js.stop()]
+    assert len(objs) == len(lines), (lines, objs)
+    for line, obj in zip(lines, objs):
+        assert obj == expected_event(line), (line, obj)
+    kinds = [o["event"] for o in objs]
+    for k in ("WebSocketOpenRequest", "Connected", "Error", "Disconnected",
+            "Log"):
+        assert k in kinds, kinds
+    opened = [o for o in objs if o["event"] == "WebSocketOpenRequest"]
+    assert {(o["port"], o["uri"], o["status"]) for o in opened} == {
+        (a.local_port, "/a?x=1&y=%22", 101), (b.local_port, "/b", 101)}
+    gone = {o["id"]: o for o in objs if o["event"] == "Disconnected"}
+    conn = {o["port"]: o["id"] for o in objs if o["event"] == "Connected"}
+    assert gone[conn[a.local_port]]["code"] == 1000
+    assert gone[conn[a.local_port]]["by"] == "client"
+    # The daemon's log form of the reason: quotes made spaces.
+    assert gone[conn[a.local_port]]["reason"] == "bye  there  \u00fc"
+    assert gone[conn[b.local_port]]["code"] == 1007
+    err = [o for o in objs if o["event"] == "Error"]
+    assert err and err[0]["id"] == conn[b.local_port] and \
+        err[0]["code"] == 1007 and "UTF-8" in err[0]["text"]
+
+
+def test_watch_json_unknown_line_kept_whole():
+    # A daemon newer than wsserverctl may send an event of another form:
+    # the object keeps its first word and the whole line. A tiny fake
+    # admin socket stands in for such a daemon.
+    import socket
+    import tempfile
+    import threading
+    tmp = tempfile.mkdtemp(prefix="wsserverd-it-")
+    path = os.path.join(tmp, "fake.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(10)
+    sent = ["NewEvent 12 something \"quoted\"", "Dropped 3 event(s)",
+        "Connected 5 [::1]:443 / route=x", "Connected 5 no-port / route=x",
+        "Log INFO tab\tand back\\slash"]
+
+    def serve():
+        c, _ = srv.accept()
+        c.settimeout(10)
+        c.recv(100)
+        c.sendall(b"OK watching (LogLevel 1)\n\n" + "".join(
+            s + "\n" for s in sent).encode())
+        time.sleep(0.2)
+        c.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        p = ctl("-j", "-s", path, "watch", timeout=20)
+        t.join(10)
+        objs = [json.loads(ln) for ln in p.stdout.splitlines()]
+        assert objs[0]["ok"] is True
+        assert objs[1:] == [expected_event(s) for s in sent]
+        assert objs[1] == {"event": "NewEvent", "line": sent[0]}
+        assert objs[2] == {"event": "Dropped", "count": 3}
+        assert objs[3]["address"] == "[::1]" and objs[3]["port"] == 443
+        assert objs[4] == {"event": "Connected", "line": sent[3]}
+    finally:
+        srv.close()
+        shutil.rmtree(tmp, ignore_errors=True)
