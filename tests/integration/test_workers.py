@@ -503,21 +503,44 @@ def test_watch_follows_a_restarted_worker(daemon_factory):
         victim = workers(d)[0]
         mark = d.mark()
         os.kill(victim, signal.SIGKILL)
-        d.wait_log(r"worker \d \(pid \d+\) serving", start=mark)
+        restarted = int(d.wait_log(r"worker (\d) \(pid \d+\) serving",
+            start=mark).group(1))
+        # The master subscribes the new worker to the watch when it says
+        # it serves, over a channel the worker reads in its own time: a
+        # client it takes in those first milliseconds is not reported (on
+        # a loaded ASan build that window was wide enough to lose one).
+        # Wait, bounded, until its events flow: open clients one by one
+        # until one of the new worker's Connected events arrives.
+        probes = []
+        flowing = False
+        deadline = time.monotonic() + 20
+        while not flowing and time.monotonic() < deadline:
+            probes += open_clients(d, 1)
+            end = time.monotonic() + 0.5
+            try:
+                while not flowing and time.monotonic() < end:
+                    line = w.read_line(timeout=end - time.monotonic())
+                    flowing = line.startswith("Connected ") and \
+                        int(line.split()[1]) % N == restarted
+            except socket.timeout:
+                pass
+        assert flowing, "the restarted worker's events never reached watch"
         clients = open_clients(d, 24)
+        ports = {c.local_port for c in clients}
         with admin(d) as a:
             ids = {r["ConnectionId"] for r in
-                a.cmd("connections json").json()}
+                a.cmd("connections json").json() if r["RemotePort"] in ports}
+        assert len(ids) == 24
         seen = set()
-        deadline = time.monotonic() + 5
-        while seen != ids and time.monotonic() < deadline:
-            line = w.read_line(timeout=5)
+        deadline = time.monotonic() + 20
+        while not ids <= seen and time.monotonic() < deadline:
+            line = w.read_line(timeout=deadline - time.monotonic())
             if line.startswith("Connected "):
                 seen.add(line.split()[1])
-        # Both workers' events, the new one's included.
-        assert seen == ids
-        assert {int(i) % N for i in seen} == set(range(N))
-        close_all(clients)
+        # Both workers' events, the new one's included: every client.
+        assert ids <= seen
+        assert {int(i) % N for i in ids} == set(range(N))
+        close_all(probes + clients)
     d.stop()
     d.check_clean()
 
