@@ -35,17 +35,49 @@
 /* Supplementary groups kept for User; more is an error, not a silent cut. */
 #define MAIN_GROUPS_MAX	256
 
-/* Prints the usage line. */
+/* Prints the usage (GNU style, as help2man reads it). */
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: wsserverd [-ftVh] [-c file]\n"
-	    "  -c file  configuration file (default %s)\n"
-	    "  -f       stay in the foreground\n"
-	    "  -t       check the configuration and exit\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       this help\n", DEFAULT_CONFIG);
+	fprintf(f, "Usage: wsserverd [OPTION]...\n"
+	    "WebSocket server daemon: serves the routes of its configuration "
+	    "file.\n\n"
+	    "  -c, --config=FILE  configuration file (default %s)\n"
+	    "  -f, --foreground   stay in the foreground\n"
+	    "  -t, --test         check the configuration and exit\n"
+	    "  -h, --help         print this help and exit\n"
+	    "  -V, --version      print the version and exit\n\n"
+	    "See wsserverd(8) and wsserverd.ini(5).\n", DEFAULT_CONFIG);
 }
+
+/*
+ * Prints errors found before logging is set up (config_load's lines) on
+ * stderr, each line prefixed with the program's name.
+ */
+static void
+main_errors(const char *text)
+{
+	const char	*nl;
+
+	while (*text != '\0') {
+		nl = strchr(text, '\n');
+		fprintf(stderr, "wsserverd: %.*s\n", nl != NULL ?
+		    (int)(nl - text) : (int)strlen(text), text);
+		if (nl == NULL)
+			break;
+		text = nl + 1;
+	}
+}
+
+/* The long forms of the options (getopt_long). */
+static const struct option main_options[] = {
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "foreground",	no_argument,		NULL,	'f' },
+	{ "test",	no_argument,		NULL,	't' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ NULL,		0,			NULL,	0 }
+};
 
 /* SIGTERM/SIGINT: graceful shutdown; a second one exits at once. */
 static void
@@ -430,7 +462,8 @@ main(int argc, char **argv)
 	char			*pidpath = NULL;	/* PidFile at start */
 
 	main_malloc_tune();
-	while ((ch = getopt(argc, argv, "c:ftVh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:ftVh", main_options,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			file = optarg;
@@ -448,24 +481,25 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			fprintf(stderr, "Try 'wsserverd --help' for more "
+			    "information.\n");
 			return 2;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		fprintf(stderr, "wsserverd: unexpected argument '%s'\n"
+		    "Try 'wsserverd --help' for more information.\n",
+		    argv[optind]);
 		return 2;
 	}
 
 	if ((cfg = config_load(file, &errors)) == NULL) {
-		fputs(errors, stderr);
-		if (*errors != '\0' && errors[strlen(errors) - 1] != '\n')
-			fputc('\n', stderr);
+		main_errors(errors);
 		free(errors);
 		return 1;
 	}
 	if (config_check_root(cfg, geteuid(), &errors) == -1) {
-		fprintf(stderr, "%s: %s\n", file, errors);
+		fprintf(stderr, "wsserverd: %s: %s\n", file, errors);
 		free(errors);
 		config_free(cfg);
 		return 1;

@@ -33,16 +33,29 @@ ctl_usage(FILE *f)
 {
 	size_t	 i;
 
-	fprintf(f, "usage: wsserverctl [-jhV] [-s socket] [-c file] command "
-	    "[args...]\n"
-	    "  -s socket  admin socket (default %s)\n"
-	    "  -c file    take the socket from this wsserverd.ini\n"
-	    "  -j         JSON output\n"
-	    "commands (any unambiguous prefix):\n", CTL_DEFAULT_SOCKET);
+	fprintf(f, "Usage: wsserverctl [OPTION]... COMMAND [ARGUMENT]...\n"
+	    "Sends one command to wsserverd's admin socket and prints the "
+	    "reply.\n\n"
+	    "  -s, --socket=PATH  admin socket (default %s)\n"
+	    "  -c, --config=FILE  take the socket from this wsserverd.ini\n"
+	    "  -j, --json         JSON output (watch: one object per event)\n"
+	    "  -h, --help         print this help and exit\n"
+	    "  -V, --version      print the version and exit\n\n"
+	    "Commands (any unambiguous prefix):\n", CTL_DEFAULT_SOCKET);
 	for (i = 0; i < admin_cmd_count(); i++)
 		fprintf(f, "  %-11s %-20s %s\n", admin_cmd_name(i),
 		    admin_cmd_usage(i), admin_cmd_help(i));
 }
+
+/* The long forms of the options (getopt_long). */
+static const struct option ctl_options[] = {
+	{ "socket",	required_argument,	NULL,	's' },
+	{ "config",	required_argument,	NULL,	'c' },
+	{ "json",	no_argument,		NULL,	'j' },
+	{ "help",	no_argument,		NULL,	'h' },
+	{ "version",	no_argument,		NULL,	'V' },
+	{ NULL,		0,			NULL,	0 }
+};
 
 /* SIGINT/SIGTERM: end a watch (reads return EINTR). */
 static void
@@ -72,6 +85,22 @@ ctl_join(char *line, size_t size, int argc, char **argv)
 	return 0;
 }
 
+/* Prints error lines on stderr, each prefixed with the program's name. */
+static void
+ctl_errors(const char *text)
+{
+	const char	*nl;
+
+	while (*text != '\0') {
+		nl = strchr(text, '\n');
+		fprintf(stderr, "wsserverctl: %.*s\n", nl != NULL ?
+		    (int)(nl - text) : (int)strlen(text), text);
+		if (nl == NULL)
+			break;
+		text = nl + 1;
+	}
+}
+
 /* The socket path: -s, else -c's [admin] Socket, else the default. */
 static int
 ctl_socket_path(const char *sock, const char *ini, char *out, size_t outlen)
@@ -89,7 +118,8 @@ ctl_socket_path(const char *sock, const char *ini, char *out, size_t outlen)
 	}
 	if ((cfg = config_load(ini, &errors)) == NULL) {
 		fprintf(stderr, "wsserverctl: cannot read the socket path from "
-		    "%s:\n%s", ini, errors);
+		    "%s:\n", ini);
+		ctl_errors(errors);
 		free(errors);
 		return CTL_EXIT_USAGE;
 	}
@@ -195,6 +225,180 @@ ctl_print_json(bool ok, int code, const char *text, char **lines,
 	evbuffer_free(b);
 }
 
+/* A piece of an event line: start and length. */
+struct ctl_span {
+	const char	*p;
+	size_t		 len;
+};
+
+/* Splits off the next space-separated word of *s; 0, or -1 if none. */
+static int
+ctl_word(const char **s, struct ctl_span *w)
+{
+	const char	*sp;
+
+	if (**s == '\0')
+		return -1;
+	w->p = *s;
+	sp = strchr(*s, ' ');
+	w->len = sp != NULL ? (size_t)(sp - *s) : strlen(*s);
+	*s += w->len + (sp != NULL ? 1 : 0);
+	return w->len > 0 ? 0 : -1;
+}
+
+/* True if the span is a non-empty run of decimal digits (a JSON number). */
+static bool
+ctl_number(const struct ctl_span *w)
+{
+	size_t	 i;
+
+	if (w->len == 0 || w->len > 19)
+		return false;
+	for (i = 0; i < w->len; i++)
+		if (w->p[i] < '0' || w->p[i] > '9')
+			return false;
+	return true;
+}
+
+/* Adds ,"name":"text" to b. */
+static void
+ctl_json_str(struct evbuffer *b, const char *name, const char *p, size_t len)
+{
+	evbuffer_add_printf(b, ",\"%s\":", name);
+	admin_json_string(b, p, len);
+}
+
+/* Splits "ADDR:PORT" (the address may be IPv6) into address and port. */
+static int
+ctl_addr_port(const struct ctl_span *w, struct ctl_span *addr,
+    struct ctl_span *port)
+{
+	const char	*colon = NULL, *q;
+
+	for (q = w->p; q < w->p + w->len; q++)
+		if (*q == ':')
+			colon = q;
+	if (colon == NULL)
+		return -1;
+	addr->p = w->p;
+	addr->len = (size_t)(colon - w->p);
+	port->p = colon + 1;
+	port->len = w->len - addr->len - 1;
+	return ctl_number(port) ? 0 : -1;
+}
+
+/*
+ * Writes the fields of one watch event line (formats in wsserverd(8),
+ * watch) after "event" into b; -1 if the line is not of its event's form.
+ */
+static int
+ctl_event_fields(struct evbuffer *b, const struct ctl_span *ev, const char *s)
+{
+	struct ctl_span	 id, ap, addr, port, uri, num, who;
+	size_t		 n;
+
+#define CTL_IS(name)	(ev->len == strlen(name) && \
+			    memcmp(ev->p, name, ev->len) == 0)
+	if (CTL_IS("Log")) {
+		if (ctl_word(&s, &who) == -1)
+			return -1;
+		ctl_json_str(b, "severity", who.p, who.len);
+		ctl_json_str(b, "message", s, strlen(s));
+		return 0;
+	}
+	if (CTL_IS("Dropped")) {
+		if (ctl_word(&s, &num) == -1 || !ctl_number(&num) ||
+		    strcmp(s, "event(s)") != 0)
+			return -1;
+		evbuffer_add_printf(b, ",\"count\":%.*s", (int)num.len, num.p);
+		return 0;
+	}
+	if (ctl_word(&s, &id) == -1)
+		return -1;
+	if (CTL_IS("WebSocketOpenRequest") || CTL_IS("Connected")) {
+		if (ctl_word(&s, &ap) == -1 ||
+		    ctl_addr_port(&ap, &addr, &port) == -1 ||
+		    ctl_word(&s, &uri) == -1)
+			return -1;
+		ctl_json_str(b, "id", id.p, id.len);
+		ctl_json_str(b, "address", addr.p, addr.len);
+		evbuffer_add_printf(b, ",\"port\":%.*s", (int)port.len, port.p);
+		ctl_json_str(b, "uri", uri.p, uri.len);
+		if (CTL_IS("Connected")) {
+			if (strncmp(s, "route=", 6) != 0)
+				return -1;
+			ctl_json_str(b, "route", s + 6, strlen(s + 6));
+			return 0;
+		}
+		if (ctl_word(&s, &num) == -1 || !ctl_number(&num))
+			return -1;
+		evbuffer_add_printf(b, ",\"status\":%.*s", (int)num.len,
+		    num.p);
+		ctl_json_str(b, "cause", s, strlen(s));
+		return 0;
+	}
+	if (CTL_IS("Disconnected")) {
+		if (ctl_word(&s, &num) == -1 || num.len < 6 ||
+		    memcmp(num.p, "code=", 5) != 0 || ctl_word(&s, &who) == -1 ||
+		    who.len < 3 || memcmp(who.p, "by=", 3) != 0 ||
+		    strncmp(s, "reason=\"", 8) != 0 ||
+		    (n = strlen(s)) < 9 || s[n - 1] != '"')
+			return -1;
+		num.p += 5;
+		num.len -= 5;
+		if (!ctl_number(&num))
+			return -1;
+		ctl_json_str(b, "id", id.p, id.len);
+		evbuffer_add_printf(b, ",\"code\":%.*s", (int)num.len, num.p);
+		ctl_json_str(b, "by", who.p + 3, who.len - 3);
+		ctl_json_str(b, "reason", s + 8, n - 9);
+		return 0;
+	}
+	if (CTL_IS("Error")) {
+		if (ctl_word(&s, &num) == -1 || !ctl_number(&num))
+			return -1;
+		ctl_json_str(b, "id", id.p, id.len);
+		evbuffer_add_printf(b, ",\"code\":%.*s", (int)num.len, num.p);
+		ctl_json_str(b, "text", s, strlen(s));
+		return 0;
+	}
+#undef CTL_IS
+	return -1;
+}
+
+/*
+ * Prints one watch event line as one JSON object: "event" (the line's
+ * first word) and the fields wsserverd(8) names for it; a line of
+ * another form (a newer daemon's event) gives "event" and "line".
+ */
+static void
+ctl_print_event_json(const char *line)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct ctl_span	 ev;
+	const char	*s = line;
+
+	if (b == NULL) {
+		perror("wsserverctl");
+		exit(CTL_EXIT_ERROR);
+	}
+	if (ctl_word(&s, &ev) == -1) {
+		ev.p = line;
+		ev.len = 0;
+	}
+	evbuffer_add(b, "{\"event\":", 9);
+	admin_json_string(b, ev.p, ev.len);
+	if (ev.len == 0 || ctl_event_fields(b, &ev, s) == -1) {
+		evbuffer_drain(b, evbuffer_get_length(b));
+		evbuffer_add(b, "{\"event\":", 9);
+		admin_json_string(b, ev.p, ev.len);
+		ctl_json_str(b, "line", line, strlen(line));
+	}
+	evbuffer_add(b, "}\n", 2);
+	ctl_print(b);
+	evbuffer_free(b);
+}
+
 /* Reads one line without its LF; returns its length, or -1 at EOF/error. */
 static ssize_t
 ctl_getline(FILE *f, char **line, size_t *cap)
@@ -225,7 +429,8 @@ main(int argc, char **argv)
 	bool			 json = false, ok, native_json;
 	int			 ch, fd, code = 0, rc, exitcode;
 
-	while ((ch = getopt(argc, argv, "+s:c:jhV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:c:jhV", ctl_options,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
@@ -243,13 +448,15 @@ main(int argc, char **argv)
 			ctl_usage(stdout);
 			return CTL_EXIT_OK;
 		default:
-			ctl_usage(stderr);
+			fprintf(stderr, "Try 'wsserverctl --help' for more "
+			    "information.\n");
 			return CTL_EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
+		fprintf(stderr, "wsserverctl: no command given\n");
 		ctl_usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
@@ -387,7 +594,10 @@ main(int argc, char **argv)
 	if (ok && strcmp(admin_cmd_name((size_t)req->cmd), "watch") == 0) {
 		fflush(stdout);
 		while (!ctl_interrupted && ctl_getline(f, &buf, &cap) != -1) {
-			printf("%s\n", buf);
+			if (json)
+				ctl_print_event_json(buf);
+			else
+				printf("%s\n", buf);
 			fflush(stdout);
 		}
 	}

@@ -649,7 +649,11 @@ config_key_runtime(size_t i)
 	return i < config_nkeys && config_keys[i].runtime;
 }
 
-/* Writes s as roff text: escapes backslashes and hyphens, guards a leading dot. */
+/*
+ * Writes s as roff text: escapes backslashes and hyphens, guards a leading
+ * dot, and lets a line break after a comma (long default lists have no
+ * spaces, and man would warn that it cannot break them).
+ */
 static void
 config_man_text(FILE *f, const char *s)
 {
@@ -660,6 +664,8 @@ config_man_text(FILE *f, const char *s)
 			fputs("\\e", f);
 		else if (*s == '-')
 			fputs("\\-", f);
+		else if (*s == ',' && s[1] != ' ' && s[1] != '\0')
+			fputs(",\\:", f);
 		else
 			fputc(*s, f);
 	}

@@ -10,6 +10,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "serial: run alone, after the "
+        "parallel tests (run.sh): the test sets process-wide limits or "
+        "measures the daemon's CPU time, memory or latency")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     # Fixtures look at this to print the daemon's log when a test failed.

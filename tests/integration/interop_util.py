@@ -6,6 +6,8 @@ third-party clients (node/npm, Chromium). Every wait is bounded; only
 127.0.0.1 is used.
 """
 
+import contextlib
+import fcntl
 import functools
 import http.server
 import os
@@ -206,8 +208,13 @@ def node_modules(timeout=180.0):
     installed from package-lock.json. The source tree is used when it
     already has a matching node_modules (a developer's tree); otherwise
     the package is copied to a temporary directory and "npm ci" runs
-    there, so that the source tree is never written. Returns the path."""
-    with _npm_lock:
+    there, so that the source tree is never written. Returns the path.
+
+    Parallel test processes (pytest-xdist) share that directory: a file
+    lock keeps a second one from installing into it at the same time, and
+    scripts are replaced by rename, never rewritten in place."""
+    with _npm_lock, _file_lock(os.path.join(tempfile.gettempdir(),
+            "wsserverd-it-node-%d.lock" % os.getuid())):
         marker = os.path.join(NODE_DIR, "node_modules", "ws", "package.json")
         lock = os.path.join(NODE_DIR, "node_modules", ".package-lock.json")
         if os.path.exists(marker) and os.path.exists(lock):
@@ -237,8 +244,21 @@ def node_modules(timeout=180.0):
         # The scripts themselves always come from the source tree.
         for name in os.listdir(NODE_DIR):
             if name.endswith(".js"):
-                shutil.copy(os.path.join(NODE_DIR, name), cache)
+                tmp = os.path.join(cache, ".%s.%d" % (name, os.getpid()))
+                shutil.copy(os.path.join(NODE_DIR, name), tmp)
+                os.replace(tmp, os.path.join(cache, name))
         return cache
+
+
+@contextlib.contextmanager
+def _file_lock(path):
+    """Holds an exclusive flock on path (made if need be) for the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------- HTTP

@@ -16,6 +16,10 @@ import pytest
 
 import harness
 
+# Alone (run.sh's serial run): RLIMIT_NOFILE is lowered in this process,
+# and the daemon's CPU time is measured.
+pytestmark = pytest.mark.serial
+
 LIMIT = 64
 EXTRA = 30
 

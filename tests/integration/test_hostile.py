@@ -32,6 +32,10 @@ from harness import (OP_BINARY, OP_CONT, OP_PING, OP_PONG, OP_TEXT, HOST,
 from interop_util import (RSV1, Inflater, compress_message, connect_deflate,
     read_message_inflated, send_compressed, vm_hwm_kib)
 
+# Alone (run.sh's serial run): a well-behaved client's latency and the
+# daemon's memory are measured during each attack.
+pytestmark = pytest.mark.serial
+
 KIB = 1024
 MIB = 1 << 20
 
@@ -50,7 +54,8 @@ SANITIZED = _sanitized()
 # Slower and bigger under the sanitizers: ASan's allocator keeps freed
 # memory in quarantine and each allocation carries redzones.
 SLOW = 3 if SANITIZED else 1
-# p99 of the well-behaved client's echo round trip during an attack.
+# p99 of the well-behaved client's echo round trip during an attack, on a
+# machine with no more runnable tasks than CPUs (see load_factor).
 P99_BOUND_MS = 250.0 * SLOW
 # The daemon's resident memory may grow this much during an attack.
 # Under ASan the allocator's quarantine is cut to 16 MiB (DAEMON_ENV) so
@@ -62,6 +67,16 @@ DAEMON_ENV = {"ASAN_OPTIONS": ":".join(o for o in (os.environ.get(
 # one descriptor per connection, and both are limited to 20,000. Opening
 # them takes under a second on either build, so ASan runs all of them.
 IDLE_CONNS = 10000
+
+
+def load_factor():
+    """How much a busy machine stretches a round trip: the 1-minute load
+    average per CPU, at least 1. With stress-ng on every CPU (CI's loaded
+    run) or another build beside the tests, the daemon and the probe get a
+    share of a CPU, and every wait for one is longer by about as much;
+    what the bound is for, an attack that holds the daemon's event loop,
+    costs seconds, far above it."""
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
 def log_note(name, **numbers):
@@ -237,10 +252,13 @@ class Probe:
         assert len(lat) >= min_count, "only %d round trips" % len(lat)
         p50 = lat[len(lat) // 2]
         p99 = lat[min(len(lat) - 1, (len(lat) * 99 + 99) // 100 - 1)]
+        load = load_factor()
         log_note(name, probe_n=len(lat), p50_ms="%.2f" % p50,
-            p99_ms="%.2f" % p99, max_ms="%.2f" % lat[-1])
-        assert p99 < p99_bound_ms, "%s: p99 %.1f ms (bound %.0f ms)" % (
-            name, p99, p99_bound_ms)
+            p99_ms="%.2f" % p99, max_ms="%.2f" % lat[-1],
+            load="%.2f" % load)
+        assert p99 < p99_bound_ms * load, \
+            "%s: p99 %.1f ms (bound %.0f ms x load %.2f)" % (name, p99,
+            p99_bound_ms, load)
         return len(lat), p50, p99, lat[-1]
 
     def kill(self):

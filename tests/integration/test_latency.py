@@ -19,6 +19,9 @@ import pytest
 
 import tls_util
 
+# Alone (run.sh's serial run): latency medians are measured.
+pytestmark = pytest.mark.serial
+
 websockets = pytest.importorskip("websockets")
 
 TRIALS = 11

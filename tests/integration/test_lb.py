@@ -23,6 +23,9 @@ from admin_util import ctl
 from harness import OP_TEXT, WSClient, connect_ws
 
 HAPROXY = "/usr/sbin/haproxy"
+# The drain period of test_haproxy_drain: long enough for its steps on a
+# busy machine, during which the drained daemon's connection must work.
+DRAIN_S = 5
 
 # Says who and where the client is, then echoes lines.
 REMOTE_ECHO = """#!/usr/bin/python3
@@ -161,6 +164,7 @@ def haproxy():
         with open(cfg, "w") as f:
             f.write("""global
     maxconn 200
+    stats socket %s mode 600 level admin
 defaults
     mode tcp
     timeout connect 2s
@@ -173,7 +177,7 @@ backend be
     balance roundrobin
     option httpchk GET /healthz
     http-check expect status 200
-%s""" % (harness.HOST, port, servers))
+%s""" % (start.stats_socket, harness.HOST, port, servers))
         proc = subprocess.Popen([HAPROXY, "-db", "-f", cfg],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT)
@@ -188,6 +192,7 @@ backend be
                 time.sleep(0.05)
         raise AssertionError("haproxy did not listen")
 
+    start.stats_socket = os.path.join(tmp, "stats.sock")
     yield start
     for p in procs:
         p.terminate()
@@ -197,6 +202,33 @@ backend be
             p.kill()
             p.wait(5)
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def haproxy_status(stats_socket, server):
+    """haproxy's view of one server of backend "be" ("UP", "DOWN"...),
+    from "show stat" on its stats socket; None if it cannot be asked."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5.0)
+            s.connect(stats_socket)
+            s.sendall(b"show stat\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        return None
+    lines = data.decode("utf-8", "replace").splitlines()
+    if not lines or not lines[0].startswith("# "):
+        return None
+    cols = lines[0][2:].split(",")
+    for line in lines[1:]:
+        row = dict(zip(cols, line.split(",")))
+        if row.get("pxname") == "be" and row.get("svname") == server:
+            return row.get("status")
+    return None
 
 
 def lb_daemon(factory, tag):
@@ -262,13 +294,18 @@ def test_haproxy_drain(daemon_factory, haproxy):
             time.sleep(0.01)
 
     traffic(0.3, ("d1", "d2"))
-    r = ctl("-s", d1.admin_socket, "drain", "3")
+    assert haproxy_status(haproxy.stats_socket, "s0") == "UP"
+    r = ctl("-s", d1.admin_socket, "drain", str(DRAIN_S))
     assert r.returncode == 0, r.stderr
     t_drain = time.monotonic()
     # Both instances' connections keep answering every message.
     traffic(1.0, ("d1", "d2"))
-    # haproxy's check now gets "connection refused": d1 is down, new
-    # clients all land on d2.
+    # haproxy's check (every 100 ms) now gets "connection refused" and
+    # marks d1 down: waited for, since a busy machine delays its checks.
+    assert harness.wait_until(lambda: haproxy_status(haproxy.stats_socket,
+        "s0") == "DOWN", 15.0, interval=0.05), \
+        haproxy_status(haproxy.stats_socket, "s0")
+    # New clients all land on d2.
     for _ in range(4):
         c, (addr, rport, tag) = open_lb(port)
         assert tag == "d2" and addr == "127.0.0.1"
@@ -276,9 +313,9 @@ def test_haproxy_drain(daemon_factory, haproxy):
         echo_round(c, "new", 0)
         c.close()
     # Until the drain period ends, d1's connection still works.
-    while time.monotonic() - t_drain < 2.3:
+    while time.monotonic() - t_drain < DRAIN_S - 0.7:
         traffic(0.1, ("d1", "d2"))
-    conns["d1"].expect_close(1001, timeout=5.0)
+    conns["d1"].expect_close(1001, timeout=DRAIN_S + 5.0)
     conns["d1"].reply_close(1001)
     conns["d1"].close()
     traffic(0.3, ("d2",))

@@ -374,7 +374,8 @@ def test_root_handlers_refused(tmpdir_):
     script = "[route:s]\nPath = /\nBackend = script:/bin/cat\n"
     path, p = _run_check(script, tmpdir_)
     assert p.returncode == 1
-    assert p.stderr == ("%s: [route:s]: script handlers would run as root: "
+    assert p.stderr == ("wsserverd: %s: [route:s]: script handlers would "
+        "run as root: "
         "set User in [server] to drop privileges, or AllowRootHandlers = "
         "true in [backend]\n" % path)
     # Startup refuses it the same way.
@@ -398,8 +399,9 @@ def test_unknown_user_and_group(tmpdir_):
         "Group = no-such-group-x\n[route:e]\nPath = /\nBackend = echo\n",
         tmpdir_)
     assert p.returncode == 1
-    assert p.stderr == ('%s:2: User: no such user "no-such-user-x"\n'
-        '%s:3: Group: no such group "no-such-group-x"\n' % (path, path))
+    assert p.stderr == ('wsserverd: %s:2: User: no such user '
+        '"no-such-user-x"\nwsserverd: %s:3: Group: no such group '
+        '"no-such-group-x"\n' % (path, path))
 
 
 def _status_ids(pid):

@@ -801,4 +801,5 @@ def test_config_errors(pki, keys, want):
     keys = [(k, v.replace("{pki}", pki.dir)) for k, v in keys]
     rc, out, ini = check_config(pki, keys)
     assert rc == 1
-    assert out == ini + want.replace("{pki}", pki.dir)
+    # Errors before logging starts carry the program's name.
+    assert out == "wsserverd: " + ini + want.replace("{pki}", pki.dir)

@@ -528,15 +528,17 @@ def test_watch_follows_a_restarted_worker(daemon_factory):
         with admin(d) as a:
             ids = {r["ConnectionId"] for r in
                 a.cmd("connections json").json()}
+        assert len(ids) == len(clients)
         seen = set()
-        deadline = time.monotonic() + 5
-        while seen != ids and time.monotonic() < deadline:
-            line = w.read_line(timeout=5)
+        deadline = time.monotonic() + 20
+        while not ids <= seen and time.monotonic() < deadline:
+            line = w.read_line(timeout=deadline - time.monotonic())
             if line.startswith("Connected "):
                 seen.add(line.split()[1])
-        # Both workers' events, the new one's included.
-        assert seen == ids
-        assert {int(i) % N for i in seen} == set(range(N))
+        # Both workers' events, the new one's included: every client, those
+        # that came during the restart too.
+        assert ids <= seen
+        assert {int(i) % N for i in ids} == set(range(N))
         close_all(clients)
     d.stop()
     d.check_clean()
