@@ -26,11 +26,14 @@ static const char *const tls13_suites[] = {
 	"TLS_AES_128_CCM_8_SHA256",
 };
 
-/* The reference's group names and OpenSSL's. */
-static const struct {
+/* A name of the reference's and OpenSSL's for it. */
+struct tls_name {
 	const char	*ref;
 	const char	*ossl;
-} tls_group_names[] = {
+};
+
+/* The reference's group names and OpenSSL's. */
+static const struct tls_name tls_group_names[] = {
 	{ "ecdhe_x25519", "X25519" },
 	{ "ecdhe_x448", "X448" },
 	{ "ecdhe_secp256r1", "P-256" },
@@ -44,10 +47,7 @@ static const struct {
 };
 
 /* TLS 1.3 signature algorithm names that OpenSSL spells otherwise. */
-static const struct {
-	const char	*ref;
-	const char	*ossl;
-} tls_sigalg_names[] = {
+static const struct tls_name tls_sigalg_names[] = {
 	{ "rsa_pss_sha256", "rsa_pss_rsae_sha256:rsa_pss_pss_sha256" },
 	{ "rsa_pss_sha384", "rsa_pss_rsae_sha384:rsa_pss_pss_sha384" },
 	{ "rsa_pss_sha512", "rsa_pss_rsae_sha512:rsa_pss_pss_sha512" },
@@ -211,21 +211,28 @@ tls_cipher_lists(const char *spec, char **tls12, char **tls13, char **cause)
 	return 0;
 }
 
+/* OpenSSL's name for the reference's name (any case) in t, or NULL. */
+static const char *
+tls_name_find(const struct tls_name *t, size_t n, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(name, t[i].ref) == 0)
+			return t[i].ossl;
+	}
+	return NULL;
+}
+
 /* tls_words callback: one group name into an OpenSSL list. */
 static int
 tls_group_one(void *arg, const char *name)
 {
-	char	**list = arg;
-	size_t	 i;
+	const char	*ossl;
 
-	for (i = 0; i < sizeof(tls_group_names) / sizeof(tls_group_names[0]);
-	    i++) {
-		if (strcasecmp(name, tls_group_names[i].ref) == 0) {
-			tls_list_add(list, tls_group_names[i].ossl);
-			return 0;
-		}
-	}
-	tls_list_add(list, name);
+	ossl = tls_name_find(tls_group_names, sizeof(tls_group_names) /
+	    sizeof(tls_group_names[0]), name);
+	tls_list_add(arg, ossl != NULL ? ossl : name);
 	return 0;
 }
 
@@ -244,16 +251,14 @@ static int
 tls_sigalg_one(void *arg, const char *name)
 {
 	char		**list = arg;
-	const char	*dash;
+	const char	*dash, *ossl;
 	char		 buf[128];
 	size_t		 i;
 
-	for (i = 0; i < sizeof(tls_sigalg_names) / sizeof(tls_sigalg_names[0]);
-	    i++) {
-		if (strcasecmp(name, tls_sigalg_names[i].ref) == 0) {
-			tls_list_add(list, tls_sigalg_names[i].ossl);
-			return 0;
-		}
+	if ((ossl = tls_name_find(tls_sigalg_names, sizeof(tls_sigalg_names) /
+	    sizeof(tls_sigalg_names[0]), name)) != NULL) {
+		tls_list_add(list, ossl);
+		return 0;
 	}
 	/* TLS 1.2 "hash-signature" (sha256-rsa) is OpenSSL's RSA+SHA256. */
 	if ((dash = strchr(name, '-')) != NULL && strncasecmp(name, "sha", 3) ==
