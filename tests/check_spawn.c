@@ -194,8 +194,10 @@ START_TEST(test_spawn_clean_start)
 	char		 pid[32];
 
 	out = spawn_output(st);
-	ck_assert(strstr(out, "SigBlk:\t0000000000000000\n") != NULL);
-	ck_assert(strstr(out, "SigIgn:\t0000000000000000\n") != NULL);
+	ck_assert_msg(strstr(out, "SigBlk:\t0000000000000000\n") != NULL,
+	    "%s", out);
+	ck_assert_msg(strstr(out, "SigIgn:\t0000000000000000\n") != NULL,
+	    "%s", out);
 	ck_assert((p = strstr(out, "Pid:\t")) != NULL);
 	snprintf(pid, sizeof(pid), "NSpgid:\t%d\n", atoi(p + 5));
 	ck_assert_msg(strstr(out, pid) != NULL, "%s", out);

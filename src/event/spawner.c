@@ -150,6 +150,25 @@ spawner_child_fail(int stfd, int step, int err)
 	_exit(127);
 }
 
+/*
+ * Every signal's disposition back to the default, by the system call:
+ * glibc's sigaction refuses the two real-time signals it keeps for itself
+ * (32 and 33), and a daemon started from a shell's background job, say,
+ * may have them ignored, which a program would inherit through exec. A
+ * zeroed kernel sigaction is SIG_DFL, no flags, nothing masked, whatever
+ * the architecture's layout.
+ */
+static void SPAWNER_CHILD_CODE
+spawner_signals_default(void)
+{
+	static const unsigned long	zero[8];
+	int				sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		(void)syscall(SYS_rt_sigaction, sig, zero, NULL,
+		    (size_t)(NSIG - 1) / 8);
+}
+
 /* Closes every descriptor from lowfd up. */
 static void SPAWNER_CHILD_CODE
 spawner_close_from(int lowfd)
@@ -177,9 +196,8 @@ spawner_close_from(int lowfd)
 static void SPAWNER_CHILD_CODE __attribute__((noreturn))
 spawner_child(const struct spawner_exec *x, pid_t parent, int fds[3], int stfd)
 {
-	struct sigaction	sa;
 	sigset_t		none;
-	int			i, sig;
+	int			i;
 
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
@@ -188,11 +206,7 @@ spawner_child(const struct spawner_exec *x, pid_t parent, int fds[3], int stfd)
 	if (getppid() != parent)
 		_exit(127);
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+	spawner_signals_default();
 
 	/* Lift everything above 2 first so no dup2 below clobbers a pipe. */
 	if (stfd < 3 && (stfd = fcntl(stfd, F_DUPFD_CLOEXEC, 3)) == -1)
@@ -537,10 +551,8 @@ spawner_main(int fd)
 	sp.fd = 3;
 	(void)fcntl(3, F_SETFD, FD_CLOEXEC);
 	spawner_close_from(4);
+	spawner_signals_default();
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (i = 1; i < NSIG; i++)
-		(void)sigaction(i, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
