@@ -651,7 +651,7 @@ def test_reload(daemon_factory):
             f.write(good)
         r = a.cmd("reload")
         assert r.ok and r.text == "reloaded " + d.ini
-        assert 'ConnectionBacklog changed from "5" to "7": needs a ' \
+        assert 'ConnectionBacklog changed from "511" to "7": needs a ' \
             'restart (or stop and start)' in r.lines
         assert "1 connection(s) keep the previous configuration until " \
             "they close" in r.lines

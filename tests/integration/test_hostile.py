@@ -277,8 +277,8 @@ def attack(daemon_factory):
 
     def make(sections=None, **kw):
         sections = dict(sections or {})
-        # The default backlog (5) would make a burst of connects wait for
-        # SYN retransmits, blurring the timing measured here.
+        # More than the default backlog (511): a burst of connects must not
+        # wait for SYN retransmits, which would blur the timing measured.
         sections["server"] = dict(sections.get("server", {}))
         sections["server"].setdefault("ConnectionBacklog", 1024)
         d = daemon_factory(sections=sections, env=DAEMON_ENV, **kw)

@@ -246,8 +246,11 @@ def test_close_then_close_notify_then_fin(d, pki, maxver):
 
 
 def test_many_connections_at_once(d, pki):
+    # 100 TLS handshakes at once from one Python thread: each may wait for
+    # the others' on a loaded sanitizer run, so the open timeout is the
+    # whole test's bound.
     async def one(i):
-        async with wss(d, pki) as ws:
+        async with wss(d, pki, open_timeout=100) as ws:
             await ws.send("c%d" % i)
             assert await ws.recv() == "c%d" % i
         return ws.close_code
