@@ -160,6 +160,7 @@ void
 conn_set_timeout(struct conn *c, int seconds)
 {
 	c->timeout = seconds;
+	c->timeout_set = true;
 	conn_io_set_timeout(c, seconds);
 }
 

@@ -175,6 +175,7 @@ struct conn {
 	bool			 line_open:1;	/* a line is half passed on */
 	bool			 announced:1;	/* open hooks and counters done */
 	bool			 backend_msg_open:1;	/* a backend message is half sent */
+	bool			 timeout_set:1;	/* Timeout set (admin, backend) */
 	char			 id[21];	/* a uint64_t in decimal */
 	/* Remote, then local address; INET6_ADDRSTRLEN each with PROXY. */
 	char			 raddr[];

@@ -767,8 +767,9 @@ conn_io_event(struct conn *c, short what, int err, const char *why)
 	if (c->tls && !c->tls_ready)
 		conn_set_close(c, 0, "tls", why, strlen(why));
 	else if (what & BEV_EVENT_TIMEOUT) {
-		log_info("%s send timeout (DefaultTimeout %d s)", c->id,
-		    c->cfg->default_timeout);
+		/* The connection's own value, and where it came from. */
+		log_info("%s send timeout (%s %d s)", c->id, c->timeout_set ?
+		    "Timeout" : "DefaultTimeout", c->timeout);
 		/*
 		 * 1008: the client broke the server's policy by not taking
 		 * its data. A close frame could not reach it through the

@@ -1006,8 +1006,12 @@ def test_timeout_per_connection(daemon_factory):
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         c.handshake("/flood")
         cid = conn_id(a, c)
+        start = d.mark()
         assert a.cmd("timeout %s 1" % cid).ok
         d.wait_log(r"%s close code=1008 by=timeout" % cid, timeout=8.0)
+        # The log names the connection's own value, not DefaultTimeout's.
+        assert d.find_log(r" %s send timeout \(Timeout 1 s\)$" % cid,
+            start=start)
         c.close()
     finally:
         a.close()
