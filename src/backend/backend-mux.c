@@ -25,6 +25,7 @@
 #include "event/conn.h"
 #include "base/log.h"
 #include "core/mux-proto.h"
+#include "core/ws-frame.h"
 #include "base/util.h"
 
 /*
@@ -590,7 +591,12 @@ mux_command(struct mux_chan *ch, const struct mux_rec *rec,
 		if (len > 0)
 			memcpy(reason, data, len);
 		reason[len] = '\0';
-		if (s->accepted)
+		if (s->accepted && !ws_close_code_valid(rec->code)) {
+			/* The one rule (the core's): still closed, told why. */
+			mux_put(ch, NULL, 0, "error %s close %d\n", s->id,
+			    rec->code);
+			conn_close(s->conn, 0, reason);
+		} else if (s->accepted)
 			conn_close(s->conn, rec->code, reason);
 		else
 			(void)conn_decided(s->conn, 503, "closed by the backend",

@@ -157,6 +157,23 @@ def test_backend_close_with_code(mux):
     b.wait_event("close bclose 4002 done here")
 
 
+def test_backend_close_code_one_rule(mux):
+    """A code RFC 6455 7.4 reserves (1016-2999, 1004-1006, 1015) is never
+    sent: the backend hears "error ID close CODE" and the WebSocket closes
+    with DisconnectStatusCode (1000) and the backend's reason."""
+    b = mux.backends["m"]
+    for code in (2000, 1016, 2999, 1015, 1005):
+        name = "badclose%d" % code
+        c = connect_ws(mux.port, "/m/c?name=" + name)
+        c.send_text("close:%d:nope" % code)
+        f = c.expect_close(1000)
+        assert f.payload[2:] == b"nope"
+        c.reply_close(1000)
+        c.assert_closed(1.0)
+        b.wait_event("error %s close %d" % (name, code))
+        b.wait_event("close %s 1000 nope" % name)
+
+
 def test_ping_both_ways(mux):
     b = mux.backends["m"]
     c = connect_ws(mux.port, "/m/ping?name=pinger")
@@ -345,6 +362,7 @@ def test_reject_with_headers(mux):
     try:
         resp = c.handshake("/m/reject401?name=r401", expect=401)
         assert resp.header("www-authenticate") == 'Basic realm="mux"'
+        assert resp.reason == "Unauthorized"
     finally:
         c.close()
 

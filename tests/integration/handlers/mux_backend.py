@@ -108,6 +108,7 @@ class Mux:
         elif cmd == "config":
             self.send(cid, "T", ("config " + words[2]).encode())
         elif cmd == "error":
+            self.emit("error", self.names.get(cid, cid), *words[2:])
             self.send(cid, "T", ("error " + " ".join(words[2:])).encode())
 
     def message(self, cid, typ, data):
