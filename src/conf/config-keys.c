@@ -167,8 +167,12 @@ const struct config_key config_keys[] = {
 	{ .name = "BindExclusively", .section = SECTION_SERVER,
 	  .type = TYPE_BOOL, .def = "True", .runtime = false,
 	  .offset = CFG(bind_exclusively),
-	  .help = "Refuse to share the port: without it the listening socket "
-	  "sets SO_REUSEPORT." },
+	  .help = "Refuse to share the port: a daemon started on a port "
+	  "another process listens on exits 1 (address already in use), with "
+	  "any number of Workers (whose own sockets share the port through "
+	  "SO_REUSEPORT; see Workers in wsserverd(8) for how others are kept "
+	  "out) and with socket activation. False sets SO_REUSEPORT, so that "
+	  "several daemons of the same user can share the port." },
 	{ .name = "ShutdownTimeout", .section = SECTION_SERVER,
 	  .type = TYPE_INT, .def = "10", .min = 0, .max = 3600,
 	  .unit = "seconds", .runtime = true, .offset = CFG(shutdown_timeout),
