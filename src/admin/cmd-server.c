@@ -371,6 +371,12 @@ admin_exec_config(struct admin_client *cl, const struct admin_req *r,
 		*eq = '\0';
 	key = admin_trim(arg);
 	if ((name = admin_key_name(key)) == NULL) {
+		/* A name of the reference: the ini file's reason. */
+		if ((cause = config_unmapped(key)) != NULL) {
+			admin_err(cl, WSD_ERR_NOKEY, "%.1000s", cause);
+			free(cause);
+			return;
+		}
 		admin_err(cl, WSD_ERR_NOKEY, "unknown configuration key "
 		    "\"%.64s\" (route keys change with a reload)", key);
 		return;

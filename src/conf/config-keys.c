@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/util.h"
 #include "conf/config-keys.h"
 #include "conf/config-int.h"
 
@@ -564,35 +565,82 @@ const struct config_key config_keys[] = {
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 
-/* Settings of the reference that a Linux daemon has no use for. */
+/*
+ * Names of the reference that are no key here: settings a Linux daemon
+ * has no use for, then values the admin socket has instead. The one list
+ * the ini file's errors, the admin's config command and the man page use.
+ */
 const struct config_linux_key config_linux_keys[] = {
 	{ "UseBackgroundThread",
-	  "a .NET thread property; wsserverd runs one event loop" },
-	{ "GUIAvailable", "there is no GUI message loop; libevent runs events" },
+	  "a .NET thread property; wsserverd runs one event loop", false },
+	{ "GUIAvailable", "there is no GUI message loop; libevent runs "
+	  "events", false },
 	{ "CloseStreamAfterTransfer", "it is about .NET streams handed to "
 	  "SendFile or SetUploadStream; sendfile opens and closes its file "
-	  "itself" },
+	  "itself", false },
 	{ "CACertFilePaths",
-	  "for Mono on Unix only; OpenSSL finds its CA certificates itself" },
-	{ "UseInternalSecurityAPI", "TLS is always OpenSSL" },
-	{ "SSLProvider", "TLS is always OpenSSL" },
+	  "for Mono on Unix only; OpenSSL finds its CA certificates itself",
+	  false },
+	{ "UseInternalSecurityAPI", "TLS is always OpenSSL", false },
+	{ "SSLProvider", "TLS is always OpenSSL", false },
 	/* Reference TLS settings for client components, or not for OpenSSL. */
 	{ "SSLServerCACerts", "it checks a server's certificate; client "
-	  "certificates are checked against SSLClientCACerts" },
+	  "certificates are checked against SSLClientCACerts", false },
 	{ "SSLSecurityFlags", "it relaxes checks of a server's certificate, "
-	  "which a server does not make" },
+	  "which a server does not make", false },
 	{ "SSLIncludeCertChain", "it shapes a client's SSLServerAuthentication "
-	  "event" },
+	  "event", false },
 	{ "SSLCheckOCSP", "it checks a server's certificate; for client "
-	  "certificates use SSLCheckCRL" },
+	  "certificates use SSLCheckCRL", false },
 	{ "SSLCipherStrength", "not supported with OpenSSL; name the suites in "
-	  "SSLEnabledCipherSuites" },
+	  "SSLEnabledCipherSuites", false },
 	{ "TLS13KeyShareGroups", "a client's pregenerated key shares; a server "
-	  "answers them, see TLS13SupportedGroups" },
+	  "answers them, see TLS13SupportedGroups", false },
+	{ "LicenseInfo", "it describes the reference's licence; wsserverd "
+	  "needs none", false },
+	/* Read-only or per-connection values: the admin socket has them. */
+	{ "BuildInfo", "read-only: wsserverctl status shows it", true },
+	{ "Listening", "read-only: wsserverctl status shows it; start and stop "
+	  "change it", true },
+	{ "Connections", "wsserverctl connections lists them", true },
+	{ "MessageLength", "a setting of one connection: wsserverctl config ID "
+	  "MessageLength=N", true },
+	{ "SSLNegotiatedVersion", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedCipher", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedCipherSuite", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedCipherStrength", "read-only, per connection: "
+	  "wsserverctl connection ID shows it", true },
+	{ "SSLNegotiatedKeyExchange", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedKeyExchangeStrength", "read-only, per connection: "
+	  "wsserverctl connection ID shows it", true },
 };
 
 const size_t config_nlinux = sizeof(config_linux_keys) /
     sizeof(config_linux_keys[0]);
+
+/* Why a name of the reference is no key here (malloc'd), or NULL; see config-keys.h. */
+char *
+config_unmapped(const char *name)
+{
+	const struct config_linux_key	*u;
+	char				*s;
+	size_t				 i;
+
+	for (i = 0; i < config_nlinux; i++) {
+		u = &config_linux_keys[i];
+		if (strcasecmp(name, u->name) != 0)
+			continue;
+		xasprintf(&s, "%s: %s (%s)", u->name, u->elsewhere ?
+		    "is not a setting here" : "has no meaning on Linux",
+		    u->why);
+		return s;
+	}
+	return NULL;
+}
 
 /* Finds key name in section, ignoring case; returns its index or -1. */
 int
@@ -704,6 +752,24 @@ config_man_type(const struct config_key *k)
 	abort();
 }
 
+/* One list of the reference's names that are no key here, for the man page. */
+static void
+config_write_unmapped(FILE *f, bool elsewhere, const char *title,
+    const char *intro)
+{
+	size_t	i;
+
+	fprintf(f, ".SS %s\n%s\n", title, intro);
+	for (i = 0; i < config_nlinux; i++) {
+		if (config_linux_keys[i].elsewhere != elsewhere)
+			continue;
+		fprintf(f, ".TP\n.B %s\n%c", config_linux_keys[i].name,
+		    toupper((unsigned char)config_linux_keys[i].why[0]));
+		config_man_text(f, config_linux_keys[i].why + 1);
+		fputs(".\n", f);
+	}
+}
+
 /* The KEYS section of wsserverd.ini(5), from the table. */
 void
 config_write_man(FILE *f)
@@ -751,13 +817,12 @@ config_write_man(FILE *f)
 			    f);
 		}
 	}
-	fputs(".SS Settings with no meaning on Linux\n", f);
-	fputs("These settings of the reference are recognised in any section "
-	    "and rejected with an error that says why:\n", f);
-	for (i = 0; i < config_nlinux; i++) {
-		fprintf(f, ".TP\n.B %s\n%c", config_linux_keys[i].name,
-		    toupper((unsigned char)config_linux_keys[i].why[0]));
-		config_man_text(f, config_linux_keys[i].why + 1);
-		fputs(".\n", f);
-	}
+	config_write_unmapped(f, false, "Settings with no meaning on Linux",
+	    "These settings of the reference are recognised in any section "
+	    "and rejected with an error that says why; the admin socket's "
+	    "config command answers them with the same error (404):");
+	config_write_unmapped(f, true, "Reference values that are no setting "
+	    "here", "These names of the reference are values the admin socket "
+	    "shows or sets; in a file, and in the config command without a "
+	    "ConnectionId, they are rejected with an error that says where:");
 }

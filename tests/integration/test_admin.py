@@ -563,6 +563,28 @@ def test_config(dmn, adm):
     assert adm.cmd("config LocalPort").lines == ["LocalPort = 0"]
 
 
+def test_config_unmapped_reference_names(dmn, adm, tmp_path):
+    """A name of the reference that is no key here gets the reason the ini
+    file gives, not "unknown configuration key" (one table for both)."""
+    for name in ("SSLCheckOCSP", "LicenseInfo", "BuildInfo",
+            "SSLNegotiatedCipher", "GUIAvailable"):
+        ini = tmp_path / ("u-%s.ini" % name)
+        ini.write_text("[server]\n%s = 1\n[route:e]\nPath = /\n"
+            "Backend = echo\n" % name)
+        p = subprocess.run([harness.daemon_path(), "-t", "-c", str(ini)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            timeout=10)
+        assert p.returncode == 1
+        why = p.stdout.split("%s:2: " % ini, 1)[1].splitlines()[0]
+        assert why.startswith(name + ": ") and "(" in why, why
+        for line in ("config %s=1" % name, "config %s" % name):
+            r = adm.cmd(line)
+            assert r.code == 404 and r.text == why, (line, r)
+    r = adm.cmd("config SSLCheckOCSP=1")
+    assert r.text == ("SSLCheckOCSP: has no meaning on Linux (it checks a "
+        "server's certificate; for client certificates use SSLCheckCRL)")
+
+
 def test_config_loglevel_applies(daemon_factory):
     d = daemon_factory()
     with admin(d) as a:
