@@ -1137,7 +1137,7 @@ START_TEST(test_runtime_flags)
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 83);
+	ck_assert_uint_eq(n, 89);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -1422,6 +1422,39 @@ START_TEST(test_check_root)
 	config_free(cfg);
 	/* Success leaves the cause alone. */
 	ck_assert_ptr_null(cause);
+}
+END_TEST
+
+/* Liveness keys: their defaults, per route (-1: the global), their range. */
+START_TEST(test_liveness_keys)
+{
+	struct config	*cfg;
+	char		 v[32], *cause = NULL;
+
+	cfg = load_ok(ROUTE_E "[route:q]\nPath = /q\nBackend = echo\n"
+	    "PingInterval = 0\nPingTimeout = 5\nIdleTimeout = 600\n");
+	ck_assert_int_eq(cfg->ping_interval, 30);
+	ck_assert_int_eq(cfg->ping_timeout, 30);
+	ck_assert_int_eq(cfg->idle_timeout, 0);
+	ck_assert_int_eq(cfg->routes[0].ping_interval, -1);
+	ck_assert_int_eq(cfg->routes[0].ping_timeout, -1);
+	ck_assert_int_eq(cfg->routes[0].idle_timeout, -1);
+	ck_assert_int_eq(cfg->routes[1].ping_interval, 0);
+	ck_assert_int_eq(cfg->routes[1].ping_timeout, 5);
+	ck_assert_int_eq(cfg->routes[1].idle_timeout, 600);
+	/* At run time, globally. */
+	ck_assert_int_eq(config_set(cfg, "pinginterval", "1", true, &cause),
+	    WSD_OK);
+	ck_assert_int_eq(config_get(cfg, "PingInterval", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "1");
+	ck_assert_int_eq(config_set(cfg, "IdleTimeout", "-1", true, &cause),
+	    WSD_ERR_VALUE);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(config_set(cfg, "PingTimeout", "86401", true,
+	    &cause), WSD_ERR_VALUE);
+	free(cause);
+	config_free(cfg);
 }
 END_TEST
 
@@ -1740,6 +1773,7 @@ make_config_suite(void)
 	tcase_add_test(tc, test_close_code_rule);
 	tcase_add_test(tc, test_man_page);
 	tcase_add_test(tc, test_unmapped_names);
+	tcase_add_test(tc, test_liveness_keys);
 	tcase_add_test(tc, test_etc_ini);
 	suite_add_tcase(s, tc);
 

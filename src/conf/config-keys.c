@@ -281,6 +281,47 @@ const struct config_key config_keys[] = {
 	  .runtime = true, .offset = CFG(deflate_no_context_takeover),
 	  .help = "Always agree server_no_context_takeover: each outgoing "
 	  "message is compressed on its own (worse ratio, same memory)." },
+	{ .name = "PingInterval", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "30", .min = 0, .max = 86400,
+	  .unit = "seconds", .runtime = true, .offset = CFG(ping_interval),
+	  .help = "A WebSocket that has received or sent nothing for this "
+	  "long gets a ping from the daemon, and another each interval while "
+	  "it stays quiet (checked once a second by one sweep over every "
+	  "connection). The ping is traffic from the server and its pong "
+	  "traffic from the client, which keeps the WebSocket through a proxy "
+	  "or NAT that cuts idle connections, and the pong shows that the "
+	  "client is still there (PingTimeout). The default, 30, is half the "
+	  "60 s idle timeout of nginx (proxy_read_timeout, which counts only "
+	  "what the server sends), AWS ALB and many NATs: a quiet WebSocket "
+	  "carries bytes both ways at least every 31 s, with room for a late "
+	  "sweep. 0 sends none. A route's PingInterval and a connection's own "
+	  "(wsserverctl config ID PingInterval=N) take precedence. The "
+	  "reference has none (its Ping method is wsserverctl ping; "
+	  "KeepAliveTime and KeepAliveInterval are TCP keep-alive, which a "
+	  "proxy in between does not see)." },
+	{ .name = "PingTimeout", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "30", .min = 0, .max = 86400,
+	  .unit = "seconds", .runtime = true, .offset = CFG(ping_timeout),
+	  .help = "A ping of the daemon's (PingInterval, wsserverctl ping or a "
+	  "backend's) that no pong answers within this long ends the "
+	  "WebSocket at once, without a closing handshake: the client is "
+	  "presumed gone, a close frame would wait behind the data it does "
+	  "not take, and no answer to it would come. It is logged as \"ID "
+	  "ping timeout: no pong within N s (PingTimeout)\" and recorded, for "
+	  "the log, the statistics, the backend and watch, as close code 1006 "
+	  "by=server, the code a client sees when a connection ends without a "
+	  "close frame. 0 waits for ever (pings still go out). A route's and "
+	  "a connection's own value take precedence. No counterpart in the "
+	  "reference." },
+	{ .name = "IdleTimeout", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 86400,
+	  .unit = "seconds", .runtime = true, .offset = CFG(idle_timeout),
+	  .help = "A WebSocket on which no data message has passed either way "
+	  "for this long is closed with 1001 (going away) and the reason "
+	  "\"idle timeout\"; pings and pongs do not count. 0 never closes one "
+	  "for being idle. A route's and a connection's own value take "
+	  "precedence. No counterpart in the reference (its Timeout bounds a "
+	  "send that makes no progress, not silence)." },
 
 	/* [backend] */
 	{ .name = "KillTimeout", .section = SECTION_BACKEND, .type = TYPE_INT,
@@ -561,6 +602,21 @@ const struct config_key config_keys[] = {
 	  "output accepts; its output is CGI-style response headers (Status, "
 	  "Sec-WebSocket-Protocol, others); no answer within HandshakeTimeout "
 	  "is 503 (see HOOKS in wsserverd(8)). Empty: none." },
+	{ .name = "PingInterval", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "-1", .min = -1, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = RT(ping_interval),
+	  .help = "PingInterval for this route's WebSockets; -1 takes "
+	  "[websocket] PingInterval." },
+	{ .name = "PingTimeout", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "-1", .min = -1, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = RT(ping_timeout),
+	  .help = "PingTimeout for this route's WebSockets; -1 takes "
+	  "[websocket] PingTimeout." },
+	{ .name = "IdleTimeout", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "-1", .min = -1, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = RT(idle_timeout),
+	  .help = "IdleTimeout for this route's WebSockets; -1 takes "
+	  "[websocket] IdleTimeout." },
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

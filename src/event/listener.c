@@ -18,6 +18,7 @@
 
 #include "conf/config.h"
 #include "event/acl.h"
+#include "event/conn.h"
 #include "event/listener.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
@@ -73,6 +74,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		acl_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
 		log_info("refused %s: not allowed by AllowedClients/BlockedClients",
 		    addr);
+		conn_refused(addr, acl_port((struct sockaddr *)&ss),
+		    "not allowed by AllowedClients/BlockedClients");
 		runtime_stats()->rejected_acl++;
 		close(fd);
 		return;

@@ -350,6 +350,16 @@ def wait_until(pred, timeout, interval=0.02):
         time.sleep(interval)
 
 
+def assert_silent(client, seconds):
+    """Nothing arrives on a client (anything with a .sock) for that long."""
+    client.sock.settimeout(seconds)
+    try:
+        data = client.sock.recv(1)
+    except socket.timeout:
+        return
+    raise AssertionError("unexpected data %r" % data)
+
+
 def wait_no_procs(marker, timeout):
     """Waits until no process carries marker; returns the survivors (empty: ok)."""
     wait_until(lambda: not procs_with_marker(marker), timeout)

@@ -57,14 +57,7 @@ def wait_line(adm, pattern, timeout=5.0):
     raise AssertionError("no line matching %r; saw %r" % (pattern, seen[-20:]))
 
 
-def assert_silent(client, seconds):
-    """Nothing arrives on a WSClient for that long."""
-    client.sock.settimeout(seconds)
-    try:
-        data = client.sock.recv(1)
-    except socket.timeout:
-        return
-    raise AssertionError("unexpected data %r" % data)
+assert_silent = harness.assert_silent
 
 
 # ---------------------------------------------------------------- table
@@ -89,7 +82,7 @@ def _man_names(path, start, end):
 
 def test_help_man_and_table_agree(adm):
     table = _table_names()
-    assert len(table) == 25 and len(set(table)) == len(table)
+    assert len(table) == 26 and len(set(table)) == len(table)
     r = adm.cmd("help")
     assert r.ok and r.status == "OK"
     assert [line.split()[0] for line in r.lines] == table
@@ -125,7 +118,7 @@ def test_protocol_errors(adm):
     r = adm.cmd("s")
     assert r.code == 402
     assert r.text.endswith("status, stats, send, sendtext, sendfile, start, "
-        "stop, shutdown")
+        "stop, shutdown, sendbytes")
     r = adm.cmd("connection")
     assert (r.code, r.text) == (403, "usage: connection ID [json]")
     assert adm.cmd("status extra").code == 403

@@ -212,6 +212,26 @@ def test_linemode(mux):
     c.close_handshake(1000)
 
 
+def test_linemode_line_cut_is_not_an_end_of_line(mux):
+    """The reference's DataIn EOL: a line cut at MaxLineLength (the
+    WebSocket's own, set by the backend) comes as "data ID U", a line that
+    ended at its end of line as "data ID T"."""
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/l?name=eol")
+    c.send_text("config:MaxLineLength=4")
+    c.send_text("config:MaxLineLength")
+    assert c.read_message() == (OP_TEXT, b"config MaxLineLength=4")
+    c.send_text("linemode:1")
+    assert c.read_message() == (OP_TEXT, b"linemode 1")
+    c.send_text("abcdefghij\nxy")
+    assert [c.read_message() for _ in range(4)] == [(OP_TEXT, b"abcd"),
+        (OP_TEXT, b"efgh"), (OP_TEXT, b"ij"), (OP_TEXT, b"xy")]
+    events = [e for e in b.events() if e.startswith("data eol ")]
+    assert events[-5:] == ["data eol U 4", "data eol U 4", "data eol T 2",
+        "data eol t 2", "data eol T 0"], events
+    c.close_handshake(1000)
+
+
 def test_config(mux):
     c = connect_ws(mux.port, "/m/cfg?name=cfg")
     c.send_text("config:Timeout")
