@@ -248,8 +248,11 @@ const struct config_key config_keys[] = {
 	  .type = TYPE_INT, .def = "0", .min = 0, .max = INT32_MAX,
 	  .unit = "bytes", .runtime = true, .offset = CFG(max_line_length),
 	  .help = "With LineMode on (wsserverctl linemode), a line that reaches "
-	  "this length is passed on without waiting for its end (EOL false); "
-	  "0: no limit." },
+	  "this length is passed on without waiting for its end: the "
+	  "reference's DataIn EOL false, which mux and framed backends see as "
+	  "U or V instead of T or B; 0: no limit. A connection may have its "
+	  "own (the reference's MaxLineLength[ConnectionId]: wsserverctl "
+	  "config ID MaxLineLength=N, or a mux backend's config)." },
 	{ .name = "EnablePermessageDeflate", .section = SECTION_WEBSOCKET,
 	  .type = TYPE_BOOL, .def = "True", .runtime = true,
 	  .offset = CFG(enable_permessage_deflate),

@@ -54,6 +54,16 @@ def daemon_path():
     return os.path.abspath(path)
 
 
+def sanitized():
+    """True when the daemon under test was built with ASan/UBSan."""
+    try:
+        with open(daemon_path(), "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b"__asan_init" in data or b"__ubsan_handle" in data
+
+
 def unique_marker():
     """A string to put in a handler's argv so /proc finds its processes."""
     return "wsit-" + uuid.uuid4().hex[:16]
