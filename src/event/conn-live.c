@@ -53,6 +53,19 @@ conn_live_check(struct conn *c, unsigned long long now_us)
 	int			 interval, timeout, idle;
 	char			 reason[64];
 
+	/*
+	 * Not read now through no fault of the client's (its backend is
+	 * behind, the admin paused it, MaxMemory): its pongs and messages
+	 * wait unread, so nothing is held against it: a ping's time and its
+	 * silence start again. (A client that does not take its data is not
+	 * read either, and is held to PingTimeout.)
+	 */
+	if (c->paused_backend || c->paused_admin || conn_mem_is_over()) {
+		if (c->ping_out)
+			c->ping_us = now_us;
+		c->in_s = c->out_s = conn_clock;
+		return;
+	}
 	conn_live_values(c, &interval, &timeout, &idle);
 	if (c->ping_out && timeout > 0 && now_us - c->ping_us >=
 	    (unsigned long long)timeout * 1000000) {

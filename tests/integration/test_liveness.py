@@ -101,6 +101,32 @@ def test_ping_timeout_drops_a_silent_client(daemon_factory):
         w.close()
 
 
+def test_paused_connection_is_not_held_to_ping_or_idle(daemon_factory):
+    """While the client is not read through no fault of its own (the
+    admin's pause, a backend that is behind), its pongs wait unread: no
+    ping timeout, no idle timeout."""
+    d = daemon_factory(sections={"websocket": {"PingInterval": 1,
+        "PingTimeout": 1, "IdleTimeout": 2}})
+    with admin(d) as a:
+        c = connect_ws(d.port)
+        cid = conn_id(a, c)
+        assert a.cmd("pause %s" % cid).ok
+        time.sleep(4.0)
+        assert a.cmd("resume %s" % cid).ok
+    # Maybe a ping that went before the pause: answered now.
+    c.send_text("back")
+    while True:
+        f = c.read_frame(5.0)
+        if f.opcode == OP_PING:
+            c.send_frame(OP_PONG, f.payload)
+            continue
+        break
+    assert (f.opcode, f.payload) == (OP_TEXT, b"back")
+    c.close_handshake(1000)
+    assert d.find_log("ping timeout") is None
+    assert d.find_log("idle timeout") is None
+
+
 def test_websockets_client_stays_through_pings(daemon_factory):
     """A real client answers the pings by itself: 4 s of PingInterval 1
     and PingTimeout 1 do not end it."""
