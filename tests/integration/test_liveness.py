@@ -30,6 +30,15 @@ def read_ping(c, timeout=5.0):
     return f.payload
 
 
+def next_answering_pings(c, timeout):
+    """The next frame that is not a ping; pings meanwhile are answered."""
+    while True:
+        f = c.read_frame(timeout)
+        if f.opcode != OP_PING:
+            return f
+        c.send_frame(OP_PONG, f.payload)
+
+
 class Watch:
     """A watch client of the admin socket: its event lines."""
 
@@ -115,12 +124,7 @@ def test_paused_connection_is_not_held_to_ping_or_idle(daemon_factory):
         assert a.cmd("resume %s" % cid).ok
     # Maybe a ping that went before the pause: answered now.
     c.send_text("back")
-    while True:
-        f = c.read_frame(5.0)
-        if f.opcode == OP_PING:
-            c.send_frame(OP_PONG, f.payload)
-            continue
-        break
+    f = next_answering_pings(c, 5.0)
     assert (f.opcode, f.payload) == (OP_TEXT, b"back")
     c.close_handshake(1000)
     assert d.find_log("ping timeout") is None
@@ -159,12 +163,7 @@ def test_idle_timeout_closes_with_1001(daemon_factory):
         time.sleep(0.9)
     # Then only pings (answered): they do not count.
     t0 = time.monotonic()
-    while True:
-        f = c.read_frame(6.0)
-        if f.opcode == OP_PING:
-            c.send_frame(OP_PONG, f.payload)
-            continue
-        break
+    f = next_answering_pings(c, 6.0)
     assert time.monotonic() - t0 >= 1.0
     assert f.opcode == harness.OP_CLOSE and f.close_code() == 1001
     assert f.payload[2:] == b"idle timeout"
@@ -186,11 +185,7 @@ def test_per_route_values(daemon_factory):
     other = connect_ws(d.port, "/")
     assert read_ping(other, 5.0) == b""
     # The idle route closes after a second or two without messages.
-    while True:
-        f = idle.read_frame(6.0)
-        if f.opcode != OP_PING:
-            break
-        idle.send_frame(OP_PONG, f.payload)
+    f = next_answering_pings(idle, 6.0)
     assert f.opcode == harness.OP_CLOSE and f.close_code() == 1001
     # PingInterval 0 on its route: no ping in 2.5 s.
     assert_silent(quiet, 2.5)
