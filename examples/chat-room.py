@@ -30,7 +30,7 @@ def scgi_env(payload):
 
 
 # Payload lengths by command: the word that holds it, or None.
-LENGTH_WORD = {"open": 2, "data": 3, "ping": 2, "close": 3}
+LENGTH_WORD = {"open": 2, "data": 3, "ping": 2, "pong": 2, "close": 3}
 
 
 class Channel:

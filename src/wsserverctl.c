@@ -1,12 +1,14 @@
 /* wsserverctl.c - command-line client of wsserverd's admin socket. */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,10 @@ ctl_usage(FILE *f)
 	    "reply.\n\n"
 	    "  -s, --socket=PATH  admin socket (default %s)\n"
 	    "  -c, --config=FILE  take the socket from this wsserverd.ini\n"
+	    "  -f, --file=DATA    send, sendtext: the message is this file's "
+	    "content\n"
+	    "                     (- for stdin), of any size up to "
+	    "MaxMessageSize\n"
 	    "  -j, --json         JSON output (watch: one object per event)\n"
 	    "  -h, --help         print this help and exit\n"
 	    "  -V, --version      print the version and exit\n\n"
@@ -51,6 +57,7 @@ ctl_usage(FILE *f)
 static const struct option ctl_options[] = {
 	{ "socket",	required_argument,	NULL,	's' },
 	{ "config",	required_argument,	NULL,	'c' },
+	{ "file",	required_argument,	NULL,	'f' },
 	{ "json",	no_argument,		NULL,	'j' },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ "version",	no_argument,		NULL,	'V' },
@@ -413,6 +420,111 @@ ctl_getline(FILE *f, char **line, size_t *cap)
 	return n;
 }
 
+/*
+ * -f: the data of a send or sendtext, from a file or stdin ("-"). A file
+ * (stdin redirected from one too) is read as it is sent; a pipe is
+ * spooled to an unlinked temporary file first, since sendbytes says its
+ * length before the data. Returns the stream with *len set, or NULL.
+ */
+static FILE *
+ctl_data_open(const char *path, uint64_t *len)
+{
+	struct stat	 sb;
+	FILE		*f, *tmp;
+	char		 buf[65536];
+	size_t		 n;
+
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "wsserverctl: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode)) {
+		*len = (uint64_t)sb.st_size;
+		return f;
+	}
+	if ((tmp = tmpfile()) == NULL) {
+		perror("wsserverctl: tmpfile");
+		return NULL;
+	}
+	*len = 0;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (fwrite(buf, 1, n, tmp) != n) {
+			perror("wsserverctl: tmpfile");
+			fclose(tmp);
+			return NULL;
+		}
+		*len += n;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "wsserverctl: %s: read error\n", path);
+		fclose(tmp);
+		return NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	rewind(tmp);
+	return tmp;
+}
+
+/* Sends len bytes of f after the command line. Returns 0, or -1. */
+static int
+ctl_data_send(int fd, FILE *f, uint64_t len)
+{
+	char	buf[65536];
+	size_t	n, want;
+
+	while (len > 0) {
+		want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		if ((n = fread(buf, 1, want, f)) == 0) {
+			fprintf(stderr, "wsserverctl: the data ended %llu bytes "
+			    "early\n", (unsigned long long)len);
+			return -1;
+		}
+		if (ctl_write_all(fd, buf, n) == -1) {
+			fprintf(stderr, "wsserverctl: write: %s\n",
+			    strerror(errno));
+			return -1;
+		}
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * -f: send ID / sendtext ID / sendbytes ID [text] become "sendbytes ID LEN
+ * [text]" with the data's length, in line (the data follows it). Returns
+ * 0, or an exit code.
+ */
+static int
+ctl_data_line(char *line, size_t size, int argc, char **argv, uint64_t len)
+{
+	const char	*name;
+	int		 i;
+	bool		 text;
+
+	if ((i = admin_cmd_lookup(argv[0], strlen(argv[0]))) < 0 ||
+	    (strcmp((name = admin_cmd_name((size_t)i)), "send") != 0 &&
+	    strcmp(name, "sendtext") != 0 && strcmp(name, "sendbytes") != 0)) {
+		fprintf(stderr, "wsserverctl: -f goes with send, sendtext or "
+		    "sendbytes\n");
+		return CTL_EXIT_USAGE;
+	}
+	text = strcmp(name, "sendtext") == 0 ||
+	    (argc == 3 && strcmp(argv[2], "text") == 0);
+	if (argc != 2 && !(argc == 3 && strcmp(name, "sendbytes") == 0 &&
+	    text)) {
+		fprintf(stderr, "wsserverctl: usage: wsserverctl -f FILE "
+		    "%s ID%s\n", name, strcmp(name, "sendbytes") == 0 ?
+		    " [text]" : "");
+		return CTL_EXIT_USAGE;
+	}
+	snprintf(line, size, "sendbytes %.64s %llu%s", argv[1],
+	    (unsigned long long)len, text ? " text" : "");
+	return 0;
+}
+
 /* Sends one command line, prints the reply (and a watch's events). */
 int
 main(int argc, char **argv)
@@ -420,7 +532,9 @@ main(int argc, char **argv)
 	struct admin_req	*req;
 	struct sigaction	 sa;
 	FILE			*f;
-	const char		*sock = NULL, *ini = NULL, *text;
+	const char		*sock = NULL, *ini = NULL, *text, *datapath = NULL;
+	FILE			*data = NULL;
+	uint64_t		 datalen = 0;
 	char			 line[ADMIN_LINE_MAX + 8], path[4096];
 	char			*cause = NULL;
 	char			*buf = NULL, **lines = NULL, *abspath = NULL;
@@ -429,9 +543,12 @@ main(int argc, char **argv)
 	bool			 json = false, ok, native_json;
 	int			 ch, fd, code = 0, rc, exitcode;
 
-	while ((ch = getopt_long(argc, argv, "+s:c:jhV", ctl_options,
+	while ((ch = getopt_long(argc, argv, "+s:c:f:jhV", ctl_options,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'f':
+			datapath = optarg;
+			break;
 		case 's':
 			sock = optarg;
 			break;
@@ -471,7 +588,16 @@ main(int argc, char **argv)
 		}
 		argv[2] = abspath;
 	}
-	rc = ctl_join(line, ADMIN_LINE_MAX, argc, argv);
+	if (datapath != NULL) {
+		if ((data = ctl_data_open(datapath, &datalen)) == NULL)
+			return CTL_EXIT_ERROR;
+		rc = ctl_data_line(line, ADMIN_LINE_MAX, argc, argv, datalen);
+		if (rc != 0) {
+			fclose(data);
+			return rc;
+		}
+	} else
+		rc = ctl_join(line, ADMIN_LINE_MAX, argc, argv);
 	free(abspath);
 	if (rc == -1) {
 		fprintf(stderr, "wsserverctl: command line too long (at most "
@@ -527,6 +653,15 @@ main(int argc, char **argv)
 		close(fd);
 		free(req);
 		return CTL_EXIT_ERROR;
+	}
+	if (data != NULL) {
+		rc = ctl_data_send(fd, data, datalen);
+		fclose(data);
+		if (rc == -1) {
+			close(fd);
+			free(req);
+			return CTL_EXIT_ERROR;
+		}
 	}
 	if ((f = fdopen(fd, "r")) == NULL) {
 		perror("wsserverctl: fdopen");

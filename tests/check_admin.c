@@ -332,6 +332,13 @@ START_TEST(test_table_targets)
 		 * argument is ID, and it then goes to the ID's owner. */
 		ck_assert_msg((t == ADMIN_TARGET_CONN) ==
 		    (strncmp(usage, "ID", 2) == 0), "%s", admin_cmd_name(i));
+		/* ...or may, as config does ("[ID] ..."). */
+		ck_assert_msg((t == ADMIN_TARGET_CONN_OPT) ==
+		    (strncmp(usage, "[ID]", 4) == 0), "%s", admin_cmd_name(i));
+		/* Raw data follows only a command that names its length. */
+		if (admin_cmd_data_arg(i) > 0)
+			ck_assert_msg(strstr(usage, "LEN") != NULL, "%s",
+			    admin_cmd_name(i));
 		ck_assert_msg((t == ADMIN_TARGET_CONN) ==
 		    (rl == ADMIN_RELAY_OWNER), "%s", admin_cmd_name(i));
 		/* Its log line (if it changes state) names the connection. */
@@ -392,6 +399,42 @@ START_TEST(test_req_relay)
 	check_req("reload", ADMIN_RELAY_SELF, true);
 	check_req("shutdown", ADMIN_RELAY_SELF, true);
 	check_req("watch", ADMIN_RELAY_STREAM, false);
+	/* A connection's settings are its worker's, read or changed. */
+	check_req("config 7", ADMIN_RELAY_OWNER, false);
+	check_req("config 7 PingInterval", ADMIN_RELAY_OWNER, false);
+	check_req("config 7 PingInterval = 5", ADMIN_RELAY_OWNER, true);
+	check_req("config 7x=1", ADMIN_RELAY_FIRST, true);
+	check_req("sendbytes 7 100", ADMIN_RELAY_OWNER, true);
+	check_req("sendbytes 7 100 text", ADMIN_RELAY_OWNER, true);
+}
+END_TEST
+
+/* A ConnectionId at the start of an argument; sendbytes's length. */
+START_TEST(test_connid_and_data)
+{
+	static struct admin_req	 req;
+	char			 err[512];
+	int			 i;
+
+	ck_assert_uint_eq(admin_connid_len("12"), 2);
+	ck_assert_uint_eq(admin_connid_len("12 Timeout=3"), 2);
+	ck_assert_uint_eq(admin_connid_len("12\tx"), 2);
+	ck_assert_uint_eq(admin_connid_len("12x"), 0);
+	ck_assert_uint_eq(admin_connid_len("Timeout"), 0);
+	ck_assert_uint_eq(admin_connid_len(""), 0);
+	ck_assert_int_eq(parse("sendbytes 3 1048576 text", &req, err,
+	    sizeof(err)), 0);
+	i = admin_cmd_data_arg((size_t)req.cmd);
+	ck_assert_int_eq(i, 2);
+	ck_assert_str_eq(req.argv[i - 1], "1048576");
+	ck_assert_int_eq(admin_cmd_data_arg(ADMIN_CMD_SEND), 0);
+	ck_assert_int_eq(admin_cmd_data_arg(admin_cmd_count()), 0);
+	ck_assert_int_eq(parse("sendbytes 3", &req, err, sizeof(err)),
+	    WSD_ERR_USAGE);
+	ck_assert_int_eq(parse("config 3 MaxLineLength=80", &req, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(req.argc, 1);
+	ck_assert_str_eq(req.tail[0], "3 MaxLineLength=80");
 }
 END_TEST
 
@@ -411,6 +454,7 @@ make_admin_suite(void)
 	tcase_add_test(core, test_cert_command);
 	tcase_add_test(core, test_table_targets);
 	tcase_add_test(core, test_req_relay);
+	tcase_add_test(core, test_connid_and_data);
 	tcase_add_test(limits, test_parse_line_cap);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, limits);

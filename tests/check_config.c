@@ -1138,7 +1138,7 @@ START_TEST(test_runtime_flags)
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 83);
+	ck_assert_uint_eq(n, 89);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));
@@ -1426,6 +1426,95 @@ START_TEST(test_check_root)
 }
 END_TEST
 
+/* Liveness keys: their defaults, per route (-1: the global), their range. */
+START_TEST(test_liveness_keys)
+{
+	struct config	*cfg;
+	char		 v[32], *cause = NULL;
+
+	cfg = load_ok(ROUTE_E "[route:q]\nPath = /q\nBackend = echo\n"
+	    "PingInterval = 0\nPingTimeout = 5\nIdleTimeout = 600\n");
+	ck_assert_int_eq(cfg->ping_interval, 30);
+	ck_assert_int_eq(cfg->ping_timeout, 30);
+	ck_assert_int_eq(cfg->idle_timeout, 0);
+	ck_assert_int_eq(cfg->routes[0].ping_interval, -1);
+	ck_assert_int_eq(cfg->routes[0].ping_timeout, -1);
+	ck_assert_int_eq(cfg->routes[0].idle_timeout, -1);
+	ck_assert_int_eq(cfg->routes[1].ping_interval, 0);
+	ck_assert_int_eq(cfg->routes[1].ping_timeout, 5);
+	ck_assert_int_eq(cfg->routes[1].idle_timeout, 600);
+	/* At run time, globally. */
+	ck_assert_int_eq(config_set(cfg, "pinginterval", "1", true, &cause),
+	    WSD_OK);
+	ck_assert_int_eq(config_get(cfg, "PingInterval", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "1");
+	ck_assert_int_eq(config_set(cfg, "IdleTimeout", "-1", true, &cause),
+	    WSD_ERR_VALUE);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(config_set(cfg, "PingTimeout", "86401", true,
+	    &cause), WSD_ERR_VALUE);
+	free(cause);
+	config_free(cfg);
+}
+END_TEST
+
+/*
+ * The reference's names that are no key here: one reason, the same in a
+ * file and at the admin socket (config_set, which "config" calls).
+ */
+START_TEST(test_unmapped_names)
+{
+	static const char *const names[] = { "SSLCheckOCSP", "LicenseInfo",
+	    "BuildInfo", "MessageLength", "sslnegotiatedcipher",
+	    "GUIAvailable" };
+	struct config	*cfg;
+	char		*why, *cause = NULL, *errors = NULL, ini[256], path[64];
+	size_t		 i;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "/tmp/wsserverd-check-unmapped-%ld.ini",
+	    (long)getpid());
+	ck_assert_ptr_null(config_unmapped("LocalPort"));
+	ck_assert_ptr_null(config_unmapped("NoSuchThing"));
+	why = config_unmapped("SSLCheckOCSP");
+	ck_assert_str_eq(why, "SSLCheckOCSP: has no meaning on Linux (it "
+	    "checks a server's certificate; for client certificates use "
+	    "SSLCheckCRL)");
+	free(why);
+	why = config_unmapped("licenseinfo");
+	ck_assert_str_eq(why, "LicenseInfo: has no meaning on Linux (it "
+	    "describes the reference's licence; wsserverd needs none)");
+	free(why);
+	cfg = config_defaults();
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		why = config_unmapped(names[i]);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_int_eq(config_set(cfg, names[i], "1", false, &cause),
+		    WSD_ERR_NOKEY);
+		ck_assert_str_eq(cause, why);
+		free(cause);
+		cause = NULL;
+		ck_assert_int_eq(config_get(cfg, names[i], ini, sizeof(ini)),
+		    -1);
+		/* The same sentence in a file's error, at its line. */
+		f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "[server]\n%s = 1\n[route:e]\nPath = /\n"
+		    "Backend = echo\n", names[i]);
+		fclose(f);
+		ck_assert_ptr_null(config_load(path, &errors));
+		snprintf(ini, sizeof(ini), "%s:2: %s\n", path, why);
+		ck_assert_msg(strstr(errors, ini) != NULL, "%s", errors);
+		free(errors);
+		errors = NULL;
+		free(why);
+	}
+	unlink(path);
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_man_page)
 {
 	static const char *const sections[] = {
@@ -1437,7 +1526,11 @@ START_TEST(test_man_page)
 		"UseInternalSecurityAPI", "SSLProvider", "SSLServerCACerts",
 		"SSLSecurityFlags", "SSLIncludeCertChain", "SSLCheckOCSP",
 		"SSLCipherStrength", "TLS13KeyShareGroups",
-		"CloseStreamAfterTransfer",
+		"CloseStreamAfterTransfer", "LicenseInfo", "BuildInfo",
+		"Listening", "Connections", "MessageLength",
+		"SSLNegotiatedVersion", "SSLNegotiatedCipher",
+		"SSLNegotiatedCipherSuite", "SSLNegotiatedCipherStrength",
+		"SSLNegotiatedKeyExchange", "SSLNegotiatedKeyExchangeStrength",
 	};
 	char	*tmpl, *out, want[128];
 	const char *c;
@@ -1469,7 +1562,7 @@ START_TEST(test_man_page)
 	}
 	for (tp = 0, c = out; (c = strstr(c, ".TP\n")) != NULL; c++)
 		tp++;
-	ck_assert_uint_eq(tp, config_key_count() + 12);
+	ck_assert_uint_eq(tp, config_key_count() + 23);
 	ck_assert_ptr_nonnull(strstr(out, "\\fBLocalPort\\fR = \\fIinteger\\fR\n"
 	    "TCP port to listen on; 0 lets the kernel pick a free port (see "
 	    "wsserverctl status).\n.br\nDefault: 0. Range: 0\\(en65535. "
@@ -1680,6 +1773,8 @@ make_config_suite(void)
 	tcase_add_test(tc, test_config_set_results);
 	tcase_add_test(tc, test_close_code_rule);
 	tcase_add_test(tc, test_man_page);
+	tcase_add_test(tc, test_unmapped_names);
+	tcase_add_test(tc, test_liveness_keys);
 	tcase_add_test(tc, test_etc_ini);
 	suite_add_tcase(s, tc);
 

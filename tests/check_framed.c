@@ -555,6 +555,68 @@ START_TEST(test_encode)
 }
 END_TEST
 
+/*
+ * The daemon's own records: a line cut at MaxLineLength (U, V; the
+ * others as a line's end) and the Ping event (I, O; framed only).
+ */
+START_TEST(test_encode_cut_and_ping)
+{
+	struct evbuffer	*b = evbuffer_new();
+	char		 s[64];
+
+	ck_assert_int_eq(msgstream_encode_cut(FORMAT_FRAMED, b, WS_MSG_TEXT,
+	    (const uint8_t *)"abcd", 4), 0);
+	ck_assert_str_eq(encoded(b, s, sizeof(s)), "U 4\nabcd");
+	ck_assert_int_eq(msgstream_encode_cut(FORMAT_FRAMED, b, WS_MSG_BINARY,
+	    (const uint8_t *)"\0\1", 2), 0);
+	ck_assert_uint_eq(evbuffer_get_length(b), 6);
+	ck_assert_str_eq(encoded(b, s, sizeof(s)), "V 2\n");
+	ck_assert_int_eq(msgstream_encode_cut(FORMAT_LINES, b, WS_MSG_TEXT,
+	    (const uint8_t *)"ab", 2), 0);
+	ck_assert_str_eq(encoded(b, s, sizeof(s)), "ab\n");
+	ck_assert_int_eq(msgstream_encode_cut(FORMAT_LINES, b, WS_MSG_BINARY,
+	    (const uint8_t *)"ab", 2), -1);
+	ck_assert_int_eq(msgstream_encode_cut(FORMAT_BINARY, b, WS_MSG_BINARY,
+	    (const uint8_t *)"ab", 2), 0);
+	ck_assert_str_eq(encoded(b, s, sizeof(s)), "ab");
+	msgstream_encode_ping(FORMAT_FRAMED, b, false, (const uint8_t *)"hi",
+	    2);
+	ck_assert_str_eq(encoded(b, s, sizeof(s)), "I 2\nhi");
+	msgstream_encode_ping(FORMAT_FRAMED, b, true, NULL, 0);
+	ck_assert_str_eq(encoded(b, s, sizeof(s)), "O 0\n");
+	msgstream_encode_ping(FORMAT_LINES, b, true, (const uint8_t *)"x", 1);
+	msgstream_encode_ping(FORMAT_BINARY, b, false, (const uint8_t *)"x",
+	    1);
+	ck_assert_uint_eq(evbuffer_get_length(b), 0);
+	evbuffer_free(b);
+}
+END_TEST
+
+/* The daemon's records are not the handler's: U, V, I, O from it break. */
+START_TEST(test_daemon_letters_from_handler)
+{
+	static const char *const bad[] = { "U 1\na", "V 0\n", "I 0\n",
+	    "O 2\nhi" };
+	struct evbuffer	*b;
+	struct msgstream m;
+	struct rec	 r;
+	const char	*err;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = evbuffer_new();
+		memset(&r, 0, sizeof(r));
+		err = NULL;
+		evbuffer_add(b, bad[i], strlen(bad[i]));
+		msgstream_init(&m, FORMAT_FRAMED);
+		ck_assert_int_eq(msgstream_decode(&m, b, true, &rec_sink, &r,
+		    &err), -1);
+		ck_assert_str_eq(err, "bad frame header");
+		evbuffer_free(b);
+	}
+}
+END_TEST
+
 /* What the encoder writes, the decoder reads back. */
 START_TEST(test_round_trip)
 {
@@ -622,6 +684,8 @@ make_framed_suite(void)
 	tcase_add_test(tc, test_encode_ready);
 	tcase_add_test(tc, test_encode);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_encode_cut_and_ping);
+	tcase_add_test(tc, test_daemon_letters_from_handler);
 	tcase_add_test(tc, test_scgi_header);
 	suite_add_tcase(s, tc);
 	tcase_add_test(lim, test_framed_errors);

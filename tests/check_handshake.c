@@ -747,6 +747,22 @@ START_TEST(test_reasons)
 	ck_assert_str_eq(ws_http_reason(500), "Internal Server Error");
 	ck_assert_str_eq(ws_http_reason(503), "Service Unavailable");
 	ck_assert_str_eq(ws_http_reason(505), "HTTP Version Not Supported");
+	/* Every registered 4xx and 5xx (a hook may refuse with any). */
+	ck_assert_str_eq(ws_http_reason(401), "Unauthorized");
+	ck_assert_str_eq(ws_http_reason(402), "Payment Required");
+	ck_assert_str_eq(ws_http_reason(407),
+	    "Proxy Authentication Required");
+	ck_assert_str_eq(ws_http_reason(409), "Conflict");
+	ck_assert_str_eq(ws_http_reason(410), "Gone");
+	ck_assert_str_eq(ws_http_reason(413), "Content Too Large");
+	ck_assert_str_eq(ws_http_reason(418), "Error");
+	ck_assert_str_eq(ws_http_reason(422), "Unprocessable Content");
+	ck_assert_str_eq(ws_http_reason(451),
+	    "Unavailable For Legal Reasons");
+	ck_assert_str_eq(ws_http_reason(502), "Bad Gateway");
+	ck_assert_str_eq(ws_http_reason(504), "Gateway Timeout");
+	ck_assert_str_eq(ws_http_reason(511),
+	    "Network Authentication Required");
 	ck_assert_str_eq(ws_http_reason(200), "Error");
 	ck_assert_str_eq(ws_http_reason(-1), "Error");
 }

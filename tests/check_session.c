@@ -1202,6 +1202,43 @@ START_TEST(test_send_unfragmented)
 }
 END_TEST
 
+/*
+ * One close-code rule: ws_session_close sends exactly the codes
+ * ws_close_code_valid accepts (1016-2999 were sent once), among them every
+ * code the daemon itself closes with.
+ */
+START_TEST(test_close_code_rule)
+{
+	static const int		 ours[] = { 1000, 1001, 1002, 1003, 1007,
+	    1008, 1009, 1011, 1013 };
+	struct ws_session_config	 cfg = { 0 };
+	struct rec			 r;
+	size_t				 i;
+	int				 code, rc;
+
+	memset(&r, 0, sizeof(r));
+	for (code = 990; code <= 5010; code++) {
+		r.s = ws_session_new(&cfg, &rec_cb, &r);
+		r.out.len = 0;
+		rc = ws_session_close(r.s, code, "x");
+		if (rc != (ws_close_code_valid(code) ? 0 : -1) ||
+		    (rc == -1 && r.out.len != 0))
+			ck_abort_msg("close code %d: %d", code, rc);
+		ws_session_free(r.s);
+	}
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+		r.s = ws_session_new(&cfg, &rec_cb, &r);
+		ck_assert_int_eq(ws_session_close(r.s, ours[i], NULL), 0);
+		ws_session_free(r.s);
+	}
+	r.s = ws_session_new(&cfg, &rec_cb, &r);
+	ck_assert_int_eq(ws_session_close(r.s, 1016, NULL), -1);
+	ck_assert_int_eq(ws_session_close(r.s, 2999, NULL), -1);
+	ws_session_free(r.s);
+	bb_free(&r.out);
+}
+END_TEST
+
 /* ping, pong and close: limits, payloads, reason cutting, states. */
 START_TEST(test_control_api)
 {
@@ -2312,6 +2349,7 @@ make_session_suite(void)
 	tcase_add_test(tc, test_send_fragmentation);
 	tcase_add_test(tc, test_send_unfragmented);
 	tcase_add_test(tc, test_control_api);
+	tcase_add_test(tc, test_close_code_rule);
 	tcase_add_test(tc, test_null_callbacks);
 	tcase_add_test(tc, test_reason_text);
 	suite_add_tcase(s, tc);

@@ -554,6 +554,26 @@ START_TEST(test_utf8_oracle_agrees)
 END_TEST
 
 /* The UTF-8 suite: table cases, chunkings, exhaustive checks. */
+/* The incomplete character a buffer ends with: what a writer holds back. */
+START_TEST(test_utf8_tail)
+{
+	static const struct {
+		const char	*s;
+		size_t		 tail;
+	} t[] = {
+		{ "", 0 }, { "abc", 0 }, { "ab\xc3", 1 }, { "ab\xc3\xa9", 0 },
+		{ "\xe2\x82", 2 }, { "\xe2\x82\xac", 0 }, { "x\xf0", 1 },
+		{ "x\xf0\x9f", 2 }, { "x\xf0\x9f\x98", 3 },
+		{ "x\xf0\x9f\x98\x80", 0 }, { "\x80\x80\x80\x80", 0 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(ws_utf8_tail((const uint8_t *)t[i].s,
+		    strlen(t[i].s)) == t[i].tail, "case %zu", i);
+}
+END_TEST
+
 Suite *
 make_utf8_suite(void)
 {
@@ -566,6 +586,7 @@ make_utf8_suite(void)
 	tcase_add_loop_test(tc, test_utf8_whole, 0, NCASES);
 	tcase_add_loop_test(tc, test_utf8_bytewise, 0, NCASES);
 	tcase_add_test(tc, test_utf8_sticky_and_reset);
+	tcase_add_test(tc, test_utf8_tail);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("Chunking");

@@ -56,6 +56,8 @@ struct admin_client {
 	uint64_t		 dropped;	/* watch events not sent */
 	struct admin_chan	**chan;		/* master: one per worker */
 	struct admin_fwd	*fwd;		/* master: command at workers */
+	uint64_t		 data_left;	/* raw bytes of a command to come */
+	int			 data_to;	/* master: the worker they go to */
 };
 
 /*
@@ -75,6 +77,13 @@ struct admin_role {
 	void		 (*reopened)(void);
 	/* A client goes: what the role keeps for it; or NULL. */
 	void		 (*client_free)(struct admin_client *);
+	/*
+	 * Raw bytes that follow a command line (sendbytes), len of them at
+	 * p, end: they are the last. Returns how many it took; fewer than
+	 * len (0: none) to wait, after which it kicks the client.
+	 */
+	size_t		 (*data)(struct admin_client *, const uint8_t *p,
+			    size_t len, bool end);
 };
 
 extern const struct admin_role	admin_local_role;	/* admin.c */
@@ -145,14 +154,19 @@ void		 admin_watch_drained(struct admin_client *);
 void		 admin_watch_hook_log(bool);
 void		 admin_watch_hook_conns(bool);
 
-/* cmd-conn.c: pending pings and sendfiles (admin.waits). */
+/* cmd-conn.c: pending pings, sendfiles and sendbytes (admin.waits). */
 void		 admin_wait_forget(struct admin_wait *);
+size_t		 admin_data_take(struct admin_client *, const uint8_t *, size_t,
+		    bool);
 void		 admin_wait_pong(struct conn *, const uint8_t *, size_t);
 void		 admin_wait_gone(struct conn *);
 void		 admin_waits_stop(void);
 
-/* cmd-server.c: spaces and tabs off both ends of s, in place. */
+/* reply.c: spaces and tabs off both ends of s, in place. */
 char		*admin_trim(char *);
+/* cmd-conn.c: "config ID ...", a connection's settings. */
+void		 admin_config_conn(struct admin_client *,
+		    const struct admin_req *, struct conn *);
 
 /* The handlers: cmd-server.c, cmd-conn.c, watch.c. */
 admin_exec_fn	 admin_exec_help, admin_exec_status, admin_exec_stats,
@@ -164,7 +178,7 @@ admin_exec_fn	 admin_exec_connections, admin_exec_connection,
 		 admin_exec_sendtext, admin_exec_sendfile,
 		 admin_exec_interrupt, admin_exec_broadcast,
 		 admin_exec_linemode, admin_exec_timeout, admin_exec_pause,
-		 admin_exec_resume;
+		 admin_exec_resume, admin_exec_sendbytes;
 admin_exec_fn	 admin_exec_watch;
 admin_check_fn	 admin_check_disconnect, admin_check_linemode,
 		 admin_check_timeout;

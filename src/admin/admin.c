@@ -46,6 +46,8 @@
  * the client's EOF is still seen.
  */
 #define ADMIN_READ_MAX		(2 * ADMIN_LINE_MAX)
+/* Most raw data (sendbytes) handed on at a time. */
+#define ADMIN_DATA_CHUNK	(64 * 1024)
 
 /* What runs a command in this process: its checks and its handler. */
 struct admin_exec {
@@ -83,6 +85,7 @@ static const struct admin_exec admin_execs[ADMIN_CMD_COUNT] = {
 	[ADMIN_CMD_RELOAD] = { .exec = admin_exec_reload },
 	[ADMIN_CMD_SHUTDOWN] = { .exec = admin_exec_shutdown },
 	[ADMIN_CMD_WATCH] = { .exec = admin_exec_watch },
+	[ADMIN_CMD_SENDBYTES] = { .exec = admin_exec_sendbytes },
 };
 
 /* ---------------------------------------------------------------- replies */
@@ -117,12 +120,26 @@ admin_run(struct admin_client *cl, const struct admin_req *r)
 {
 	const struct admin_exec	*x = &admin_execs[r->cmd];
 	struct admin_target	 t;
+	char			 id[33];
+	size_t			 n;
 
 	memset(&t, 0, sizeof(t));
 	if (x->check != NULL && x->check(cl, r) == -1)
 		return;
 	switch (admin_cmd_target((size_t)r->cmd)) {
 	case ADMIN_TARGET_NONE:
+		break;
+	case ADMIN_TARGET_CONN_OPT:
+		if (r->argc == 0 || (n = admin_connid_len(r->argv[0])) == 0)
+			break;
+		snprintf(id, sizeof(id), "%.*s", (int)(n < 32 ? n : 32),
+		    r->argv[0]);
+		if ((t.conn = conn_find(id)) == NULL) {
+			admin_err(cl, WSD_ERR_CONNID, "Invalid ConnectionId "
+			    "\"%s\"", id);
+			return;
+		}
+		t.first = 1;
 		break;
 	case ADMIN_TARGET_CONN:
 		if ((t.conn = conn_find(r->argv[0])) == NULL) {
@@ -158,6 +175,7 @@ const struct admin_role admin_local_role = {
 	.dispatch = admin_local_dispatch,
 	.nconns = conn_count,
 	.memory = conn_memory,
+	.data = admin_data_take,
 };
 
 /* ---------------------------------------------------------------- clients */
@@ -245,6 +263,65 @@ admin_permitted(const struct admin_client *cl)
 	return false;
 }
 
+/*
+ * A command followed by raw data (sendbytes): its length, as many bytes
+ * the client's next input holds, which never go to the line parser. A
+ * length that cannot be read leaves the stream unframed: the client is
+ * told and closed. Returns 0, or -1 when the request is over.
+ */
+static int
+admin_data_len(struct admin_client *cl, const struct admin_req *r)
+{
+	const char		*s;
+	char			*end;
+	unsigned long long	 n;
+	int			 i = admin_cmd_data_arg((size_t)r->cmd);
+
+	if (i == 0)
+		return 0;
+	s = r->argv[i - 1];
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    n > ADMIN_DATA_MAX) {
+		admin_err(cl, WSD_ERR_VALUE, "LEN must be 0-%llu, not "
+		    "\"%.24s\"; the data cannot be told from commands: closing",
+		    (unsigned long long)ADMIN_DATA_MAX, s);
+		admin_client_close_later(cl);
+		return -1;
+	}
+	cl->data_left = n;
+	cl->data_to = -1;	/* the master's relay says where it goes */
+	return 0;
+}
+
+/*
+ * Hands the raw data that follows a command (cl->data_left bytes) to the
+ * role as it arrives. Returns true when all of it is taken.
+ */
+static bool
+admin_client_data(struct admin_client *cl)
+{
+	struct evbuffer	*in = bufferevent_get_input(cl->bev);
+	size_t		 n, took;
+	uint8_t		*p;
+
+	while (cl->data_left > 0 && !cl->dead && !cl->closing &&
+	    (n = evbuffer_get_length(in)) > 0) {
+		if (n > cl->data_left)
+			n = (size_t)cl->data_left;
+		if (n > ADMIN_DATA_CHUNK)
+			n = ADMIN_DATA_CHUNK;
+		p = evbuffer_pullup(in, (ev_ssize_t)n);
+		took = admin.role->data(cl, p, n, n == cl->data_left);
+		evbuffer_drain(in, took);
+		cl->data_left -= took;
+		if (took < n)
+			break;
+	}
+	return cl->data_left == 0;
+}
+
 /* Parses one command line, checks who may run it, and has the role run it. */
 static void
 admin_dispatch(struct admin_client *cl, const char *line, size_t len)
@@ -260,6 +337,9 @@ admin_dispatch(struct admin_client *cl, const char *line, size_t len)
 		free(cause);
 		return;
 	}
+	/* Its raw data is never a command line, whatever becomes of it. */
+	if (admin_data_len(cl, &req) == -1)
+		return;
 	name = admin_cmd_name((size_t)req.cmd);
 	changes = admin_req_changes(&req);
 	if (changes && !admin_permitted(cl)) {
@@ -285,8 +365,13 @@ admin_client_process(struct admin_client *cl)
 	size_t			 len;
 
 	cl->in_cb++;
-	while (!cl->dead && !cl->closing && cl->wait == NULL &&
-	    cl->fwd == NULL) {
+	for (;;) {
+		/* A command's raw data comes first, whoever waits. */
+		if (cl->data_left > 0 && !admin_client_data(cl))
+			break;
+		if (cl->dead || cl->closing || cl->wait != NULL ||
+		    cl->fwd != NULL)
+			break;
 		if (cl->watching) {
 			/* A watcher only listens: its input is ignored. */
 			evbuffer_drain(in, evbuffer_get_length(in));

@@ -38,12 +38,20 @@
 /* Largest send payload: a line's worth of base64. */
 #define ADMIN_SEND_MAX		(ADMIN_LINE_MAX / 4 * 3)
 
+/* How long a sendbytes whose client's queue is full waits to look again. */
+#define ADMIN_DATA_RETRY_MS	10
+
 enum admin_wait_kind {
 	WAIT_PING,
 	WAIT_FILE,
+	WAIT_DATA,
 };
 
-/* A command waiting for the network: a pong, or a file to be queued. */
+/*
+ * A command waiting for the network: a pong, a file to be queued, or the
+ * raw data of a sendbytes to be queued as it comes (type, what was sent,
+ * the UTF-8 check of text, the first error: the rest is then dropped).
+ */
 struct admin_wait {
 	TAILQ_ENTRY(admin_wait)	 entry;
 	enum admin_wait_kind	 kind;
@@ -54,6 +62,10 @@ struct admin_wait {
 	struct timespec		 t0;
 	struct event		*timer;
 	int			 timeout;
+	enum ws_msg_type	 type;
+	uint64_t		 sent;
+	struct ws_utf8		 utf8;
+	int			 err;
 };
 
 /* ---------------------------------------------------------------- waits */
@@ -75,11 +87,24 @@ admin_wait_done(struct admin_wait *w)
 	}
 }
 
-/* Its client left: the wait finishes without replying. */
+/*
+ * Its client left: the wait finishes without replying. A sendbytes cut
+ * short ends its message (an empty last fragment), so that the WebSocket
+ * goes on.
+ */
 void
 admin_wait_forget(struct admin_wait *w)
 {
+	struct conn	*c;
+
 	w->cl = NULL;
+	if (w->kind != WAIT_DATA)
+		return;
+	if (w->err == 0 && (c = conn_find(w->conn)) != NULL &&
+	    conn_interrupt(c) == 1)
+		log_info("admin: sendbytes to %s cut short after %llu bytes",
+		    w->conn, (unsigned long long)w->sent);
+	admin_wait_done(w);
 }
 
 /* A pong came: the ping that waits for it (if one does) is answered. */
@@ -534,10 +559,23 @@ static void
 admin_send_message(struct admin_client *cl, struct conn *c,
     enum ws_msg_type type, const void *data, size_t len)
 {
-	switch (conn_send_admin(c, type, data, len)) {
+	uint64_t	 left = conn_admin_left(c);
+
+	switch (conn_send_admin(c, type, data, len, true)) {
 	case 0:
-		admin_ok(cl, "queued %zu bytes to %s", len, conn_id(c));
+		if (left > 0)
+			admin_ok(cl, "queued %zu bytes to %s (%llu of "
+			    "MessageLength to come)", len, conn_id(c),
+			    (unsigned long long)(left - len));
+		else
+			admin_ok(cl, "queued %zu bytes to %s", len, conn_id(c));
 		admin_end(cl);
+		break;
+	case -4:
+	case -5:
+		admin_err(cl, WSD_ERR_VALUE, "%s: the message in parts "
+		    "(MessageLength) has %llu bytes to come, of its first "
+		    "part's type", conn_id(c), (unsigned long long)left);
 		break;
 	case -2:
 		admin_err(cl, WSD_ERR_BUSY, "connection %s is sending "
@@ -720,7 +758,8 @@ admin_exec_broadcast(struct admin_client *cl, const struct admin_req *r,
 		conn_get_info(c, &ci);
 		if (!ci.connected || !admin_route_matches(c, t->route))
 			continue;
-		switch (conn_send_admin(c, WS_MSG_TEXT, text, strlen(text))) {
+		switch (conn_send_admin(c, WS_MSG_TEXT, text, strlen(text),
+		    false)) {
 		case 0:
 			sent++;
 			break;
@@ -736,6 +775,58 @@ admin_exec_broadcast(struct admin_client *cl, const struct admin_req *r,
 	if (busy > 0 || full > 0)
 		admin_line(cl, "skipped %u busy and %u with a full queue", busy,
 		    full);
+	admin_end(cl);
+}
+
+/*
+ * config ID [KEY[=VALUE]]: a connection's settings (conn_setting_*), every
+ * one, one, or a change of one.
+ */
+void
+admin_config_conn(struct admin_client *cl, const struct admin_req *r,
+    struct conn *c)
+{
+	const char	*name;
+	char		 arg[ADMIN_LINE_MAX], value[64];
+	char		*cause = NULL, *key, *eq;
+	size_t		 i;
+	int		 rc;
+
+	const char	*rest;
+
+	/* What follows the ConnectionId: KEY[=VALUE], or nothing. */
+	rest = r->tail[0] + admin_connid_len(r->tail[0]);
+	rest += strspn(rest, " \t");
+	if (*rest == '\0') {
+		admin_ok(cl, NULL);
+		for (i = 0; (name = conn_setting_name(i)) != NULL; i++) {
+			(void)conn_setting_get(c, name, value, sizeof(value));
+			admin_line(cl, "%s = %s", name, value);
+		}
+		admin_end(cl);
+		return;
+	}
+	snprintf(arg, sizeof(arg), "%s", rest);
+	if ((eq = strchr(arg, '=')) != NULL)
+		*eq = '\0';
+	key = admin_trim(arg);
+	if (eq != NULL) {
+		if ((rc = conn_setting_set(c, key, admin_trim(eq + 1),
+		    &cause)) != 0) {
+			admin_err(cl, rc, "%s: %s", conn_id(c), cause);
+			free(cause);
+			return;
+		}
+		log_info("admin: %s of %s set to %.64s", key, conn_id(c),
+		    admin_trim(eq + 1));
+	}
+	if ((name = conn_setting_get(c, key, value, sizeof(value))) == NULL) {
+		admin_err(cl, WSD_ERR_NOKEY, "unknown setting \"%.64s\" of a "
+		    "connection", key);
+		return;
+	}
+	admin_ok(cl, NULL);
+	admin_line(cl, "%s = %s", name, value);
 	admin_end(cl);
 }
 
@@ -833,4 +924,160 @@ admin_exec_resume(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
 {
 	admin_accept_data(cl, r, t->conn, true);
+}
+
+/* Ends a sendbytes: its reply, then the client's next command. */
+static void
+admin_data_done(struct admin_wait *w)
+{
+	struct admin_client	*cl = w->cl;
+
+	if (cl != NULL && w->err == 0) {
+		admin_ok(cl, "queued %llu bytes to %s", (unsigned long long)
+		    w->sent, w->conn);
+		admin_end(cl);
+	} else if (cl != NULL && w->err == -5)
+		admin_err(cl, WSD_ERR_VALUE, "the data is not UTF-8 (after "
+		    "%llu bytes): the message was ended there",
+		    (unsigned long long)w->sent);
+	else if (cl != NULL && (w->err == -2 || w->err == -4))
+		admin_err(cl, WSD_ERR_BUSY, "connection %s is sending another "
+		    "message (a sendfile, a fragmented backend message, or "
+		    "the rest of MessageLength is shorter)", w->conn);
+	else if (cl != NULL)
+		admin_err(cl, WSD_ERR_SEND, "error sending: connection %s "
+		    "closed after %llu bytes", w->conn,
+		    (unsigned long long)w->sent);
+	admin_wait_done(w);
+}
+
+/* Timer: the client's queue may have room again. */
+static void
+admin_data_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_wait	*w = arg;
+
+	if (w->cl != NULL)
+		event_active(w->cl->kick, EV_TIMEOUT, 0);
+}
+
+/*
+ * Text of a sendbytes: how much of p can go now. A character cut by the
+ * read waits for its rest; at the first byte that is not UTF-8 (or an
+ * end inside a character) the valid text before it goes, and w->err ends
+ * the message there.
+ */
+static size_t
+admin_data_text(struct admin_wait *w, const uint8_t *p, size_t len,
+    bool end)
+{
+	struct ws_utf8	before = w->utf8;
+	size_t		n = end ? len : len - ws_utf8_tail(p, len), k;
+
+	if (ws_utf8_feed(&w->utf8, p, n) == 0 &&
+	    (!end || ws_utf8_complete(&w->utf8)))
+		return n;
+	/* Rare: find the valid prefix a byte at a time. */
+	w->utf8 = before;
+	for (k = 0; k < len && ws_utf8_feed(&w->utf8, p + k, 1) == 0; k++)
+		;
+	w->err = -5;
+	return k - ws_utf8_tail(p, k);
+}
+
+/*
+ * The local role's raw data (sendbytes): queued on the connection as it
+ * comes while its queue has room (otherwise looked at again in
+ * ADMIN_DATA_RETRY_MS); text is checked as UTF-8 and never cut inside a
+ * character; after an error the rest is dropped. Without a sendbytes
+ * waiting (it was refused before it ran) the data is dropped.
+ */
+size_t
+admin_data_take(struct admin_client *cl, const uint8_t *p, size_t len,
+    bool end)
+{
+	struct admin_wait	*w = cl->wait;
+	struct timeval		 tv = { 0, ADMIN_DATA_RETRY_MS * 1000 };
+	struct conn_info	 ci;
+	struct conn		*c = NULL;
+	size_t			 n = len;
+	int			 rc;
+
+	if (w == NULL || w->kind != WAIT_DATA)
+		return len;
+	if (w->err == 0 && ((c = conn_find(w->conn)) == NULL ||
+	    (conn_get_info(c, &ci), !ci.connected)))
+		w->err = -1;
+	if (w->err == 0) {
+		if (!conn_admin_room(c)) {
+			evtimer_add(w->timer, &tv);
+			return 0;
+		}
+		if (w->type == WS_MSG_TEXT)
+			n = admin_data_text(w, p, len, end);
+		if (n > 0 && (rc = conn_send_admin(c, w->type, p, n,
+		    true)) != 0)
+			w->err = rc;
+		else
+			w->sent += n;
+		if (w->err != 0 && conn_interrupt(c) == 1)
+			log_info("admin: sendbytes to %s ended after %llu bytes",
+			    w->conn, (unsigned long long)w->sent);
+		if (w->err != 0)
+			n = len;
+	}
+	if (end && n == len)
+		admin_data_done(w);
+	return n;
+}
+
+/*
+ * sendbytes ID LEN [text]: the LEN bytes after the line (admin.c hands
+ * them on) are one message, or the next part of the MessageLength one.
+ */
+void
+admin_exec_sendbytes(struct admin_client *cl, const struct admin_req *r,
+    const struct admin_target *t)
+{
+	struct admin_wait	*w;
+	struct conn		*c = t->conn;
+	uint64_t		 len = cl->data_left, left;
+	char			 num[32];
+	char			*cause = NULL;
+
+	if (r->argc == 3 && strcmp(r->argv[2], "text") != 0) {
+		admin_err(cl, WSD_ERR_USAGE, "usage: sendbytes ID LEN [text]");
+		return;
+	}
+	if (!admin_conn_open(cl, c))
+		return;
+	left = conn_admin_left(c);
+	if (len == 0 && left == 0) {
+		admin_send_message(cl, c, r->argc == 3 ? WS_MSG_TEXT :
+		    WS_MSG_BINARY, "", 0);
+		return;
+	}
+	if (left == 0) {
+		/* One message of LEN bytes: its MessageLength. */
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)len);
+		if (conn_setting_set(c, "MessageLength", num, &cause) != 0) {
+			admin_err(cl, WSD_ERR_VALUE, "%s", cause);
+			free(cause);
+			return;
+		}
+	} else if (len > left) {
+		admin_err(cl, WSD_ERR_VALUE, "%s: only %llu bytes of "
+		    "MessageLength are to come", r->argv[0],
+		    (unsigned long long)left);
+		return;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->kind = WAIT_DATA;
+	w->type = r->argc == 3 ? WS_MSG_TEXT : WS_MSG_BINARY;
+	ws_utf8_init(&w->utf8);
+	snprintf(w->conn, sizeof(w->conn), "%s", conn_id(c));
+	w->timer = evtimer_new(admin.base, admin_data_retry_cb, w);
+	w->cl = cl;
+	cl->wait = w;
+	TAILQ_INSERT_TAIL(&admin.waits, w, entry);
 }

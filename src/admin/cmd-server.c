@@ -329,20 +329,7 @@ admin_key_name(const char *key)
 	return NULL;
 }
 
-/* Removes spaces and tabs at both ends of s, in place. */
-char *
-admin_trim(char *s)
-{
-	size_t	 n;
-
-	s += strspn(s, " \t");
-	n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
-/* config [KEY[=VALUE]] */
+/* config [ID] [KEY[=VALUE]] */
 void
 admin_exec_config(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
@@ -354,6 +341,10 @@ admin_exec_config(struct admin_client *cl, const struct admin_req *r,
 	size_t			 i;
 	enum wsd_error		 rc;
 
+	if (t->conn != NULL) {
+		admin_config_conn(cl, r, t->conn);
+		return;
+	}
 	if (r->argc == 0) {
 		admin_ok(cl, NULL);
 		for (i = 0; (name = config_key_name(i)) != NULL; i++) {
@@ -366,11 +357,17 @@ admin_exec_config(struct admin_client *cl, const struct admin_req *r,
 		admin_end(cl);
 		return;
 	}
-	snprintf(arg, sizeof(arg), "%s", r->argv[0]);
+	snprintf(arg, sizeof(arg), "%s", r->tail[0]);
 	if ((eq = strchr(arg, '=')) != NULL)
 		*eq = '\0';
 	key = admin_trim(arg);
 	if ((name = admin_key_name(key)) == NULL) {
+		/* A name of the reference: the ini file's reason. */
+		if ((cause = config_unmapped(key)) != NULL) {
+			admin_err(cl, WSD_ERR_NOKEY, "%.1000s", cause);
+			free(cause);
+			return;
+		}
 		admin_err(cl, WSD_ERR_NOKEY, "unknown configuration key "
 		    "\"%.64s\" (route keys change with a reload)", key);
 		return;

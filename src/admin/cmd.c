@@ -24,7 +24,8 @@
  * changes: it changes state (AdminAllowedUsers applies, and a log line
  * with the peer's uid shows log_args of its arguments), but an assign
  * command only as KEY=VALUE; target: resolved before its handler runs;
- * relay: where the master sends it.
+ * relay: where the master sends it; data_arg: the argument (1-based) that
+ * says how many raw bytes follow the line.
  */
 struct admin_cmd {
 	const char		*name;
@@ -36,6 +37,7 @@ struct admin_cmd {
 	bool			 changes;
 	bool			 assign;
 	int			 log_args;
+	int			 data_arg;
 	enum admin_target_kind	 target;
 	enum admin_relay	 relay;
 	const char		*help;
@@ -118,11 +120,16 @@ static const struct admin_cmd admin_cmds[] = {
 	  .max_args = 1, .changes = true, .log_args = 1,
 	  .target = ADMIN_TARGET_CONN, .relay = ADMIN_RELAY_OWNER,
 	  .help = "Read from a client again (AcceptData on)" },
-	/* Every worker applies a change, then the master's copy follows. */
-	[ADMIN_CMD_CONFIG] = { .name = "config", .usage = "[KEY[=VALUE]]",
+	/*
+	 * Every worker applies a change, then the master's copy follows; a
+	 * connection's settings are its worker's.
+	 */
+	[ADMIN_CMD_CONFIG] = { .name = "config", .usage = "[ID] [KEY[=VALUE]]",
 	  .min_args = 0, .max_args = 1, .rest = true, .changes = true,
-	  .assign = true, .log_args = 1, .relay = ADMIN_RELAY_FIRST,
-	  .help = "Show every setting, show one, or change one" },
+	  .assign = true, .log_args = 1, .target = ADMIN_TARGET_CONN_OPT,
+	  .relay = ADMIN_RELAY_FIRST,
+	  .help = "Show every setting, show one, or change one; with ID, "
+	  "those of a connection" },
 	[ADMIN_CMD_START] = { .name = "start", .usage = "", .changes = true,
 	  .relay = ADMIN_RELAY_FIRST,
 	  .help = "Start listening (StartListening)" },
@@ -148,6 +155,12 @@ static const struct admin_cmd admin_cmds[] = {
 	[ADMIN_CMD_WATCH] = { .name = "watch", .usage = "",
 	  .relay = ADMIN_RELAY_STREAM,
 	  .help = "Stream events and log lines until the client leaves" },
+	[ADMIN_CMD_SENDBYTES] = { .name = "sendbytes", .usage = "ID LEN [text]",
+	  .min_args = 2, .max_args = 3, .changes = true, .log_args = 3,
+	  .data_arg = 2,
+	  .target = ADMIN_TARGET_CONN, .relay = ADMIN_RELAY_OWNER,
+	  .help = "Send the LEN bytes that follow the line as a binary (or "
+	  "text) message, or as the next part of MessageLength" },
 };
 
 #define ADMIN_NCMDS	(sizeof(admin_cmds) / sizeof(admin_cmds[0]))
@@ -218,6 +231,22 @@ admin_cmd_relay(size_t i)
 	return i < ADMIN_NCMDS ? admin_cmds[i].relay : ADMIN_RELAY_SELF;
 }
 
+/* The argument that says how many bytes follow the line, or 0. */
+int
+admin_cmd_data_arg(size_t i)
+{
+	return i < ADMIN_NCMDS ? admin_cmds[i].data_arg : 0;
+}
+
+/* The length of the ConnectionId s starts with (digits, then a blank or the end), or 0. */
+size_t
+admin_connid_len(const char *s)
+{
+	size_t	n = strspn(s, "0123456789");
+
+	return n > 0 && (s[n] == '\0' || s[n] == ' ' || s[n] == '\t') ? n : 0;
+}
+
 /* Whether this request changes state: "config KEY" (no value) only reads. */
 bool
 admin_req_changes(const struct admin_req *r)
@@ -238,6 +267,9 @@ admin_req_relay(const struct admin_req *r)
 {
 	if (r->cmd < 0 || (size_t)r->cmd >= ADMIN_NCMDS)
 		return ADMIN_RELAY_SELF;
+	if (admin_cmds[r->cmd].target == ADMIN_TARGET_CONN_OPT &&
+	    r->argc > 0 && admin_connid_len(r->argv[0]) > 0)
+		return ADMIN_RELAY_OWNER;
 	if (admin_cmds[r->cmd].assign && !admin_req_changes(r))
 		return ADMIN_RELAY_SELF;
 	return admin_cmds[r->cmd].relay;

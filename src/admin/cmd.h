@@ -51,6 +51,7 @@ enum admin_cmd_id {
 	ADMIN_CMD_RELOAD,
 	ADMIN_CMD_SHUTDOWN,
 	ADMIN_CMD_WATCH,
+	ADMIN_CMD_SENDBYTES,
 	ADMIN_CMD_COUNT
 };
 
@@ -59,6 +60,9 @@ enum admin_target_kind {
 	ADMIN_TARGET_NONE,	/* the server */
 	ADMIN_TARGET_CONN,	/* the ConnectionId in argument 0 (else 126) */
 	ADMIN_TARGET_ROUTE,	/* argument 0 if it names a route, else "*" */
+	ADMIN_TARGET_CONN_OPT,	/* the ConnectionId argument 0 starts with
+				   (digits, then a blank or its end; else
+				   126), or none */
 };
 
 /* With workers: where the master sends a command, and how replies merge. */
@@ -90,6 +94,18 @@ bool			 admin_cmd_changes(size_t);
 int			 admin_cmd_log_args(size_t);
 enum admin_target_kind	 admin_cmd_target(size_t);
 enum admin_relay	 admin_cmd_relay(size_t);
+/*
+ * A command followed by raw data (sendbytes): the position (1-based) of
+ * the argument that says how many bytes follow the line; 0 for the others.
+ */
+int			 admin_cmd_data_arg(size_t);
+/*
+ * The length of the ConnectionId an argument starts with (decimal digits
+ * followed by a blank or its end), or 0 when it does not start with one.
+ */
+size_t			 admin_connid_len(const char *);
+/* Largest data a command may announce (the largest MaxMessageSize). */
+#define ADMIN_DATA_MAX		((uint64_t)1 << 40)
 
 /*
  * Finds a command by name or unambiguous prefix (any case; an exact name
@@ -126,7 +142,8 @@ int	admin_parse(const char *line, size_t len, struct admin_req *req,
  */
 bool			 admin_req_changes(const struct admin_req *);
 /* Where the master sends a parsed request: its command's relay, except
- * that a request that only reads a setting is the master's own. */
+ * that a request that only reads a setting is the master's own, and one
+ * that names a ConnectionId (ADMIN_TARGET_CONN_OPT) goes to its owner. */
 enum admin_relay	 admin_req_relay(const struct admin_req *);
 
 /*

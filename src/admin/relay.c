@@ -31,6 +31,10 @@
 #include "event/server.h"
 #include "event/workers.h"
 
+/* Raw data (sendbytes) queued on a channel before the master stops reading. */
+#define ADMIN_RELAY_DATA_MAX	(256 * 1024)
+#define ADMIN_RELAY_DATA_LOW	(64 * 1024)
+
 /* Master: an admin client's channel to one worker (a socket pair). */
 struct admin_chan {
 	struct admin_client	*cl;
@@ -68,6 +72,7 @@ static admin_after_fn *const admin_relay_after[ADMIN_CMD_COUNT] = {
 };
 
 static void	admin_chan_read_cb(struct bufferevent *, void *);
+static void	admin_chan_write_cb(struct bufferevent *, void *);
 static void	admin_chan_stream(struct admin_chan *, struct evbuffer *);
 static void	admin_chan_event_cb(struct bufferevent *, short, void *);
 
@@ -82,7 +87,8 @@ admin_owner(const char *id)
 		return 0;
 	errno = 0;
 	v = strtoull(id, &end, 10);
-	if (*end != '\0' || errno != 0)
+	/* "config ID KEY": the id is the first word. */
+	if ((*end != '\0' && *end != ' ' && *end != '\t') || errno != 0)
 		return 0;
 	return (int)(v % (unsigned long long)workers_count());
 }
@@ -116,8 +122,9 @@ admin_chan_get(struct admin_client *cl, int w, bool watching)
 	ch->watch = watching;
 	ch->bev = bufferevent_socket_new(admin.base, sv[0],
 	    BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(ch->bev, admin_chan_read_cb, NULL,
+	bufferevent_setcb(ch->bev, admin_chan_read_cb, admin_chan_write_cb,
 	    admin_chan_event_cb, ch);
+	bufferevent_setwatermark(ch->bev, EV_WRITE, ADMIN_RELAY_DATA_LOW, 0);
 	bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
 	cl->chan[w] = ch;
 	return ch;
@@ -360,7 +367,8 @@ admin_fwd_done(struct admin_client *cl)
 		    "ERR 503 no worker answered\n\n");
 		break;
 	}
-	if (after != NULL && admin_first_ok(f, n, &ok) != -1 && ok)
+	if (after != NULL && f->arg != NULL && admin_first_ok(f, n, &ok) != -1 &&
+	    ok)
 		after(f->arg);
 	admin_fwd_free(f);
 	cl->fwd = NULL;
@@ -449,6 +457,40 @@ admin_chan_read_cb(struct bufferevent *bev, void *arg)
 	admin_fwd_reply(cl, ch->w, in, (size_t)end.pos + 2, NULL);
 }
 
+/* A channel's output drained: raw data that waited for it goes on. */
+static void
+admin_chan_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct admin_chan	*ch = arg;
+
+	(void)bev;
+	if (ch->cl->data_left > 0)
+		event_active(ch->cl->kick, EV_TIMEOUT, 0);
+}
+
+/*
+ * Raw data after a command line (sendbytes): on to the worker the line
+ * went to, as it arrives, while its channel takes it (memory stays
+ * bounded by ADMIN_RELAY_DATA_MAX a client); a worker gone takes nothing
+ * more, and the data is dropped.
+ */
+static size_t
+admin_relay_data(struct admin_client *cl, const uint8_t *p, size_t len,
+    bool end)
+{
+	struct admin_chan	*ch;
+
+	(void)end;
+	if (cl->data_to < 0 || cl->chan == NULL ||
+	    (ch = cl->chan[cl->data_to]) == NULL)
+		return len;
+	if (evbuffer_get_length(bufferevent_get_output(ch->bev)) >
+	    ADMIN_RELAY_DATA_MAX)
+		return 0;
+	bufferevent_write(ch->bev, p, len);
+	return len;
+}
+
 /* A channel closed: its worker went away. */
 static void
 admin_chan_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -504,11 +546,14 @@ admin_relay_dispatch(struct admin_client *cl, const struct admin_req *r,
 	}
 	if (relay == ADMIN_RELAY_OWNER)
 		only = admin_owner(r->argv[0]);
+	/* Raw data after the line (sendbytes) follows it to its worker. */
+	cl->data_to = only;
 	f = xcalloc(1, sizeof(*f));
 	f->relay = relay;
 	f->cmd = r->cmd;
 	f->json = r->json;
-	if (admin_relay_after[r->cmd] != NULL)
+	/* A setting of one connection is no setting of the master's. */
+	if (admin_relay_after[r->cmd] != NULL && relay != ADMIN_RELAY_OWNER)
 		f->arg = xstrdup(r->argc > 0 ? r->tail[0] : "");
 	cl->fwd = f;
 	for (i = 0; i < n; i++) {
@@ -543,4 +588,5 @@ const struct admin_role admin_master_role = {
 	.memory = workers_mem,
 	.reopened = admin_relay_reopened,
 	.client_free = admin_relay_free,
+	.data = admin_relay_data,
 };

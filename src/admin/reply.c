@@ -182,3 +182,15 @@ admin_flush(struct admin_client *cl)
 		;
 }
 
+/* Removes spaces and tabs at both ends of s, in place. */
+char *
+admin_trim(char *s)
+{
+	size_t	 n;
+
+	s += strspn(s, " \t");
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	return s;
+}

@@ -117,11 +117,36 @@ admin_hook_disconnected(struct conn *c, int code, const char *by,
 	admin_wait_gone(c);
 }
 
-/* Conn hook: a pong; the one an admin ping waits for ends the wait. */
+/*
+ * Conn hook: the reference's Ping event, a ping or a pong from the client
+ * with its round trip; the pong an admin ping waits for ends the wait.
+ */
 static void
-admin_hook_pong(struct conn *c, const uint8_t *data, size_t len)
+admin_hook_ping(struct conn *c, const uint8_t *data, size_t len,
+    bool response, long long rtt_us)
 {
-	admin_wait_pong(c, data, len);
+	char	rtt[32] = "";
+
+	if (response && rtt_us >= 0)
+		snprintf(rtt, sizeof(rtt), " rtt=%lld.%03lldms", rtt_us / 1000,
+		    rtt_us % 1000);
+	else if (response)
+		snprintf(rtt, sizeof(rtt), " rtt=-");
+	admin_event("Ping %s response=%s len=%zu%s payload=\"%.*s\"",
+	    conn_id(c), response ? "true" : "false", len, rtt, (int)len,
+	    (const char *)data);
+	if (response)
+		admin_wait_pong(c, data, len);
+}
+
+/*
+ * Conn hook: the reference's ConnectionRequest with Accept false, a
+ * client refused before any HTTP.
+ */
+static void
+admin_hook_refused(const char *addr, int port, const char *why)
+{
+	admin_event("ConnectionRequest %s:%d refused %s", addr, port, why);
 }
 
 /* Conn hook: a protocol error or send timeout. */
@@ -135,8 +160,9 @@ static const struct conn_hooks admin_conn_hooks = {
 	.verdict = admin_hook_verdict,
 	.connected = admin_hook_connected,
 	.disconnected = admin_hook_disconnected,
-	.pong = admin_hook_pong,
+	.ping = admin_hook_ping,
 	.error = admin_hook_error,
+	.refused = admin_hook_refused,
 };
 
 /* Starts or stops sending log lines to watchers. */

@@ -25,6 +25,7 @@
 #include "event/conn.h"
 #include "base/log.h"
 #include "core/mux-proto.h"
+#include "core/ws-frame.h"
 #include "base/util.h"
 
 /*
@@ -90,6 +91,7 @@ static void	 mux_message(void *, enum ws_msg_type, const uint8_t *, size_t,
 		    bool, bool);
 static void	 mux_writable(void *);
 static void	 mux_ping(void *, const uint8_t *, size_t);
+static void	 mux_pong(void *, const uint8_t *, size_t);
 static void	 mux_close(void *);
 static int	 mux_connect(struct mux_chan *);
 static void	 mux_lost(struct mux_chan *, const char *);
@@ -108,6 +110,7 @@ const struct backend_ops backend_mux_ops = {
 	.message = mux_message,
 	.writable = mux_writable,
 	.ping = mux_ping,
+	.pong = mux_pong,
 	.close = mux_close,
 };
 
@@ -251,13 +254,16 @@ mux_open(struct conn *conn, const struct route *route, char **cause)
 	return s;
 }
 
-/* The code letter of a piece: T/B ends a message, t/b has more to come. */
+/*
+ * The code letter of a piece: T/B ends a message, t/b has more to come;
+ * U/V ends a line that LineMode cut at MaxLineLength (EOL false).
+ */
 static char
-mux_type_char(enum ws_msg_type type, bool last)
+mux_type_char(enum ws_msg_type type, bool last, bool cut)
 {
 	if (type == WS_MSG_BINARY)
-		return last ? 'B' : 'b';
-	return last ? 'T' : 't';
+		return cut ? 'V' : last ? 'B' : 'b';
+	return cut ? 'U' : last ? 'T' : 't';
 }
 
 /* DataIn: a piece of a client message. */
@@ -270,7 +276,7 @@ mux_message(void *b, enum ws_msg_type type, const uint8_t *data, size_t len,
 	if (s->ch == NULL || s->ch->bev == NULL)
 		return;
 	mux_put(s->ch, data, len, "data %s %c %zu\n", s->id,
-	    mux_type_char(type, last), len);
+	    mux_type_char(type, last, last && conn_line_cut(s->conn)), len);
 	if (!s->in_paused && evbuffer_get_length(bufferevent_get_output(
 	    s->ch->bev)) > MUX_OUT_HIGH) {
 		s->in_paused = true;
@@ -298,6 +304,15 @@ mux_ping(void *b, const uint8_t *data, size_t len)
 	struct mux_sess	*s = b;
 
 	mux_put(s->ch, data, len, "ping %s %zu\n", s->id, len);
+}
+
+/* Ping (Response true): a pong came from the client. */
+static void
+mux_pong(void *b, const uint8_t *data, size_t len)
+{
+	struct mux_sess	*s = b;
+
+	mux_put(s->ch, data, len, "pong %s %zu\n", s->id, len);
 }
 
 /* Disconnected: the WebSocket (or its request) is over; frees the instance. */
@@ -441,23 +456,6 @@ mux_find(struct mux_chan *ch, const char *id)
 	return NULL;
 }
 
-/* Parses a decimal number in [min, max]. Returns 0, or -1. */
-static int
-mux_number(const char *w, long long min, long long max, long long *out)
-{
-	char		*end;
-	long long	 v;
-
-	if (w == NULL || *w < '0' || *w > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(w, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /*
  * Sends one piece to a WebSocket, counting what goes to a full client
  * queue; a client more than MUX_OVER_CAP behind is closed with 1008 (its
@@ -488,19 +486,18 @@ mux_send(struct mux_sess *s, enum ws_msg_type type, const uint8_t *data,
 
 /*
  * Config: "KEY=VALUE" sets one of a WebSocket's settings, "KEY" asks for
- * it; a query is answered "config ID KEY=VALUE". An unknown key, a value
- * out of range or a read-only key given a value is answered
- * "error ID config WORD" instead: the backend's mistake about one
- * setting is no reason to drop every WebSocket of the channel.
+ * it (conn_setting_*: the settings "wsserverctl config ID" shows); a query
+ * is answered "config ID KEY=VALUE". An unknown key, a value out of range
+ * or a read-only key given a value is answered "error ID config WORD"
+ * instead: the backend's mistake about one setting is no reason to drop
+ * every WebSocket of the channel.
  */
 static void
 mux_config(struct mux_sess *s, const char *word)
 {
-	struct conn_info	 ci;
-	const char		*eq;
-	char			 key[32];
-	long long		 v;
-	size_t			 klen;
+	const char	*eq, *name;
+	char		 key[32], value[32], *cause = NULL;
+	size_t		 klen;
 
 	eq = strchr(word, '=');
 	klen = eq != NULL ? (size_t)(eq - word) : strlen(word);
@@ -509,28 +506,16 @@ mux_config(struct mux_sess *s, const char *word)
 	memcpy(key, word, klen);
 	key[klen] = '\0';
 	if (eq != NULL) {
-		if (strcmp(key, "Timeout") == 0 &&
-		    mux_number(eq + 1, 0, 86400, &v) == 0)
-			conn_set_timeout(s->conn, (int)v);
-		else if (strcmp(key, "LineMode") == 0 &&
-		    mux_number(eq + 1, 0, 1, &v) == 0)
-			conn_set_line_mode(s->conn, v == 1);
-		else
+		if (conn_setting_set(s->conn, key, eq + 1, &cause) != 0) {
+			free(cause);
 			goto error;
+		}
 		return;
 	}
-	conn_get_info(s->conn, &ci);
-	if (strcmp(key, "Timeout") == 0)
-		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
-		    ci.timeout);
-	else if (strcmp(key, "LineMode") == 0)
-		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
-		    ci.line_mode ? 1 : 0);
-	else if (strcmp(key, "ReadyToSend") == 0)
-		mux_put(s->ch, NULL, 0, "config %s %s=%d\n", s->id, key,
-		    ci.ready_to_send ? 1 : 0);
-	else
+	if ((name = conn_setting_get(s->conn, key, value,
+	    sizeof(value))) == NULL)
 		goto error;
+	mux_put(s->ch, NULL, 0, "config %s %s=%s\n", s->id, name, value);
 	return;
 error:
 	mux_put(s->ch, NULL, 0, "error %s config %s\n", s->id, word);
@@ -590,7 +575,12 @@ mux_command(struct mux_chan *ch, const struct mux_rec *rec,
 		if (len > 0)
 			memcpy(reason, data, len);
 		reason[len] = '\0';
-		if (s->accepted)
+		if (s->accepted && !ws_close_code_valid(rec->code)) {
+			/* The one rule (the core's): still closed, told why. */
+			mux_put(ch, NULL, 0, "error %s close %d\n", s->id,
+			    rec->code);
+			conn_close(s->conn, 0, reason);
+		} else if (s->accepted)
 			conn_close(s->conn, rec->code, reason);
 		else
 			(void)conn_decided(s->conn, 503, "closed by the backend",

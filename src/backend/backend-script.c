@@ -82,6 +82,8 @@ static void	*script_open(struct conn *, const struct route *, char **);
 static void	 script_message(void *, enum ws_msg_type, const uint8_t *,
 		    size_t, bool, bool);
 static void	 script_writable(void *);
+static void	 script_ping(void *, const uint8_t *, size_t);
+static void	 script_pong(void *, const uint8_t *, size_t);
 static void	 script_close(void *);
 static int	 script_live(void);
 static void	 script_kill_all(void);
@@ -128,6 +130,8 @@ const struct backend_ops backend_script_ops = {
 	.open = script_open,
 	.message = script_message,
 	.writable = script_writable,
+	.ping = script_ping,
+	.pong = script_pong,
 	.close = script_close,
 	.live = script_live,
 	.kill_all = script_kill_all,
@@ -559,6 +563,30 @@ script_message(void *b, enum ws_msg_type type, const uint8_t *data,
 	pump_message(&s->pump, s->in != NULL ? bufferevent_get_output(s->in) :
 	    NULL, type, data, len, last);
 	script_leave(s);
+}
+
+/* The reference's Ping event, on a framed handler's stdin. */
+static void
+script_ping_event(struct script *s, bool pong, const uint8_t *data,
+    size_t len)
+{
+	if (s->conn != NULL)
+		pump_ping_event(&s->pump, s->in != NULL ?
+		    bufferevent_get_output(s->in) : NULL, pong, data, len);
+}
+
+/* The client pinged (the daemon answered it). */
+static void
+script_ping(void *b, const uint8_t *data, size_t len)
+{
+	script_ping_event(b, false, data, len);
+}
+
+/* A pong came from the client. */
+static void
+script_pong(void *b, const uint8_t *data, size_t len)
+{
+	script_ping_event(b, true, data, len);
 }
 
 /* stdin drained to its low-water mark (or empty, while shutting down). */

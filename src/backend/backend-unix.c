@@ -54,6 +54,8 @@ static void	*ux_open(struct conn *, const struct route *, char **);
 static void	 ux_message(void *, enum ws_msg_type, const uint8_t *, size_t,
 		    bool, bool);
 static void	 ux_writable(void *);
+static void	 ux_ping(void *, const uint8_t *, size_t);
+static void	 ux_pong(void *, const uint8_t *, size_t);
 static void	 ux_close(void *);
 
 static void	 ux_pump_read(void *, bool);
@@ -74,6 +76,8 @@ const struct backend_ops backend_unix_ops = {
 	.open_early = true,
 	.open = ux_open,
 	.message = ux_message,
+	.ping = ux_ping,
+	.pong = ux_pong,
 	.writable = ux_writable,
 	.close = ux_close,
 };
@@ -243,6 +247,29 @@ ux_message(void *b, enum ws_msg_type type, const uint8_t *data, size_t len,
 	pump_message(&u->pump, bufferevent_get_output(u->bev), type, data, len,
 	    last);
 	ux_leave(u);
+}
+
+/* The reference's Ping event, for a framed socket. */
+static void
+ux_ping_event(struct ux *u, bool pong, const uint8_t *data, size_t len)
+{
+	if (u->conn != NULL && u->bev != NULL)
+		pump_ping_event(&u->pump, bufferevent_get_output(u->bev), pong,
+		    data, len);
+}
+
+/* The client pinged (the daemon answered it). */
+static void
+ux_ping(void *b, const uint8_t *data, size_t len)
+{
+	ux_ping_event(b, false, data, len);
+}
+
+/* A pong came from the client. */
+static void
+ux_pong(void *b, const uint8_t *data, size_t len)
+{
+	ux_ping_event(b, true, data, len);
 }
 
 /* The socket's send queue drained to its low-water mark (or empty). */

@@ -135,33 +135,6 @@ msgstream_lines(struct msgstream *m, struct evbuffer *in, bool eof,
 }
 
 /*
- * Length of the incomplete character that data[0..n) ends with, which a
- * validator has accepted so far (0 when it ends on a boundary).
- */
-static size_t
-msgstream_utf8_tail(const uint8_t *data, size_t n)
-{
-	size_t	i, need;
-	uint8_t	c;
-
-	for (i = 1; i <= 3 && i <= n; i++) {
-		c = data[n - i];
-		if ((c & 0xc0) == 0x80)
-			continue;
-		if (c >= 0xf0)
-			need = 4;
-		else if (c >= 0xe0)
-			need = 3;
-		else if (c >= 0xc0)
-			need = 2;
-		else
-			need = 1;
-		return need > i ? i : 0;
-	}
-	return 0;
-}
-
-/*
  * Binary, DataFormat text or auto: how much of data[0..n) goes out now
  * and as what. Returns the length (0: wait for more input), or -1 on an
  * error with *err set.
@@ -185,7 +158,7 @@ msgstream_binary_cut(const struct msgstream *m, const uint8_t *data,
 	}
 	if (ws_utf8_complete(&u))
 		return (ssize_t)n;
-	tail = msgstream_utf8_tail(data, n);
+	tail = ws_utf8_tail(data, n);
 	if (n > tail)
 		return (ssize_t)(n - tail);
 	/* Only a cut character is left: more input may complete it. */
@@ -439,6 +412,32 @@ msgstream_encode(enum msg_format format, struct evbuffer *out,
 		return 0;
 	}
 	return -1;
+}
+
+/* Appends the last piece of a line cut at MaxLineLength; see msgstream.h. */
+int
+msgstream_encode_cut(enum msg_format format, struct evbuffer *out,
+    enum ws_msg_type type, const uint8_t *data, size_t len)
+{
+	if (format != FORMAT_FRAMED)
+		return msgstream_encode(format, out, type, data, len, true);
+	evbuffer_add_printf(out, "%c %zu\n", type == WS_MSG_TEXT ? 'U' : 'V',
+	    len);
+	if (len > 0)
+		evbuffer_add(out, data, len);
+	return 0;
+}
+
+/* Appends a framed Ping event; see msgstream.h. */
+void
+msgstream_encode_ping(enum msg_format format, struct evbuffer *out,
+    bool pong, const uint8_t *data, size_t len)
+{
+	if (format != FORMAT_FRAMED)
+		return;
+	evbuffer_add_printf(out, "%c %zu\n", pong ? 'O' : 'I', len);
+	if (len > 0)
+		evbuffer_add(out, data, len);
 }
 
 /* Appends a framed close notice; see msgstream.h. */

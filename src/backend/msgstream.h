@@ -77,6 +77,23 @@ bool	msgstream_pending(const struct msgstream *);
 int	msgstream_encode(enum msg_format, struct evbuffer *out,
 	    enum ws_msg_type, const uint8_t *, size_t, bool last);
 
+/*
+ * The last piece of a line that LineMode cut at MaxLineLength (the
+ * reference's DataIn EOL false): framed writes "U len" (text) or "V len"
+ * (binary), the others as msgstream_encode with last set. Returns 0, or
+ * -1 as msgstream_encode.
+ */
+int	msgstream_encode_cut(enum msg_format, struct evbuffer *out,
+	    enum ws_msg_type, const uint8_t *, size_t);
+
+/*
+ * Framed only: appends "I len\n" (the client pinged; the daemon answered
+ * it) or, with pong, "O len\n" (a pong came from the client), and the
+ * payload: the reference's Ping event. Nothing in the other formats.
+ */
+void	msgstream_encode_ping(enum msg_format, struct evbuffer *out, bool pong,
+	    const uint8_t *, size_t);
+
 /* Framed only: appends "C code len\n" and the reason (nothing otherwise). */
 void	msgstream_encode_close(enum msg_format, struct evbuffer *out, int code,
 	    const char *reason, size_t len);

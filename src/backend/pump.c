@@ -61,11 +61,23 @@ pump_message(struct pump *p, struct evbuffer *to, enum ws_msg_type type,
 	}
 	if (to == NULL)
 		return;		/* the backend no longer reads */
-	(void)msgstream_encode(p->format, to, type, data, len, last);
+	if (last && conn_line_cut(p->conn))
+		(void)msgstream_encode_cut(p->format, to, type, data, len);
+	else
+		(void)msgstream_encode(p->format, to, type, data, len, last);
 	if (!p->in_paused && evbuffer_get_length(to) > PUMP_TO_HIGH) {
 		p->in_paused = true;
 		conn_pause_input(p->conn);
 	}
+}
+
+/* A ping or a pong from the client, for a framed backend. */
+void
+pump_ping_event(struct pump *p, struct evbuffer *to, bool pong,
+    const uint8_t *data, size_t len)
+{
+	if (p->conn != NULL && to != NULL)
+		msgstream_encode_ping(p->format, to, pong, data, len);
 }
 
 /* The backend's queue drained to len bytes. */

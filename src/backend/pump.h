@@ -60,12 +60,19 @@ void	pump_init(struct pump *, struct conn *, const struct route *,
 
 /*
  * A piece of a client message: encoded into to (the backend's queue;
- * NULL: it no longer reads, the piece is dropped). A binary message in
- * lines format ends the WebSocket (1003). The client is paused when to
- * holds more than PUMP_TO_HIGH.
+ * NULL: it no longer reads, the piece is dropped); the last piece of a
+ * line LineMode cut at MaxLineLength is marked so (framed U, V). A binary
+ * message in lines format ends the WebSocket (1003). The client is paused
+ * when to holds more than PUMP_TO_HIGH.
  */
 void	pump_message(struct pump *, struct evbuffer *to, enum ws_msg_type,
 	    const uint8_t *, size_t, bool last);
+/*
+ * The reference's Ping event, a ping (pong false) or a pong from the
+ * client: told to a framed backend (into to; NULL: dropped).
+ */
+void	pump_ping_event(struct pump *, struct evbuffer *to, bool pong,
+	    const uint8_t *, size_t);
 /*
  * to drained to len bytes: the client is resumed at PUMP_TO_LOW (0: the
  * backend's queue is gone; the client's input is dropped, not held).

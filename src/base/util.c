@@ -86,6 +86,16 @@ util_now_ms(void)
 	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Monotonic clock in microseconds (a ping's round trip). */
+unsigned long long
+util_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* evbuffer_new that never returns NULL. */
 struct evbuffer *
 xevbuffer_new(void)

@@ -15,7 +15,8 @@ int	 xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)))
 struct evbuffer;
 struct evbuffer	*xevbuffer_new(void);
 
-/* Monotonic clock in milliseconds. */
+/* Monotonic clock in milliseconds, and in microseconds. */
 unsigned long long	util_now_ms(void);
+unsigned long long	util_now_us(void);
 
 #endif

@@ -69,10 +69,15 @@ struct config_key {
 #define CFG(f)	offsetof(struct config, f)
 #define RT(f)	offsetof(struct route, f)
 
-/* A setting of the reference that a Linux daemon has no use for, and why. */
+/*
+ * A name of the reference that is no key of wsserverd.ini, and why: a
+ * setting a Linux daemon has no use for, or (elsewhere) a read-only or
+ * per-connection value that the admin socket shows or sets instead.
+ */
 struct config_linux_key {
 	const char	*name;
 	const char	*why;
+	bool		 elsewhere;
 };
 
 /* config-keys.c: the tables. */

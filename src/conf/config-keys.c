@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/util.h"
 #include "conf/config-keys.h"
 #include "conf/config-int.h"
 
@@ -172,8 +173,12 @@ const struct config_key config_keys[] = {
 	{ .name = "BindExclusively", .section = SECTION_SERVER,
 	  .type = TYPE_BOOL, .def = "True", .runtime = false,
 	  .offset = CFG(bind_exclusively),
-	  .help = "Refuse to share the port: without it the listening socket "
-	  "sets SO_REUSEPORT." },
+	  .help = "Refuse to share the port: a daemon started on a port "
+	  "another process listens on exits 1 (address already in use), with "
+	  "any number of Workers (whose own sockets share the port through "
+	  "SO_REUSEPORT; see Workers in wsserverd(8) for how others are kept "
+	  "out) and with socket activation. False sets SO_REUSEPORT, so that "
+	  "several daemons of the same user can share the port." },
 	{ .name = "ShutdownTimeout", .section = SECTION_SERVER,
 	  .type = TYPE_INT, .def = "10", .min = 0, .max = 3600,
 	  .unit = "seconds", .runtime = true, .offset = CFG(shutdown_timeout),
@@ -248,8 +253,11 @@ const struct config_key config_keys[] = {
 	  .type = TYPE_INT, .def = "0", .min = 0, .max = INT32_MAX,
 	  .unit = "bytes", .runtime = true, .offset = CFG(max_line_length),
 	  .help = "With LineMode on (wsserverctl linemode), a line that reaches "
-	  "this length is passed on without waiting for its end (EOL false); "
-	  "0: no limit." },
+	  "this length is passed on without waiting for its end: the "
+	  "reference's DataIn EOL false, which mux and framed backends see as "
+	  "U or V instead of T or B; 0: no limit. A connection may have its "
+	  "own (the reference's MaxLineLength[ConnectionId]: wsserverctl "
+	  "config ID MaxLineLength=N, or a mux backend's config)." },
 	{ .name = "EnablePermessageDeflate", .section = SECTION_WEBSOCKET,
 	  .type = TYPE_BOOL, .def = "True", .runtime = true,
 	  .offset = CFG(enable_permessage_deflate),
@@ -281,6 +289,47 @@ const struct config_key config_keys[] = {
 	  .runtime = true, .offset = CFG(deflate_no_context_takeover),
 	  .help = "Always agree server_no_context_takeover: each outgoing "
 	  "message is compressed on its own (worse ratio, same memory)." },
+	{ .name = "PingInterval", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "30", .min = 0, .max = 86400,
+	  .unit = "seconds", .runtime = true, .offset = CFG(ping_interval),
+	  .help = "A WebSocket that has received or sent nothing for this "
+	  "long gets a ping from the daemon, and another each interval while "
+	  "it stays quiet (checked once a second by one sweep over every "
+	  "connection). The ping is traffic from the server and its pong "
+	  "traffic from the client, which keeps the WebSocket through a proxy "
+	  "or NAT that cuts idle connections, and the pong shows that the "
+	  "client is still there (PingTimeout). The default, 30, is half the "
+	  "60 s idle timeout of nginx (proxy_read_timeout, which counts only "
+	  "what the server sends), AWS ALB and many NATs: a quiet WebSocket "
+	  "carries bytes both ways at least every 31 s, with room for a late "
+	  "sweep. 0 sends none. A route's PingInterval and a connection's own "
+	  "(wsserverctl config ID PingInterval=N) take precedence. The "
+	  "reference has none (its Ping method is wsserverctl ping; "
+	  "KeepAliveTime and KeepAliveInterval are TCP keep-alive, which a "
+	  "proxy in between does not see)." },
+	{ .name = "PingTimeout", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "30", .min = 0, .max = 86400,
+	  .unit = "seconds", .runtime = true, .offset = CFG(ping_timeout),
+	  .help = "A ping of the daemon's (PingInterval, wsserverctl ping or a "
+	  "backend's) that no pong answers within this long ends the "
+	  "WebSocket at once, without a closing handshake: the client is "
+	  "presumed gone, a close frame would wait behind the data it does "
+	  "not take, and no answer to it would come. It is logged as \"ID "
+	  "ping timeout: no pong within N s (PingTimeout)\" and recorded, for "
+	  "the log, the statistics, the backend and watch, as close code 1006 "
+	  "by=server, the code a client sees when a connection ends without a "
+	  "close frame. 0 waits for ever (pings still go out). A route's and "
+	  "a connection's own value take precedence. No counterpart in the "
+	  "reference." },
+	{ .name = "IdleTimeout", .section = SECTION_WEBSOCKET,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 86400,
+	  .unit = "seconds", .runtime = true, .offset = CFG(idle_timeout),
+	  .help = "A WebSocket on which no data message has passed either way "
+	  "for this long is closed with 1001 (going away) and the reason "
+	  "\"idle timeout\"; pings and pongs do not count. 0 never closes one "
+	  "for being idle. A route's and a connection's own value take "
+	  "precedence. No counterpart in the reference (its Timeout bounds a "
+	  "send that makes no progress, not silence)." },
 
 	/* [backend] */
 	{ .name = "KillTimeout", .section = SECTION_BACKEND, .type = TYPE_INT,
@@ -561,39 +610,101 @@ const struct config_key config_keys[] = {
 	  "output accepts; its output is CGI-style response headers (Status, "
 	  "Sec-WebSocket-Protocol, others); no answer within HandshakeTimeout "
 	  "is 503 (see HOOKS in wsserverd(8)). Empty: none." },
+	{ .name = "PingInterval", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "-1", .min = -1, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = RT(ping_interval),
+	  .help = "PingInterval for this route's WebSockets; -1 takes "
+	  "[websocket] PingInterval." },
+	{ .name = "PingTimeout", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "-1", .min = -1, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = RT(ping_timeout),
+	  .help = "PingTimeout for this route's WebSockets; -1 takes "
+	  "[websocket] PingTimeout." },
+	{ .name = "IdleTimeout", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "-1", .min = -1, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = RT(idle_timeout),
+	  .help = "IdleTimeout for this route's WebSockets; -1 takes "
+	  "[websocket] IdleTimeout." },
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 
-/* Settings of the reference that a Linux daemon has no use for. */
+/*
+ * Names of the reference that are no key here: settings a Linux daemon
+ * has no use for, then values the admin socket has instead. The one list
+ * the ini file's errors, the admin's config command and the man page use.
+ */
 const struct config_linux_key config_linux_keys[] = {
 	{ "UseBackgroundThread",
-	  "a .NET thread property; wsserverd runs one event loop" },
-	{ "GUIAvailable", "there is no GUI message loop; libevent runs events" },
+	  "a .NET thread property; wsserverd runs one event loop", false },
+	{ "GUIAvailable", "there is no GUI message loop; libevent runs "
+	  "events", false },
 	{ "CloseStreamAfterTransfer", "it is about .NET streams handed to "
 	  "SendFile or SetUploadStream; sendfile opens and closes its file "
-	  "itself" },
+	  "itself", false },
 	{ "CACertFilePaths",
-	  "for Mono on Unix only; OpenSSL finds its CA certificates itself" },
-	{ "UseInternalSecurityAPI", "TLS is always OpenSSL" },
-	{ "SSLProvider", "TLS is always OpenSSL" },
+	  "for Mono on Unix only; OpenSSL finds its CA certificates itself",
+	  false },
+	{ "UseInternalSecurityAPI", "TLS is always OpenSSL", false },
+	{ "SSLProvider", "TLS is always OpenSSL", false },
 	/* Reference TLS settings for client components, or not for OpenSSL. */
 	{ "SSLServerCACerts", "it checks a server's certificate; client "
-	  "certificates are checked against SSLClientCACerts" },
+	  "certificates are checked against SSLClientCACerts", false },
 	{ "SSLSecurityFlags", "it relaxes checks of a server's certificate, "
-	  "which a server does not make" },
+	  "which a server does not make", false },
 	{ "SSLIncludeCertChain", "it shapes a client's SSLServerAuthentication "
-	  "event" },
+	  "event", false },
 	{ "SSLCheckOCSP", "it checks a server's certificate; for client "
-	  "certificates use SSLCheckCRL" },
+	  "certificates use SSLCheckCRL", false },
 	{ "SSLCipherStrength", "not supported with OpenSSL; name the suites in "
-	  "SSLEnabledCipherSuites" },
+	  "SSLEnabledCipherSuites", false },
 	{ "TLS13KeyShareGroups", "a client's pregenerated key shares; a server "
-	  "answers them, see TLS13SupportedGroups" },
+	  "answers them, see TLS13SupportedGroups", false },
+	{ "LicenseInfo", "it describes the reference's licence; wsserverd "
+	  "needs none", false },
+	/* Read-only or per-connection values: the admin socket has them. */
+	{ "BuildInfo", "read-only: wsserverctl status shows it", true },
+	{ "Listening", "read-only: wsserverctl status shows it; start and stop "
+	  "change it", true },
+	{ "Connections", "wsserverctl connections lists them", true },
+	{ "MessageLength", "a setting of one connection: wsserverctl config ID "
+	  "MessageLength=N", true },
+	{ "SSLNegotiatedVersion", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedCipher", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedCipherSuite", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedCipherStrength", "read-only, per connection: "
+	  "wsserverctl connection ID shows it", true },
+	{ "SSLNegotiatedKeyExchange", "read-only, per connection: wsserverctl "
+	  "connection ID shows it", true },
+	{ "SSLNegotiatedKeyExchangeStrength", "read-only, per connection: "
+	  "wsserverctl connection ID shows it", true },
 };
 
 const size_t config_nlinux = sizeof(config_linux_keys) /
     sizeof(config_linux_keys[0]);
+
+/* Why a name of the reference is no key here (malloc'd), or NULL; see config-keys.h. */
+char *
+config_unmapped(const char *name)
+{
+	const struct config_linux_key	*u;
+	char				*s;
+	size_t				 i;
+
+	for (i = 0; i < config_nlinux; i++) {
+		u = &config_linux_keys[i];
+		if (strcasecmp(name, u->name) != 0)
+			continue;
+		xasprintf(&s, "%s: %s (%s)", u->name, u->elsewhere ?
+		    "is not a setting here" : "has no meaning on Linux",
+		    u->why);
+		return s;
+	}
+	return NULL;
+}
 
 /* Finds key name in section, ignoring case; returns its index or -1. */
 int
@@ -711,6 +822,24 @@ config_man_type(const struct config_key *k)
 	abort();
 }
 
+/* One list of the reference's names that are no key here, for the man page. */
+static void
+config_write_unmapped(FILE *f, bool elsewhere, const char *title,
+    const char *intro)
+{
+	size_t	i;
+
+	fprintf(f, ".SS %s\n%s\n", title, intro);
+	for (i = 0; i < config_nlinux; i++) {
+		if (config_linux_keys[i].elsewhere != elsewhere)
+			continue;
+		fprintf(f, ".TP\n.B %s\n%c", config_linux_keys[i].name,
+		    toupper((unsigned char)config_linux_keys[i].why[0]));
+		config_man_text(f, config_linux_keys[i].why + 1);
+		fputs(".\n", f);
+	}
+}
+
 /* The KEYS section of wsserverd.ini(5), from the table. */
 void
 config_write_man(FILE *f)
@@ -758,13 +887,12 @@ config_write_man(FILE *f)
 			    f);
 		}
 	}
-	fputs(".SS Settings with no meaning on Linux\n", f);
-	fputs("These settings of the reference are recognised in any section "
-	    "and rejected with an error that says why:\n", f);
-	for (i = 0; i < config_nlinux; i++) {
-		fprintf(f, ".TP\n.B %s\n%c", config_linux_keys[i].name,
-		    toupper((unsigned char)config_linux_keys[i].why[0]));
-		config_man_text(f, config_linux_keys[i].why + 1);
-		fputs(".\n", f);
-	}
+	config_write_unmapped(f, false, "Settings with no meaning on Linux",
+	    "These settings of the reference are recognised in any section "
+	    "and rejected with an error that says why; the admin socket's "
+	    "config command answers them with the same error (404):");
+	config_write_unmapped(f, true, "Reference values that are no setting "
+	    "here", "These names of the reference are values the admin socket "
+	    "shows or sets; in a file, and in the config command without a "
+	    "ConnectionId, they are rejected with an error that says where:");
 }

@@ -23,6 +23,15 @@ const char	*config_key_name(size_t i);
 const char	*config_key_section(size_t i);
 bool		 config_key_runtime(size_t i);
 
+/*
+ * A name of the reference that is no key here (SSLCheckOCSP, LicenseInfo,
+ * BuildInfo...): the one message that says why, for the ini file and the
+ * admin socket's config command alike ("NAME: has no meaning on Linux
+ * (...)" or "NAME: is not a setting here (...)"), malloc'd; NULL for any
+ * other name.
+ */
+char		*config_unmapped(const char *name);
+
 /* Writes the key reference of wsserverd.ini(5) as roff, from the key table. */
 void		 config_write_man(FILE *);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf/config-int.h"
+#include "conf/config-keys.h"
 #include "base/util.h"
 
 /* Errors kept per load; the rest are counted, not stored. */
@@ -344,13 +345,10 @@ config_handler(void *arg, const char *section, const char *name,
 	(void)section;
 	if (p->where == WHERE_BAD)
 		return 1;
-	for (i = 0; i < config_nlinux; i++) {
-		if (strcasecmp(name, config_linux_keys[i].name) == 0) {
-			config_error(p, p->lineno, "%s: has no meaning on "
-			    "Linux (%s)", config_linux_keys[i].name,
-			    config_linux_keys[i].why);
-			return 1;
-		}
+	if ((cause = config_unmapped(name)) != NULL) {
+		config_error(p, p->lineno, "%s", cause);
+		free(cause);
+		return 1;
 	}
 	if (p->where == WHERE_NONE) {
 		config_error(p, p->lineno, "%s: key outside any section", name);

@@ -56,6 +56,9 @@ struct route {
 	char		*open_hook;	/* OpenRequestHook ("" = none) */
 	char		*dir;		/* dir: the directory's real path */
 	bool		 mux;		/* unix: ... mux: one shared socket */
+	int		 ping_interval;	/* PingInterval, s (-1: the global) */
+	int		 ping_timeout;	/* PingTimeout, s (-1: the global) */
+	int		 idle_timeout;	/* IdleTimeout, s (-1: the global) */
 };
 
 struct config {
@@ -106,6 +109,9 @@ struct config {
 	int		 deflate_max_window_bits; /* PermessageDeflateMaxWindowBits */
 	int		 deflate_min_size;	/* PermessageDeflateMinSize */
 	bool		 deflate_no_context_takeover; /* ...NoContextTakeover */
+	int		 ping_interval;		/* PingInterval, s (0 = off) */
+	int		 ping_timeout;		/* PingTimeout, s (0 = none) */
+	int		 idle_timeout;		/* IdleTimeout, s (0 = off) */
 
 	/* [admin] */
 	char		*admin_socket;		/* Socket ("" = off) */

@@ -246,6 +246,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 	const struct config_key	*k;
 
 	if ((k = config_global_key(key)) == NULL) {
+		if (cause != NULL && (*cause = config_unmapped(key)) != NULL)
+			return WSD_ERR_NOKEY;
 		config_cause(cause, "unknown key " CONFIG_QUOTE, key);
 		return WSD_ERR_NOKEY;
 	}

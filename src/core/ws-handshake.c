@@ -24,20 +24,55 @@ struct handshake_lines {
 	size_t		 pos;
 };
 
+/*
+ * The reason phrase of every 4xx and 5xx status in IANA's HTTP Status
+ * Code Registry (RFC 9110 and the RFCs it names), so that whatever a hook
+ * or a backend refuses with reads right: an OpenRequestHook's "Status:
+ * 401" goes out as "401 Unauthorized". An unregistered status is "Error".
+ */
 static const struct {
 	int		 status;
 	const char	*reason;
 } handshake_reasons[] = {
 	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 402, "Payment Required" },
 	{ 403, "Forbidden" },
 	{ 404, "Not Found" },
 	{ 405, "Method Not Allowed" },
+	{ 406, "Not Acceptable" },
+	{ 407, "Proxy Authentication Required" },
+	{ 408, "Request Timeout" },
+	{ 409, "Conflict" },
+	{ 410, "Gone" },
+	{ 411, "Length Required" },
+	{ 412, "Precondition Failed" },
+	{ 413, "Content Too Large" },
+	{ 414, "URI Too Long" },
+	{ 415, "Unsupported Media Type" },
+	{ 416, "Range Not Satisfiable" },
+	{ 417, "Expectation Failed" },
+	{ 421, "Misdirected Request" },
+	{ 422, "Unprocessable Content" },
+	{ 423, "Locked" },
+	{ 424, "Failed Dependency" },
+	{ 425, "Too Early" },
 	{ 426, "Upgrade Required" },
+	{ 428, "Precondition Required" },
 	{ 429, "Too Many Requests" },
 	{ 431, "Request Header Fields Too Large" },
+	{ 451, "Unavailable For Legal Reasons" },
 	{ 500, "Internal Server Error" },
+	{ 501, "Not Implemented" },
+	{ 502, "Bad Gateway" },
 	{ 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" },
 	{ 505, "HTTP Version Not Supported" },
+	{ 506, "Variant Also Negotiates" },
+	{ 507, "Insufficient Storage" },
+	{ 508, "Loop Detected" },
+	{ 510, "Not Extended" },
+	{ 511, "Network Authentication Required" },
 };
 
 /* Schemes whose absolute-form request-target we accept (RFC 7230 5.3.2). */

@@ -87,7 +87,10 @@ size_t	ws_handshake_response(char *out, size_t outlen, const char *key,
 size_t	ws_handshake_error(char *out, size_t outlen, int status,
 	    const char *body);
 
-/* Returns the reason phrase of an HTTP status ("Bad Request"...). */
+/*
+ * Returns the reason phrase of an HTTP status ("Bad Request"...): every
+ * 4xx and 5xx status IANA registers, "Error" for any other.
+ */
 const char	*ws_http_reason(int status);
 
 #endif

@@ -768,10 +768,10 @@ ws_session_pong(struct ws_session *s, const void *data, size_t len)
 
 /*
  * Starts the closing handshake. A code the peer would have to reject
- * (outside 1000-4999, or one reserved for local use) is refused with -1
- * rather than sent. The reason is cut on a code point boundary so that
- * the peer does not fail us with 1007; if it is not UTF-8 at all it is
- * left out.
+ * (ws_close_code_valid: the one rule, RFC 6455 7.4 and IANA's registry)
+ * is refused with -1 rather than sent. The reason is cut on a code point
+ * boundary so that the peer does not fail us with 1007; if it is not
+ * UTF-8 at all it is left out.
  */
 int
 ws_session_close(struct ws_session *s, int code, const char *reason)
@@ -780,8 +780,7 @@ ws_session_close(struct ws_session *s, int code, const char *reason)
 
 	if (s->state != WS_STATE_OPEN)
 		return -1;
-	if (code != 0 && (code < 1000 || code > 4999 || code == 1004 ||
-	    code == 1005 || code == 1006 || code == 1015))
+	if (code != 0 && !ws_close_code_valid(code))
 		return -1;
 	if (code != 0 && reason != NULL) {
 		n = strlen(reason);

@@ -129,9 +129,11 @@ int	ws_session_ping(struct ws_session *, const void *data, size_t len);
 int	ws_session_pong(struct ws_session *, const void *data, size_t len);
 
 /*
- * Starts the closing handshake with code (1000-4999, or 0 for a close frame
- * without a code) and an optional UTF-8 reason (cut to fit 123 bytes on a
- * code point boundary). Returns 0, or -1 when already closing or closed.
+ * Starts the closing handshake with code (one ws_close_code_valid accepts:
+ * 1000-1003, 1007-1014 or 3000-4999; or 0 for a close frame without a
+ * code) and an optional UTF-8 reason (cut to fit 123 bytes on a code point
+ * boundary). Returns 0, or -1 when already closing or closed, or for any
+ * other code.
  * State becomes WS_STATE_CLOSING; the closed callback runs when the peer
  * answers.
  */

@@ -152,3 +152,27 @@ ws_utf8_valid(const uint8_t *buf, size_t len)
 		return 0;
 	return ws_utf8_complete(&u);
 }
+
+/* Length of the incomplete character data[0..n) ends with; see ws-utf8.h. */
+size_t
+ws_utf8_tail(const uint8_t *data, size_t n)
+{
+	size_t	i, need;
+	uint8_t	c;
+
+	for (i = 1; i <= 3 && i <= n; i++) {
+		c = data[n - i];
+		if ((c & 0xc0) == 0x80)
+			continue;
+		if (c >= 0xf0)
+			need = 4;
+		else if (c >= 0xe0)
+			need = 3;
+		else if (c >= 0xc0)
+			need = 2;
+		else
+			need = 1;
+		return need > i ? i : 0;
+	}
+	return 0;
+}

@@ -32,4 +32,11 @@ int	ws_utf8_complete(const struct ws_utf8 *);
 /* Convenience: returns 1 when buf[0..len) is complete valid UTF-8, else 0. */
 int	ws_utf8_valid(const uint8_t *, size_t);
 
+/*
+ * Length of the incomplete character that data[0..n) ends with, which a
+ * validator has accepted so far (0 when it ends on a boundary): what a
+ * writer holds back until the rest of it comes.
+ */
+size_t	ws_utf8_tail(const uint8_t *data, size_t n);
+
 #endif

@@ -24,6 +24,15 @@ acl_ntop(const struct sockaddr *sa, char *buf, size_t len)
 		    buf, len);
 }
 
+/* The port of an AF_INET/AF_INET6 sockaddr. */
+int
+acl_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)sa)->sin_port);
+}
+
 /* Returns true when addr lies in the CIDR block spec ("10.0.0.0/8", "fd00::/8"). */
 static bool
 acl_cidr_match(const char *spec, const struct sockaddr *sa)

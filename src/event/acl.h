@@ -22,5 +22,7 @@ bool	acl_allows(const char *allowed, const char *blocked,
 
 /* Formats the numeric address (no port) of an AF_INET/AF_INET6 sockaddr. */
 void	acl_ntop(const struct sockaddr *, char *buf, size_t len);
+/* The port of an AF_INET/AF_INET6 sockaddr. */
+int	acl_port(const struct sockaddr *);
 
 #endif

@@ -63,6 +63,8 @@ struct backend_ops {
 	void	 (*writable)(void *b);
 	/* The client sent a ping (already answered); optional. */
 	void	 (*ping)(void *b, const uint8_t *data, size_t len);
+	/* A pong came from the client (any: ours, the backend's); optional. */
+	void	 (*pong)(void *b, const uint8_t *data, size_t len);
 	/*
 	 * The WebSocket is over (client close, failure, server shutdown).
 	 * A script gets stdin EOF, then SIGTERM, then SIGKILL after the grace

@@ -30,6 +30,7 @@ conn_queue(struct conn *c, enum ws_msg_type type, const void *data,
 {
 	if (ws_session_send(c->ws, type, data, len, first, last) == -1)
 		return -1;
+	c->out_s = conn_clock;
 	if (last) {
 		c->msgs_out++;
 		runtime_stats()->msgs_out++;
@@ -186,7 +187,8 @@ conn_flush_held(struct conn *c)
 void
 conn_output_resume(struct conn *c)
 {
-	if (conn_file_get(c) != NULL || c->state == CONN_DRAINING)
+	if (conn_file_get(c) != NULL || c->state == CONN_DRAINING ||
+	    (c->x != NULL && c->x->admin_open))
 		return;
 	conn_flush_held(c);
 	if (!c->paused_output || conn_out_len(c) > CONN_OUT_LOW)

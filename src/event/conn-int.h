@@ -92,6 +92,18 @@ struct conn_file {
 	void		*arg;
 };
 
+/*
+ * Settings a connection may have of its own (config ID, a mux backend's
+ * config), over its route's and the global ones: bits of own_set.
+ */
+enum conn_own {
+	CONN_OWN_PING_INTERVAL,
+	CONN_OWN_PING_TIMEOUT,
+	CONN_OWN_IDLE_TIMEOUT,
+	CONN_OWN_MAX_LINE,
+	CONN_OWN_COUNT
+};
+
 /* What few connections use: made on first use, kept to the end. */
 struct conn_extra {
 	char			*subprotocol;
@@ -100,6 +112,16 @@ struct conn_extra {
 	struct conn_file	*file;		/* admin sendfile in progress */
 	struct evbuffer		*held;		/* backend pieces waiting for it */
 	unsigned long long	 hup_at;	/* hang-up seen behind unread data */
+	int32_t			 own[CONN_OWN_COUNT];
+	uint8_t			 own_set;	/* 1 << enum conn_own */
+	/*
+	 * A message from the admin socket in parts (MessageLength,
+	 * sendbytes): bytes of it still to come, whether its first part is
+	 * out (the backend's output is held meanwhile), its type.
+	 */
+	bool			 admin_open;
+	enum ws_msg_type	 admin_type;
+	uint64_t		 admin_left;
 };
 
 /* Why the connection ends (conn_set_close), with its log-safe reason. */
@@ -147,6 +169,14 @@ struct conn {
 
 	unsigned long long	 t_start;
 	uint64_t		 msgs_in, msgs_out, bytes_in, bytes_out;
+	/*
+	 * Liveness (conn-live.c): conn_clock when a piece of a data message
+	 * last came from the client and last went to it (a store per piece:
+	 * nothing more on the hot path; pings and pongs do not count), and
+	 * when our last ping went (util_now_us).
+	 */
+	uint32_t		 in_s, out_s;
+	unsigned long long	 ping_us;
 	size_t			 mem;		/* counted in conn-mem.c */
 	int			 fd;
 	int			 timeout;	/* send timeout, s (Timeout field) */
@@ -178,10 +208,25 @@ struct conn {
 	bool			 line_open:1;	/* a line is half passed on */
 	bool			 announced:1;	/* open hooks and counters done */
 	bool			 backend_msg_open:1;	/* a backend message is half sent */
+	bool			 timeout_set:1;	/* Timeout set (admin, backend) */
+	bool			 ping_out:1;	/* a ping of ours awaits its pong */
+	bool			 line_cut:1;	/* LineMode: this line hit MaxLineLength */
 	char			 id[21];	/* a uint64_t in decimal */
 	/* Remote, then local address; INET6_ADDRSTRLEN each with PROXY. */
 	char			 raddr[];
 };
+
+/*
+ * A setting in force for c: its own (conn_extra.own), else its route's
+ * (route >= 0), else the global one.
+ */
+static inline int
+conn_own(const struct conn *c, enum conn_own which, int route, int global)
+{
+	if (c->x != NULL && (c->x->own_set & (1u << which)))
+		return c->x->own[which];
+	return route >= 0 ? route : global;
+}
 
 /* The connection's rarely used parts, made on first use. */
 static inline struct conn_extra *
@@ -197,27 +242,43 @@ conn_extra(struct conn *c)
 /* Every connection, oldest first (the registry). */
 TAILQ_HEAD(conn_list, conn);
 extern struct conn_list	conns;
+/*
+ * A coarse monotonic clock in seconds (util_now_ms() / 1000), set at each
+ * accept and each liveness sweep: what the hot path stamps connections
+ * with, without reading a clock.
+ */
+extern uint32_t		conn_clock;
 /* A frame of ours on the stack: c is not freed before conn_leave. */
 void	 conn_enter(struct conn *);
 /* Leaves a frame; frees c if it died meanwhile (c may be gone after). */
 void	 conn_leave(struct conn *);
+/*
+ * Ends c without a closing handshake, now or once its frames are left:
+ * recorded (log, stats, the backend) as code by who with reason; reset:
+ * with a TCP reset instead of a FIN.
+ */
+void	 conn_drop(struct conn *, int code, const char *by, const char *reason,
+	    bool reset);
 
 /* ------------------------------------------------------------ conn-mem.c */
 
 /* What conn-mem.c asks of the connections above it. */
 struct conn_mem_handlers {
-	/* Over MaxMemory and no progress: end the biggest holder. */
-	void	(*evict)(void);
-	/* Back under three quarters of it: read and refill everywhere. */
-	void	(*resume)(void);
+	/*
+	 * Over MaxMemory and no progress: end the biggest holder, with a
+	 * close frame (conn_close) or at once (conn_drop).
+	 */
+	void	(*close)(struct conn *, int code, const char *reason);
+	void	(*drop)(struct conn *, int code, const char *by,
+		    const char *reason, bool reset);
+	/* Back under three quarters of it: c reads and refills again. */
+	void	(*resume)(struct conn *);
 };
 void	 conn_mem_set_handlers(const struct conn_mem_handlers *);
 /* Recounts what c holds queued (input, output, held, assembling). */
 void	 conn_account(struct conn *);
 /* c is gone: its bytes leave the count. */
 void	 conn_mem_forget(struct conn *);
-/* conn-ctl.c: drops conn_request's cached parse of a connection freed. */
-void	 conn_request_forget(const struct conn *);
 /* Over MaxMemory now (new connections refused, reading paused). */
 bool	 conn_mem_is_over(void);
 /* Bytes queued over all connections (the registry's conn_memory). */

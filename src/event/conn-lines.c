@@ -9,17 +9,21 @@
  * LineMode (ChangeLineMode): the backend gets one message per line instead
  * of one per WebSocket message. A line ends at "\n" (a "\r" right before
  * it in the same piece is dropped too), when it reaches MaxLineLength
- * (EOL false; text is cut on a code point boundary), or at the end of the
- * message (EOM). Lines are passed on in pieces as they arrive: nothing is
- * buffered.
+ * (the connection's own, else the global one; EOL false, which the
+ * backend learns from conn_line_cut while its message op runs; text is
+ * cut on a code point boundary), or at the end of the message (EOM).
+ * Lines are passed on in pieces as they arrive: nothing is buffered.
  */
 void
 conn_lines(struct conn *c, enum ws_msg_type type, const uint8_t *data,
     size_t len, bool first, bool last)
 {
 	const uint8_t	*p = data, *end = data + len, *nl;
-	size_t		 max = (size_t)c->cfg->max_line_length, n, take;
+	size_t		 max, n, take;
 
+	/* The connection's own MaxLineLength (config ID), else the global. */
+	max = (size_t)conn_own(c, CONN_OWN_MAX_LINE, -1,
+	    c->cfg->max_line_length);
 	if (first) {
 		c->line_open = false;
 		c->line_len = 0;
@@ -35,8 +39,11 @@ conn_lines(struct conn *c, enum ws_msg_type type, const uint8_t *data,
 				take--;
 			if (take == 0 && c->line_len == 0)
 				take = n;	/* one code point longer than max */
+			/* EOL false: the backend may ask (conn_line_cut). */
+			c->line_cut = true;
 			c->bops->message(c->b, type, p, take, !c->line_open,
 			    true);
+			c->line_cut = false;
 			c->line_open = false;
 			c->line_len = 0;
 			p += take;

@@ -36,12 +36,49 @@ conn_mem_set_handlers(const struct conn_mem_handlers *h)
 static void
 conn_mem_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
-	conn_mem_up->resume();
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->dead && c->state == CONN_OPEN)
+			conn_mem_up->resume(c);
+	}
+}
+
+/*
+ * Over MaxMemory with no progress: ends the connection that holds the
+ * most. One that reads its output gets a close frame (1013); one that does
+ * not (its output is what holds the memory, and a close frame would wait
+ * behind it) is reset.
+ */
+static void
+conn_mem_evict(void)
+{
+	struct conn	*c, *big = NULL;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (!c->dead && (big == NULL || c->mem > big->mem))
+			big = c;
+	}
+	if (big == NULL || big->mem == 0)
+		return;
+	if (big->state == CONN_OPEN &&
+	    conn_out_len(big) < CONN_OUT_LOW) {
+		log_warn("%s closed (1013): it holds %zu of the %zu bytes "
+		    "queued, over MaxMemory", big->id, big->mem, conn_mem);
+		conn_mem_up->close(big, 1013, "server memory limit reached");
+	} else {
+		log_warn("%s reset: it holds %zu of the %zu bytes "
+		    "queued, over MaxMemory, and does not read", big->id,
+		    big->mem, conn_mem);
+		conn_mem_up->drop(big, 1013, "server", "server memory limit "
+		    "reached", true);
+	}
 }
 
 /*
  * While over MaxMemory and no queue shrank by a sixteenth in the last half
- * second: the connections end the biggest holder (conn.c).
+ * second: the biggest holder is ended.
  */
 static void
 conn_mem_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -55,7 +92,7 @@ conn_mem_timer_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(conn_mem_timer, &tv);
 		return;
 	}
-	conn_mem_up->evict();
+	conn_mem_evict();
 	conn_mem_last = conn_mem;
 	if (conn_mem_over)
 		evtimer_add(conn_mem_timer, &tv);

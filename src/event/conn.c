@@ -31,11 +31,20 @@
 #include "event/workers-shm.h"
 
 struct conn_list conns = TAILQ_HEAD_INITIALIZER(conns);
+uint32_t conn_clock;
 static unsigned int nconns;
 static const struct conn_hooks *conn_hooks;
+/*
+ * An open connection keeps its upgrade request as the bytes it came in
+ * (fewer than the parsed form); conn_request parses them again when asked,
+ * into this one cache, for the connection conn_req_of.
+ */
+static struct ws_request conn_req_cache;
+static const struct conn *conn_req_of;
 static bool conn_handlers_set;
 
 static void	conn_free(struct conn *);
+static void	conn_request_forget(const struct conn *);
 static void	conn_drain(struct conn *);
 static void	conn_process(struct conn *);
 static void	conn_writable(struct conn *);
@@ -91,6 +100,19 @@ conn_kill(struct conn *c)
 		conn_free(c);
 }
 
+/* Ends c without a closing handshake; see conn-int.h. */
+void
+conn_drop(struct conn *c, int code, const char *by, const char *reason,
+    bool reset)
+{
+	struct linger	lg = { 1, 0 };
+
+	conn_set_close(c, code, by, reason, strlen(reason));
+	if (reset && c->fd >= 0)
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_kill(c);
+}
+
 /* Stops a running OpenRequestHook: nobody waits for it any more. */
 static void
 conn_hook_cancel(struct conn *c)
@@ -133,6 +155,7 @@ conn_ws_message(void *arg, enum ws_msg_type type, const uint8_t *data,
 {
 	struct conn	*c = arg;
 
+	c->in_s = conn_clock;
 	if (last) {
 		c->msgs_in++;
 		runtime_stats()->msgs_in++;
@@ -152,17 +175,27 @@ conn_ws_ping(void *arg, const uint8_t *data, size_t len)
 	log_debug("%s ping (%zu bytes)", c->id, len);
 	if (c->b != NULL && c->bops->ping != NULL)
 		c->bops->ping(c->b, data, len);
+	if (conn_hooks != NULL && conn_hooks->ping != NULL)
+		conn_hooks->ping(c, data, len, false, -1);
 }
 
-/* Session callback: a pong arrived. */
+/*
+ * Session callback: a pong arrived; the round trip is that of our last
+ * ping (-1 when none was waiting: an unsolicited pong).
+ */
 static void
 conn_ws_pong(void *arg, const uint8_t *data, size_t len)
 {
 	struct conn	*c = arg;
+	long long	 rtt = c->ping_out ? (long long)(util_now_us() -
+			    c->ping_us) : -1;
 
+	c->ping_out = false;
 	log_debug("%s pong (%zu bytes)", c->id, len);
-	if (conn_hooks != NULL && conn_hooks->pong != NULL)
-		conn_hooks->pong(c, data, len);
+	if (c->b != NULL && c->bops->pong != NULL)
+		c->bops->pong(c->b, data, len);
+	if (conn_hooks != NULL && conn_hooks->ping != NULL)
+		conn_hooks->ping(c, data, len, true, rtt);
 }
 
 /* Session callback: the closing handshake is over or the connection failed. */
@@ -243,6 +276,7 @@ static void
 conn_proxy_refuse(struct conn *c, const char *cause)
 {
 	log_info("%s refused %s:%d: %s", c->id, c->raddr, c->rport, cause);
+	conn_refused(c->raddr, c->rport, cause);
 	runtime_stats()->rejected_handshake++;
 	conn_set_close(c, 0, "proxy", NULL, 0);
 	conn_drain(c);
@@ -303,6 +337,7 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len)
 	c->state = CONN_OPEN;
 	c->opened = true;
 	c->open_ms = (uint32_t)(util_now_ms() - c->t_start);
+	c->in_s = c->out_s = conn_clock;
 	runtime_stats()->opened++;
 	conn_set_read_high(c, CONN_READ_HIGH);
 	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
@@ -678,6 +713,8 @@ conn_feed_direct(struct conn *c, uint8_t *buf, size_t n)
 static void
 conn_writable(struct conn *c)
 {
+	bool	owned;
+
 	if (c->state == CONN_DRAINING) {
 		/* All sent: FIN, then wait a little for the client's. */
 		if (conn_out_len(c) == 0 && !c->half_closed)
@@ -688,10 +725,11 @@ conn_writable(struct conn *c)
 		return;
 	conn_enter(c);
 	conn_file_pump(c);
-	if (conn_file_get(c) == NULL)
+	owned = conn_file_get(c) != NULL || (c->x != NULL && c->x->admin_open);
+	if (!owned)
 		conn_flush_held(c);
-	/* Still sending a file, or the queue filled up again: wait. */
-	if (conn_file_get(c) == NULL && !c->dead &&
+	/* Still sending a file or the admin's message, or full again: wait. */
+	if (!owned && !c->dead &&
 	    conn_out_len(c) <= CONN_OUT_HIGH) {
 		c->paused_output = false;
 		if (c->b != NULL && c->bops->writable != NULL)
@@ -764,8 +802,9 @@ conn_io_event(struct conn *c, short what, int err, const char *why)
 		conn_set_close(c, 0, "tls", s, strlen(s));
 	}
 	else if (what & BEV_EVENT_TIMEOUT) {
-		log_info("%s send timeout (DefaultTimeout %d s)", c->id,
-		    c->cfg->default_timeout);
+		/* The connection's own value, and where it came from. */
+		log_info("%s send timeout (%s %d s)", c->id, c->timeout_set ?
+		    "Timeout" : "DefaultTimeout", c->timeout);
 		/*
 		 * 1008: the client broke the server's policy by not taking
 		 * its data. A close frame could not reach it through the
@@ -787,62 +826,17 @@ conn_io_event(struct conn *c, short what, int err, const char *why)
 	conn_kill(c);
 }
 
-/*
- * Over MaxMemory with no progress: ends the connection that holds the
- * most. One that reads its output gets a close frame (1013); one that does
- * not (its output is what holds the memory, and a close frame would wait
- * behind it) is reset.
- */
+/* Back under MaxMemory: c reads again, its backend refills. */
 static void
-conn_mem_evict(void)
+conn_mem_resume(struct conn *c)
 {
-	struct conn	*c, *big = NULL;
-	struct linger	 lg = { 1, 0 };
-
-	TAILQ_FOREACH(c, &conns, entry) {
-		if (!c->dead && (big == NULL || c->mem > big->mem))
-			big = c;
-	}
-	if (big == NULL || big->mem == 0)
-		return;
-	if (big->state == CONN_OPEN &&
-	    conn_out_len(big) < CONN_OUT_LOW) {
-		log_warn("%s closed (1013): it holds %zu of the %zu bytes "
-		    "queued, over MaxMemory", big->id, big->mem,
-		    conn_mem_total());
-		conn_close(big, 1013, "server memory limit reached");
-	} else {
-		log_warn("%s reset: it holds %zu of the %zu bytes "
-		    "queued, over MaxMemory, and does not read", big->id,
-		    big->mem, conn_mem_total());
-		conn_set_close(big, 1013, "server", "server memory "
-		    "limit reached", 27);
-		if (big->fd >= 0)
-			setsockopt(big->fd, SOL_SOCKET, SO_LINGER, &lg,
-			    sizeof(lg));
-		conn_free(big);
-	}
-}
-
-/* Back under MaxMemory: everything queued everywhere: read again, refill. */
-static void
-conn_mem_resume(void)
-{
-	struct conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->dead || c->state != CONN_OPEN)
-			continue;
-		conn_enter(c);
-		conn_update_read(c);
-		if (!conn_output_full(c) && c->b != NULL &&
-		    c->bops->writable != NULL)
-			c->bops->writable(c->b);
-		if (evbuffer_get_length(c->in) > 0)
-			conn_post(c, CONN_POST_KICK);
-		conn_leave(c);
-	}
+	conn_enter(c);
+	conn_update_read(c);
+	if (!conn_output_full(c) && c->b != NULL && c->bops->writable != NULL)
+		c->bops->writable(c->b);
+	if (evbuffer_get_length(c->in) > 0)
+		conn_post(c, CONN_POST_KICK);
+	conn_leave(c);
 }
 
 /* What the I/O layer and the memory cap call up to. */
@@ -855,7 +849,8 @@ static const struct conn_io_handlers conn_io_handlers = {
 	.leave = conn_leave,
 };
 static const struct conn_mem_handlers conn_mem_handlers = {
-	.evict = conn_mem_evict,
+	.close = conn_close,
+	.drop = conn_drop,
 	.resume = conn_mem_resume,
 };
 
@@ -977,6 +972,7 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 	    (unsigned long long)runtime_next_id());
 	c->state = CONN_HANDSHAKE;
 	c->t_start = util_now_ms();
+	conn_clock = (uint32_t)(c->t_start / 1000);
 	c->hs = xcalloc(1, sizeof(*c->hs));
 	memcpy(c->raddr, raddr, strlen(raddr) + 1);
 	c->laddr_off = (uint8_t)rlen;
@@ -1051,8 +1047,9 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 {
 	if (c->state != CONN_OPEN)
 		return -1;
-	if (c->x != NULL && (c->x->file != NULL || conn_held_len(c) > 0)) {
-		/* A sendfile owns the message stream: wait for its end. */
+	if (c->x != NULL && (c->x->file != NULL || conn_held_len(c) > 0 ||
+	    c->x->admin_open)) {
+		/* A sendfile or the admin owns the stream: wait for its end. */
 		conn_hold(c, type, data, len, first, last);
 		return 0;
 	}
@@ -1075,7 +1072,7 @@ bool
 conn_output_full(const struct conn *c)
 {
 	return conn_mem_is_over() || conn_file_get(c) != NULL ||
-	    conn_held_len(c) > 0 ||
+	    conn_held_len(c) > 0 || (c->x != NULL && c->x->admin_open) ||
 	    conn_out_len(c) > CONN_OUT_HIGH;
 }
 
@@ -1097,45 +1094,45 @@ conn_resume_input(struct conn *c)
 		conn_post(c, CONN_POST_KICK);
 }
 
-size_t
-conn_memory(bool *over)
+const struct ws_request *
+conn_request(const struct conn *c)
 {
-	*over = conn_mem_is_over();
-	return conn_mem_total();
+	static const struct ws_request	 none;
+	const char			*cause;
+	int				 status;
+
+	if (c->hs != NULL)
+		return &c->hs->req;
+	if (c->head == NULL)
+		return &none;
+	if (conn_req_of == c)
+		return &conn_req_cache;
+	/* The bytes parsed before, so this cannot fail; none if it did. */
+	ws_request_free(&conn_req_cache);
+	conn_req_of = NULL;
+	if (ws_handshake_parse(c->head, c->head_len, &conn_req_cache, &status,
+	    &cause) == -1) {
+		ws_request_free(&conn_req_cache);
+		return &none;
+	}
+	conn_req_of = c;
+	return &conn_req_cache;
+}
+
+/* Drops conn_request's cached parse of c, which is being freed. */
+static void
+conn_request_forget(const struct conn *c)
+{
+	if (conn_req_of == c) {
+		ws_request_free(&conn_req_cache);
+		conn_req_of = NULL;
+	}
 }
 
 unsigned int
 conn_count(void)
 {
 	return nconns;
-}
-
-void
-conn_close_all(int code, const char *reason)
-{
-	struct conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->state == CONN_OPEN)
-			conn_close(c, code, reason);
-		else if ((c->state == CONN_HANDSHAKE ||
-		    c->state == CONN_VERDICT) && c->busy == 0) {
-			conn_set_close(c, 0, "server", "shutdown", 8);
-			conn_free(c);
-		}
-	}
-}
-
-void
-conn_abort_all(void)
-{
-	struct conn	*c;
-
-	while ((c = TAILQ_FIRST(&conns)) != NULL) {
-		conn_set_close(c, 1006, "server", "shutdown timeout", 16);
-		conn_free(c);
-	}
 }
 
 /*
@@ -1167,4 +1164,12 @@ void
 conn_set_hooks(const struct conn_hooks *hooks)
 {
 	conn_hooks = hooks;
+}
+
+/* A client refused before any HTTP: the observers hear of it. */
+void
+conn_refused(const char *addr, int port, const char *why)
+{
+	if (conn_hooks != NULL && conn_hooks->refused != NULL)
+		conn_hooks->refused(addr, port, why);
 }

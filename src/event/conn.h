@@ -159,13 +159,47 @@ void	conn_set_line_mode(struct conn *, bool);
 int	conn_ping(struct conn *, const void *data, size_t len);
 
 /*
- * Queues a whole message from the admin socket. Returns 0; -1 when the
- * WebSocket is not open; -2 when a message is already being sent (a
- * backend's fragmented message or a sendfile); -3 when the output queue
- * is full.
+ * Queues data from the admin socket: a whole message; or, with parts and
+ * a MessageLength set (conn_setting_set), the next part of that message,
+ * its last once MessageLength bytes are in (the backend's output waits
+ * meanwhile, as during a sendfile). Returns 0; -1 when the WebSocket is
+ * not open; -2 when another message is being sent (a backend's
+ * fragmented one, a sendfile, the admin's in parts); -3 when the output
+ * queue is full; -4 when len is more than is left of MessageLength; -5
+ * when type is not that of the message in parts.
  */
 int	conn_send_admin(struct conn *, enum ws_msg_type, const void *data,
+	    size_t len, bool parts);
+/* Bytes still to come of the admin's message in parts; 0 for none. */
+uint64_t conn_admin_left(const struct conn *);
+/* Whether the admin may queue a part now (the client's queue has room). */
+bool	conn_admin_room(const struct conn *);
+
+/*
+ * The connection's settings, as "config ID" and a mux backend's config
+ * name them (any case): Timeout, LineMode, AcceptData, ReadyToSend
+ * (read-only), MaxLineLength, PingInterval, PingTimeout, IdleTimeout
+ * (the connection's own, over its route's and the global), MessageLength
+ * (the admin's next message in parts). Values are decimal numbers (0 or 1
+ * for flags). conn_setting_name lists them (NULL past the end);
+ * conn_setting_get writes one's value into buf and returns its name as
+ * the table spells it, or NULL when there is none; conn_setting_set
+ * returns 0, or WSD_ERR_NOKEY, WSD_ERR_VALUE (not a number, out of
+ * range), WSD_ERR_FIXED (read-only) or WSD_ERR_BUSY (MessageLength while
+ * a message in parts goes on) with *cause (malloc'd).
+ */
+const char *conn_setting_name(size_t);
+const char *conn_setting_get(const struct conn *, const char *key, char *buf,
 	    size_t len);
+int	conn_setting_set(struct conn *, const char *key, const char *value,
+	    char **cause);
+
+/*
+ * LineMode: while a backend's message op runs with last set, whether the
+ * line was cut at MaxLineLength (the reference's DataIn EOL false) rather
+ * than ended by a line end or the client's message. False otherwise.
+ */
+bool	conn_line_cut(const struct conn *);
 
 /* How a sendfile ended (the done callback's status). */
 enum conn_file_status {
@@ -187,7 +221,10 @@ typedef void	(*conn_file_cb)(void *arg, enum conn_file_status,
  * being sent.
  */
 int	conn_sendfile(struct conn *, int fd, conn_file_cb done, void *arg);
-/* Stops a sendfile. Returns 0, or -1 when none is running. */
+/*
+ * Stops a sendfile (returns 0), or ends the admin's message in parts with
+ * an empty last fragment (returns 1); -1 when neither is going on.
+ */
 int	conn_interrupt(struct conn *);
 
 /*
@@ -201,11 +238,26 @@ struct conn_hooks {
 	/* An opened WebSocket is gone. */
 	void	(*disconnected)(struct conn *, int code, const char *by,
 		    const char *reason);
-	void	(*pong)(struct conn *, const uint8_t *data, size_t len);
+	/*
+	 * The reference's Ping event: a ping from the client (response
+	 * false), or a pong (true) with the round trip of our last ping in
+	 * microseconds (-1 when none waited for it).
+	 */
+	void	(*ping)(struct conn *, const uint8_t *data, size_t len,
+		    bool response, long long rtt_us);
 	/* A protocol error or a send timeout. */
 	void	(*error)(struct conn *, int code, const char *what);
+	/*
+	 * A client refused before any HTTP (the reference's ConnectionRequest
+	 * with Accept false): AllowedClients/BlockedClients, MaxConnections,
+	 * MaxMemory, a PROXY header. No connection exists (addr is the
+	 * socket's peer, or the PROXY header's).
+	 */
+	void	(*refused)(const char *addr, int port, const char *why);
 };
 void	conn_set_hooks(const struct conn_hooks *);
+/* Tells the observers that a client was refused before any HTTP. */
+void	conn_refused(const char *addr, int port, const char *why);
 
 /* Registry (conn.c owns it): creation by the server, counting, shutdown. */
 struct sockaddr;

@@ -1,6 +1,7 @@
 /* listener.c - listening socket, accept, address filters. */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 
 #include "conf/config.h"
 #include "event/acl.h"
+#include "event/conn.h"
 #include "event/listener.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
@@ -29,6 +31,7 @@ static struct {
 	struct listener		*live;
 	bool			 held;
 } lst;
+static int	listener_inherited(void);
 
 struct listener {
 	listener_accept_fn	 accept;
@@ -76,6 +79,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		acl_ntop((struct sockaddr *)&ss, addr, sizeof(addr));
 		log_info("refused %s: not allowed by AllowedClients/BlockedClients",
 		    addr);
+		conn_refused(addr, acl_port((struct sockaddr *)&ss),
+		    "not allowed by AllowedClients/BlockedClients");
 		runtime_stats()->rejected_acl++;
 		close(fd);
 		return;
@@ -109,13 +114,11 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 }
 
 /*
- * Creates, configures and binds the listening socket; returns fd or -1.
- * With workers every one binds its own socket to the same port
- * (SO_REUSEPORT whatever BindExclusively says; the kernel spreads new
- * clients over them); LocalPort 0 then means the port the master chose.
+ * Creates, configures and binds a socket on LocalHost:LocalPort as UseIPv6
+ * says, with SO_REUSEPORT when reuseport; returns fd or -1.
  */
-int
-listener_bind_socket(const struct config *cfg, char **cause)
+static int
+listener_socket(const struct config *cfg, bool reuseport, char **cause)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		 port[16];
@@ -152,7 +155,7 @@ listener_bind_socket(const struct config *cfg, char **cause)
 		goto fail;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (!cfg->bind_exclusively || workers_count() > 1)
+	if (reuseport)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
 	if (res->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
@@ -171,6 +174,174 @@ listener_bind_socket(const struct config *cfg, char **cause)
 fail:
 	freeaddrinfo(res);
 	return -1;
+}
+
+/*
+ * Binds the listening socket; returns fd or -1. With workers every one
+ * has its own socket on the same port (SO_REUSEPORT whatever
+ * BindExclusively says; the kernel spreads new clients over them, and
+ * workers_init makes sure no other process is in the group);
+ * LocalPort 0 then means the port the master chose.
+ */
+int
+listener_bind_socket(const struct config *cfg, char **cause)
+{
+	return listener_socket(cfg, !cfg->bind_exclusively ||
+	    workers_count() > 1, cause);
+}
+
+/*
+ * BindExclusively with a group of SO_REUSEPORT sockets (Workers > 1):
+ * before the group is bound, a socket without SO_REUSEPORT (with
+ * SO_REUSEADDR, so that connections of an earlier run in TIME_WAIT do not
+ * count) is bound to the port and closed again. The kernel refuses it
+ * when any process listens there, whether or not with SO_REUSEPORT, so a
+ * daemon that would join another's group fails here instead. Returns 0,
+ * or -1 with *cause.
+ */
+int
+listener_probe(const struct config *cfg, char **cause)
+{
+	int	fd;
+
+	if (cfg->local_port == 0)
+		return 0;	/* a port the kernel picks is nobody's */
+	if ((fd = listener_socket(cfg, false, cause)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Whether a 16-byte address (IPv4 in its last 4) is a wildcard. */
+static bool
+listener_any(const uint8_t *a)
+{
+	static const uint8_t	zero[16];
+
+	return memcmp(a, zero, 16) == 0;
+}
+
+/* An IPv4-mapped IPv6 address as IPv4 (in the last 4 bytes), in place. */
+static void
+listener_unmap_addr(uint8_t *a)
+{
+	static const uint8_t	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+
+	if (memcmp(a, mapped, 12) == 0)
+		memset(a, 0, 12);
+}
+
+/* The port and (in *addr, 16 bytes, IPv4 in its last 4) address of fd. */
+static int
+listener_sockname(int fd, uint8_t *addr, int *port, ino_t *ino)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct stat		 sb;
+
+	memset(addr, 0, 16);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    fstat(fd, &sb) == -1)
+		return -1;
+	*ino = sb.st_ino;
+	if (ss.ss_family == AF_INET6) {
+		memcpy(addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		listener_unmap_addr(addr);
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		memcpy(addr + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return 0;
+}
+
+/*
+ * Reads /proc/net/tcp or tcp6 for another socket (an inode not in ours)
+ * listening on port at an address that overlaps addr. Returns 1 when
+ * there is one, 0 when not (or the file cannot be read).
+ */
+static int
+listener_proc_other(const char *path, int port, const uint8_t *addr,
+    const ino_t *ours, int n)
+{
+	FILE		*f;
+	char		 line[512], hex[40];
+	unsigned int	 lport, st, w[4];
+	unsigned long	 inode;
+	uint8_t		 a[16];
+	int		 i, found = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x "
+		    "%x %*x:%*x %*x:%*x %*x %*u %*u %lu", hex, &lport, &st,
+		    &inode) != 4 || st != 0x0A || (int)lport != port)
+			continue;
+		/* The kernel prints each 32-bit word in host order. */
+		memset(a, 0, sizeof(a));
+		if (strlen(hex) == 8) {
+			sscanf(hex, "%8x", &w[0]);
+			memcpy(a + 12, &w[0], 4);
+		} else if (sscanf(hex, "%8x%8x%8x%8x", &w[0], &w[1], &w[2],
+		    &w[3]) == 4)
+			memcpy(a, w, 16);
+		listener_unmap_addr(a);
+		if (!listener_any(a) && !listener_any(addr) &&
+		    memcmp(a, addr, 16) != 0)
+			continue;
+		found = 1;
+		for (i = 0; i < n; i++) {
+			if ((ino_t)inode == ours[i])
+				found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * BindExclusively, once the sockets listen: whether a socket of another
+ * process listens on the same port at an overlapping address (it joined
+ * the SO_REUSEPORT group between our probe and our bind, or brought an
+ * inherited socket with SO_REUSEPORT into it). /proc/net/tcp and tcp6
+ * list every listening socket with its inode; ours are the inodes of
+ * fds. Returns 0, or -1 with *cause.
+ */
+int
+listener_alone(const int *fds, int n, char **cause)
+{
+	uint8_t	 addr[16];
+	ino_t	 ours[WORKERS_MAX + 1];
+	int	 i, port = 0;
+
+	if (n <= 0 || n > WORKERS_MAX + 1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (listener_sockname(fds[i], addr, &port, &ours[i]) == -1)
+			return 0;
+	}
+	if (listener_proc_other("/proc/net/tcp", port, addr, ours, n) ||
+	    listener_proc_other("/proc/net/tcp6", port, addr, ours, n)) {
+		xasprintf(cause, "address already in use (BindExclusively: "
+		    "another process listens on port %d too)", port);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * BindExclusively with socket activation: the inherited socket must be
+ * the only one on its port (one made with ReusePort= would let others
+ * join). Returns 0, or -1 with *cause.
+ */
+int
+listener_alone_inherited(char **cause)
+{
+	int	fd = listener_inherited();
+
+	return fd == -1 ? 0 : listener_alone(&fd, 1, cause);
 }
 
 /*
@@ -237,6 +408,8 @@ listener_new(listener_accept_fn accept, char **cause)
 			    "non-blocking");
 			return NULL;
 		}
+		if (cfg->bind_exclusively && listener_alone(&fd, 1, cause) == -1)
+			return NULL;
 	} else if ((shared = workers_listen_fd()) != -1) {
 		/* A worker: the master's socket, already listening. */
 		fd = shared;

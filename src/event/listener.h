@@ -27,6 +27,18 @@ void		 listener_free(struct listener *);
 struct config;
 /* Binds (does not listen on) a socket as the listener would; fd or -1. */
 int		 listener_bind_socket(const struct config *, char **cause);
+/*
+ * BindExclusively with Workers > 1 (a group of SO_REUSEPORT sockets):
+ * listener_probe, before the group is bound, fails when any process
+ * listens on the port; listener_alone, once the n sockets of fds listen,
+ * fails when a socket of another process listens on the same port at an
+ * overlapping address (it came in between); listener_alone_inherited
+ * does the same for the socket systemd passed. Each returns 0, or -1
+ * with *cause ("address already in use ...").
+ */
+int		 listener_probe(const struct config *, char **cause);
+int		 listener_alone(const int *fds, int n, char **cause);
+int		 listener_alone_inherited(char **cause);
 /* Whether the service manager passed a socket (socket activation). */
 bool		 listener_activated(void);
 

@@ -2,6 +2,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -12,9 +14,11 @@
 
 #include <event2/event.h>
 
+#include "event/acl.h"
 #include "event/backend.h"
 #include "conf/config.h"
 #include "event/conn.h"
+#include "event/conn-live.h"
 #include "event/listener.h"
 #include "base/log.h"
 #include "event/sdnotify.h"
@@ -66,6 +70,7 @@ server_free(struct server *srv)
 	if (srv == NULL)
 		return;
 	listener_free(srv->listener);
+	conn_live_stop();
 	if (srv->tick != NULL)
 		event_free(srv->tick);
 	if (srv->drain_ev != NULL)
@@ -250,6 +255,8 @@ server_listen(struct server *srv, char **cause)
 	}
 	if ((srv->listener = listener_new(server_accept, cause)) == NULL)
 		return -1;
+	/* PingInterval, PingTimeout, IdleTimeout: one sweep a second. */
+	conn_live_start();
 	runtime_set_listening(true);
 	if (runtime_draining()) {
 		/* Listening again ends a drain; its connections stay. */
@@ -413,14 +420,17 @@ server_log_full(struct server *srv)
 
 /*
  * Answers 503 with a one-line text to a client refused at accept
- * (MaxConnections, MaxMemory) without keeping it.
+ * (MaxConnections, MaxMemory) without keeping it; watchers hear of it.
  */
 static void
-server_refuse(int fd, const char *text)
+server_refuse(int fd, const struct sockaddr *sa, const char *text)
 {
-	char	resp[256];
+	char	resp[256], addr[INET6_ADDRSTRLEN];
 	int	len;
 	ssize_t	n;
+
+	acl_ntop(sa, addr, sizeof(addr));
+	conn_refused(addr, acl_port(sa), text);
 
 	len = snprintf(resp, sizeof(resp), "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n"
@@ -454,7 +464,7 @@ server_accept(int fd, const struct sockaddr *sa, int salen)
 	    -1) {
 		server_stats(srv)->rejected_full++;
 		server_log_full(srv);
-		server_refuse(fd, "too many connections");
+		server_refuse(fd, sa, "too many connections");
 		return;
 	}
 	(void)conn_memory(&over);
@@ -462,7 +472,7 @@ server_accept(int fd, const struct sockaddr *sa, int salen)
 		/* Logged when crossing the mark, counted here. */
 		workers_conn_release();
 		server_stats(srv)->rejected_memory++;
-		server_refuse(fd, "server memory limit reached");
+		server_refuse(fd, sa, "server memory limit reached");
 		return;
 	}
 	before = conn_count();

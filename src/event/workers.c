@@ -111,14 +111,25 @@ workers_set_hooks(const struct workers_hooks *hooks)
 	wk.hooks = hooks;
 }
 
+/* A BindExclusively check's outcome as workers_init's: "cannot listen: ...". */
+static int
+workers_exclusive(int rc, char **why, char **cause)
+{
+	if (rc == 0)
+		return 0;
+	xasprintf(cause, "cannot listen: %s", *why);
+	free(*why);
+	return -1;
+}
+
 int
 workers_init(struct event_base *base, int n, char **cause)
 {
 	const struct config	*cfg = runtime_config();
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
-	char			*why;
-	int			 i, fd;
+	char			*why = NULL;
+	int			 i, fd, fds[WORKERS_MAX];
 
 	if (workers_shm_init(n) == -1) {
 		xasprintf(cause, "Workers: shared memory: %s",
@@ -137,8 +148,17 @@ workers_init(struct event_base *base, int n, char **cause)
 	 * join a group made by root. Socket activation brings one socket that
 	 * all workers share.
 	 */
+	/*
+	 * BindExclusively: nobody else may be (or come) in the group. The
+	 * probe refuses a port another process listens on; what came in
+	 * between the probe and our binds is found once ours listen.
+	 */
 	if (listener_activated())
-		return 0;
+		return cfg->bind_exclusively ?
+		    workers_exclusive(listener_alone_inherited(&why), &why,
+		    cause) : 0;
+	if (cfg->bind_exclusively && listener_probe(cfg, &why) == -1)
+		return workers_exclusive(-1, &why, cause);
 	for (i = 0; i < n; i++) {
 		if ((fd = listener_bind_socket(cfg, &why)) == -1) {
 			xasprintf(cause, "cannot listen: %s", why);
@@ -160,6 +180,11 @@ workers_init(struct event_base *base, int n, char **cause)
 			workers_shm_set_port(ntohs(ss.ss_family == AF_INET6 ?
 			    ((struct sockaddr_in6 *)&ss)->sin6_port :
 			    ((struct sockaddr_in *)&ss)->sin_port));
+		fds[i] = fd;
+	}
+	if (cfg->bind_exclusively && listener_alone(fds, n, &why) == -1) {
+		workers_listen_close();
+		return workers_exclusive(-1, &why, cause);
 	}
 	return 0;
 }

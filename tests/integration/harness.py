@@ -54,6 +54,16 @@ def daemon_path():
     return os.path.abspath(path)
 
 
+def sanitized():
+    """True when the daemon under test was built with ASan/UBSan."""
+    try:
+        with open(daemon_path(), "rb") as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b"__asan_init" in data or b"__ubsan_handle" in data
+
+
 def unique_marker():
     """A string to put in a handler's argv so /proc finds its processes."""
     return "wsit-" + uuid.uuid4().hex[:16]
@@ -378,6 +388,16 @@ def wait_until(pred, timeout, interval=0.02):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def assert_silent(client, seconds):
+    """Nothing arrives on a client (anything with a .sock) for that long."""
+    client.sock.settimeout(seconds)
+    try:
+        data = client.sock.recv(1)
+    except socket.timeout:
+        return
+    raise AssertionError("unexpected data %r" % data)
 
 
 def wait_no_procs(marker, timeout):

@@ -57,14 +57,7 @@ def wait_line(adm, pattern, timeout=5.0):
     raise AssertionError("no line matching %r; saw %r" % (pattern, seen[-20:]))
 
 
-def assert_silent(client, seconds):
-    """Nothing arrives on a WSClient for that long."""
-    client.sock.settimeout(seconds)
-    try:
-        data = client.sock.recv(1)
-    except socket.timeout:
-        return
-    raise AssertionError("unexpected data %r" % data)
+assert_silent = harness.assert_silent
 
 
 # ---------------------------------------------------------------- table
@@ -89,7 +82,7 @@ def _man_names(path, start, end):
 
 def test_help_man_and_table_agree(adm):
     table = _table_names()
-    assert len(table) == 25 and len(set(table)) == len(table)
+    assert len(table) == 26 and len(set(table)) == len(table)
     r = adm.cmd("help")
     assert r.ok and r.status == "OK"
     assert [line.split()[0] for line in r.lines] == table
@@ -125,7 +118,7 @@ def test_protocol_errors(adm):
     r = adm.cmd("s")
     assert r.code == 402
     assert r.text.endswith("status, stats, send, sendtext, sendfile, start, "
-        "stop, shutdown")
+        "stop, shutdown, sendbytes")
     r = adm.cmd("connection")
     assert (r.code, r.text) == (403, "usage: connection ID [json]")
     assert adm.cmd("status extra").code == 403
@@ -561,6 +554,28 @@ def test_config(dmn, adm):
     assert adm.cmd("config LocalPort=1").text == \
         "cannot change LocalPort while listening"
     assert adm.cmd("config LocalPort").lines == ["LocalPort = 0"]
+
+
+def test_config_unmapped_reference_names(dmn, adm, tmp_path):
+    """A name of the reference that is no key here gets the reason the ini
+    file gives, not "unknown configuration key" (one table for both)."""
+    for name in ("SSLCheckOCSP", "LicenseInfo", "BuildInfo",
+            "SSLNegotiatedCipher", "GUIAvailable"):
+        ini = tmp_path / ("u-%s.ini" % name)
+        ini.write_text("[server]\n%s = 1\n[route:e]\nPath = /\n"
+            "Backend = echo\n" % name)
+        p = subprocess.run([harness.daemon_path(), "-t", "-c", str(ini)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            timeout=10)
+        assert p.returncode == 1
+        why = p.stdout.split("%s:2: " % ini, 1)[1].splitlines()[0]
+        assert why.startswith(name + ": ") and "(" in why, why
+        for line in ("config %s=1" % name, "config %s" % name):
+            r = adm.cmd(line)
+            assert r.code == 404 and r.text == why, (line, r)
+    r = adm.cmd("config SSLCheckOCSP=1")
+    assert r.text == ("SSLCheckOCSP: has no meaning on Linux (it checks a "
+        "server's certificate; for client certificates use SSLCheckCRL)")
 
 
 def test_config_loglevel_applies(daemon_factory):
@@ -1006,8 +1021,12 @@ def test_timeout_per_connection(daemon_factory):
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         c.handshake("/flood")
         cid = conn_id(a, c)
+        start = d.mark()
         assert a.cmd("timeout %s 1" % cid).ok
         d.wait_log(r"%s close code=1008 by=timeout" % cid, timeout=8.0)
+        # The log names the connection's own value, not DefaultTimeout's.
+        assert d.find_log(r" %s send timeout \(Timeout 1 s\)$" % cid,
+            start=start)
         c.close()
     finally:
         a.close()

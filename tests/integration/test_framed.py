@@ -129,3 +129,25 @@ def test_exit_after_frames_is_normal_close(framed):
     c.expect_close(1000)
     c.reply_close(1000)
     c.assert_closed(2.0)
+
+
+def test_linemode_line_cut_is_u(framed):
+    """With LineMode, a line cut at MaxLineLength (the connection's own,
+    config ID) ends with "U", one at its end of line with "T" (the
+    reference's DataIn EOL); the handler tells them apart."""
+    from admin_util import admin, conn_id
+    with admin(framed) as a:
+        c = connect_ws(framed.port, "/framed")
+        cid = conn_id(a, c)
+        assert a.cmd("config %s MaxLineLength=3" % cid).lines == [
+            "MaxLineLength = 3"]
+        assert a.cmd("linemode %s on" % cid).ok
+        c.send_text("abcdefg\nhi")
+        assert [c.read_message() for _ in range(4)] == [(OP_TEXT, b"abc"),
+            (OP_TEXT, b"def"), (OP_TEXT, b"g"), (OP_TEXT, b"hi")]
+        # The global MaxLineLength (0: none) is not this connection's.
+        assert a.cmd("config MaxLineLength").lines == ["MaxLineLength = 0"]
+    c.close_handshake(1000)
+    assert wait_until(lambda: handler_log(framed).endswith(b"EOF\n"), 5.0)
+    assert handler_log(framed).startswith(
+        b"U 3\nU 3\nT 1\nt 2\nT 0\nC 1000 0\n"), handler_log(framed)

@@ -39,6 +39,8 @@ def test_status_and_headers_reject(hooked):
     try:
         resp = c.handshake("/h?deny", expect=401)
         assert resp.header("www-authenticate") == 'Basic realm="hook"'
+        # The status's own reason phrase, not "Error".
+        assert resp.reason == "Unauthorized"
     finally:
         c.close()
     hooked.wait_log(r"rejected .* 401 refused by the OpenRequestHook",

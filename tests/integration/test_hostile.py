@@ -27,7 +27,7 @@ import time
 import pytest
 
 from harness import (OP_BINARY, OP_CONT, OP_PING, OP_PONG, OP_TEXT, HOST,
-    WSClient, build_frame, build_request, connect_ws, daemon_path,
+    WSClient, build_frame, build_request, connect_ws, sanitized,
     send_all_bounded, wait_until)
 from interop_util import (RSV1, Inflater, compress_message, connect_deflate,
     read_message_inflated, send_compressed, vm_hwm_kib)
@@ -40,17 +40,7 @@ KIB = 1024
 MIB = 1 << 20
 
 
-def _sanitized():
-    """True when the daemon under test was built with ASan/UBSan."""
-    try:
-        with open(daemon_path(), "rb") as f:
-            data = f.read()
-    except OSError:
-        return False
-    return b"__asan_init" in data or b"__ubsan_handle" in data
-
-
-SANITIZED = _sanitized()
+SANITIZED = sanitized()
 # Slower and bigger under the sanitizers: ASan's allocator keeps freed
 # memory in quarantine and each allocation carries redzones.
 SLOW = 3 if SANITIZED else 1

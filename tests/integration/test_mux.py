@@ -157,6 +157,23 @@ def test_backend_close_with_code(mux):
     b.wait_event("close bclose 4002 done here")
 
 
+def test_backend_close_code_one_rule(mux):
+    """A code RFC 6455 7.4 reserves (1016-2999, 1004-1006, 1015) is never
+    sent: the backend hears "error ID close CODE" and the WebSocket closes
+    with DisconnectStatusCode (1000) and the backend's reason."""
+    b = mux.backends["m"]
+    for code in (2000, 1016, 2999, 1015, 1005):
+        name = "badclose%d" % code
+        c = connect_ws(mux.port, "/m/c?name=" + name)
+        c.send_text("close:%d:nope" % code)
+        f = c.expect_close(1000)
+        assert f.payload[2:] == b"nope"
+        c.reply_close(1000)
+        c.assert_closed(1.0)
+        b.wait_event("error %s close %d" % (name, code))
+        b.wait_event("close %s 1000 nope" % name)
+
+
 def test_ping_both_ways(mux):
     b = mux.backends["m"]
     c = connect_ws(mux.port, "/m/ping?name=pinger")
@@ -192,6 +209,26 @@ def test_linemode(mux):
     c.send_text("linemode:0")
     assert c.read_message() == (OP_TEXT, b"linemode 0")
     c.echo(OP_TEXT, "x\ny")
+    c.close_handshake(1000)
+
+
+def test_linemode_line_cut_is_not_an_end_of_line(mux):
+    """The reference's DataIn EOL: a line cut at MaxLineLength (the
+    WebSocket's own, set by the backend) comes as "data ID U", a line that
+    ended at its end of line as "data ID T"."""
+    b = mux.backends["m"]
+    c = connect_ws(mux.port, "/m/l?name=eol")
+    c.send_text("config:MaxLineLength=4")
+    c.send_text("config:MaxLineLength")
+    assert c.read_message() == (OP_TEXT, b"config MaxLineLength=4")
+    c.send_text("linemode:1")
+    assert c.read_message() == (OP_TEXT, b"linemode 1")
+    c.send_text("abcdefghij\nxy")
+    assert [c.read_message() for _ in range(4)] == [(OP_TEXT, b"abcd"),
+        (OP_TEXT, b"efgh"), (OP_TEXT, b"ij"), (OP_TEXT, b"xy")]
+    events = [e for e in b.events() if e.startswith("data eol ")]
+    assert events[-5:] == ["data eol U 4", "data eol U 4", "data eol T 2",
+        "data eol t 2", "data eol T 0"], events
     c.close_handshake(1000)
 
 
@@ -345,6 +382,7 @@ def test_reject_with_headers(mux):
     try:
         resp = c.handshake("/m/reject401?name=r401", expect=401)
         assert resp.header("www-authenticate") == 'Basic realm="mux"'
+        assert resp.reason == "Unauthorized"
     finally:
         c.close()
 

@@ -49,6 +49,9 @@ while True:
     if frame is None or frame[0] == "C":
         break          # the WebSocket is over ("C": how it ended)
     kind, _, payload = frame
+    if kind not in "TtBbUV":
+        continue       # R, I, O: ReadyToSend, the client's ping or pong
+    kind = {"U": "T", "V": "B"}.get(kind, kind)
     message += payload
     if kind in "tb":
         continue       # a part; the message goes on

@@ -88,6 +88,8 @@ class Mux:
             name = self.names.get(cid, cid)
             typ = words[2]
             self.emit("data", name, typ, len(payload))
+            # U, V: a line cut at MaxLineLength (EOL false); a message.
+            typ = {"U": "T", "V": "B"}.get(typ, typ)
             t, pieces = self.msgs.get(cid, (typ.upper(), []))
             pieces.append(payload)
             if typ in "tb":
@@ -97,6 +99,8 @@ class Mux:
             self.message(cid, t, b"".join(pieces))
         elif cmd == "ping":
             self.emit("ping", self.names.get(cid, cid), payload.decode())
+        elif cmd == "pong":
+            self.emit("pong", self.names.get(cid, cid), payload.decode())
         elif cmd == "close":
             self.emit("close", self.names.pop(cid, cid), words[2],
                 payload.decode())
@@ -108,6 +112,7 @@ class Mux:
         elif cmd == "config":
             self.send(cid, "T", ("config " + words[2]).encode())
         elif cmd == "error":
+            self.emit("error", self.names.get(cid, cid), *words[2:])
             self.send(cid, "T", ("error " + " ".join(words[2:])).encode())
 
     def message(self, cid, typ, data):
@@ -161,7 +166,7 @@ class Mux:
                 return
             words = self.inbuf[:nl].decode().split(" ")
             n = 0
-            if words[0] in ("open", "ping"):
+            if words[0] in ("open", "ping", "pong"):
                 n = int(words[2])
             elif words[0] == "data":
                 n = int(words[3])
