@@ -129,14 +129,29 @@ cgi_header_name_ok(const char *name)
 }
 
 /*
+ * Whether a request header stays out of the environment: Proxy
+ * (HTTP_PROXY would steer the handler's HTTP clients: httpoxy),
+ * Proxy-Authorization (the proxy's credentials) always, Authorization
+ * unless the route passes it (PassAuthorization, Apache's CGIPassAuth).
+ */
+static bool
+cgi_header_withheld(const char *name, const struct route *route)
+{
+	return strcasecmp(name, "Proxy") == 0 ||
+	    strcasecmp(name, "Proxy-Authorization") == 0 ||
+	    (!route->pass_auth && strcasecmp(name, "Authorization") == 0);
+}
+
+/*
  * Adds one HTTP_<NAME> per distinct request header, repeated headers joined
  * with ", ". Names with other characters than [A-Za-z0-9-] are skipped (so
- * "X_Foo" cannot pose as "X-Foo"), and so is Proxy: HTTP_PROXY would steer
- * the handler's HTTP clients (httpoxy). Returns how many headers were left
- * out because the block would pass CGI_HEADER_ENV_MAX.
+ * "X_Foo" cannot pose as "X-Foo"), and so are the withheld ones
+ * (cgi_header_withheld). Returns how many headers were left out because
+ * the block would pass CGI_HEADER_ENV_MAX.
  */
 static size_t
-cgi_env_headers(struct cgi_env *e, const struct ws_request *req)
+cgi_env_headers(struct cgi_env *e, const struct ws_request *req,
+    const struct route *route)
 {
 	const struct ws_header	*h, *o;
 	size_t			 i, j, need, used = 0, dropped = 0;
@@ -147,7 +162,7 @@ cgi_env_headers(struct cgi_env *e, const struct ws_request *req)
 	for (i = 0; i < req->nheaders; i++) {
 		h = &req->headers[i];
 		if (!cgi_header_name_ok(h->name) ||
-		    strcasecmp(h->name, "Proxy") == 0)
+		    cgi_header_withheld(h->name, route))
 			continue;
 		seen = false;
 		for (j = 0; j < i && !seen; j++)
@@ -278,7 +293,7 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 	if ((proto = conn_subprotocol(conn)) != NULL)
 		cgi_env_add(&e, "WEBSOCKET_SUBPROTOCOL", proto);
 	cgi_env_add(&e, "WSSERVERD_CONNECTION_ID", conn_id(conn));
-	if (req != NULL && (dropped = cgi_env_headers(&e, req)) > 0)
+	if (req != NULL && (dropped = cgi_env_headers(&e, req, route)) > 0)
 		log_warn("%s %zu request header(s) left out of the handler "
 		    "environment (over %d bytes)", conn_id(conn), dropped,
 		    CGI_HEADER_ENV_MAX);

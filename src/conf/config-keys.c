@@ -556,6 +556,15 @@ const struct config_key config_keys[] = {
 	  "output accepts; its output is CGI-style response headers (Status, "
 	  "Sec-WebSocket-Protocol, others); no answer within HandshakeTimeout "
 	  "is 503 (see HOOKS in wsserverd(8)). Empty: none." },
+	{ .name = "PassAuthorization", .section = SECTION_ROUTE,
+	  .type = TYPE_BOOL, .def = "False", .runtime = false,
+	  .offset = RT(pass_auth),
+	  .help = "Pass the request's Authorization header to the route's "
+	  "handlers, hook and unix: backend as HTTP_AUTHORIZATION (Apache's "
+	  "CGIPassAuth). Off by default: the credentials are meant for "
+	  "whoever checks them in front of the handler, and a handler that "
+	  "does its own authentication says so here. Proxy-Authorization is "
+	  "never passed: it is for the proxy." },
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

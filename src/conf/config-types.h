@@ -56,6 +56,7 @@ struct route {
 	char		*open_hook;	/* OpenRequestHook ("" = none) */
 	char		*dir;		/* dir: the directory's real path */
 	bool		 mux;		/* unix: ... mux: one shared socket */
+	bool		 pass_auth;	/* PassAuthorization: HTTP_AUTHORIZATION */
 };
 
 struct config {
