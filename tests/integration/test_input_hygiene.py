@@ -28,6 +28,104 @@ def env_of(port, path, **kw):
     return env
 
 
+def refused(port, request, expect):
+    """Sends raw request bytes; asserts the status and the close after it."""
+    with WSClient(port) as c:
+        c.send(request)
+        resp = c.read_http_response()
+        assert resp.status == expect, (resp.status, resp.body)
+        assert resp.header("upgrade") is None
+        c.assert_closed(1.0)
+        return resp
+
+
+@pytest.mark.parametrize("host", [
+    "a b", "exa\x9bmple.com", "\u00e9t\u00e9.example", "a/b", "u@host",
+    "host:8o", "host:65536", "[::1", "[::g]", ":80", "a%2",
+])
+def test_bad_host_is_400(d, host):
+    req, _ = build_request(port=d.port, override={"Host": host})
+    start = d.mark()
+    refused(d.port, req.decode("latin-1").encode("utf-8"), 400)
+    d.wait_log(r"rejected .* 400 malformed Host", start=start)
+
+
+@pytest.mark.parametrize("host", ["example.com:1", "[::1]:80", "EXAMPLE.org",
+    "127.0.0.1", "a-b_c~d.example"])
+def test_good_host_is_accepted(d, host):
+    c = connect_ws(d.port, "/", override={"Host": host})
+    c.send_text("hi")
+    assert c.read_message() == (OP_TEXT, b"hi")
+    c.close_handshake(1000)
+
+
+def test_absolute_form_host_wins(d):
+    # The request-target's host stands for Host (RFC 9112 3.2.2): the
+    # handler's SERVER_NAME is the target's, not the header's.
+    env = env_of(d.port, "ws://target.example:9/env/x?q=1",
+        override={"Host": "header.example"})
+    assert env["SERVER_NAME"] == "target.example"
+    assert env["HTTP_HOST"] == "header.example"
+    assert env["PATH_INFO"] == "/x"
+    assert env["QUERY_STRING"] == "q=1"
+
+
+@pytest.mark.parametrize("target", ["ws://u:p@a.example/env/x",
+    "ws://a%zz/env/x", "ws://a.example:99999/env/x"])
+def test_bad_absolute_form_host_is_400(d, target):
+    req, _ = build_request(path=target, port=d.port)
+    refused(d.port, req, 400)
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.9", "HTTP/1.2", "HTTP/1.0",
+    "HTTP/2.0"])
+def test_other_http_versions_are_505(d, version):
+    req, _ = build_request(port=d.port, version=version)
+    start = d.mark()
+    refused(d.port, req, 505)
+    d.wait_log(r"rejected .* 505 HTTP version not supported", start=start)
+
+
+@pytest.mark.parametrize("name,value", [("Content-Length", "5"),
+    ("Content-Length", "0"), ("Transfer-Encoding", "chunked"),
+    ("transfer-encoding", "identity")])
+def test_body_on_upgrade_is_400(d, name, value):
+    # Without the rule, the "body" below would be read as WebSocket frames.
+    req, _ = build_request(port=d.port, extra=[(name, value)])
+    start = d.mark()
+    refused(d.port, req + b"\x81\x80\x00\x00\x00\x00", 400)
+    d.wait_log(r"rejected .* 400 Content-Length or Transfer-Encoding",
+        start=start)
+
+
+def test_path_info_clean(d):
+    env = env_of(d.port, "/env/x/../y/./z/%2e%2e/w")
+    assert env["PATH_INFO"] == "/y/w"
+    assert env["SCRIPT_NAME"] == "/env"
+    assert env["REQUEST_URI"] == "/env/x/../y/./z/%2e%2e/w"
+
+
+def test_climbing_out_of_a_route_is_404(d):
+    start = d.mark()
+    req, _ = build_request(path="/env/../../etc/passwd", port=d.port)
+    # /env/../../etc/passwd is /etc/passwd: the env route does not serve it.
+    refused(d.port, req, 404)
+    d.wait_log(r"rejected .* 404 no route for this path", start=start)
+
+
+def test_encoded_slash_kept_encoded(d):
+    env = env_of(d.port, "/env/a%2fb/%2F..")
+    # %2F is not a separator, so "%2F.." is no dot segment.
+    assert env["PATH_INFO"] == "/a%2fb/%2F.."
+
+
+@pytest.mark.parametrize("path", ["/env/a%00b", "/env/%00", "/env/a%zz",
+    "/env/a%4"])
+def test_encoded_nul_and_bad_encoding_are_400(d, path):
+    req, _ = build_request(path=path, port=d.port)
+    refused(d.port, req, 400)
+
+
 def test_proxy_authorization_never_reaches_handlers(d):
     env = env_of(d.port, "/auth", extra=[("Proxy-Authorization",
         "Basic cHJveHk6c2VjcmV0"), ("Authorization", "Bearer abc")])
