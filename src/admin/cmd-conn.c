@@ -152,12 +152,9 @@ admin_waits_stop(void)
 static const char *
 admin_masked(const char *s, char *buf, size_t len)
 {
-	size_t	 n;
-
 	if (s == NULL || !log_mask_on())
 		return s;
-	n = log_mask(s, strlen(s), buf, len - 1);
-	buf[n] = '\0';
+	(void)log_mask_uri(s, buf, len);
 	return buf;
 }
 

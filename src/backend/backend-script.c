@@ -637,7 +637,7 @@ script_stderr_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /*
  * Logs each stderr line at info level in pieces of at most
- * SCRIPT_ERRLINE_MAX bytes (the log replaces control characters, so a
+ * SCRIPT_ERRLINE_MAX bytes (the log escapes control characters, so a
  * handler cannot forge log lines). eof: log an unterminated last line too.
  */
 static void

@@ -310,15 +310,19 @@ const struct config_key config_keys[] = {
 	  .type = TYPE_BOOL, .def = "True", .runtime = true,
 	  .offset = CFG(mask_sensitive_data),
 	  .help = "Replace the values of Authorization, Proxy-Authorization, "
-	  "Cookie and Set-Cookie headers and of the query parameters named in "
-	  "SensitiveQueryParams with \"***\" in every log line and in the "
-	  "admin socket's connection output." },
+	  "Cookie and Set-Cookie headers and of the parameters named in "
+	  "SensitiveQueryParams with \"***\" wherever the request is shown: "
+	  "log lines, watch and the admin socket's connection output. Fields "
+	  "are masked (headers by name, parameters by their decoded name), "
+	  "never a whole line." },
 	{ .name = "SensitiveQueryParams", .section = SECTION_LOG,
 	  .type = TYPE_STRING, .def = "token,access_token,password,key",
 	  .max = 1024, .runtime = true,
 	  .offset = CFG(sensitive_query_params),
-	  .help = "Comma-separated query parameter names (any case) whose "
-	  "values MaskSensitiveData hides." },
+	  .help = "Comma-separated parameter names (any case) whose values "
+	  "MaskSensitiveData hides: query parameters after ?, & or ;, and path "
+	  "parameters (;name=value), compared after percent-decoding and "
+	  "without a trailing [...] (token[] is token)." },
 
 	/* [admin] */
 	{ .name = "Socket", .section = SECTION_ADMIN, .type = TYPE_STRING,

@@ -219,9 +219,8 @@ handshake_version_ok(const char *v, size_t len)
 	return v[5] == '1' && v[7] == '1';
 }
 
-/* The value of a hexadecimal digit, or -1. */
-static int
-handshake_hex(unsigned char c)
+int
+ws_hexdigit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -261,8 +260,8 @@ handshake_regname_ok(const char *s, size_t len, int colon)
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)s[i];
 		if (c == '%') {
-			if (i + 2 >= len || handshake_hex(s[i + 1]) == -1 ||
-			    handshake_hex(s[i + 2]) == -1)
+			if (i + 2 >= len || ws_hexdigit(s[i + 1]) == -1 ||
+			    ws_hexdigit(s[i + 2]) == -1)
 				return 0;
 			i += 2;
 		} else if (!handshake_unreserved(c) && !handshake_subdelim(c) &&
@@ -286,7 +285,7 @@ handshake_ip_literal_ok(const char *s, size_t len)
 	len -= 2;
 	if (s[0] == 'v' || s[0] == 'V') {
 		/* "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ) */
-		for (i = 1; i < len && handshake_hex(s[i]) != -1; i++)
+		for (i = 1; i < len && ws_hexdigit(s[i]) != -1; i++)
 			;
 		return i > 1 && i + 1 < len && s[i] == '.' &&
 		    handshake_regname_ok(s + i + 1, len - i - 1, 1) &&
@@ -396,8 +395,8 @@ handshake_normalize_path(char *path, const char **why)
 			*out++ = *in;
 			continue;
 		}
-		if ((hi = handshake_hex(in[1])) == -1 ||
-		    (lo = handshake_hex(in[2])) == -1) {
+		if ((hi = ws_hexdigit(in[1])) == -1 ||
+		    (lo = ws_hexdigit(in[2])) == -1) {
 			*why = "malformed percent-encoding in the path";
 			return -1;
 		}

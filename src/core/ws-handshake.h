@@ -77,6 +77,9 @@ int	ws_handshake_parse(const char *buf, size_t len, struct ws_request *req,
  */
 int	ws_host_valid(const char *s, size_t len);
 
+/* The value of a hexadecimal digit (of a percent-encoding), or -1. */
+int	ws_hexdigit(char c);
+
 /*
  * Removes the dot segments of path in place (RFC 3986 section 5.2.4:
  * "/a/./b/../c" becomes "/a/c"; "/.." stays "/") and returns its new

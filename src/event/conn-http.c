@@ -103,7 +103,7 @@ conn_plain_http(struct conn *c, const char *head, size_t len, bool parsed)
 		conn_out_add(c, buf, n);
 		evbuffer_add_reference(conn_out(c), page, plen, NULL, NULL);
 		log_info("%s dev console %s:%d %s", c->id, c->raddr, c->rport,
-		    c->hs->req.uri);
+		    log_uri(c->hs->req.uri));
 		return 200;
 	}
 	return 0;

@@ -220,8 +220,7 @@ conn_reject_extra(struct conn *c, int status, const char *cause,
 	size_t	n;
 
 	log_info("%s rejected %s:%d %s: %d %s", c->id, c->raddr, c->rport,
-	    conn_request(c)->uri != NULL ? conn_request(c)->uri : "-", status,
-	    cause);
+	    log_uri(conn_request(c)->uri), status, cause);
 	runtime_stats()->rejected_handshake++;
 	if (status >= 400 && status < 400 + SERVER_STATS_HTTP)
 		runtime_stats()->rejected_http[status - 400]++;
@@ -313,7 +312,7 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len)
 	runtime_stats()->opened++;
 	conn_set_read_high(c, CONN_READ_HIGH);
 	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
-	    hs->req.uri, c->route->name, sp != NULL ? " subprotocol=" : "",
+	    log_uri(hs->req.uri), c->route->name, sp != NULL ? " subprotocol=" : "",
 	    sp != NULL ? sp : "", hs->adm.deflate ? " permessage-deflate" : "");
 
 	if (c->b == NULL &&

@@ -140,3 +140,115 @@ def test_authorization_not_passed_by_default(d):
     assert "HTTP_AUTHORIZATION" not in env
     assert "HTTP_PROXY_AUTHORIZATION" not in env
     assert env["HTTP_COOKIE"] == "c=1"
+
+
+# ---------------------------------------------------------------- outputs
+
+C1 = "\u009b"			# 8-bit CSI, as UTF-8 (0xc2 0x9b)
+EVIL = "/?x=" + C1 + "31m\u00e9"
+
+
+def raw_request(port, target, extra=()):
+    """An upgrade request with raw UTF-8 bytes in the target and headers."""
+    req, _ = build_request(path="PATH", port=port,
+        extra=[(name, "VALUE%d" % i) for i, (name, _) in enumerate(extra)])
+    req = req.replace(b"PATH", target.encode("utf-8"))
+    for i, (_, value) in enumerate(extra):
+        req = req.replace(b"VALUE%d" % i, value.encode("utf-8"))
+    return req
+
+
+def test_log_escapes_c1_and_keeps_the_line(d):
+    start = d.mark()
+    with WSClient(d.port) as c:
+        c.send(raw_request(d.port, "/nope/\u0085x" + C1 + "[2J\\"))
+        assert c.read_http_response().status == 404
+    m = d.wait_log(r"rejected .* 404 no route for this path", start=start)
+    line = m.string
+    assert "/nope/\\xc2\\x85x\\xc2\\x9b[2J\\: 404" in line, line
+    assert C1 not in line and "\u0085" not in line
+
+
+def test_admin_outputs_escape_c1(d):
+    from admin_util import admin, conn_id
+    with WSClient(d.port) as c:
+        c.send(raw_request(d.port, EVIL, extra=[("X-Evil",
+            "a" + C1 + "[31m\u2028b\u202ec")]))
+        assert c.read_http_response().status == 101
+        with admin(d) as adm:
+            cid = conn_id(adm, c)
+            one = adm.cmd("connection %s" % cid)
+            rows = adm.cmd("connections")
+            js = adm.cmd("connection %s json" % cid).json()
+        text = "\n".join(one.lines + rows.lines)
+        assert C1 not in text and "\u2028" not in text and \
+            "\u202e" not in text
+        assert "RequestURI: /?x=\\xc2\\x9b31m\u00e9" in one.lines
+        assert "  X-Evil: a\\xc2\\x9b[31m\\xe2\\x80\\xa8b\\xe2\\x80\\xaec" in \
+            one.lines
+        assert any(line.endswith(" /?x=\\xc2\\x9b31m\u00e9")
+            for line in rows.lines), rows.lines
+        # JSON stays JSON, and lossless.
+        assert js["RequestURI"] == EVIL
+        assert ["X-Evil", "a" + C1 + "[31m\u2028b\u202ec"] in \
+            js["RequestHeaders"]
+
+
+def test_watch_escapes_c1(d):
+    from admin_util import admin
+    with admin(d) as w:
+        assert w.cmd("watch").ok
+        with WSClient(d.port) as c:
+            c.send(raw_request(d.port, "/w" + C1))
+            assert c.read_http_response().status == 404
+        deadline = 50
+        seen = []
+        while deadline > 0:
+            deadline -= 1
+            line = w.read_line()
+            seen.append(line)
+            if line.startswith("WebSocketOpenRequest"):
+                break
+        assert seen[-1].startswith("WebSocketOpenRequest"), seen
+        assert "/w\\xc2\\x9b 404" in seen[-1], seen[-1]
+        assert all(C1 not in s for s in seen)
+
+
+def test_mask_by_field_keeps_the_line(d):
+    # The text search hid everything after "Cookie:" (status and cause).
+    start = d.mark()
+    req, _ = build_request(path="/nope/Cookie:x", port=d.port)
+    refused(d.port, req, 404)
+    d.wait_log(r"rejected 127\.0\.0\.1:\d+ /nope/Cookie:x: 404 no route for "
+        r"this path$", start=start)
+
+
+@pytest.mark.parametrize("query,masked", [
+    ("%74oken=s3cret&room=7", "%74oken=***&room=7"),
+    ("room=7;token=s3cret", "room=7;token=***"),
+    ("token[]=s3cret&x=1", "token[]=***&x=1"),
+    ("TOKEN[a]=s3cret", "TOKEN[a]=***"),
+    ("access%5Ftoken=s3cret", "access%5Ftoken=***"),
+])
+def test_mask_decoded_names(d, query, masked):
+    from admin_util import admin, conn_id
+    start = d.mark()
+    c = connect_ws(d.port, "/?" + query)
+    m = d.wait_log(r"open 127\.0\.0\.1:%d " % c.local_port, start=start)
+    assert "/?" + masked + " route=" in m.string, m.string
+    with admin(d) as adm:
+        cid = conn_id(adm, c)
+        one = adm.cmd("connection %s" % cid).fields()
+        js = adm.cmd("connection %s json" % cid).json()
+    assert one["RequestURI"] == "/?" + masked
+    assert js["RequestURI"] == "/?" + masked
+    c.close_handshake(1000)
+    assert "s3cret" not in d.log_text()
+
+
+def test_mask_path_parameter(d):
+    start = d.mark()
+    req, _ = build_request(path="/nope;token=s3cret/x", port=d.port)
+    refused(d.port, req, 404)
+    d.wait_log(r"rejected .* /nope;token=\*\*\*/x: 404", start=start)
+    assert "s3cret" not in d.log_text()
