@@ -405,7 +405,10 @@ const struct config_key config_keys[] = {
 	{ .name = "SSLEnabledCipherSuites", .section = SECTION_SSL,
 	  .type = TYPE_STRING, .def = "*", .max = CONFIG_LINE_MAX,
 	  .runtime = false, .offset = CFG(ssl_cipher_suites),
-	  .help = "\"*\" for OpenSSL's defaults, else the suites allowed, in "
+	  .help = "\"*\" for Mozilla's \"intermediate\" suites in TLS 1.2 "
+	  "(ECDHE and DHE with AES-GCM or ChaCha20-Poly1305: forward secrecy, "
+	  "no CBC, no SHA-1, no static RSA) and OpenSSL's in TLS 1.3, else "
+	  "the suites allowed, in "
 	  "order of preference, separated by \";\" or \",\": the reference's "
 	  "names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384) "
 	  "or OpenSSL's (ECDHE-RSA-AES128-GCM-SHA256). A list without TLS 1.3 "
