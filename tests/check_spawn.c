@@ -142,9 +142,13 @@ spawn_output(char *const argv[])
 
 START_TEST(test_spawn_clean_start)
 {
-	/* Own process group, default signals, nothing blocked, fds 0-2 only. */
+	/*
+	 * Own process group, default signals, nothing blocked, no new
+	 * privileges, fds 0-2 only.
+	 */
 	char *const	 st[] = { "/bin/grep", "-E",
-	    "^(Pid|NSpgid|SigBlk|SigIgn):", "/proc/self/status", NULL };
+	    "^(Pid|NSpgid|SigBlk|SigIgn|NoNewPrivs):", "/proc/self/status",
+	    NULL };
 	char *const	 fd[] = { "/bin/ls", "/proc/self/fd", NULL };
 	const char	*out, *p;
 	char		 pid[32];
@@ -160,6 +164,7 @@ START_TEST(test_spawn_clean_start)
 	signal(SIGPIPE, SIG_DFL);
 	ck_assert(strstr(out, "SigBlk:\t0000000000000000\n") != NULL);
 	ck_assert(strstr(out, "SigIgn:\t0000000000000000\n") != NULL);
+	ck_assert_msg(strstr(out, "NoNewPrivs:\t1\n") != NULL, "%s", out);
 	ck_assert((p = strstr(out, "Pid:\t")) != NULL);
 	snprintf(pid, sizeof(pid), "NSpgid:\t%d\n", atoi(p + 5));
 	ck_assert_msg(strstr(out, pid) != NULL, "%s", out);

@@ -30,6 +30,7 @@
 enum spawn_step {
 	SPAWN_STEP_FDS,
 	SPAWN_STEP_PDEATHSIG,
+	SPAWN_STEP_NO_NEW_PRIVS,
 	SPAWN_STEP_CHDIR,
 	SPAWN_STEP_EXEC,
 };
@@ -96,8 +97,10 @@ spawn_close_from(int lowfd)
 
 /*
  * The child between fork and exec: own session and process group (so the
- * whole group can be signalled), death signal if the daemon dies, default
- * signal handling, the pipes on 0-2 and nothing else open.
+ * whole group can be signalled), death signal if the daemon dies, no new
+ * privileges (set-user-ID and set-group-ID bits and file capabilities do
+ * nothing for it or its children), default signal handling, the pipes on
+ * 0-2 and nothing else open.
  */
 static void __attribute__((noreturn))
 spawn_child(const struct spawn_exec *x, pid_t parent, int fds[3], int stfd)
@@ -109,6 +112,8 @@ spawn_child(const struct spawn_exec *x, pid_t parent, int fds[3], int stfd)
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		spawn_child_fail(stfd, SPAWN_STEP_PDEATHSIG, errno);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		spawn_child_fail(stfd, SPAWN_STEP_NO_NEW_PRIVS, errno);
 	/* The daemon died before the death signal was armed. */
 	if (getppid() != parent)
 		_exit(127);

@@ -3,7 +3,9 @@
  * fork and exec, and the daemon's one SIGCHLD reaper.
  *
  * A child runs in its own session and process group (so the whole group
- * can be signalled), dies with the daemon (PR_SET_PDEATHSIG), starts with
+ * can be signalled), dies with the daemon (PR_SET_PDEATHSIG), can gain no
+ * privilege by exec (PR_SET_NO_NEW_PRIVS: set-user-ID bits, set-group-ID
+ * bits and file capabilities are ignored, for its children too), starts with
  * every signal at its default and none blocked, gets its pipes on 0-2 and
  * no other descriptor, and the environment it is given and nothing else.
  * The script backend (one process per WebSocket, dir: routes too) and the
