@@ -1,7 +1,9 @@
 /* cgi.c - the CGI/1.1 variables of a WebSocket request, for scripts and unix: backends. */
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,12 +320,46 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 	return envp;
 }
 
+/*
+ * The mode of the file exec would run for argv0: argv0 itself when it has
+ * a "/" (spawn.c runs a relative one from its own directory, the same
+ * file), else the first executable regular file of that name in envp's
+ * PATH, as execvp looks. Returns 0 with *st, or -1 when there is none
+ * (exec then fails on its own).
+ */
+static int
+cgi_program_stat(const char *argv0, char *const *envp, struct stat *st)
+{
+	const char	*path = CGI_DEFAULT_PATH, *p, *e;
+	char		 cand[PATH_MAX];
+	char *const	*ep;
+
+	if (strchr(argv0, '/') != NULL)
+		return stat(argv0, st);
+	for (ep = envp; *ep != NULL; ep++) {
+		if (strncmp(*ep, "PATH=", 5) == 0)
+			path = *ep + 5;
+	}
+	for (p = path; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+		e = p + strcspn(p, ":");
+		if (snprintf(cand, sizeof(cand), "%.*s/%s", e > p ?
+		    (int)(e - p) : 1, e > p ? p : ".", argv0) >=
+		    (int)sizeof(cand))
+			continue;
+		if (stat(cand, st) == 0 && S_ISREG(st->st_mode) &&
+		    access(cand, X_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 /* Runs a program for a connection, CGI environment and all; see cgi.h. */
 pid_t
 cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
     int fds[3], void (*done)(void *, int), void *arg, char **cause)
 {
 	struct spawn_cmd	 cmd;
+	struct stat		 st;
 	pid_t			 pid;
 
 	/* The start refused this already; a late config change must too. */
@@ -339,6 +375,20 @@ cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
 	cmd.argv = argv;
 	cmd.envp = cgi_env_build(conn, route, true);
 	cmd.workdir = route->workdir;
+	/*
+	 * A set-user-ID or set-group-ID program is refused, as suEXEC does
+	 * (under PR_SET_NO_NEW_PRIVS the bits would do nothing anyway).
+	 */
+	if (cgi_program_stat(argv[0], cmd.envp, &st) == 0 &&
+	    (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+		log_error("%s refusing to run %s: a set-user-ID or set-group-ID "
+		    "program (mode %04o)", conn_id(conn), argv[0],
+		    (unsigned int)(st.st_mode & 07777));
+		*cause = xstrdup("refusing to run a set-user-ID or "
+		    "set-group-ID program");
+		free(cmd.envp);
+		return -1;
+	}
 	pid = spawn_start(&cmd, fds, done, arg, cause);
 	free(cmd.envp);
 	return pid;
