@@ -1084,12 +1084,14 @@ START_TEST(test_runtime_flags)
 		"SSLAuthenticateClients", "SSLClientCACerts", "SSLCheckCRL",
 		/* load balancers and logging (ops-lb) */
 		"ProxyProtocol", "HealthPath", "LogTarget", "LogFile",
+		/* hardening (#19): admin keys take effect at a restart */
+		"SendFileDirectory", "IdleTimeout",
 	};
 	size_t		 i, j, n;
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 84);
+	ck_assert_uint_eq(n, 86);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));

@@ -355,6 +355,20 @@ const struct config_key config_keys[] = {
 	  "open the socket (SocketMode, SocketGroup) may run every command. "
 	  "The peer is identified by SO_PEERCRED; names are resolved when "
 	  "the file is loaded." },
+	{ .name = "SendFileDirectory", .section = SECTION_ADMIN,
+	  .type = TYPE_STRING, .def = "", .max = 4096, .runtime = false,
+	  .offset = CFG(sendfile_dir),
+	  .help = "The directory (relative to the ini file's directory) whose "
+	  "files sendfile may send; a path is resolved (realpath) and must "
+	  "stay inside it, neither .. nor a symbolic link leads out. Empty "
+	  "turns sendfile off: otherwise it would send any file the daemon "
+	  "can read." },
+	{ .name = "IdleTimeout", .section = SECTION_ADMIN, .type = TYPE_INT,
+	  .def = "60", .min = 0, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = CFG(admin_idle_timeout),
+	  .help = "An admin client that sends no command for this long while "
+	  "none of its commands runs is disconnected (HAProxy's stats "
+	  "timeout); a watch client never is. 0 means no timeout." },
 
 	/* [ssl]: tls.c checks them and builds the SSL_CTX; a reload changes them */
 	{ .name = "UseSSL", .section = SECTION_SSL, .type = TYPE_BOOL,

@@ -115,6 +115,8 @@ struct config {
 	char		*admin_allowed_users;	/* AdminAllowedUsers */
 	uid_t		*admin_uids;		/* ... resolved at load */
 	size_t		 admin_nuids;
+	char		*sendfile_dir;		/* SendFileDirectory ("" = off) */
+	int		 admin_idle_timeout;	/* IdleTimeout, s (0 = none) */
 
 	/* [ssl] (the tls*.c files read them; see wsserverd.ini(5)) */
 	bool		 use_ssl;		/* UseSSL */
