@@ -68,6 +68,13 @@ admin_build_info(char *buf, size_t len)
 }
 
 /* status [json] */
+/* MaxHandlers as it applies: 0 means MaxConnections. */
+static int
+admin_max_handlers(const struct config *cfg)
+{
+	return cfg->max_handlers > 0 ? cfg->max_handlers : cfg->max_connections;
+}
+
 void
 admin_exec_status(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
@@ -92,6 +99,9 @@ admin_exec_status(struct admin_client *cl, const struct admin_req *r,
 		admin_json_kn(b, &first, "Connections", admin_nconns());
 		admin_json_kn(b, &first, "MaxConnections",
 		    (unsigned long long)cfg->max_connections);
+		admin_json_kn(b, &first, "Handlers", workers_handler_total());
+		admin_json_kn(b, &first, "MaxHandlers", (unsigned long long)
+		    admin_max_handlers(cfg));
 		evbuffer_add_printf(b, ",\"Uptime\":%llu.%03llu", up / 1000,
 		    up % 1000);
 		admin_json_kv(b, &first, "Version", PACKAGE_VERSION);
@@ -116,6 +126,8 @@ admin_exec_status(struct admin_client *cl, const struct admin_req *r,
 	admin_line(cl, "LocalPort: %d", server_local_port(admin.srv));
 	admin_line(cl, "Connections: %u of %d", admin_nconns(),
 	    cfg->max_connections);
+	admin_line(cl, "Handlers: %u of %d", workers_handler_total(),
+	    admin_max_handlers(cfg));
 	admin_line(cl, "Uptime: %llu.%03llu s", up / 1000, up % 1000);
 	admin_line(cl, "Version: %s", PACKAGE_VERSION);
 	admin_line(cl, "BuildInfo: %s", build);
@@ -141,12 +153,15 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		b = admin_json_begin(cl);
 		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
 		    "\"acl\":%llu,\"full\":%llu,\"memory\":%llu,"
-		    "\"handshake\":%llu,\"http\":{",
+		    "\"handshake\":%llu,\"handlers\":%llu,"
+		    "\"spawn_rate\":%llu,\"http\":{",
 		    (unsigned long long)st->accepted,
 		    (unsigned long long)st->rejected_acl,
 		    (unsigned long long)st->rejected_full,
 		    (unsigned long long)st->rejected_memory,
-		    (unsigned long long)st->rejected_handshake);
+		    (unsigned long long)st->rejected_handshake,
+		    (unsigned long long)st->rejected_handlers,
+		    (unsigned long long)st->rejected_spawn_rate);
 		first = true;
 		for (i = 0; i < SERVER_STATS_HTTP; i++) {
 			if (st->rejected_http[i] == 0)
@@ -199,6 +214,10 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	    (unsigned long long)st->rejected_memory);
 	admin_line(cl, "rejected.handshake %llu",
 	    (unsigned long long)st->rejected_handshake);
+	admin_line(cl, "rejected.handlers %llu",
+	    (unsigned long long)st->rejected_handlers);
+	admin_line(cl, "rejected.spawn_rate %llu",
+	    (unsigned long long)st->rejected_spawn_rate);
 	for (i = 0; i < SERVER_STATS_HTTP; i++) {
 		if (st->rejected_http[i] != 0)
 			admin_line(cl, "rejected.http.%zu %llu", 400 + i,

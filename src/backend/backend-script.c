@@ -29,11 +29,15 @@
 #include "core/ws-handshake.h"
 #include "event/backend.h"
 #include "event/conn.h"
+#include "event/runtime.h"
 #include "event/spawn.h"
+#include "event/workers-shm.h"
 
 /* stderr lines are logged in pieces of this many bytes (fits a log line). */
 #define SCRIPT_ERRLINE_MAX	1024
 #define SCRIPT_ID_MAX		64
+/* SIGTERM to SIGKILL, seconds (less when KillTimeout is less). */
+#define SCRIPT_TERM_GRACE	1
 
 /* What the next expiry of the kill timer does. */
 enum script_stage {
@@ -68,6 +72,7 @@ struct script {
 	int			 busy;		/* our frames on the stack */
 
 	bool			 reaped;
+	bool			 counted;	/* holds a MaxHandlers place */
 	bool			 group_left;	/* reaped, its group not empty */
 	bool			 released;	/* the connection called close */
 	bool			 closing;	/* shutdown started */
@@ -134,6 +139,46 @@ static const struct pump_ops script_pump_ops = {
 static LIST_HEAD(, script) script_all = LIST_HEAD_INITIALIZER(script_all);
 static int		 script_nlive;		/* instances not yet reaped */
 static char		 script_errline[SCRIPT_ERRLINE_MAX + 1];
+static unsigned long long script_full_logged;	/* last MaxHandlers line */
+static unsigned long long script_full_unlogged;	/* refusals since then */
+
+/*
+ * MaxHandlers: takes a place for a new handler process, over all workers.
+ * Refusals are counted, and logged at most once a second with how many
+ * there were. Returns 0, or -1 with *cause.
+ */
+static int
+script_reserve(const struct config *cfg, char **cause)
+{
+	unsigned long long	now;
+	int			max;
+
+	max = cfg->max_handlers > 0 ? cfg->max_handlers : cfg->max_connections;
+	if (workers_handler_reserve((unsigned int)max) == 0)
+		return 0;
+	runtime_stats()->rejected_handlers++;
+	script_full_unlogged++;
+	now = util_now_ms();
+	if (script_full_logged == 0 || now - script_full_logged >= 1000) {
+		log_warn("refused %llu WebSocket(s): MaxHandlers (%d handler "
+		    "processes alive, lingering ones included) reached",
+		    script_full_unlogged, max);
+		script_full_logged = now;
+		script_full_unlogged = 0;
+	}
+	*cause = xstrdup("too many handler processes");
+	return -1;
+}
+
+/* Gives the instance's MaxHandlers place back (once). */
+static void
+script_uncount(struct script *s)
+{
+	if (!s->counted)
+		return;
+	s->counted = false;
+	workers_handler_release();
+}
 
 /*
  * Starts the route's handler for a new WebSocket. Returns the instance, or
@@ -158,6 +203,8 @@ script_open(struct conn *conn, const struct route *route, char **cause)
 		log_error("%s %s", conn_id(conn), *cause);
 		return NULL;
 	}
+	if (script_reserve(conn_config(conn), cause) == -1)
+		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
 	s->base = conn_base(conn);
@@ -166,9 +213,11 @@ script_open(struct conn *conn, const struct route *route, char **cause)
 	s->kill_timeout = kt > 0 ? kt : 0;
 	if ((s->pid = cgi_spawn(conn, route, argv, fds, script_reaped, s,
 	    cause)) == -1) {
+		workers_handler_release();
 		free(s);
 		return NULL;
 	}
+	s->counted = true;
 	if ((s->timer = evtimer_new(s->base, script_timer_cb, s)) == NULL)
 		util_oom(event_get_struct_event_size());
 	pump_init(&s->pump, conn, route, s->id, "handler", "handler output",
@@ -239,6 +288,7 @@ script_leave(struct script *s)
 	if (!s->released || !s->reaped || s->in != NULL || s->out != NULL ||
 	    s->err != NULL || (s->group_left && s->stage != SCRIPT_STAGE_NONE))
 		return;
+	script_uncount(s);
 	LIST_REMOVE(s, entry);
 	event_free(s->timer);
 	free(s);
@@ -403,13 +453,16 @@ script_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	script_enter(s);
-	tv.tv_sec = s->kill_timeout;
+	/* After SIGTERM the rest of the sequence takes the short grace. */
+	tv.tv_sec = s->kill_timeout < SCRIPT_TERM_GRACE ? s->kill_timeout :
+	    SCRIPT_TERM_GRACE;
 	tv.tv_usec = 0;
 	if (s->group_left && kill(-s->pid, 0) == -1 && errno == ESRCH &&
 	    !script_stdout_held(s)) {
 		/* What the handler left behind is gone by itself. */
 		s->stage = SCRIPT_STAGE_NONE;
 		s->group_left = false;
+		script_uncount(s);
 		script_leave(s);
 		return;
 	}
@@ -425,7 +478,7 @@ script_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SCRIPT_STAGE_KILL:
 		log_verbose("%s %s still running after %d s: SIGKILL",
 		    s->id, s->reaped ? "processes left by the handler" :
-		    "handler", s->kill_timeout);
+		    "handler", (int)tv.tv_sec);
 		script_signal(s, SIGKILL);
 		s->stage = SCRIPT_STAGE_FORCE;
 		evtimer_add(s->timer, &tv);
@@ -446,6 +499,8 @@ script_timer_cb(evutil_socket_t fd, short what, void *arg)
 		script_close_stdin(s);
 		script_close_stderr(s);
 		s->stage = SCRIPT_STAGE_NONE;
+		/* Its group got SIGKILL: nothing of it is counted any more. */
+		script_uncount(s);
 		/* Without holders, unread output just waits for the client. */
 		if (held) {
 			script_close_stdout(s);
@@ -495,7 +550,8 @@ script_reaped(void *arg, int st)
 	if (kill(-s->pid, 0) == 0) {
 		log_verbose("%s handler left processes in its group", s->id);
 		s->group_left = true;
-	}
+	} else
+		script_uncount(s);
 	if (s->group_left || script_stdout_held(s))
 		script_arm_timer(s);
 	script_check_exit(s);

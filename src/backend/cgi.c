@@ -17,6 +17,7 @@
 
 #include "backend/dir.h"
 #include "event/backend.h"
+#include "event/runtime.h"
 #include "event/spawn.h"
 #include "backend/cgi.h"
 #include "conf/config.h"
@@ -353,6 +354,43 @@ cgi_program_stat(const char *argv0, char *const *envp, struct stat *st)
 	return -1;
 }
 
+/*
+ * MaxSpawnRate: a token bucket per process, refilled at rate per second and
+ * holding one second's worth. Refusals are counted and logged at most once
+ * a second. Returns 0 when a start may go ahead, else -1 with *cause.
+ */
+static int
+cgi_spawn_rate(int rate, char **cause)
+{
+	static double			 tokens = -1;
+	static unsigned long long	 last, logged, unlogged;
+	unsigned long long		 now = util_now_ms();
+
+	if (rate <= 0)
+		return 0;
+	if (tokens < 0 || now < last)
+		tokens = rate;
+	else
+		tokens += (double)(now - last) * rate / 1000.0;
+	if (tokens > rate)
+		tokens = rate;
+	last = now;
+	if (tokens >= 1) {
+		tokens -= 1;
+		return 0;
+	}
+	runtime_stats()->rejected_spawn_rate++;
+	unlogged++;
+	if (logged == 0 || now - logged >= 1000) {
+		log_warn("refused %llu process start(s): MaxSpawnRate (%d per "
+		    "second) reached", unlogged, rate);
+		logged = now;
+		unlogged = 0;
+	}
+	*cause = xstrdup("too many handlers starting");
+	return -1;
+}
+
 /* Runs a program for a connection, CGI environment and all; see cgi.h. */
 pid_t
 cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
@@ -369,6 +407,8 @@ cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
 		log_error("%s %s", conn_id(conn), *cause);
 		return -1;
 	}
+	if (cgi_spawn_rate(conn_config(conn)->max_spawn_rate, cause) == -1)
+		return -1;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.id = conn_id(conn);
 	cmd.what = "handler";

@@ -281,14 +281,32 @@ const struct config_key config_keys[] = {
 	{ .name = "KillTimeout", .section = SECTION_BACKEND, .type = TYPE_INT,
 	  .def = "5", .min = 0, .max = 3600, .unit = "seconds",
 	  .runtime = true, .offset = CFG(kill_timeout),
-	  .help = "After stdin EOF a handler has this long to exit, then gets "
-	  "SIGTERM, and this long again before SIGKILL." },
+	  .help = "After stdin EOF a handler has this long to exit; then its "
+	  "whole process group gets SIGTERM, and SIGKILL one second later (at "
+	  "once with 0). Processes a handler leaves in its group when it exits "
+	  "get the same sequence." },
 	{ .name = "AllowRootHandlers", .section = SECTION_BACKEND,
 	  .type = TYPE_BOOL, .def = "False", .runtime = true,
 	  .offset = CFG(allow_root_handlers),
 	  .help = "Let script handlers run as root. Off, a daemon running as "
 	  "root without User refuses script: routes at start, at reload and "
 	  "with -t, and never spawns a handler as root." },
+	{ .name = "MaxHandlers", .section = SECTION_BACKEND, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 1000000, .runtime = true,
+	  .offset = CFG(max_handlers),
+	  .help = "Most handler processes (script: and dir:) alive at once "
+	  "over all workers, counting those whose client has left but that "
+	  "have not exited yet (and what they left in their process group); "
+	  "past it a new WebSocket on such a route gets 503. 0 means as many "
+	  "as MaxConnections: never more handlers than connections could "
+	  "need." },
+	{ .name = "MaxSpawnRate", .section = SECTION_BACKEND, .type = TYPE_INT,
+	  .def = "200", .min = 0, .max = 1000000, .unit = "per second",
+	  .runtime = true, .offset = CFG(max_spawn_rate),
+	  .help = "Most handler and OpenRequestHook processes a process "
+	  "(each worker on its own) starts per second, with bursts of as many: "
+	  "a start waits for its child's exec, so a storm of them would starve "
+	  "the event loop. Past it the request gets 503. 0 means no limit." },
 
 	/* [log] */
 	{ .name = "LogLevel", .section = SECTION_LOG, .type = TYPE_INT,

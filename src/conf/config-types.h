@@ -145,6 +145,8 @@ struct config {
 	/* [backend] */
 	int		 kill_timeout;		/* KillTimeout, seconds: EOF -> TERM -> KILL */
 	bool		 allow_root_handlers;	/* AllowRootHandlers */
+	int		 max_handlers;		/* MaxHandlers (0 = MaxConnections) */
+	int		 max_spawn_rate;	/* MaxSpawnRate, per second (0 = none) */
 
 	/* [log] */
 	int		 log_level;		/* LogLevel 0-3 */

@@ -38,6 +38,8 @@ struct server_stats {
 	uint64_t	bytes_in, bytes_out;	/* on the wire, after the upgrade */
 	uint64_t	backend_spawns;		/* backend instances started */
 	uint64_t	backend_failures;	/* backends that could not start */
+	uint64_t	rejected_handlers;	/* at MaxHandlers */
+	uint64_t	rejected_spawn_rate;	/* over MaxSpawnRate */
 };
 
 /*

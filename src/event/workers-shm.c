@@ -18,6 +18,7 @@ struct workers_slot {
 	uint64_t		 next_seq;	/* ConnectionId sequence */
 	uint64_t		 mem_queued;
 	unsigned int		 conns;		/* its share of shm->conns */
+	unsigned int		 handlers;	/* its share of shm->handlers */
 	int			 mem_over;
 	int			 listening;
 	int			 port;
@@ -30,6 +31,7 @@ _Static_assert(sizeof(struct server_stats) % sizeof(uint64_t) == 0,
 
 struct workers_shm {
 	_Atomic unsigned int	 conns;		/* open in all workers */
+	_Atomic unsigned int	 handlers;	/* handler processes, all workers */
 	int			 port;		/* LocalPort 0: the one chosen */
 	int			 unlistened;	/* stop/drain: workers do not listen */
 	struct workers_slot	 slot[WORKERS_MAX];
@@ -45,6 +47,7 @@ static struct {
 	int			 lfd[WORKERS_MAX];	/* listening, per worker */
 	bool			 lfds;		/* lfd[] is in use */
 	bool			 running[WORKERS_MAX];	/* master: worker up */
+	unsigned int		 handlers;	/* without workers */
 } ws = { .n = 1, .index = -1 };
 
 /* Master: maps the shared page for n workers. Returns 0, or -1 (errno). */
@@ -99,6 +102,9 @@ workers_shm_set_running(int i, bool on)
 		return;
 	atomic_fetch_sub(&ws.shm->conns, s->conns);
 	s->conns = 0;
+	/* Its handlers got the death signal with it. */
+	atomic_fetch_sub(&ws.shm->handlers, s->handlers);
+	s->handlers = 0;
 	s->listening = 0;
 	s->mem_queued = 0;
 	s->mem_over = 0;
@@ -243,6 +249,41 @@ unsigned int
 workers_conn_total(void)
 {
 	return ws.shm != NULL ? atomic_load(&ws.shm->conns) : 0;
+}
+
+int
+workers_handler_reserve(unsigned int max)
+{
+	if (!ws.child) {
+		if (ws.handlers >= max)
+			return -1;
+		ws.handlers++;
+		return 0;
+	}
+	if (atomic_fetch_add(&ws.shm->handlers, 1) >= max) {
+		atomic_fetch_sub(&ws.shm->handlers, 1);
+		return -1;
+	}
+	ws.me->handlers++;
+	return 0;
+}
+
+void
+workers_handler_release(void)
+{
+	if (!ws.child) {
+		if (ws.handlers > 0)
+			ws.handlers--;
+		return;
+	}
+	atomic_fetch_sub(&ws.shm->handlers, 1);
+	ws.me->handlers--;
+}
+
+unsigned int
+workers_handler_total(void)
+{
+	return ws.shm != NULL ? atomic_load(&ws.shm->handlers) : ws.handlers;
 }
 
 uint64_t

@@ -37,6 +37,15 @@ void		 workers_conn_release(void);
 /* Master: connections open in all workers. */
 unsigned int	 workers_conn_total(void);
 
+/*
+ * MaxHandlers over all workers (and in a single process): a handler
+ * process takes a place before it is started (-1: full) and gives it back
+ * once it and its process group are gone. The total is every worker's.
+ */
+int		 workers_handler_reserve(unsigned int max);
+void		 workers_handler_release(void);
+unsigned int	 workers_handler_total(void);
+
 /* Worker: the next ConnectionId (worker = id % N); 0 without workers. */
 uint64_t	 workers_next_id(void);
 /* Master: every worker's counters added up into out. */
