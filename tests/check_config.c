@@ -1085,13 +1085,14 @@ START_TEST(test_runtime_flags)
 		/* load balancers and logging (ops-lb) */
 		"ProxyProtocol", "HealthPath", "LogTarget", "LogFile",
 		/* hardening (#19): admin keys take effect at a restart */
-		"SendFileDirectory", "IdleTimeout",
+		"SendFileDirectory", "IdleTimeout", "ClientIPv6Prefix",
+		"ClientTableSize",
 	};
 	size_t		 i, j, n;
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 88);
+	ck_assert_uint_eq(n, 93);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "conf/config.h"
 #include "conf/tls.h"
+#include "event/client-limits.h"
 #include "event/server.h"
 #include "event/workers.h"
 
@@ -146,22 +147,28 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	const struct server_stats	*st = server_stats(admin.srv);
 	struct evbuffer			*b;
 	size_t				 i, queued;
+	unsigned int			 tracked, capacity;
 	bool				 first, over;
 
 	queued = admin.role->memory(&over);
+	client_limits_tracked(&tracked, &capacity);
 	if (r->json) {
 		b = admin_json_begin(cl);
 		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
 		    "\"acl\":%llu,\"full\":%llu,\"memory\":%llu,"
 		    "\"handshake\":%llu,\"handlers\":%llu,"
-		    "\"spawn_rate\":%llu,\"http\":{",
+		    "\"spawn_rate\":%llu,\"client\":{\"connections\":%llu,"
+		    "\"rate\":%llu,\"table\":%llu},\"http\":{",
 		    (unsigned long long)st->accepted,
 		    (unsigned long long)st->rejected_acl,
 		    (unsigned long long)st->rejected_full,
 		    (unsigned long long)st->rejected_memory,
 		    (unsigned long long)st->rejected_handshake,
 		    (unsigned long long)st->rejected_handlers,
-		    (unsigned long long)st->rejected_spawn_rate);
+		    (unsigned long long)st->rejected_spawn_rate,
+		    (unsigned long long)st->rejected_client_conns,
+		    (unsigned long long)st->rejected_client_rate,
+		    (unsigned long long)st->rejected_client_table);
 		first = true;
 		for (i = 0; i < SERVER_STATS_HTTP; i++) {
 			if (st->rejected_http[i] == 0)
@@ -193,14 +200,15 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		    "\"out\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
 		    "\"backend\":{\"spawns\":%llu,\"failures\":%llu},"
 		    "\"connections\":%u,\"memory\":{\"queued\":%zu,"
-		    "\"over\":%s}}",
+		    "\"over\":%s},\"clients\":{\"tracked\":%u,"
+		    "\"capacity\":%u}}",
 		    (unsigned long long)st->msgs_in,
 		    (unsigned long long)st->msgs_out,
 		    (unsigned long long)st->bytes_in,
 		    (unsigned long long)st->bytes_out,
 		    (unsigned long long)st->backend_spawns,
 		    (unsigned long long)st->backend_failures, admin_nconns(),
-		    queued, over ? "true" : "false");
+		    queued, over ? "true" : "false", tracked, capacity);
 		admin_json_end(cl);
 		return;
 	}
@@ -218,6 +226,12 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	    (unsigned long long)st->rejected_handlers);
 	admin_line(cl, "rejected.spawn_rate %llu",
 	    (unsigned long long)st->rejected_spawn_rate);
+	admin_line(cl, "rejected.client.connections %llu",
+	    (unsigned long long)st->rejected_client_conns);
+	admin_line(cl, "rejected.client.rate %llu",
+	    (unsigned long long)st->rejected_client_rate);
+	admin_line(cl, "rejected.client.table %llu",
+	    (unsigned long long)st->rejected_client_table);
 	for (i = 0; i < SERVER_STATS_HTTP; i++) {
 		if (st->rejected_http[i] != 0)
 			admin_line(cl, "rejected.http.%zu %llu", 400 + i,
@@ -246,6 +260,8 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	admin_line(cl, "connections %u", admin_nconns());
 	admin_line(cl, "memory.queued %zu", queued);
 	admin_line(cl, "memory.over %s", over ? "yes" : "no");
+	admin_line(cl, "clients.tracked %u", tracked);
+	admin_line(cl, "clients.capacity %u", capacity);
 	admin_end(cl);
 }
 

@@ -191,6 +191,43 @@ const struct config_key config_keys[] = {
 	  "the sockets are bound and removed at exit. It stays locked: a file locked by a running "
 	  "wsserverd refuses the start; a stale one is replaced. Empty writes "
 	  "none." },
+	{ .name = "MaxConnectionsPerClient", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 100000,
+	  .runtime = true, .offset = CFG(max_conns_per_client),
+	  .help = "Most connections one client address (an IPv6 one: its "
+	  "ClientIPv6Prefix) has open at once over all workers, WebSockets and "
+	  "unfinished handshakes alike; further ones get 429 at once. Behind "
+	  "ProxyProtocol the address is the real client's, checked once the "
+	  "header is read. 0 means no limit." },
+	{ .name = "HandshakeRatePerClient", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 1000000,
+	  .unit = "per second", .runtime = true,
+	  .offset = CFG(handshake_rate_per_client),
+	  .help = "New connections one client address may open per second "
+	  "over all workers (a token bucket of HandshakeBurstPerClient); "
+	  "faster ones get 429 with Retry-After. 0 means no limit." },
+	{ .name = "HandshakeBurstPerClient", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 1000000,
+	  .runtime = true, .offset = CFG(handshake_burst_per_client),
+	  .help = "How many new connections beyond HandshakeRatePerClient a "
+	  "client address may open at once (the bucket's size); 0 means one "
+	  "second's worth, the rate." },
+	{ .name = "ClientIPv6Prefix", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "64", .min = 1, .max = 128,
+	  .runtime = false, .offset = CFG(client_ipv6_prefix),
+	  .help = "IPv6 clients are one client per prefix of this length for "
+	  "the per-client limits (a /64 is what one site or device usually "
+	  "gets, and takes no effort to vary within); IPv4 clients are one "
+	  "per address." },
+	{ .name = "ClientTableSize", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "16384", .min = 64, .max = 4194304,
+	  .runtime = false, .offset = CFG(client_table_size),
+	  .help = "Client addresses the per-client limits track at once (in "
+	  "the workers' shared memory; about 80 bytes each). One with nothing "
+	  "open and a full bucket is forgotten when room is needed; when none "
+	  "can be, a new address gets 503 until some can (as nginx's "
+	  "limit_conn does), so keep it well above MaxConnections. Changes "
+	  "need a restart." },
 
 	/* [websocket] */
 	{ .name = "BufferMessage", .section = SECTION_WEBSOCKET,

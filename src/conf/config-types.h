@@ -88,6 +88,11 @@ struct config {
 	char		*user;			/* User ("" = keep root) */
 	char		*group;			/* Group ("" = User's) */
 	char		*pid_file;		/* PidFile ("" = none), absolute */
+	int		 max_conns_per_client;	/* MaxConnectionsPerClient (0 = off) */
+	int		 handshake_rate_per_client; /* HandshakeRatePerClient, /s */
+	int		 handshake_burst_per_client; /* HandshakeBurstPerClient */
+	int		 client_ipv6_prefix;	/* ClientIPv6Prefix, bits */
+	int		 client_table_size;	/* ClientTableSize, addresses */
 
 	/* [websocket] */
 	bool		 buffer_message;	/* BufferMessage */

@@ -175,6 +175,7 @@ struct conn {
 	bool			 line_open:1;	/* a line is half passed on */
 	bool			 announced:1;	/* open hooks and counters done */
 	bool			 backend_msg_open:1;	/* a backend message is half sent */
+	bool			 client_counted:1;	/* holds a per-client place */
 	char			 id[21];	/* a uint64_t in decimal */
 	/* Remote, then local address; INET6_ADDRSTRLEN each with PROXY. */
 	char			 raddr[];
@@ -198,6 +199,7 @@ extern struct conn_list	conns;
 void	 conn_enter(struct conn *);
 /* Leaves a frame; frees c if it died meanwhile (c may be gone after). */
 void	 conn_leave(struct conn *);
+
 
 /* ------------------------------------------------------------ conn-mem.c */
 
@@ -293,9 +295,12 @@ struct ssl_st	*conn_io_ssl(const struct conn *);
 
 /*
  * ProxyProtocol: takes the PROXY header a trusted client must send first
- * (the addresses become the real client's), and refuses one from anybody
- * else. Returns 1 when done (the client's own bytes follow), 0 to wait
- * for more, -1 to drop the connection, *cause (malloc'd) saying why.
+ * (the addresses become the real client's, checked against the
+ * per-client limits then), and refuses one from anybody else. Returns 1
+ * when done (the client's own bytes follow), 0 to wait for more, -1 to
+ * drop the connection, *cause (malloc'd) saying why; a NULL *cause: a
+ * per-client limit refused it, and its answer is queued, logged and
+ * counted.
  */
 int	 conn_proxy_take(struct conn *, char **cause);
 /*
@@ -305,6 +310,11 @@ int	 conn_proxy_take(struct conn *, char **cause);
  */
 int	 conn_plain_http(struct conn *, const char *head, size_t len,
 	    bool parsed);
+/*
+ * WebSockets open on a route of this name (any config generation): a
+ * linear walk, made only for routes with a MaxConnections of their own.
+ */
+unsigned int	 conn_route_count(const struct route *);
 
 /* ----------------------------------------------------------- conn-file.c */
 

@@ -40,6 +40,9 @@ struct server_stats {
 	uint64_t	backend_failures;	/* backends that could not start */
 	uint64_t	rejected_handlers;	/* at MaxHandlers */
 	uint64_t	rejected_spawn_rate;	/* over MaxSpawnRate */
+	uint64_t	rejected_client_conns;	/* MaxConnectionsPerClient */
+	uint64_t	rejected_client_rate;	/* HandshakeRatePerClient */
+	uint64_t	rejected_client_table;	/* ClientTableSize full */
 };
 
 /*

@@ -9,6 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+
+#include "conf/config-types.h"
+#include "event/clients.h"
 #include "event/runtime.h"
 #include "event/workers-shm.h"
 
@@ -48,7 +52,31 @@ static struct {
 	bool			 lfds;		/* lfd[] is in use */
 	bool			 running[WORKERS_MAX];	/* master: worker up */
 	unsigned int		 handlers;	/* without workers */
+	struct clients		*clients;	/* the per-client table */
 } ws = { .n = 1, .index = -1 };
+
+/*
+ * Maps the per-client table for n processes, with ClientTableSize of the
+ * configuration in force, shared (the master maps it before the forks).
+ * Returns it, or NULL (errno set).
+ */
+static struct clients *
+workers_clients_map(int n)
+{
+	unsigned int	 cap = (unsigned int)runtime_config()->client_table_size;
+	uint64_t	 seed = 0;
+	size_t		 size = clients_size(cap, n);
+	void		*mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return NULL;
+	/* Not guessable, so that no client can pick colliding addresses. */
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+	return clients_init(mem, cap, n, seed);
+}
 
 /* Master: maps the shared page for n workers. Returns 0, or -1 (errno). */
 int
@@ -62,6 +90,8 @@ workers_shm_init(int n)
 		ws.shm = NULL;
 		return -1;
 	}
+	if ((ws.clients = workers_clients_map(n)) == NULL)
+		return -1;
 	for (i = 0; i < WORKERS_MAX; i++) {
 		ws.shm->slot[i].next_seq = 1;
 		ws.lfd[i] = -1;
@@ -105,6 +135,8 @@ workers_shm_set_running(int i, bool on)
 	/* Its handlers got the death signal with it. */
 	atomic_fetch_sub(&ws.shm->handlers, s->handlers);
 	s->handlers = 0;
+	if (ws.clients != NULL)
+		clients_worker_gone(ws.clients, i);
 	s->listening = 0;
 	s->mem_queued = 0;
 	s->mem_over = 0;
@@ -249,6 +281,15 @@ unsigned int
 workers_conn_total(void)
 {
 	return ws.shm != NULL ? atomic_load(&ws.shm->conns) : 0;
+}
+
+struct clients *
+workers_clients(void)
+{
+	/* A single process maps its own on first use. */
+	if (ws.clients == NULL && !ws.master && !ws.child)
+		ws.clients = workers_clients_map(1);
+	return ws.clients;
 }
 
 int
