@@ -28,8 +28,8 @@ char	**cgi_env_build(struct conn *, const struct route *, bool process);
  * WorkingDirectory, as spawn.h starts processes: fds gets its stdin,
  * stdout and stderr, done(arg, wait status) is called once it is reaped.
  * Refuses to run anything as root unless AllowRootHandlers, a
- * set-user-ID or set-group-ID program, and a start over MaxSpawnRate. Returns the pid, or -1 with *cause
- * (malloc'd; the detail is logged).
+ * set-user-ID or set-group-ID program, and a start over MaxSpawnRate.
+ * Returns the pid, or -1 with *cause (malloc'd; the detail is logged).
  */
 pid_t	 cgi_spawn(struct conn *, const struct route *, char *const *argv,
 	    int fds[3], void (*done)(void *, int), void *arg,

@@ -26,8 +26,9 @@ int	log_get_level(void);
 /*
  * A function that sees every line written (after the LogLevel filter): its
  * severity word ("ERROR", "WARN", "INFO", "VERBOSE", "DEBUG") and the
- * message, without timestamp or line end, already escaped (log_escape). Lines logged from inside the hook are written but not passed
- * to it again. NULL removes it. (The admin socket's watch uses it.)
+ * message, without timestamp or line end, already escaped (log_escape).
+ * Lines logged from inside the hook are written but not passed to it
+ * again. NULL removes it. (The admin socket's watch uses it.)
  */
 typedef void	(*log_hook_fn)(const char *severity, const char *msg,
 		    size_t len);
@@ -94,9 +95,9 @@ size_t	log_printable_len(const char *s, size_t len);
  * Copies in[0..len) into out (at most outlen bytes, no NUL added) with
  * every byte of a character log_printable_len refuses (and every byte
  * that is not UTF-8) written as \xHH, lowercase: "\x1b", "\xc2\x9b".
- * A backslash is printable and stays as it is. Escapes are never cut. Returns the bytes
- * written; *taken (unless NULL) gets how many bytes of in they stand for
- * (less than len when out was too small).
+ * A backslash is printable and stays as it is. Escapes are never cut.
+ * Returns the bytes written; *taken (unless NULL) gets how many bytes of
+ * in they stand for (less than len when out was too small).
  */
 size_t	log_escape(const char *in, size_t len, char *out, size_t outlen,
 	    size_t *taken);

@@ -300,8 +300,9 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len)
 	runtime_stats()->opened++;
 	conn_set_read_high(c, CONN_READ_HIGH);
 	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
-	    log_uri(hs->req.uri), c->route->name, sp != NULL ? " subprotocol=" : "",
-	    sp != NULL ? sp : "", hs->adm.deflate ? " permessage-deflate" : "");
+	    log_uri(hs->req.uri), c->route->name,
+	    sp != NULL ? " subprotocol=" : "", sp != NULL ? sp : "",
+	    hs->adm.deflate ? " permessage-deflate" : "");
 
 	if (c->b == NULL &&
 	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
