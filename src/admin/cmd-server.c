@@ -157,7 +157,7 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
 		    "\"acl\":%llu,\"full\":%llu,\"memory\":%llu,"
 		    "\"handshake\":%llu,\"handlers\":%llu,"
-		    "\"spawn_rate\":%llu,\"client\":{\"connections\":%llu,"
+		    "\"client\":{\"connections\":%llu,"
 		    "\"rate\":%llu,\"table\":%llu},\"http\":{",
 		    (unsigned long long)st->accepted,
 		    (unsigned long long)st->rejected_acl,
@@ -165,7 +165,6 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		    (unsigned long long)st->rejected_memory,
 		    (unsigned long long)st->rejected_handshake,
 		    (unsigned long long)st->rejected_handlers,
-		    (unsigned long long)st->rejected_spawn_rate,
 		    (unsigned long long)st->rejected_client_conns,
 		    (unsigned long long)st->rejected_client_rate,
 		    (unsigned long long)st->rejected_client_table);
@@ -199,6 +198,7 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		evbuffer_add_printf(b, "}},\"messages\":{\"in\":%llu,"
 		    "\"out\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
 		    "\"backend\":{\"spawns\":%llu,\"failures\":%llu},"
+		    "\"spawn\":{\"waited\":%llu},"
 		    "\"connections\":%u,\"memory\":{\"queued\":%zu,"
 		    "\"over\":%s},\"clients\":{\"tracked\":%u,"
 		    "\"capacity\":%u}}",
@@ -207,7 +207,8 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		    (unsigned long long)st->bytes_in,
 		    (unsigned long long)st->bytes_out,
 		    (unsigned long long)st->backend_spawns,
-		    (unsigned long long)st->backend_failures, admin_nconns(),
+		    (unsigned long long)st->backend_failures,
+		    (unsigned long long)st->backend_waits, admin_nconns(),
 		    queued, over ? "true" : "false", tracked, capacity);
 		admin_json_end(cl);
 		return;
@@ -224,8 +225,6 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	    (unsigned long long)st->rejected_handshake);
 	admin_line(cl, "rejected.handlers %llu",
 	    (unsigned long long)st->rejected_handlers);
-	admin_line(cl, "rejected.spawn_rate %llu",
-	    (unsigned long long)st->rejected_spawn_rate);
 	admin_line(cl, "rejected.client.connections %llu",
 	    (unsigned long long)st->rejected_client_conns);
 	admin_line(cl, "rejected.client.rate %llu",
@@ -257,6 +256,8 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	    (unsigned long long)st->backend_spawns);
 	admin_line(cl, "backend.failures %llu",
 	    (unsigned long long)st->backend_failures);
+	admin_line(cl, "spawn.waited %llu",
+	    (unsigned long long)st->backend_waits);
 	admin_line(cl, "connections %u", admin_nconns());
 	admin_line(cl, "memory.queued %zu", queued);
 	admin_line(cl, "memory.over %s", over ? "yes" : "no");

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,6 +71,10 @@ struct script {
 
 	struct pump		 pump;		/* messages both ways */
 	int			 busy;		/* our frames on the stack */
+	const struct route	*route;
+	struct cgi_turn		 turn;		/* MaxSpawnRate */
+	bool			 waiting;	/* for its turn to start */
+	bool			 started;	/* the handler was started */
 
 	bool			 reaped;
 	bool			 counted;	/* holds a MaxHandlers place */
@@ -80,6 +85,7 @@ struct script {
 };
 
 static void	*script_open(struct conn *, const struct route *, char **);
+static bool	 script_waiting(void *);
 static void	 script_message(void *, enum ws_msg_type, const uint8_t *,
 		    size_t, bool, bool);
 static void	 script_writable(void *);
@@ -121,6 +127,7 @@ static void	 script_close_stderr(struct script *);
 const struct backend_ops backend_script_ops = {
 	.name = "script",
 	.open_early = true,
+	.waiting = script_waiting,
 	.admit = dir_admit,
 	.open = script_open,
 	.message = script_message,
@@ -181,15 +188,15 @@ script_uncount(struct script *s)
 }
 
 /*
- * Starts the route's handler for a new WebSocket. Returns the instance, or
- * NULL with *cause set (the failure is logged).
+ * Starts the instance's handler process, its pipes and pump. Returns 0, or
+ * -1 with *cause set (the failure is logged).
  */
-static void *
-script_open(struct conn *conn, const struct route *route, char **cause)
+static int
+script_start(struct script *s, char **cause)
 {
-	struct script		*s;
+	struct conn		*conn = s->conn;
+	const struct route	*route = s->route;
 	int			 fds[3];
-	int			 kt;
 	char			*dargv[2];
 	char *const		*argv = route->argv;
 
@@ -198,26 +205,10 @@ script_open(struct conn *conn, const struct route *route, char **cause)
 		dargv[1] = NULL;
 		argv = dargv;
 	}
-	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
-		*cause = xstrdup("no handler program");
-		log_error("%s %s", conn_id(conn), *cause);
-		return NULL;
-	}
-	if (script_reserve(conn_config(conn), cause) == -1)
-		return NULL;
-	s = xcalloc(1, sizeof(*s));
-	s->conn = conn;
-	s->base = conn_base(conn);
-	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
-	kt = conn_config(conn)->kill_timeout;
-	s->kill_timeout = kt > 0 ? kt : 0;
 	if ((s->pid = cgi_spawn(conn, route, argv, fds, script_reaped, s,
-	    cause)) == -1) {
-		workers_handler_release();
-		free(s);
-		return NULL;
-	}
-	s->counted = true;
+	    cause)) == -1)
+		return -1;
+	s->started = true;
 	if ((s->timer = evtimer_new(s->base, script_timer_cb, s)) == NULL)
 		util_oom(event_get_struct_event_size());
 	pump_init(&s->pump, conn, route, s->id, "handler", "handler output",
@@ -244,6 +235,84 @@ script_open(struct conn *conn, const struct route *route, char **cause)
 	script_nlive++;
 	log_verbose("%s handler %s started, pid %ld", s->id, argv[0],
 	    (long)s->pid);
+	return 0;
+}
+
+/* An instance whose handler never started goes (its place too). */
+static void
+script_discard(struct script *s)
+{
+	cgi_spawn_turn_cancel(&s->turn);
+	script_uncount(s);
+	free(s);
+}
+
+/*
+ * The instance's turn came (MaxSpawnRate): its handler starts and the
+ * upgrade is accepted, or it is refused with 503 (which closes, and so
+ * discards, the instance).
+ */
+static void
+script_turn(struct cgi_turn *t)
+{
+	struct script	*s = (struct script *)(void *)((char *)t -
+			    offsetof(struct script, turn));
+	char		*cause = NULL;
+
+	s->waiting = false;
+	if (script_start(s, &cause) == 0) {
+		(void)conn_decided(s->conn, 101, NULL, NULL, 0);
+		return;
+	}
+	runtime_stats()->backend_failures++;
+	(void)conn_decided(s->conn, 503, cause, NULL, 0);
+	free(cause);
+}
+
+/* Whether the instance still waits for its turn to start. */
+static bool
+script_waiting(void *b)
+{
+	return ((struct script *)b)->waiting;
+}
+
+/*
+ * A new WebSocket's instance: its handler starts now, or, over
+ * MaxSpawnRate, once its turn comes (the connection waits, at most
+ * HandshakeTimeout). Returns the instance, or NULL with *cause set (the
+ * failure is logged).
+ */
+static void *
+script_open(struct conn *conn, const struct route *route, char **cause)
+{
+	struct script	*s;
+	int		 kt;
+	char *const	*argv = route->argv;
+
+	if (dir_program(conn, NULL, NULL) == NULL && (argv == NULL ||
+	    argv[0] == NULL || argv[0][0] == '\0')) {
+		*cause = xstrdup("no handler program");
+		log_error("%s %s", conn_id(conn), *cause);
+		return NULL;
+	}
+	if (script_reserve(conn_config(conn), cause) == -1)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->counted = true;
+	s->conn = conn;
+	s->route = route;
+	s->base = conn_base(conn);
+	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
+	kt = conn_config(conn)->kill_timeout;
+	s->kill_timeout = kt > 0 ? kt : 0;
+	if (cgi_spawn_turn(conn_config(conn), &s->turn, script_turn) == 0) {
+		s->waiting = true;
+		return s;
+	}
+	if (script_start(s, cause) == -1) {
+		script_discard(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -731,6 +800,10 @@ script_close(void *b)
 {
 	struct script	*s = b;
 
+	if (!s->started) {
+		script_discard(s);
+		return;
+	}
 	script_enter(s);
 	s->released = true;
 	/* Framed: the handler learns how the WebSocket ended, then EOF. */

@@ -1,9 +1,11 @@
 /* cgi.c - the CGI/1.1 variables of a WebSocket request, for scripts and unix: backends. */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,40 +357,114 @@ cgi_program_stat(const char *argv0, char *const *envp, struct stat *st)
 }
 
 /*
- * MaxSpawnRate: a token bucket per process, refilled at rate per second and
- * holding one second's worth. Refusals are counted and logged at most once
- * a second. Returns 0 when a start may go ahead, else -1 with *cause.
+ * MaxSpawnRate: a token bucket per process, refilled at the rate and
+ * holding one second's worth, and the starts waiting for a token, in
+ * order; one timer serves them as tokens come.
  */
-static int
-cgi_spawn_rate(int rate, char **cause)
-{
-	static double			 tokens = -1;
-	static unsigned long long	 last, logged, unlogged;
-	unsigned long long		 now = util_now_ms();
+static TAILQ_HEAD(, cgi_turn)	 cgi_turns = TAILQ_HEAD_INITIALIZER(cgi_turns);
+static struct event		*cgi_turn_ev;
+static double			 cgi_tokens = -1;
+static unsigned long long	 cgi_tokens_at;
+static int			 cgi_rate;
+static unsigned long long	 cgi_waits_logged, cgi_waits_unlogged;
 
-	if (rate <= 0)
-		return 0;
-	if (tokens < 0 || now < last)
-		tokens = rate;
+static void	cgi_turn_cb(evutil_socket_t, short, void *);
+
+/* Refills the bucket; takes a token when one is there. */
+static bool
+cgi_token_take(void)
+{
+	unsigned long long	now = util_now_ms();
+
+	if (cgi_tokens < 0 || now < cgi_tokens_at)
+		cgi_tokens = cgi_rate;
 	else
-		tokens += (double)(now - last) * rate / 1000.0;
-	if (tokens > rate)
-		tokens = rate;
-	last = now;
-	if (tokens >= 1) {
-		tokens -= 1;
-		return 0;
+		cgi_tokens += (double)(now - cgi_tokens_at) * cgi_rate / 1000.0;
+	if (cgi_tokens > cgi_rate)
+		cgi_tokens = cgi_rate;
+	cgi_tokens_at = now;
+	if (cgi_tokens < 1)
+		return false;
+	cgi_tokens -= 1;
+	return true;
+}
+
+/* Arms the timer for when the next token is due, while starts wait. */
+static void
+cgi_turn_arm(void)
+{
+	struct timeval	tv;
+	double		ms;
+
+	if (TAILQ_EMPTY(&cgi_turns))
+		return;
+	if (cgi_turn_ev == NULL &&
+	    (cgi_turn_ev = evtimer_new(runtime_base(), cgi_turn_cb,
+	    NULL)) == NULL)
+		util_oom(event_get_struct_event_size());
+	ms = cgi_rate > 0 ? (1 - cgi_tokens) * 1000.0 / cgi_rate : 0;
+	if (ms < 1)
+		ms = 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms - (double)tv.tv_sec * 1000) * 1000);
+	evtimer_add(cgi_turn_ev, &tv);
+}
+
+/* Tokens came: the starts that waited longest go, as many as there are. */
+static void
+cgi_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cgi_turn	*t;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((t = TAILQ_FIRST(&cgi_turns)) != NULL &&
+	    (cgi_rate <= 0 || cgi_token_take())) {
+		TAILQ_REMOVE(&cgi_turns, t, entry);
+		t->queued = false;
+		t->go(t);
 	}
-	runtime_stats()->rejected_spawn_rate++;
-	unlogged++;
-	if (logged == 0 || now - logged >= 1000) {
-		log_warn("refused %llu process start(s): MaxSpawnRate (%d per "
-		    "second) reached", unlogged, rate);
-		logged = now;
-		unlogged = 0;
+	cgi_turn_arm();
+}
+
+/* A start's turn under MaxSpawnRate; see cgi.h. */
+int
+cgi_spawn_turn(const struct config *cfg, struct cgi_turn *t,
+    void (*go)(struct cgi_turn *))
+{
+	unsigned long long	now;
+
+	cgi_rate = cfg->max_spawn_rate;
+	t->go = go;
+	t->queued = false;
+	/* First come, first served: nobody overtakes a waiting start. */
+	if (cgi_rate <= 0 || (TAILQ_EMPTY(&cgi_turns) && cgi_token_take()))
+		return 1;
+	TAILQ_INSERT_TAIL(&cgi_turns, t, entry);
+	t->queued = true;
+	runtime_stats()->backend_waits++;
+	cgi_waits_unlogged++;
+	now = util_now_ms();
+	if (cgi_waits_logged == 0 || now - cgi_waits_logged >= 1000) {
+		log_info("%llu process start(s) wait for their turn: "
+		    "MaxSpawnRate (%d per second) reached", cgi_waits_unlogged,
+		    cgi_rate);
+		cgi_waits_logged = now;
+		cgi_waits_unlogged = 0;
 	}
-	*cause = xstrdup("too many handlers starting");
-	return -1;
+	cgi_turn_arm();
+	return 0;
+}
+
+/* The start no longer waits; see cgi.h. */
+void
+cgi_spawn_turn_cancel(struct cgi_turn *t)
+{
+	if (!t->queued)
+		return;
+	TAILQ_REMOVE(&cgi_turns, t, entry);
+	t->queued = false;
 }
 
 /* Runs a program for a connection, CGI environment and all; see cgi.h. */
@@ -407,8 +483,6 @@ cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
 		log_error("%s %s", conn_id(conn), *cause);
 		return -1;
 	}
-	if (cgi_spawn_rate(conn_config(conn)->max_spawn_rate, cause) == -1)
-		return -1;
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.id = conn_id(conn);
 	cmd.what = "handler";
@@ -461,6 +535,9 @@ cgi_scgi_header(char *const *envp, struct evbuffer *out)
 struct cgi_hook {
 	char			 id[24];	/* the connection's, for logs */
 	struct conn		*conn;
+	const struct route	*route;
+	struct cgi_turn		 turn;		/* MaxSpawnRate */
+	bool			 waiting;	/* for its turn: not started */
 	pid_t			 pid;
 	struct bufferevent	*out;		/* NULL: stdout at EOF */
 	struct bufferevent	*err;		/* NULL: stderr at EOF */
@@ -609,36 +686,22 @@ cgi_hook_check(struct cgi_hook *h)
 	free(a);
 }
 
-/*
- * Starts a route's OpenRequestHook for a connection waiting for its
- * decision (the hook decider; see backend.h): a program run like a
- * handler, CGI environment and all, with stdin at end of file; its exit
- * status and stdout are the answer (conn_decided, never from within this
- * call). Returns the hook, or NULL with *cause set (logged).
- */
-static void *
-cgi_hook_start(struct conn *conn, const struct route *route,
-    char **cause)
+/* Runs the hook's program: its stdin at EOF, stdout and stderr read. */
+static int
+cgi_hook_run(struct cgi_hook *h, char **cause)
 {
-	struct cgi_hook		*h;
-	char			*argv[2];
-	int			 fds[3];
+	char	*argv[2];
+	int	 fds[3];
 
-	h = xcalloc(1, sizeof(*h));
-	h->conn = conn;
-	snprintf(h->id, sizeof(h->id), "%s", conn_id(conn));
-	argv[0] = route->open_hook;
+	argv[0] = h->route->open_hook;
 	argv[1] = NULL;
-	if ((h->pid = cgi_spawn(conn, route, argv, fds, cgi_hook_reaped, h,
-	    cause)) == -1) {
-		free(h);
-		return NULL;
-	}
-	h->answer = xevbuffer_new();
+	if ((h->pid = cgi_spawn(h->conn, h->route, argv, fds, cgi_hook_reaped,
+	    h, cause)) == -1)
+		return -1;
 	close(fds[0]);		/* stdin: at EOF from the start */
-	h->out = bufferevent_socket_new(conn_base(conn), fds[1],
+	h->out = bufferevent_socket_new(conn_base(h->conn), fds[1],
 	    BEV_OPT_CLOSE_ON_FREE);
-	h->err = bufferevent_socket_new(conn_base(conn), fds[2],
+	h->err = bufferevent_socket_new(conn_base(h->conn), fds[2],
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (h->out == NULL || h->err == NULL)
 		util_oom(sizeof(void *));
@@ -646,6 +709,56 @@ cgi_hook_start(struct conn *conn, const struct route *route,
 	bufferevent_setcb(h->err, cgi_hook_err_cb, NULL, cgi_hook_event_cb, h);
 	bufferevent_enable(h->out, EV_READ);
 	bufferevent_enable(h->err, EV_READ);
+	return 0;
+}
+
+/*
+ * The hook's turn came (MaxSpawnRate): it starts now, or the connection is
+ * refused with 503.
+ */
+static void
+cgi_hook_turn(struct cgi_turn *t)
+{
+	struct cgi_hook	*h = (struct cgi_hook *)(void *)((char *)t -
+			    offsetof(struct cgi_hook, turn));
+	struct conn	*conn = h->conn;
+	char		*cause = NULL;
+
+	h->waiting = false;
+	if (cgi_hook_run(h, &cause) == 0)
+		return;
+	cgi_hook_free(h);
+	(void)conn_decided(conn, 503, cause, NULL, 0);
+	free(cause);
+}
+
+/*
+ * Starts a route's OpenRequestHook for a connection waiting for its
+ * decision (the hook decider; see backend.h): a program run like a
+ * handler, CGI environment and all, with stdin at end of file; its exit
+ * status and stdout are the answer (conn_decided, never from within this
+ * call). Over MaxSpawnRate it waits for its turn first (HandshakeTimeout
+ * bounds the wait). Returns the hook, or NULL with *cause set (logged).
+ */
+static void *
+cgi_hook_start(struct conn *conn, const struct route *route,
+    char **cause)
+{
+	struct cgi_hook		*h;
+
+	h = xcalloc(1, sizeof(*h));
+	h->conn = conn;
+	h->route = route;
+	snprintf(h->id, sizeof(h->id), "%s", conn_id(conn));
+	h->answer = xevbuffer_new();
+	if (cgi_spawn_turn(conn_config(conn), &h->turn, cgi_hook_turn) == 0) {
+		h->waiting = true;
+		return h;
+	}
+	if (cgi_hook_run(h, cause) == -1) {
+		cgi_hook_free(h);
+		return NULL;
+	}
 	return h;
 }
 
@@ -655,7 +768,9 @@ cgi_hook_cancel(void *arg)
 {
 	struct cgi_hook	*h = arg;
 
-	if (!h->reaped)
+	if (h->waiting)
+		cgi_spawn_turn_cancel(&h->turn);
+	else if (!h->reaped)
 		spawn_forget(h->pid);
 	cgi_hook_free(h);
 }

@@ -343,7 +343,9 @@ const struct config_key config_keys[] = {
 	  .help = "Most handler and OpenRequestHook processes a process "
 	  "(each worker on its own) starts per second, with bursts of as many: "
 	  "a start waits for its child's exec, so a storm of them would starve "
-	  "the event loop. Past it the request gets 503. 0 means no limit." },
+	  "the event loop. Past it an upgrade waits for its turn, first come "
+	  "first served, at most HandshakeTimeout (then 503). 0 means no "
+	  "limit." },
 
 	/* [log] */
 	{ .name = "LogLevel", .section = SECTION_LOG, .type = TYPE_INT,

@@ -453,7 +453,8 @@ conn_decide(struct conn *c)
 			}
 			continue;
 		case CONN_STEP_VERDICT:
-			if (!c->bops->verdict)
+			if (!c->bops->verdict && (c->bops->waiting == NULL ||
+			    !c->bops->waiting(c->b)))
 				continue;
 			conn_wait_decision(c);
 			return;

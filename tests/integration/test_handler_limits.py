@@ -2,7 +2,8 @@
 handler process over all workers, those whose client has left included
 (503 past it, shown in status); the kill sequence is EOF, KillTimeout,
 SIGTERM to the whole process group, SIGKILL one second later; and
-MaxSpawnRate bounds how many processes a worker starts per second."""
+MaxSpawnRate bounds how many processes a worker starts per second (the
+rest wait for their turn, at most HandshakeTimeout)."""
 
 import os
 import signal
@@ -119,32 +120,55 @@ def test_kill_sequence_takes_the_whole_group(daemon_factory):
 
 
 def test_spawn_rate(daemon_factory):
+    # 12 upgrades at once: the burst of 5 starts now, the others wait for
+    # their turn (a token every 200 ms) instead of being refused.
     d = daemon_factory(sections={"backend": {"MaxSpawnRate": 5}},
-        routes={"cat": {"Path": "/cat", "Backend": "script:/bin/cat"}})
-    got = []
-    clients = []
+        routes={"cat": {"Path": "/cat", "Backend": "script:/bin/cat"},
+        "echo": {"Path": "/", "Backend": "echo"}})
     start = d.mark()
+    clients = [WSClient(d.port) for _ in range(12)]
     t0 = time.monotonic()
-    for _ in range(12):
-        c = WSClient(d.port)
-        clients.append(c)
-        got.append(upgrade_status(c, "/cat"))
-    took = time.monotonic() - t0
     for c in clients:
+        req, _ = harness.build_request("/cat", port=d.port)
+        c.send(req)
+    # Meanwhile the event loop serves everyone else.
+    e = connect_ws(d.port, "/")
+    e.echo(OP_TEXT, "not starved")
+    e.close_handshake(1000)
+    opened = []
+    for c in clients:
+        assert c.read_http_response(10.0).status == 101
+        opened.append(time.monotonic() - t0)
+    for c in clients:
+        c.echo(OP_TEXT, "cat")
         c.close()
-    # One second's burst (5), maybe one more token as time went by.
-    assert took < 1.0 or got.count(101) >= 5
-    assert 5 <= got.count(101) <= 6 + int(took * 5), (got, took)
-    assert got.count(503) == 12 - got.count(101)
-    d.wait_log(r"refused \d+ process start\(s\): MaxSpawnRate \(5 per "
-        r"second\) reached", start=start)
+    # The last 7 came at 5 per second.
+    assert opened[-1] >= 1.0, opened
+    d.wait_log(r"\d+ process start\(s\) wait for their turn: MaxSpawnRate "
+        r"\(5 per second\) reached", start=start)
     _, _, st = status(d)
-    assert st["rejected"]["spawn_rate"] == got.count(503)
-    # Tokens come back: 0.2 s later one more start goes.
-    time.sleep(0.5)
-    c = connect_ws(d.port, "/cat")
-    c.echo(OP_TEXT, "again")
-    c.close_handshake(1000)
+    assert 6 <= st["spawn"]["waited"] <= 7, st["spawn"]
+    assert st["backend"]["failures"] == 0
+
+
+def test_spawn_wait_bounded_by_handshake_timeout(daemon_factory):
+    # A storm: 1 start a second, HandshakeTimeout 2 s: the first ones
+    # start, the rest get 503 when their wait ends, with nothing left.
+    d = daemon_factory(sections={"backend": {"MaxSpawnRate": 1},
+        "websocket": {"HandshakeTimeout": 2}},
+        routes={"cat": {"Path": "/cat", "Backend": "script:/bin/cat"}})
+    clients = [WSClient(d.port) for _ in range(8)]
+    try:
+        for c in clients:
+            req, _ = harness.build_request("/cat", port=d.port)
+            c.send(req)
+        got = [c.read_http_response(10.0).status for c in clients]
+        assert got.count(101) in (2, 3, 4), got
+        assert set(got) == {101, 503}, got
+    finally:
+        for c in clients:
+            c.close()
+    assert wait_until(lambda: status(d)[1]["Handlers"] == 0, 5.0)
 
 
 def test_max_handlers_across_workers(daemon_factory):
