@@ -241,6 +241,13 @@ START_TEST(test_json_string)
 	s = json_of("\xf4\x90\x80\x80", 4);
 	ck_assert_str_eq(s, "\"\\u00f4\\u0090\\u0080\\u0080\"");
 	free(s);
+	/* Valid but not printable: C1, separators, bidi controls. */
+	s = json_of("a\xc2\x9b" "b\xc2\x80\xe2\x80\xa8\xe2\x80\xae", 12);
+	ck_assert_str_eq(s, "\"a\\u009bb\\u0080\\u2028\\u202e\"");
+	free(s);
+	s = json_of("\xc2\xa0", 2);
+	ck_assert_str_eq(s, "\"\xc2\xa0\"");
+	free(s);
 	s = json_of("", 0);
 	ck_assert_str_eq(s, "\"\"");
 	free(s);

@@ -341,7 +341,23 @@ static const struct {
 	{ "GET HTTP://example.com HTTP/1.1", "HTTP://example.com", "/", "" },
 	{ "GET https://example.com?x HTTP/1.1", "https://example.com?x", "/",
 	    "x" },
-	{ "GET /a HTTP/1.9", "/a", "/a", "" },
+	/* Dot segments go (RFC 3986 5.2.4); the URI stays as sent. */
+	{ "GET /envp/../../etc/passwd HTTP/1.1", "/envp/../../etc/passwd",
+	    "/etc/passwd", "" },
+	{ "GET /a/./b/../c/. HTTP/1.1", "/a/./b/../c/.", "/a/c/", "" },
+	{ "GET /a/b/.. HTTP/1.1", "/a/b/..", "/a/", "" },
+	{ "GET /.. HTTP/1.1", "/..", "/", "" },
+	{ "GET /a/..?x=/../y HTTP/1.1", "/a/..?x=/../y", "/", "x=/../y" },
+	{ "GET /a/...b/..c HTTP/1.1", "/a/...b/..c", "/a/...b/..c", "" },
+	/* Encoded unreserved characters are decoded first: %2e%2e is "..". */
+	{ "GET /app/%2e%2E/x HTTP/1.1", "/app/%2e%2E/x", "/x", "" },
+	{ "GET /%41%7e%5F HTTP/1.1", "/%41%7e%5F", "/A~_", "" },
+	/* Reserved ones are not: %2F is no separator, %25 stays "%25". */
+	{ "GET /a%2Fb/..%2f/c HTTP/1.1", "/a%2Fb/..%2f/c", "/a%2Fb/..%2f/c",
+	    "" },
+	{ "GET /a%252e%252e HTTP/1.1", "/a%252e%252e", "/a%252e%252e", "" },
+	{ "GET ws://example.com/a/../b HTTP/1.1", "ws://example.com/a/../b",
+	    "/b", "" },
 };
 
 START_TEST(test_parse_targets)
@@ -398,6 +414,10 @@ END_TEST
 #define C_CONN	"Connection does not list Upgrade"
 #define C_WSVER	"Sec-WebSocket-Version is not 13"
 #define C_KEY	"Sec-WebSocket-Key is not base64 of 16 bytes"
+#define C_HOST	"malformed Host"
+#define C_THOST	"malformed host in the request-target"
+#define C_PCT	"malformed percent-encoding in the path"
+#define C_BODY	"Content-Length or Transfer-Encoding on an upgrade request"
 
 /* Each rule that makes ws_handshake_parse refuse, with its status. */
 static const struct {
@@ -420,6 +440,10 @@ static const struct {
 	    "GET / HTTP/2.0\r\n" HOST UPG CONN KEY VER END },
 	{ "HTTP/2.1", 505, C_VERSION,
 	    "GET / HTTP/2.1\r\n" HOST UPG CONN KEY VER END },
+	{ "HTTP/1.9", 505, C_VERSION,
+	    "GET /a HTTP/1.9\r\n" HOST UPG CONN KEY VER END },
+	{ "HTTP/1.2", 505, C_VERSION,
+	    "GET /a HTTP/1.2\r\n" HOST UPG CONN KEY VER END },
 	{ "http/1.1", 400, C_BADVER,
 	    "GET / http/1.1\r\n" HOST UPG CONN KEY VER END },
 	{ "HTTP/1.1x", 400, C_BADVER,
@@ -450,6 +474,22 @@ static const struct {
 	    "GET ftp://h/ HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
 	{ "no authority", 400, C_TARGET,
 	    "GET ws:///x HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
+	{ "userinfo in target", 400, C_THOST,
+	    "GET ws://user:pw@example.com/ HTTP/1.1\r\n" HOST UPG CONN KEY VER
+	    END },
+	{ "bad host in target", 400, C_THOST,
+	    "GET ws://exa%mple.com/ HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
+	{ "bad port in target", 400, C_THOST,
+	    "GET wss://example.com:99999/ HTTP/1.1\r\n" HOST UPG CONN KEY VER
+	    END },
+	{ "target host C1", 400, C_THOST,
+	    "GET ws://a\x9b.com/ HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
+	{ "encoded NUL in path", 400, "encoded NUL (%00) in the path",
+	    "GET /a%00b HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
+	{ "bad encoding in path", 400, C_PCT,
+	    "GET /a%zz HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
+	{ "short encoding in path", 400, C_PCT,
+	    "GET /a% HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
 	{ "fragment", 400, C_TARGET,
 	    "GET /a#b HTTP/1.1\r\n" HOST UPG CONN KEY VER END },
 	{ "control in target", 400, C_TARGET,
@@ -488,6 +528,36 @@ static const struct {
 	    RL HOST UPG CONN "host: other\r\n" KEY VER END },
 	{ "empty Host", 400, "empty Host",
 	    RL "Host: \r\n" UPG CONN KEY VER END },
+	{ "Host with space", 400, C_HOST,
+	    RL "Host: a b\r\n" UPG CONN KEY VER END },
+	{ "Host with C1", 400, C_HOST,
+	    RL "Host: a\x9b[2J.com\r\n" UPG CONN KEY VER END },
+	{ "Host with UTF-8", 400, C_HOST,
+	    RL "Host: \xc3\xa9t\xc3\xa9.example\r\n" UPG CONN KEY VER END },
+	{ "Host with slash", 400, C_HOST,
+	    RL "Host: a/b\r\n" UPG CONN KEY VER END },
+	{ "Host with userinfo", 400, C_HOST,
+	    RL "Host: u@a\r\n" UPG CONN KEY VER END },
+	{ "Host port letters", 400, C_HOST,
+	    RL "Host: a:8o\r\n" UPG CONN KEY VER END },
+	{ "Host port too big", 400, C_HOST,
+	    RL "Host: a:65536\r\n" UPG CONN KEY VER END },
+	{ "Host two ports", 400, C_HOST,
+	    RL "Host: a:1:2\r\n" UPG CONN KEY VER END },
+	{ "Host empty name", 400, C_HOST,
+	    RL "Host: :80\r\n" UPG CONN KEY VER END },
+	{ "Host bad IPv6", 400, C_HOST,
+	    RL "Host: [::g]\r\n" UPG CONN KEY VER END },
+	{ "Host IPv6 unclosed", 400, C_HOST,
+	    RL "Host: [::1\r\n" UPG CONN KEY VER END },
+	{ "Host bad encoding", 400, C_HOST,
+	    RL "Host: a%2\r\n" UPG CONN KEY VER END },
+	{ "Content-Length", 400, C_BODY,
+	    RL HOST UPG CONN KEY VER "Content-Length: 5\r\n" END },
+	{ "Content-Length 0", 400, C_BODY,
+	    RL HOST UPG CONN KEY VER "content-length: 0\r\n" END },
+	{ "Transfer-Encoding", 400, C_BODY,
+	    RL HOST UPG CONN KEY VER "Transfer-Encoding: chunked\r\n" END },
 	{ "two Origins", 400, "more than one Origin",
 	    RL HOST "Origin: http://a\r\n" UPG CONN "Origin: http://b\r\n" KEY
 	    VER END },
@@ -582,6 +652,82 @@ START_TEST(test_parse_nul)
 	ck_assert_int_eq(status_of(value, sizeof value - 1), 400);
 	ck_assert_int_eq(status_of(name, sizeof name - 1), 400);
 	ck_assert_int_eq(status_of(key, sizeof key - 1), 400);
+}
+END_TEST
+
+/* Host values (RFC 9112 3.2.2, RFC 3986 3.2.2 and 3.2.3). */
+static const struct {
+	const char	*host;
+	int		 ok;
+} hosts[] = {
+	{ "example.com", 1 }, { "example.com:8080", 1 }, { "EXAMPLE.com:", 1 },
+	{ "127.0.0.1:65535", 1 }, { "[::1]", 1 }, { "[::1]:443", 1 },
+	{ "[2001:db8::7]:80", 1 }, { "[v1.fe80::a+en1]", 1 },
+	{ "a_b-c~d.e%41!$&'()*+,;=", 1 }, { "xn--bcher-kva.example", 1 },
+	{ "", 0 }, { ":80", 0 }, { "a b", 0 }, { "a\tb", 0 }, { "a/b", 0 },
+	{ "a?b", 0 }, { "a#b", 0 }, { "u@a", 0 }, { "a:b", 0 }, { "a:1:2", 0 },
+	{ "a:123456", 0 }, { "a:65536", 0 }, { "[::1", 0 }, { "::1", 0 },
+	{ "[::1]x", 0 }, { "[::1]:x", 0 }, { "[g::1]", 0 }, { "[]", 0 },
+	{ "[v1.]", 0 }, { "[vx.a]", 0 }, { "[fe80::1%25eth0]", 0 },
+	{ "a%", 0 }, { "a%4", 0 }, { "a%4g", 0 }, { "a\x9b", 0 },
+	{ "\xc2\x9b", 0 }, { "a\x7f", 0 }, { "[a]", 0 },
+};
+
+START_TEST(test_host_valid)
+{
+	const char	*h = hosts[_i].host;
+
+	ck_assert_msg(ws_host_valid(h, strlen(h)) == hosts[_i].ok,
+	    "\"%s\": want %d", h, hosts[_i].ok);
+}
+END_TEST
+
+/* An absolute-form target's host stands for Host; Host is checked still. */
+START_TEST(test_parse_absolute_host)
+{
+	struct ws_request req;
+
+	parse_ok("GET wss://Target.example:8443/chat?a HTTP/1.1\r\n"
+	    HOST UPG CONN KEY VER END, &req);
+	ck_assert_str_eq(req.host, "Target.example:8443");
+	ck_assert_str_eq(req.target_host, "Target.example:8443");
+	ck_assert_str_eq(ws_request_header(&req, "Host"), "server.example.com");
+	ck_assert_str_eq(req.path, "/chat");
+	ws_request_free(&req);
+	parse_ok(REQ, &req);
+	ck_assert_ptr_null(req.target_host);
+	ck_assert_str_eq(req.host, "server.example.com");
+	ws_request_free(&req);
+	ck_assert_int_eq(status_of("GET ws://a.example/ HTTP/1.1\r\n"
+	    "Host: b c\r\n" UPG CONN KEY VER END,
+	    strlen("GET ws://a.example/ HTTP/1.1\r\n" "Host: b c\r\n" UPG
+	    CONN KEY VER END)), 400);
+}
+END_TEST
+
+/* RFC 3986 section 5.2.4, its examples and the edges. */
+static const struct {
+	const char	*in;
+	const char	*out;
+} dots[] = {
+	{ "/a/b/c/./../../g", "/a/g" }, { "mid/content=5/../6", "mid/6" },
+	{ "/", "/" }, { "", "" }, { ".", "" }, { "..", "" }, { "../a", "a" },
+	{ "./a", "a" }, { "/.", "/" }, { "/..", "/" }, { "/../..", "/" },
+	{ "/a/..", "/" }, { "/a/../", "/" }, { "/a/.", "/a/" },
+	{ "/a/./", "/a/" }, { "/a//../b", "/a/b" }, { "/a/.b/..c/...", "/a/.b/..c/..." },
+	{ "/a/b/../../../../c", "/c" }, { "/./a/./b/.", "/a/b/" },
+	{ "//x", "//x" }, { "/a/b/c", "/a/b/c" },
+};
+
+START_TEST(test_remove_dot_segments)
+{
+	char	buf[64];
+	size_t	n;
+
+	snprintf(buf, sizeof buf, "%s", dots[_i].in);
+	n = ws_remove_dot_segments(buf);
+	ck_assert_str_eq(buf, dots[_i].out);
+	ck_assert_uint_eq(n, strlen(dots[_i].out));
 }
 END_TEST
 
@@ -966,6 +1112,11 @@ make_handshake_suite(void)
 	tcase_add_loop_test(tc, test_parse_rejects, 0,
 	    sizeof rejects / sizeof rejects[0]);
 	tcase_add_test(tc, test_parse_nul);
+	tcase_add_loop_test(tc, test_host_valid, 0,
+	    sizeof hosts / sizeof hosts[0]);
+	tcase_add_test(tc, test_parse_absolute_host);
+	tcase_add_loop_test(tc, test_remove_dot_segments, 0,
+	    sizeof dots / sizeof dots[0]);
 	tcase_add_test(tc, test_request_header_first);
 	tcase_add_test(tc, test_response_101);
 	tcase_add_test(tc, test_response_101_protocol);

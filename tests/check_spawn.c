@@ -186,18 +186,37 @@ spawn_output(char *const argv[])
 
 START_TEST(test_spawn_clean_start)
 {
-	/* Own process group, default signals, nothing blocked, fds 0-2 only. */
+	/*
+	 * Own process group, default signals, nothing blocked, no new
+	 * privileges, fds 0-2 only.
+	 */
 	char *const	 st[] = { "/bin/grep", "-E",
-	    "^(Pid|NSpgid|SigBlk|SigIgn):", "/proc/self/status", NULL };
+	    "^(Pid|NSpgid|SigBlk|SigIgn|NoNewPrivs):", "/proc/self/status",
+	    NULL };
 	char *const	 fd[] = { "/bin/ls", "/proc/self/fd", NULL };
 	const char	*out, *p;
+	char		*cause = NULL;
 	char		 pid[32];
+	sigset_t	 set, old;
 
+	/*
+	 * Blocked and ignored in the daemon must not be so in the child: a
+	 * spawner started with them (as the daemon's) resets them.
+	 */
+	spawn_fini();
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(spawn_init(&cause), 0);
 	out = spawn_output(st);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGPIPE, SIG_DFL);
 	ck_assert_msg(strstr(out, "SigBlk:\t0000000000000000\n") != NULL,
 	    "%s", out);
 	ck_assert_msg(strstr(out, "SigIgn:\t0000000000000000\n") != NULL,
 	    "%s", out);
+	ck_assert_msg(strstr(out, "NoNewPrivs:\t1\n") != NULL, "%s", out);
 	ck_assert((p = strstr(out, "Pid:\t")) != NULL);
 	snprintf(pid, sizeof(pid), "NSpgid:\t%d\n", atoi(p + 5));
 	ck_assert_msg(strstr(out, pid) != NULL, "%s", out);

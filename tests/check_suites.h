@@ -18,5 +18,7 @@ Suite	*make_framed_suite(void);
 Suite	*make_muxproto_suite(void);
 Suite	*make_admit_suite(void);
 Suite	*make_spawn_suite(void);
+Suite	*make_log_suite(void);
+Suite	*make_clients_suite(void);
 
 #endif

@@ -34,6 +34,11 @@ struct admin_fwd;
 
 /* Admin clients connected at once; one more is told ERR 503 and closed. */
 #define ADMIN_MAX_CLIENTS	64
+/*
+ * Of those, the last ones are kept for admins (root, the daemon's user,
+ * AdminAllowedUsers): whoever may merely connect cannot lock them out.
+ */
+#define ADMIN_RESERVED_CLIENTS	8
 /* Queued watch events past which new ones are dropped and counted. */
 #define ADMIN_WATCH_MAX		(64 * 1024)
 /* Longest watch event line, LF included. */
@@ -44,6 +49,7 @@ struct admin_client {
 	TAILQ_ENTRY(admin_client) entry;
 	struct bufferevent	*bev;
 	struct event		*kick;		/* resumes after a wait */
+	struct event		*idle;		/* AdminIdleTimeout; NULL: none */
 	unsigned long long	 id;
 	long			 uid;		/* SO_PEERCRED; -1 unknown */
 	long			 pid;

@@ -194,6 +194,8 @@ admin_client_free(struct admin_client *cl)
 	admin.nclients--;
 	bufferevent_free(cl->bev);
 	event_free(cl->kick);
+	if (cl->idle != NULL)
+		event_free(cl->idle);
 	free(cl);
 }
 
@@ -239,6 +241,24 @@ admin_log_command(struct admin_client *cl, const struct admin_req *r)
 	    admin_cmd_name((size_t)r->cmd), args);
 }
 
+/* Whether uid is an admin's: root, the daemon's own user, those listed. */
+static bool
+admin_uid_admin(long uid)
+{
+	const struct config	*cfg = server_config(admin.srv);
+	size_t			 i;
+
+	if (uid == -1)
+		return false;
+	if (uid == 0 || (uid_t)uid == geteuid())
+		return true;
+	for (i = 0; i < cfg->admin_nuids; i++) {
+		if ((uid_t)uid == cfg->admin_uids[i])
+			return true;
+	}
+	return false;
+}
+
 /*
  * Whether a state-changing request may run for this peer: always when
  * AdminAllowedUsers is empty; else for root, the daemon's own user and the
@@ -247,20 +267,25 @@ admin_log_command(struct admin_client *cl, const struct admin_req *r)
 static bool
 admin_permitted(const struct admin_client *cl)
 {
-	const struct config	*cfg = server_config(admin.srv);
-	size_t			 i;
+	if (server_config(admin.srv)->admin_nuids == 0 || cl->trusted)
+		return true;
+	return admin_uid_admin(cl->uid);
+}
 
-	if (cfg->admin_nuids == 0 || cl->trusted)
-		return true;
-	if (cl->uid == -1)
-		return false;
-	if (cl->uid == 0 || (uid_t)cl->uid == geteuid())
-		return true;
-	for (i = 0; i < cfg->admin_nuids; i++) {
-		if ((uid_t)cl->uid == cfg->admin_uids[i])
-			return true;
-	}
-	return false;
+/*
+ * AdminIdleTimeout: the clock of a client that is not a watcher starts again
+ * at each command it sends.
+ */
+static void
+admin_client_idle_arm(struct admin_client *cl)
+{
+	struct timeval	tv;
+
+	if (cl->idle == NULL || cl->watching)
+		return;
+	tv.tv_sec = server_config(admin.srv)->admin_idle_timeout;
+	tv.tv_usec = 0;
+	evtimer_add(cl->idle, &tv);
 }
 
 /*
@@ -355,6 +380,32 @@ admin_dispatch(struct admin_client *cl, const char *line, size_t len)
 	admin.role->dispatch(cl, &req, line, len);
 }
 
+/*
+ * AdminIdleTimeout expired: a client that sent no command for that long is
+ * disconnected, unless one of its commands still runs (a ping, a
+ * sendfile, a command at the workers) or it watches.
+ */
+static void
+admin_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_client	*cl = arg;
+
+	(void)fd;
+	(void)what;
+	if (cl->watching || cl->dead || cl->closing)
+		return;
+	/* A command runs, or has just ended and its kick is due. */
+	if (cl->wait != NULL || cl->fwd != NULL ||
+	    event_pending(cl->kick, EV_TIMEOUT, NULL)) {
+		admin_client_idle_arm(cl);
+		return;
+	}
+	log_info("admin: client %llu (uid %ld pid %ld) sent no command for %d "
+	    "s (AdminIdleTimeout): disconnected", cl->id, cl->uid, cl->pid,
+	    server_config(admin.srv)->admin_idle_timeout);
+	admin_client_drop(cl);
+}
+
 /* Runs the complete lines buffered, unless a command is waiting. */
 static void
 admin_client_process(struct admin_client *cl)
@@ -398,6 +449,7 @@ admin_client_process(struct admin_client *cl)
 		}
 		len = (size_t)eol.pos + 1;
 		evbuffer_remove(in, line, len);
+		admin_client_idle_arm(cl);
 		admin_dispatch(cl, line, len);
 	}
 	cl->in_cb--;
@@ -412,10 +464,14 @@ admin_read_cb(struct bufferevent *bev, void *arg)
 	admin_client_process(arg);
 }
 
-/* Deferred: a wait ended, go on with the lines that came meanwhile. */
+/*
+ * Deferred: a wait ended (its reply is out), go on with the lines that
+ * came meanwhile. AdminIdleTimeout counts from here.
+ */
 static void
 admin_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
+	admin_client_idle_arm(arg);
 	admin_client_process(arg);
 }
 
@@ -480,18 +536,31 @@ admin_client_new(int fd)
 	return cl;
 }
 
-/* evconnlistener callback: a new admin client. */
+/*
+ * evconnlistener callback: a new admin client. The last
+ * ADMIN_RESERVED_CLIENTS places are an admin's (admin_uid_admin); a client
+ * gets AdminIdleTimeout.
+ */
 static void
 admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	static const char	 busy[] = "ERR 503 too many admin clients\n\n";
 	struct admin_client	*cl;
+	struct ucred		 uc;
+	socklen_t		 len = sizeof(uc);
+	long			 uid = -1;
 	ssize_t			 n;
 
-	if (admin.nclients >= ADMIN_MAX_CLIENTS) {
-		log_warn("admin: refused a client: %d already connected",
-		    ADMIN_MAX_CLIENTS);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0 &&
+	    len == sizeof(uc))
+		uid = (long)uc.uid;
+	if (admin.nclients >= ADMIN_MAX_CLIENTS ||
+	    (admin.nclients >= ADMIN_MAX_CLIENTS - ADMIN_RESERVED_CLIENTS &&
+	    !admin_uid_admin(uid))) {
+		log_warn("admin: refused a client (uid %ld): %u already "
+		    "connected, %d places kept for admins", uid, admin.nclients,
+		    ADMIN_RESERVED_CLIENTS);
 		n = send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT |
 		    MSG_NOSIGNAL);
 		(void)n;
@@ -499,6 +568,10 @@ admin_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	cl = admin_client_new(fd);
+	if (server_config(admin.srv)->admin_idle_timeout > 0) {
+		cl->idle = evtimer_new(admin.base, admin_idle_cb, cl);
+		admin_client_idle_arm(cl);
+	}
 	log_debug("admin: client %llu connected (uid %ld pid %ld)", cl->id,
 	    cl->uid, cl->pid);
 }

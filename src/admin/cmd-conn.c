@@ -9,6 +9,9 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,12 +180,9 @@ admin_waits_stop(void)
 static const char *
 admin_masked(const char *s, char *buf, size_t len)
 {
-	size_t	 n;
-
 	if (s == NULL || !log_mask_on())
 		return s;
-	n = log_mask(s, strlen(s), buf, len - 1);
-	buf[n] = '\0';
+	(void)log_mask_uri(s, buf, len);
 	return buf;
 }
 
@@ -660,6 +660,74 @@ admin_file_done(void *arg, enum conn_file_status st, uint64_t bytes, int err)
 	admin_wait_done(w);
 }
 
+/*
+ * Opens path for sendfile, confined to dir (SendFileDirectory): path (a
+ * relative one is taken inside dir) is resolved with realpath and must
+ * lie inside dir's real path; it is then opened beneath dir with no
+ * symbolic link allowed (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS:
+ * nothing swapped in after realpath leads out). Returns the descriptor,
+ * or -1 with the reply sent.
+ */
+static int
+admin_sendfile_open(struct admin_client *cl, const char *dir,
+    const char *path)
+{
+	struct open_how	 how;
+	char		*rdir = NULL, *cand = NULL, *real = NULL;
+	size_t		 n;
+	int		 dfd = -1, fd = -1, err;
+
+	if (*dir == '\0') {
+		admin_err(cl, WSD_ERR_DENIED, "sendfile is off ([admin] "
+		    "SendFileDirectory is empty)");
+		return -1;
+	}
+	if ((rdir = realpath(dir, NULL)) == NULL) {
+		admin_err(cl, WSD_ERR_FILE, "SendFileDirectory %.1024s: %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	if (path[0] == '/')
+		cand = xstrdup(path);
+	else
+		xasprintf(&cand, "%s/%s", rdir, path);
+	n = strlen(rdir);
+	if ((real = realpath(cand, NULL)) == NULL) {
+		admin_err(cl, WSD_ERR_FILE, "%.1024s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (strncmp(real, rdir, n) != 0 ||
+	    (real[n] != '/' && real[n] != '\0' && n > 1)) {
+		log_warn("admin: uid %ld pid %ld: sendfile of %.1024s refused: "
+		    "outside SendFileDirectory %s", cl->uid, cl->pid, real,
+		    rdir);
+		admin_err(cl, WSD_ERR_DENIED, "%.1024s: outside "
+		    "SendFileDirectory", path);
+		goto out;
+	}
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	if ((dfd = open(rdir, O_PATH | O_DIRECTORY | O_CLOEXEC)) != -1)
+		fd = (int)syscall(SYS_openat2, dfd, real[n] == '\0' ? "." :
+		    real + (n > 1 ? n + 1 : n), &how, sizeof(how));
+	if (fd == -1 && (dfd == -1 || errno == ENOSYS))
+		fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd == -1) {
+		err = errno;
+		admin_err(cl, WSD_ERR_FILE, "%.1024s: %s", path, strerror(err));
+	}
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(rdir);
+	free(cand);
+	free(real);
+	return fd;
+}
+
 /* sendfile ID PATH */
 void
 admin_exec_sendfile(struct admin_client *cl, const struct admin_req *r,
@@ -672,11 +740,9 @@ admin_exec_sendfile(struct admin_client *cl, const struct admin_req *r,
 
 	if (!admin_conn_open(cl, c))
 		return;
-	if ((fd = open(r->argv[1], O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		admin_err(cl, WSD_ERR_FILE, "%.1024s: %s", r->argv[1],
-		    strerror(errno));
+	if ((fd = admin_sendfile_open(cl, server_config(admin.srv)->sendfile_dir,
+	    r->argv[1])) == -1)
 		return;
-	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		admin_err(cl, WSD_ERR_FILE, "%.1024s: not a regular file",

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "conf/config.h"
 #include "conf/tls.h"
+#include "event/client-limits.h"
 #include "event/server.h"
 #include "event/workers.h"
 
@@ -68,6 +69,13 @@ admin_build_info(char *buf, size_t len)
 }
 
 /* status [json] */
+/* MaxHandlers as it applies: 0 means MaxConnections. */
+static int
+admin_max_handlers(const struct config *cfg)
+{
+	return cfg->max_handlers > 0 ? cfg->max_handlers : cfg->max_connections;
+}
+
 void
 admin_exec_status(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
@@ -92,6 +100,9 @@ admin_exec_status(struct admin_client *cl, const struct admin_req *r,
 		admin_json_kn(b, &first, "Connections", admin_nconns());
 		admin_json_kn(b, &first, "MaxConnections",
 		    (unsigned long long)cfg->max_connections);
+		admin_json_kn(b, &first, "Handlers", workers_handler_total());
+		admin_json_kn(b, &first, "MaxHandlers", (unsigned long long)
+		    admin_max_handlers(cfg));
 		evbuffer_add_printf(b, ",\"Uptime\":%llu.%03llu", up / 1000,
 		    up % 1000);
 		admin_json_kv(b, &first, "Version", PACKAGE_VERSION);
@@ -116,6 +127,8 @@ admin_exec_status(struct admin_client *cl, const struct admin_req *r,
 	admin_line(cl, "LocalPort: %d", server_local_port(admin.srv));
 	admin_line(cl, "Connections: %u of %d", admin_nconns(),
 	    cfg->max_connections);
+	admin_line(cl, "Handlers: %u of %d", workers_handler_total(),
+	    admin_max_handlers(cfg));
 	admin_line(cl, "Uptime: %llu.%03llu s", up / 1000, up % 1000);
 	admin_line(cl, "Version: %s", PACKAGE_VERSION);
 	admin_line(cl, "BuildInfo: %s", build);
@@ -134,19 +147,27 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	const struct server_stats	*st = server_stats(admin.srv);
 	struct evbuffer			*b;
 	size_t				 i, queued;
+	unsigned int			 tracked, capacity;
 	bool				 first, over;
 
 	queued = admin.role->memory(&over);
+	client_limits_tracked(&tracked, &capacity);
 	if (r->json) {
 		b = admin_json_begin(cl);
 		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
 		    "\"acl\":%llu,\"full\":%llu,\"memory\":%llu,"
-		    "\"handshake\":%llu,\"http\":{",
+		    "\"handshake\":%llu,\"handlers\":%llu,"
+		    "\"client\":{\"connections\":%llu,"
+		    "\"rate\":%llu,\"table\":%llu},\"http\":{",
 		    (unsigned long long)st->accepted,
 		    (unsigned long long)st->rejected_acl,
 		    (unsigned long long)st->rejected_full,
 		    (unsigned long long)st->rejected_memory,
-		    (unsigned long long)st->rejected_handshake);
+		    (unsigned long long)st->rejected_handshake,
+		    (unsigned long long)st->rejected_handlers,
+		    (unsigned long long)st->rejected_client_conns,
+		    (unsigned long long)st->rejected_client_rate,
+		    (unsigned long long)st->rejected_client_table);
 		first = true;
 		for (i = 0; i < SERVER_STATS_HTTP; i++) {
 			if (st->rejected_http[i] == 0)
@@ -177,15 +198,18 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		evbuffer_add_printf(b, "}},\"messages\":{\"in\":%llu,"
 		    "\"out\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
 		    "\"backend\":{\"spawns\":%llu,\"failures\":%llu},"
+		    "\"spawn\":{\"waited\":%llu},"
 		    "\"connections\":%u,\"memory\":{\"queued\":%zu,"
-		    "\"over\":%s}}",
+		    "\"over\":%s},\"clients\":{\"tracked\":%u,"
+		    "\"capacity\":%u}}",
 		    (unsigned long long)st->msgs_in,
 		    (unsigned long long)st->msgs_out,
 		    (unsigned long long)st->bytes_in,
 		    (unsigned long long)st->bytes_out,
 		    (unsigned long long)st->backend_spawns,
-		    (unsigned long long)st->backend_failures, admin_nconns(),
-		    queued, over ? "true" : "false");
+		    (unsigned long long)st->backend_failures,
+		    (unsigned long long)st->backend_waits, admin_nconns(),
+		    queued, over ? "true" : "false", tracked, capacity);
 		admin_json_end(cl);
 		return;
 	}
@@ -199,6 +223,14 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	    (unsigned long long)st->rejected_memory);
 	admin_line(cl, "rejected.handshake %llu",
 	    (unsigned long long)st->rejected_handshake);
+	admin_line(cl, "rejected.handlers %llu",
+	    (unsigned long long)st->rejected_handlers);
+	admin_line(cl, "rejected.client.connections %llu",
+	    (unsigned long long)st->rejected_client_conns);
+	admin_line(cl, "rejected.client.rate %llu",
+	    (unsigned long long)st->rejected_client_rate);
+	admin_line(cl, "rejected.client.table %llu",
+	    (unsigned long long)st->rejected_client_table);
 	for (i = 0; i < SERVER_STATS_HTTP; i++) {
 		if (st->rejected_http[i] != 0)
 			admin_line(cl, "rejected.http.%zu %llu", 400 + i,
@@ -224,9 +256,13 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	    (unsigned long long)st->backend_spawns);
 	admin_line(cl, "backend.failures %llu",
 	    (unsigned long long)st->backend_failures);
+	admin_line(cl, "spawn.waited %llu",
+	    (unsigned long long)st->backend_waits);
 	admin_line(cl, "connections %u", admin_nconns());
 	admin_line(cl, "memory.queued %zu", queued);
 	admin_line(cl, "memory.over %s", over ? "yes" : "no");
+	admin_line(cl, "clients.tracked %u", tracked);
+	admin_line(cl, "clients.capacity %u", capacity);
 	admin_end(cl);
 }
 

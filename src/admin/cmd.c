@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "admin/cmd.h"
+#include "base/log.h"
 #include "base/util.h"
 
 /*
@@ -411,44 +412,13 @@ admin_parse(const char *line, size_t len, struct admin_req *r, char **cause)
 
 /* ---------------------------------------------------------------- encodings */
 
-/* Length of the valid UTF-8 sequence at s (at most len bytes), or 0. */
-static size_t
-admin_utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 n, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;		/* overlong */
-		else if (s[0] == 0xed)
-			hi = 0x9f;		/* surrogates */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;		/* overlong */
-		else if (s[0] == 0xf4)
-			hi = 0x8f;		/* past U+10FFFF */
-	} else
-		return 0;
-	if (len < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	}
-	return n;
-}
-
 /* Writes a JSON string that always parses, whatever the bytes; see cmd.h. */
 void
 admin_json_string(struct evbuffer *b, const char *str, size_t len)
 {
 	const unsigned char	*s = (const unsigned char *)str;
 	size_t			 i, n, run;
+	unsigned int		 cp;
 
 	evbuffer_add(b, "\"", 1);
 	for (i = 0; i < len; i += n) {
@@ -480,9 +450,17 @@ admin_json_string(struct evbuffer *b, const char *str, size_t len)
 			evbuffer_add(b, "\\t", 2);
 			break;
 		default:
-			if (s[i] >= 0x80 &&
-			    (n = admin_utf8_seq(s + i, len - i)) > 0)
+			/*
+			 * UTF-8 as is, but what log_printable refuses (C1,
+			 * separators, bidi controls: all in the BMP) as
+			 * \uXXXX, and a byte that is not UTF-8 as \u00XX.
+			 */
+			n = s[i] >= 0x80 ? log_utf8_char(str + i, len - i,
+			    &cp) : 0;
+			if (n > 0 && log_printable(cp))
 				evbuffer_add(b, s + i, n);
+			else if (n > 0)
+				evbuffer_add_printf(b, "\\u%04x", cp);
 			else {
 				n = 1;
 				evbuffer_add_printf(b, "\\u%04x", s[i]);

@@ -148,7 +148,8 @@ enum admin_relay	 admin_req_relay(const struct admin_req *);
 
 /*
  * Appends s[0..len) to b as a quoted JSON string: quotes, backslashes and
- * control characters escaped, valid UTF-8 kept, every byte of an invalid
+ * control characters escaped, valid UTF-8 kept but what log_printable
+ * refuses (C1, separators, bidi controls) as \uXXXX, every byte of an invalid
  * sequence written as \u00XX (its Latin-1 reading), so the output always
  * parses.
  */

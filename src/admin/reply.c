@@ -9,7 +9,7 @@
 
 #include "admin/admin-int.h"
 #include "admin/cmd.h"
-#include "core/ws-utf8.h"
+#include "base/log.h"
 
 struct admin_state	admin;
 
@@ -21,32 +21,21 @@ admin_out(struct admin_client *cl)
 }
 
 /*
- * Appends s with control characters and bytes that are not UTF-8 replaced
- * by "?": one reply line stays one, and stays text for any client.
+ * Appends s with every character that is not printable escaped as \xHH
+ * (log_escape): one reply line stays one, stays text for any client, and
+ * sends no terminal a control sequence.
  */
 static void
 admin_add_clean(struct evbuffer *b, const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 run, n;
+	char	 esc[1024];
+	size_t	 len = strlen(s), taken, n;
 
-	while (*p != '\0') {
-		for (run = 0; p[run] >= 0x20 && p[run] < 0x7f; run++)
-			;
-		if (run > 0) {
-			evbuffer_add(b, p, run);
-			p += run;
-			continue;
-		}
-		n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
-		if (n > 0 && strnlen((const char *)p, n) == n &&
-		    ws_utf8_valid(p, n)) {
-			evbuffer_add(b, p, n);
-			p += n;
-			continue;
-		}
-		evbuffer_add(b, "?", 1);
-		p++;
+	while (len > 0) {
+		n = log_escape(s, len, esc, sizeof(esc), &taken);
+		evbuffer_add(b, esc, n);
+		s += taken;
+		len -= taken;
 	}
 }
 

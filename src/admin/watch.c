@@ -40,38 +40,51 @@ admin_broadcast_event(const char *line, size_t len)
 	}
 }
 
-/* Formats an event (control characters replaced) and sends it to watchers. */
+/*
+ * Formats an event, escapes what is not printable (log_escape) and sends it
+ * to watchers.
+ */
 static void __attribute__((format(printf, 1, 2)))
 admin_event(const char *fmt, ...)
 {
-	char	 buf[ADMIN_EVENT_MAX];
+	char	 buf[ADMIN_EVENT_MAX], esc[ADMIN_EVENT_MAX];
 	va_list	 ap;
-	size_t	 i, len;
+	size_t	 len;
 	int	 r;
 
 	if (admin.nwatchers == 0)
 		return;
 	va_start(ap, fmt);
-	r = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	r = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (r < 0)
 		return;
-	len = (size_t)r < sizeof(buf) - 1 ? (size_t)r : sizeof(buf) - 2;
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = '?';
-	}
-	buf[len++] = '\n';
-	admin_broadcast_event(buf, len);
+	len = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf) - 1;
+	len = log_escape(buf, len, esc, sizeof(esc) - 1, NULL);
+	esc[len++] = '\n';
+	admin_broadcast_event(esc, len);
 }
 
-/* Log hook: every line the daemon logs, at its LogLevel. */
+/*
+ * Log hook: every line the daemon logs, at its LogLevel. The log escaped
+ * it already: escaping again would double its backslashes.
+ */
 static void
 admin_log_hook(const char *sev, const char *msg, size_t len)
 {
+	char	 buf[ADMIN_EVENT_MAX];
+	int	 r;
+
 	if (admin.nwatchers == 0)
 		return;
-	admin_event("Log %s %.*s", sev, (int)(len > 2048 ? 2048 : len), msg);
+	r = snprintf(buf, sizeof(buf) - 1, "Log %s %.*s", sev,
+	    (int)(len > 2048 ? 2048 : len), msg);
+	if (r < 0)
+		return;
+	if ((size_t)r > sizeof(buf) - 2)
+		r = (int)sizeof(buf) - 2;
+	buf[r++] = '\n';
+	admin_broadcast_event(buf, (size_t)r);
 }
 
 /* Conn hook: the verdict on an upgrade request. */
@@ -86,8 +99,8 @@ admin_hook_verdict(struct conn *c, int status, const char *cause)
 	req = conn_request(c);
 
 	admin_event("WebSocketOpenRequest %s %s:%d %.1024s %d %s", conn_id(c),
-	    conn_remote_addr(c), conn_remote_port(c),
-	    req->uri != NULL ? req->uri : "-", status, cause);
+	    conn_remote_addr(c), conn_remote_port(c), log_uri(req->uri), status,
+	    cause);
 }
 
 /* Conn hook: a WebSocket is open. */
@@ -103,8 +116,8 @@ admin_hook_connected(struct conn *c)
 
 	conn_get_info(c, &ci);
 	admin_event("Connected %s %s:%d %.1024s route=%s", conn_id(c),
-	    conn_remote_addr(c), conn_remote_port(c),
-	    req->uri != NULL ? req->uri : "-", ci.route);
+	    conn_remote_addr(c), conn_remote_port(c), log_uri(req->uri),
+	    ci.route);
 }
 
 /* Conn hook: an opened WebSocket is gone; pings waiting for it fail. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,10 +32,14 @@
 #include "event/conn.h"
 #include "event/runtime.h"
 #include "event/spawn.h"
+#include "event/workers-shm.h"
 
 /* stderr lines are logged in pieces of this many bytes (fits a log line). */
 #define SCRIPT_ERRLINE_MAX	1024
 #define SCRIPT_ID_MAX		64
+
+/* SIGTERM to SIGKILL, seconds (less when KillTimeout is less). */
+#define SCRIPT_TERM_GRACE	1
 
 /* What the next expiry of the kill timer does. */
 enum script_stage {
@@ -69,9 +74,14 @@ struct script {
 
 	struct pump		 pump;		/* messages both ways */
 	int			 busy;		/* our frames on the stack */
+	const struct route	*route;
+	struct cgi_turn		 turn;		/* MaxSpawnRate */
+	bool			 waiting;	/* for its turn: not asked for */
+	bool			 requested;	/* asked of the spawner */
 
 	bool			 started;	/* the spawner started it */
 	bool			 reaped;	/* (or it never started) */
+	bool			 counted;	/* holds a MaxHandlers place */
 	bool			 group_left;	/* reaped, its group not empty */
 	bool			 released;	/* the connection called close */
 	bool			 closing;	/* shutdown started */
@@ -79,6 +89,7 @@ struct script {
 };
 
 static void	*script_open(struct conn *, const struct route *, char **);
+static bool	 script_waiting(void *);
 static void	 script_message(void *, enum ws_msg_type, const uint8_t *,
 		    size_t, bool, bool);
 static void	 script_writable(void *);
@@ -126,6 +137,7 @@ const struct backend_ops backend_script_ops = {
 	.name = "script",
 	.open_early = true,
 	.verdict = true,
+	.waiting = script_waiting,
 	.admit = dir_admit,
 	.open = script_open,
 	.message = script_message,
@@ -152,46 +164,150 @@ static const struct pump_ops script_pump_ops = {
 static LIST_HEAD(, script) script_all = LIST_HEAD_INITIALIZER(script_all);
 static int		 script_nlive;		/* instances not yet reaped */
 static char		 script_errline[SCRIPT_ERRLINE_MAX + 1];
+static unsigned long long script_full_logged;	/* last MaxHandlers line */
+static unsigned long long script_full_unlogged;	/* refusals since then */
 
 /*
- * Asks for the route's handler for a new WebSocket. Returns the instance
- * (the connection waits for its verdict: script_started or
- * script_failed), or NULL with *cause set (the failure is logged).
+ * MaxHandlers: takes a place for a new handler process, over all workers.
+ * Refusals are counted, and logged at most once a second with how many
+ * there were. Returns 0, or -1 with *cause.
  */
-static void *
-script_open(struct conn *conn, const struct route *route, char **cause)
+static int
+script_reserve(const struct config *cfg, char **cause)
 {
-	struct script		*s;
-	int			 kt;
+	unsigned long long	now;
+	int			max;
+
+	max = cfg->max_handlers > 0 ? cfg->max_handlers : cfg->max_connections;
+	if (workers_handler_reserve((unsigned int)max) == 0)
+		return 0;
+	runtime_stats()->rejected_handlers++;
+	script_full_unlogged++;
+	now = util_now_ms();
+	if (script_full_logged == 0 || now - script_full_logged >= 1000) {
+		log_warn("refused %llu WebSocket(s): MaxHandlers (%d handler "
+		    "processes alive, lingering ones included) reached",
+		    script_full_unlogged, max);
+		script_full_logged = now;
+		script_full_unlogged = 0;
+	}
+	*cause = xstrdup("too many handler processes");
+	return -1;
+}
+
+/* Gives the instance's MaxHandlers place back (once). */
+static void
+script_uncount(struct script *s)
+{
+	if (!s->counted)
+		return;
+	s->counted = false;
+	workers_handler_release();
+}
+
+/*
+ * Asks the spawner for the instance's handler (dir: routes run the program
+ * the request named); script_started or script_failed follows. Returns 0,
+ * or -1 with *cause set (the failure is logged).
+ */
+static int
+script_request(struct script *s, char **cause)
+{
+	struct conn		*conn = s->conn;
+	const struct route	*route = s->route;
 	char			*dargv[2];
 	char *const		*argv = route->argv;
 
-	/* dir: routes run the program the request named (dir_admit). */
 	if ((dargv[0] = (char *)dir_program(conn, NULL, NULL)) != NULL) {
 		dargv[1] = NULL;
 		argv = dargv;
 	}
-	if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0') {
-		*cause = xstrdup("no handler program");
-		log_error("%s %s", conn_id(conn), *cause);
-		return NULL;
-	}
-	s = xcalloc(1, sizeof(*s));
-	s->conn = conn;
-	s->base = conn_base(conn);
-	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
-	kt = conn_config(conn)->kill_timeout;
-	s->kill_timeout = kt > 0 ? kt : 0;
 	if ((s->job = cgi_spawn(conn, route, argv, &script_spawn_ops, s,
-	    cause)) == 0) {
-		free(s);
-		return NULL;
-	}
+	    cause)) == 0)
+		return -1;
+	s->requested = true;
 	s->prog = xstrdup(argv[0]);
 	if ((s->timer = evtimer_new(s->base, script_timer_cb, s)) == NULL)
 		util_oom(event_get_struct_event_size());
 	pump_init(&s->pump, conn, route, s->id, "handler", "handler output",
 	    &script_pump_ops, s);
+	return 0;
+}
+
+/* An instance whose handler was never asked for goes (its place too). */
+static void
+script_discard(struct script *s)
+{
+	cgi_spawn_turn_cancel(&s->turn);
+	script_uncount(s);
+	free(s);
+}
+
+/*
+ * The instance's turn came (MaxSpawnRate): its handler is asked for (the
+ * verdict follows from the spawner), or the upgrade is refused with 503
+ * (which closes, and so discards, the instance).
+ */
+static void
+script_turn(struct cgi_turn *t)
+{
+	struct script	*s = (struct script *)(void *)((char *)t -
+			    offsetof(struct script, turn));
+	char		*cause = NULL;
+
+	s->waiting = false;
+	if (script_request(s, &cause) == 0)
+		return;
+	runtime_stats()->backend_failures++;
+	(void)conn_decided(s->conn, 503, cause, NULL, 0);
+	free(cause);
+}
+
+/* Whether the instance still waits for its turn to start. */
+static bool
+script_waiting(void *b)
+{
+	return ((struct script *)b)->waiting;
+}
+
+/*
+ * A new WebSocket's instance: its handler is asked for now, or, over
+ * MaxSpawnRate, once its turn comes (the connection waits, at most
+ * HandshakeTimeout). The connection then waits for the verdict
+ * (script_started: 101, script_failed: 503). Returns the instance, or
+ * NULL with *cause set (the failure is logged).
+ */
+static void *
+script_open(struct conn *conn, const struct route *route, char **cause)
+{
+	struct script	*s;
+	int		 kt;
+	char *const	*argv = route->argv;
+
+	if (dir_program(conn, NULL, NULL) == NULL && (argv == NULL ||
+	    argv[0] == NULL || argv[0][0] == '\0')) {
+		*cause = xstrdup("no handler program");
+		log_error("%s %s", conn_id(conn), *cause);
+		return NULL;
+	}
+	if (script_reserve(conn_config(conn), cause) == -1)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->counted = true;
+	s->conn = conn;
+	s->route = route;
+	s->base = conn_base(conn);
+	snprintf(s->id, sizeof(s->id), "%s", conn_id(conn));
+	kt = conn_config(conn)->kill_timeout;
+	s->kill_timeout = kt > 0 ? kt : 0;
+	if (cgi_spawn_turn(conn_config(conn), &s->turn, script_turn) == 0) {
+		s->waiting = true;
+		return s;
+	}
+	if (script_request(s, cause) == -1) {
+		script_discard(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -238,6 +354,7 @@ script_failed(void *arg, const char *cause)
 
 	script_enter(s);
 	s->reaped = true;	/* nothing to wait for */
+	script_uncount(s);
 	runtime_stats()->backend_failures++;
 	if (s->conn != NULL)
 		(void)conn_decided(s->conn, 503, cause, NULL, 0);
@@ -285,6 +402,7 @@ script_leave(struct script *s)
 	if (!s->released || !s->reaped || s->in != NULL || s->out != NULL ||
 	    s->err != NULL || (s->group_left && s->stage != SCRIPT_STAGE_NONE))
 		return;
+	script_uncount(s);
 	if (s->started)
 		LIST_REMOVE(s, entry);
 	event_free(s->timer);
@@ -451,13 +569,16 @@ script_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	script_enter(s);
-	tv.tv_sec = s->kill_timeout;
+	/* After SIGTERM the rest of the sequence takes the short grace. */
+	tv.tv_sec = s->kill_timeout < SCRIPT_TERM_GRACE ? s->kill_timeout :
+	    SCRIPT_TERM_GRACE;
 	tv.tv_usec = 0;
 	if (s->group_left && kill(-s->pid, 0) == -1 && errno == ESRCH &&
 	    !script_stdout_held(s)) {
 		/* What the handler left behind is gone by itself. */
 		s->stage = SCRIPT_STAGE_NONE;
 		s->group_left = false;
+		script_uncount(s);
 		script_leave(s);
 		return;
 	}
@@ -473,7 +594,7 @@ script_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case SCRIPT_STAGE_KILL:
 		log_verbose("%s %s still running after %d s: SIGKILL",
 		    s->id, s->reaped ? "processes left by the handler" :
-		    "handler", s->kill_timeout);
+		    "handler", (int)tv.tv_sec);
 		script_signal(s, SIGKILL);
 		s->stage = SCRIPT_STAGE_FORCE;
 		evtimer_add(s->timer, &tv);
@@ -494,6 +615,8 @@ script_timer_cb(evutil_socket_t fd, short what, void *arg)
 		script_close_stdin(s);
 		script_close_stderr(s);
 		s->stage = SCRIPT_STAGE_NONE;
+		/* Its group got SIGKILL: nothing of it is counted any more. */
+		script_uncount(s);
 		/* Without holders, unread output just waits for the client. */
 		if (held) {
 			script_close_stdout(s);
@@ -543,7 +666,8 @@ script_reaped(void *arg, int st)
 	if (kill(-s->pid, 0) == 0) {
 		log_verbose("%s handler left processes in its group", s->id);
 		s->group_left = true;
-	}
+	} else
+		script_uncount(s);
 	if (s->group_left || script_stdout_held(s))
 		script_arm_timer(s);
 	script_check_exit(s);
@@ -747,12 +871,18 @@ script_close(void *b)
 {
 	struct script	*s = b;
 
+	if (!s->requested) {
+		/* Still waiting for its turn (MaxSpawnRate): never asked for. */
+		script_discard(s);
+		return;
+	}
 	script_enter(s);
 	s->released = true;
 	if (!s->started && !s->reaped) {
 		/* Gone before the spawner answered: nothing of it is wanted. */
 		spawn_cancel(s->job);
 		s->reaped = true;
+		script_uncount(s);
 	}
 	/* Framed: the handler learns how the WebSocket ended, then EOF. */
 	if (s->conn != NULL && s->in != NULL)

@@ -1,7 +1,11 @@
 /* cgi.c - the CGI/1.1 variables of a WebSocket request, for scripts and unix: backends. */
 #include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 
 #include "backend/dir.h"
 #include "event/backend.h"
+#include "event/runtime.h"
 #include "event/spawn.h"
 #include "backend/cgi.h"
 #include "conf/config.h"
@@ -129,14 +134,29 @@ cgi_header_name_ok(const char *name)
 }
 
 /*
+ * Whether a request header stays out of the environment: Proxy
+ * (HTTP_PROXY would steer the handler's HTTP clients: httpoxy),
+ * Proxy-Authorization (the proxy's credentials) always, Authorization
+ * unless the route passes it (PassAuthorization, Apache's CGIPassAuth).
+ */
+static bool
+cgi_header_withheld(const char *name, const struct route *route)
+{
+	return strcasecmp(name, "Proxy") == 0 ||
+	    strcasecmp(name, "Proxy-Authorization") == 0 ||
+	    (!route->pass_auth && strcasecmp(name, "Authorization") == 0);
+}
+
+/*
  * Adds one HTTP_<NAME> per distinct request header, repeated headers joined
  * with ", ". Names with other characters than [A-Za-z0-9-] are skipped (so
- * "X_Foo" cannot pose as "X-Foo"), and so is Proxy: HTTP_PROXY would steer
- * the handler's HTTP clients (httpoxy). Returns how many headers were left
- * out because the block would pass CGI_HEADER_ENV_MAX.
+ * "X_Foo" cannot pose as "X-Foo"), and so are the withheld ones
+ * (cgi_header_withheld). Returns how many headers were left out because
+ * the block would pass CGI_HEADER_ENV_MAX.
  */
 static size_t
-cgi_env_headers(struct cgi_env *e, const struct ws_request *req)
+cgi_env_headers(struct cgi_env *e, const struct ws_request *req,
+    const struct route *route)
 {
 	const struct ws_header	*h, *o;
 	size_t			 i, j, need, used = 0, dropped = 0;
@@ -147,7 +167,7 @@ cgi_env_headers(struct cgi_env *e, const struct ws_request *req)
 	for (i = 0; i < req->nheaders; i++) {
 		h = &req->headers[i];
 		if (!cgi_header_name_ok(h->name) ||
-		    strcasecmp(h->name, "Proxy") == 0)
+		    cgi_header_withheld(h->name, route))
 			continue;
 		seen = false;
 		for (j = 0; j < i && !seen; j++)
@@ -278,7 +298,7 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 	if ((proto = conn_subprotocol(conn)) != NULL)
 		cgi_env_add(&e, "WEBSOCKET_SUBPROTOCOL", proto);
 	cgi_env_add(&e, "WSSERVERD_CONNECTION_ID", conn_id(conn));
-	if (req != NULL && (dropped = cgi_env_headers(&e, req)) > 0)
+	if (req != NULL && (dropped = cgi_env_headers(&e, req, route)) > 0)
 		log_warn("%s %zu request header(s) left out of the handler "
 		    "environment (over %d bytes)", conn_id(conn), dropped,
 		    CGI_HEADER_ENV_MAX);
@@ -303,6 +323,150 @@ cgi_env_build(struct conn *conn, const struct route *route, bool process)
 	return envp;
 }
 
+/*
+ * The mode of the file exec would run for argv0: argv0 itself when it has
+ * a "/" (spawn.c runs a relative one from its own directory, the same
+ * file), else the first executable regular file of that name in envp's
+ * PATH, as execvp looks. Returns 0 with *st, or -1 when there is none
+ * (exec then fails on its own).
+ */
+static int
+cgi_program_stat(const char *argv0, char *const *envp, struct stat *st)
+{
+	const char	*path = CGI_DEFAULT_PATH, *p, *e;
+	char		 cand[PATH_MAX];
+	char *const	*ep;
+
+	if (strchr(argv0, '/') != NULL)
+		return stat(argv0, st);
+	for (ep = envp; *ep != NULL; ep++) {
+		if (strncmp(*ep, "PATH=", 5) == 0)
+			path = *ep + 5;
+	}
+	for (p = path; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+		e = p + strcspn(p, ":");
+		if (snprintf(cand, sizeof(cand), "%.*s/%s", e > p ?
+		    (int)(e - p) : 1, e > p ? p : ".", argv0) >=
+		    (int)sizeof(cand))
+			continue;
+		if (stat(cand, st) == 0 && S_ISREG(st->st_mode) &&
+		    access(cand, X_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * MaxSpawnRate: a token bucket per process, refilled at the rate and
+ * holding one second's worth, and the starts waiting for a token, in
+ * order; one timer serves them as tokens come.
+ */
+static TAILQ_HEAD(, cgi_turn)	 cgi_turns = TAILQ_HEAD_INITIALIZER(cgi_turns);
+static struct event		*cgi_turn_ev;
+static double			 cgi_tokens = -1;
+static unsigned long long	 cgi_tokens_at;
+static int			 cgi_rate;
+static unsigned long long	 cgi_waits_logged, cgi_waits_unlogged;
+
+static void	cgi_turn_cb(evutil_socket_t, short, void *);
+
+/* Refills the bucket; takes a token when one is there. */
+static bool
+cgi_token_take(void)
+{
+	unsigned long long	now = util_now_ms();
+
+	if (cgi_tokens < 0 || now < cgi_tokens_at)
+		cgi_tokens = cgi_rate;
+	else
+		cgi_tokens += (double)(now - cgi_tokens_at) * cgi_rate / 1000.0;
+	if (cgi_tokens > cgi_rate)
+		cgi_tokens = cgi_rate;
+	cgi_tokens_at = now;
+	if (cgi_tokens < 1)
+		return false;
+	cgi_tokens -= 1;
+	return true;
+}
+
+/* Arms the timer for when the next token is due, while starts wait. */
+static void
+cgi_turn_arm(void)
+{
+	struct timeval	tv;
+	double		ms;
+
+	if (TAILQ_EMPTY(&cgi_turns))
+		return;
+	if (cgi_turn_ev == NULL &&
+	    (cgi_turn_ev = evtimer_new(runtime_base(), cgi_turn_cb,
+	    NULL)) == NULL)
+		util_oom(event_get_struct_event_size());
+	ms = cgi_rate > 0 ? (1 - cgi_tokens) * 1000.0 / cgi_rate : 0;
+	if (ms < 1)
+		ms = 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms - (double)tv.tv_sec * 1000) * 1000);
+	evtimer_add(cgi_turn_ev, &tv);
+}
+
+/* Tokens came: the starts that waited longest go, as many as there are. */
+static void
+cgi_turn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cgi_turn	*t;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	while ((t = TAILQ_FIRST(&cgi_turns)) != NULL &&
+	    (cgi_rate <= 0 || cgi_token_take())) {
+		TAILQ_REMOVE(&cgi_turns, t, entry);
+		t->queued = false;
+		t->go(t);
+	}
+	cgi_turn_arm();
+}
+
+/* A start's turn under MaxSpawnRate; see cgi.h. */
+int
+cgi_spawn_turn(const struct config *cfg, struct cgi_turn *t,
+    void (*go)(struct cgi_turn *))
+{
+	unsigned long long	now;
+
+	cgi_rate = cfg->max_spawn_rate;
+	t->go = go;
+	t->queued = false;
+	/* First come, first served: nobody overtakes a waiting start. */
+	if (cgi_rate <= 0 || (TAILQ_EMPTY(&cgi_turns) && cgi_token_take()))
+		return 1;
+	TAILQ_INSERT_TAIL(&cgi_turns, t, entry);
+	t->queued = true;
+	runtime_stats()->backend_waits++;
+	cgi_waits_unlogged++;
+	now = util_now_ms();
+	if (cgi_waits_logged == 0 || now - cgi_waits_logged >= 1000) {
+		log_info("%llu process start(s) wait for their turn: "
+		    "MaxSpawnRate (%d per second) reached", cgi_waits_unlogged,
+		    cgi_rate);
+		cgi_waits_logged = now;
+		cgi_waits_unlogged = 0;
+	}
+	cgi_turn_arm();
+	return 0;
+}
+
+/* The start no longer waits; see cgi.h. */
+void
+cgi_spawn_turn_cancel(struct cgi_turn *t)
+{
+	if (!t->queued)
+		return;
+	TAILQ_REMOVE(&cgi_turns, t, entry);
+	t->queued = false;
+}
+
 /* Runs a program for a connection, CGI environment and all; see cgi.h. */
 uint64_t
 cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
@@ -310,6 +474,7 @@ cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
 {
 	struct spawn_cmd	 cmd;
 	uint64_t		 job;
+	struct stat		 st;
 
 	/* The start refused this already; a late config change must too. */
 	if (geteuid() == 0 && !conn_config(conn)->allow_root_handlers) {
@@ -324,6 +489,20 @@ cgi_spawn(struct conn *conn, const struct route *route, char *const *argv,
 	cmd.argv = argv;
 	cmd.envp = cgi_env_build(conn, route, true);
 	cmd.workdir = route->workdir;
+	/*
+	 * A set-user-ID or set-group-ID program is refused, as suEXEC does
+	 * (under PR_SET_NO_NEW_PRIVS the bits would do nothing anyway).
+	 */
+	if (cgi_program_stat(argv[0], cmd.envp, &st) == 0 &&
+	    (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+		log_error("%s refusing to run %s: a set-user-ID or set-group-ID "
+		    "program (mode %04o)", conn_id(conn), argv[0],
+		    (unsigned int)(st.st_mode & 07777));
+		*cause = xstrdup("refusing to run a set-user-ID or "
+		    "set-group-ID program");
+		free(cmd.envp);
+		return 0;
+	}
 	job = spawn_start(&cmd, ops, arg, cause);
 	free(cmd.envp);
 	return job;
@@ -357,6 +536,9 @@ struct cgi_hook {
 	char			 id[24];	/* the connection's, for logs */
 	struct conn		*conn;
 	uint64_t		 job;		/* its spawn request */
+	const struct route	*route;
+	struct cgi_turn		 turn;		/* MaxSpawnRate */
+	bool			 waiting;	/* for its turn: not started */
 	pid_t			 pid;
 	struct bufferevent	*out;		/* NULL: stdout at EOF */
 	struct bufferevent	*err;		/* NULL: stderr at EOF */
@@ -544,29 +726,66 @@ cgi_hook_check(struct cgi_hook *h)
 }
 
 /*
+ * Asks for the hook's program to be started: cgi_hook_started reads its
+ * stdout and stderr once it runs (stdin at EOF), cgi_hook_failed refuses.
+ */
+static int
+cgi_hook_run(struct cgi_hook *h, char **cause)
+{
+	char	*argv[2];
+
+	argv[0] = h->route->open_hook;
+	argv[1] = NULL;
+	h->job = cgi_spawn(h->conn, h->route, argv, &cgi_hook_spawn_ops, h,
+	    cause);
+	return h->job == 0 ? -1 : 0;
+}
+
+/*
+ * The hook's turn came (MaxSpawnRate): it starts now, or the connection is
+ * refused with 503.
+ */
+static void
+cgi_hook_turn(struct cgi_turn *t)
+{
+	struct cgi_hook	*h = (struct cgi_hook *)(void *)((char *)t -
+			    offsetof(struct cgi_hook, turn));
+	struct conn	*conn = h->conn;
+	char		*cause = NULL;
+
+	h->waiting = false;
+	if (cgi_hook_run(h, &cause) == 0)
+		return;
+	cgi_hook_free(h);
+	(void)conn_decided(conn, 503, cause, NULL, 0);
+	free(cause);
+}
+
+/*
  * Starts a route's OpenRequestHook for a connection waiting for its
  * decision (the hook decider; see backend.h): a program run like a
  * handler, CGI environment and all, with stdin at end of file; its exit
  * status and stdout are the answer (conn_decided, never from within this
- * call). Returns the hook, or NULL with *cause set (logged).
+ * call). Over MaxSpawnRate it waits for its turn first (HandshakeTimeout
+ * bounds the wait). Returns the hook, or NULL with *cause set (logged).
  */
 static void *
 cgi_hook_start(struct conn *conn, const struct route *route,
     char **cause)
 {
 	struct cgi_hook		*h;
-	char			*argv[2];
 
 	h = xcalloc(1, sizeof(*h));
 	h->conn = conn;
+	h->route = route;
 	snprintf(h->id, sizeof(h->id), "%s", conn_id(conn));
 	h->answer = xevbuffer_new();
-	argv[0] = route->open_hook;
-	argv[1] = NULL;
-	if ((h->job = cgi_spawn(conn, route, argv, &cgi_hook_spawn_ops, h,
-	    cause)) == 0) {
-		evbuffer_free(h->answer);
-		free(h);
+	if (cgi_spawn_turn(conn_config(conn), &h->turn, cgi_hook_turn) == 0) {
+		h->waiting = true;
+		return h;
+	}
+	if (cgi_hook_run(h, cause) == -1) {
+		cgi_hook_free(h);
 		return NULL;
 	}
 	return h;
@@ -578,7 +797,9 @@ cgi_hook_cancel(void *arg)
 {
 	struct cgi_hook	*h = arg;
 
-	if (!h->reaped)
+	if (h->waiting)
+		cgi_spawn_turn_cancel(&h->turn);
+	else if (!h->reaped)
 		spawn_cancel(h->job);
 	cgi_hook_free(h);
 }

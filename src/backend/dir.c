@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backend/dir.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "conf/config.h"
 #include "core/ws-handshake.h"
@@ -36,8 +37,9 @@ dir_free(void *arg)
  * dir: routes: the first path segment after the route's prefix names a
  * program of the directory; the rest is PATH_INFO. Hidden names (which
  * covers ".." too), symlinks that resolve outside the directory and
- * anything but an executable regular file are refused (404). Other
- * routes: nothing to choose.
+ * anything but an executable regular file are refused (404), a
+ * set-user-ID or set-group-ID program too (403). Other routes: nothing to
+ * choose.
  */
 int
 dir_admit(struct conn *conn, const struct route *r, char **cause)
@@ -72,6 +74,15 @@ dir_admit(struct conn *conn, const struct route *r, char **cause)
 		free(real);
 		*cause = xstrdup("no such program");
 		return 404;
+	}
+	/* As suEXEC does: a client may not start a privileged program. */
+	if ((sb.st_mode & (S_ISUID | S_ISGID)) != 0) {
+		log_warn("%s refusing to run %s: a set-user-ID or set-group-ID "
+		    "program (mode %04o)", conn_id(conn), real,
+		    (unsigned int)(sb.st_mode & 07777));
+		free(real);
+		*cause = xstrdup("program not allowed");
+		return 403;
 	}
 	d = xcalloc(1, sizeof(*d));
 	d->prog = real;

@@ -14,8 +14,9 @@ struct route;
  * Chooses the program for conn's request on a dir: route and keeps the
  * choice with the connection. Hidden names (which covers ".." too),
  * symlinks that resolve outside the directory and anything but an
- * executable regular file are refused. Returns 0 (other routes: nothing
- * to choose), or 404 with *cause set (malloc'd).
+ * executable regular file are refused (404), and so is a set-user-ID or
+ * set-group-ID one (403, logged). Returns 0 (other routes: nothing to
+ * choose), or the status with *cause set (malloc'd).
  */
 int		 dir_admit(struct conn *, const struct route *,
 		    char **cause);

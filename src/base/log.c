@@ -24,6 +24,7 @@ enum {
 #undef LOG_DEBUG
 
 #include "base/log.h"
+#include "core/ws-handshake.h"
 
 /* What masked values are replaced with. */
 #define LOG_MASKED	"***"
@@ -100,8 +101,8 @@ log_vwrite(enum log_severity sev, const char *prefix, const char *fmt,
 {
 	struct timespec	 ts;
 	struct tm	 tm;
-	char		 buf[LOG_LINE_MAX], *c;
-	size_t		 len, start, avail;
+	char		 buf[LOG_LINE_MAX], esc[LOG_LINE_MAX];
+	size_t		 len, start, avail, taken;
 	ssize_t		 n;
 	int		 saved_errno, r;
 
@@ -134,19 +135,22 @@ log_vwrite(enum log_severity sev, const char *prefix, const char *fmt,
 		len += 3;
 	} else
 		len += (size_t)r;
-	/* A line end or escape sequence from a peer must not forge lines. */
-	for (c = buf + start; c < buf + len; c++) {
-		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
-			*c = '?';
+	/*
+	 * A line end, a terminal's escape sequence (C0 or C1) or a bidi
+	 * control from a peer must neither forge lines nor act on whoever
+	 * reads them: every such byte is written as \xHH.
+	 */
+	avail = sizeof(esc) - start - 1;
+	n = (ssize_t)log_escape(buf + start, len - start, esc, avail, &taken);
+	if (taken < len - start) {
+		/* Too long once escaped: cut at a whole character, "...". */
+		n = (ssize_t)log_escape(buf + start, len - start, esc,
+		    avail - 3, NULL);
+		memcpy(esc + n, "...", 3);
+		n += 3;
 	}
-	if (log_masking) {
-		char	 m[LOG_LINE_MAX];
-		size_t	 ml;
-
-		ml = log_mask(buf + start, len - start, m, sizeof m - start - 1);
-		memcpy(buf + start, m, ml);
-		len = start + ml;
-	}
+	memcpy(buf + start, esc, (size_t)n);
+	len = start + (size_t)n;
 	buf[len++] = '\n';
 	if (log_syslog && log_fd == -1)
 		syslog(log_severities[sev].syslog, "%.*s", (int)(len - 1 - start),
@@ -315,75 +319,173 @@ log_mask_header(const char *name)
 	    strcasecmp(name, "Set-Cookie") == 0;
 }
 
-/* If in[i..len) starts a sensitive header ("Cookie: "), the value's offset, else 0. */
-static size_t
-log_mask_header_at(const char *in, size_t len, size_t i)
+size_t
+log_utf8_char(const char *s, size_t len, unsigned int *cp)
 {
-	static const char *const names[] = {
-		"proxy-authorization", "authorization", "set-cookie", "cookie",
-	};
-	size_t	 k, n, j;
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n, i;
+	unsigned int	v, min;
 
-	/* Only at the start of a word: "X-Cookie" is another header. */
-	if (i > 0 && (in[i - 1] == '-' || in[i - 1] == '_' ||
-	    (in[i - 1] >= 'a' && in[i - 1] <= 'z') ||
-	    (in[i - 1] >= 'A' && in[i - 1] <= 'Z')))
+	if (p[0] < 0xc2 || p[0] > 0xf4)
 		return 0;
-	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-		n = strlen(names[k]);
-		if (len - i <= n || strncasecmp(in + i, names[k], n) != 0 ||
-		    in[i + n] != ':')
-			continue;
-		for (j = i + n + 1; j < len && (in[j] == ' ' || in[j] == '\t');
-		    j++)
-			;
-		return j;
+	n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+	min = n == 4 ? 0x10000 : n == 3 ? 0x800 : 0x80;
+	if (len < n)
+		return 0;
+	v = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
 	}
-	return 0;
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/*
+ * Whether a code point is shown as it is: not a C0 or C1 control, DEL, a
+ * line or paragraph separator (some viewers break lines there) or a bidi
+ * embedding, override or isolate (they reorder what a terminal shows).
+ */
+bool
+log_printable(unsigned int cp)
+{
+	return !(cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
 }
 
 size_t
-log_mask(const char *in, size_t len, char *out, size_t outlen)
+log_printable_len(const char *s, size_t len)
 {
-	size_t	 i = 0, o = 0, j, v, n;
+	const unsigned char	*p = (const unsigned char *)s;
+	unsigned int		 cp;
+	size_t			 n;
 
-#define LOG_PUT(p, l) do {						\
-	size_t	 l_ = (l);						\
-	if (l_ > outlen - o)						\
-		l_ = outlen - o;					\
-	memcpy(out + o, (p), l_);					\
-	o += l_;							\
-} while (0)
+	if (len == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return log_printable(p[0]) ? 1 : 0;
+	if ((n = log_utf8_char(s, len, &cp)) == 0 || !log_printable(cp))
+		return 0;
+	return n;
+}
+
+size_t
+log_escape(const char *in, size_t len, char *out, size_t outlen,
+    size_t *taken)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i = 0, o = 0, n, end;
+	unsigned int		 cp;
+
+	while (i < len) {
+		if ((n = log_printable_len(in + i, len - i)) > 0) {
+			if (outlen - o < n)
+				break;
+			memcpy(out + o, in + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		/* A whole unprintable character goes, every byte escaped. */
+		n = (unsigned char)in[i] >= 0x80 ? log_utf8_char(in + i,
+		    len - i, &cp) : 0;
+		end = i + (n > 0 ? n : 1);
+		if (outlen - o < (end - i) * 4)
+			break;
+		for (; i < end; i++) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[(unsigned char)in[i] >> 4];
+			out[o++] = hex[(unsigned char)in[i] & 0x0f];
+		}
+	}
+	if (taken != NULL)
+		*taken = i;
+	return o;
+}
+
+/* Whether s[0..n), percent-decoded, is a sensitive query parameter name. */
+static bool
+log_param_sensitive(const char *s, size_t n)
+{
+	char	 name[256];
+	size_t	 i, o = 0;
+	int	 hi, lo;
+
+	for (i = 0; i < n && o < sizeof(name); i++) {
+		if (s[i] == '%' && i + 2 < n &&
+		    (hi = ws_hexdigit(s[i + 1])) != -1 &&
+		    (lo = ws_hexdigit(s[i + 2])) != -1) {
+			name[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else
+			name[o++] = s[i] == '+' ? ' ' : s[i];
+	}
+	if (i < n)
+		return false;
+	/* PHP and Rails spell arrays "token[]" and "token[x]": the name. */
+	for (i = 0; i < o && name[i] != '['; i++)
+		;
+	return log_in_list(log_params, name, i);
+}
+
+size_t
+log_mask_uri(const char *uri, char *out, size_t outlen)
+{
+	size_t	 i = 0, o = 0, len, nend, vend;
+	bool	 query = false, sens;
+
 	if (outlen == 0)
 		return 0;
-	while (i < len && o < outlen) {
-		if ((v = log_mask_header_at(in, len, i)) != 0) {
-			/* The value runs to the end of the line. */
-			LOG_PUT(in + i, v - i);
-			LOG_PUT(LOG_MASKED, sizeof(LOG_MASKED) - 1);
-			i = len;
-			break;
+	len = strlen(uri);
+	while (i < len && o + 1 < outlen) {
+		/*
+		 * A parameter starts after "?" or "&" in the query, after ";"
+		 * in the query or in a path segment ("/a;jsessionid=x").
+		 */
+		if (uri[i] == '?' && !query)
+			query = true;
+		if (!(uri[i] == ';' || (uri[i] == '?' && query) ||
+		    (uri[i] == '&' && query)) || !log_masking) {
+			out[o++] = uri[i++];
+			continue;
 		}
-		if ((in[i] == '?' || in[i] == '&') && i + 1 < len) {
-			for (j = i + 1; j < len && strchr("=&# \"'", in[j]) ==
-			    NULL; j++)
-				;
-			n = j - (i + 1);
-			if (j < len && in[j] == '=' &&
-			    log_in_list(log_params, in + i + 1, n)) {
-				LOG_PUT(in + i, n + 2);
-				LOG_PUT(LOG_MASKED, sizeof(LOG_MASKED) - 1);
-				for (i = j + 1; i < len && strchr("&# \"'",
-				    in[i]) == NULL; i++)
-					;
-				continue;
-			}
+		out[o++] = uri[i++];
+		nend = i + strcspn(uri + i, query ? "=&;#" : "=;/?#");
+		if (nend >= len || uri[nend] != '=')
+			continue;
+		sens = log_param_sensitive(uri + i, nend - i);
+		vend = nend + 1 + strcspn(uri + nend + 1, query ? "&;#" :
+		    ";/?#");
+		if (!sens)
+			continue;
+		/* The name as sent, then the mask for the value. */
+		while (i <= nend && o + 1 < outlen)
+			out[o++] = uri[i++];
+		if (outlen - o - 1 >= sizeof(LOG_MASKED) - 1) {
+			memcpy(out + o, LOG_MASKED, sizeof(LOG_MASKED) - 1);
+			o += sizeof(LOG_MASKED) - 1;
 		}
-		LOG_PUT(in + i, 1);
-		i++;
+		i = vend;
 	}
-#undef LOG_PUT
+	out[o] = '\0';
 	return o;
+}
+
+const char *
+log_uri(const char *uri)
+{
+	static char	buf[LOG_LINE_MAX];
+
+	if (uri == NULL)
+		return "-";
+	if (!log_masking)
+		return uri;
+	log_mask_uri(uri, buf, sizeof(buf));
+	return buf;
 }
 
 /* The public entry points of log.h, one per severity. */

@@ -201,6 +201,43 @@ const struct config_key config_keys[] = {
 	  "the sockets are bound and removed at exit. It stays locked: a file locked by a running "
 	  "wsserverd refuses the start; a stale one is replaced. Empty writes "
 	  "none." },
+	{ .name = "MaxConnectionsPerClient", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 100000,
+	  .runtime = true, .offset = CFG(max_conns_per_client),
+	  .help = "Most connections one client address (an IPv6 one: its "
+	  "ClientIPv6Prefix) has open at once over all workers, WebSockets and "
+	  "unfinished handshakes alike; further ones get 429 at once. Behind "
+	  "ProxyProtocol the address is the real client's, checked once the "
+	  "header is read. 0 means no limit." },
+	{ .name = "HandshakeRatePerClient", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 1000000,
+	  .unit = "per second", .runtime = true,
+	  .offset = CFG(handshake_rate_per_client),
+	  .help = "New connections one client address may open per second "
+	  "over all workers (a token bucket of HandshakeBurstPerClient); "
+	  "faster ones get 429 with Retry-After. 0 means no limit." },
+	{ .name = "HandshakeBurstPerClient", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "0", .min = 0, .max = 1000000,
+	  .runtime = true, .offset = CFG(handshake_burst_per_client),
+	  .help = "How many new connections beyond HandshakeRatePerClient a "
+	  "client address may open at once (the bucket's size); 0 means one "
+	  "second's worth, the rate." },
+	{ .name = "ClientIPv6Prefix", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "64", .min = 1, .max = 128,
+	  .runtime = false, .offset = CFG(client_ipv6_prefix),
+	  .help = "IPv6 clients are one client per prefix of this length for "
+	  "the per-client limits (a /64 is what one site or device usually "
+	  "gets, and takes no effort to vary within); IPv4 clients are one "
+	  "per address." },
+	{ .name = "ClientTableSize", .section = SECTION_SERVER,
+	  .type = TYPE_INT, .def = "16384", .min = 64, .max = 4194304,
+	  .runtime = false, .offset = CFG(client_table_size),
+	  .help = "Client addresses the per-client limits track at once (in "
+	  "the workers' shared memory; about 80 bytes each). One with nothing "
+	  "open and a full bucket is forgotten when room is needed; when none "
+	  "can be, a new address gets 503 until some can (as nginx's "
+	  "limit_conn does), so keep it well above MaxConnections. Changes "
+	  "need a restart." },
 
 	/* [websocket] */
 	{ .name = "BufferMessage", .section = SECTION_WEBSOCKET,
@@ -335,14 +372,34 @@ const struct config_key config_keys[] = {
 	{ .name = "KillTimeout", .section = SECTION_BACKEND, .type = TYPE_INT,
 	  .def = "5", .min = 0, .max = 3600, .unit = "seconds",
 	  .runtime = true, .offset = CFG(kill_timeout),
-	  .help = "After stdin EOF a handler has this long to exit, then gets "
-	  "SIGTERM, and this long again before SIGKILL." },
+	  .help = "After stdin EOF a handler has this long to exit; then its "
+	  "whole process group gets SIGTERM, and SIGKILL one second later (at "
+	  "once with 0). Processes a handler leaves in its group when it exits "
+	  "get the same sequence." },
 	{ .name = "AllowRootHandlers", .section = SECTION_BACKEND,
 	  .type = TYPE_BOOL, .def = "False", .runtime = true,
 	  .offset = CFG(allow_root_handlers),
 	  .help = "Let script handlers run as root. Off, a daemon running as "
 	  "root without User refuses script: routes at start, at reload and "
 	  "with -t, and never spawns a handler as root." },
+	{ .name = "MaxHandlers", .section = SECTION_BACKEND, .type = TYPE_INT,
+	  .def = "0", .min = 0, .max = 1000000, .runtime = true,
+	  .offset = CFG(max_handlers),
+	  .help = "Most handler processes (script: and dir:) alive at once "
+	  "over all workers, counting those whose client has left but that "
+	  "have not exited yet (and what they left in their process group); "
+	  "past it a new WebSocket on such a route gets 503. 0 means as many "
+	  "as MaxConnections: never more handlers than connections could "
+	  "need." },
+	{ .name = "MaxSpawnRate", .section = SECTION_BACKEND, .type = TYPE_INT,
+	  .def = "200", .min = 0, .max = 1000000, .unit = "per second",
+	  .runtime = true, .offset = CFG(max_spawn_rate),
+	  .help = "Most handler and OpenRequestHook processes a process "
+	  "(each worker on its own) starts per second, with bursts of as many: "
+	  "a start waits for its child's exec, so a storm of them would starve "
+	  "the event loop. Past it an upgrade waits for its turn, first come "
+	  "first served, at most HandshakeTimeout (then 503). 0 means no "
+	  "limit." },
 
 	/* [log] */
 	{ .name = "LogLevel", .section = SECTION_LOG, .type = TYPE_INT,
@@ -364,15 +421,19 @@ const struct config_key config_keys[] = {
 	  .type = TYPE_BOOL, .def = "True", .runtime = true,
 	  .offset = CFG(mask_sensitive_data),
 	  .help = "Replace the values of Authorization, Proxy-Authorization, "
-	  "Cookie and Set-Cookie headers and of the query parameters named in "
-	  "SensitiveQueryParams with \"***\" in every log line and in the "
-	  "admin socket's connection output." },
+	  "Cookie and Set-Cookie headers and of the parameters named in "
+	  "SensitiveQueryParams with \"***\" wherever the request is shown: "
+	  "log lines, watch and the admin socket's connection output. Fields "
+	  "are masked (headers by name, parameters by their decoded name), "
+	  "never a whole line." },
 	{ .name = "SensitiveQueryParams", .section = SECTION_LOG,
 	  .type = TYPE_STRING, .def = "token,access_token,password,key",
 	  .max = 1024, .runtime = true,
 	  .offset = CFG(sensitive_query_params),
-	  .help = "Comma-separated query parameter names (any case) whose "
-	  "values MaskSensitiveData hides." },
+	  .help = "Comma-separated parameter names (any case) whose values "
+	  "MaskSensitiveData hides: query parameters after ?, & or ;, and path "
+	  "parameters (;name=value), compared after percent-decoding and "
+	  "without a trailing [...] (token[] is token)." },
 
 	/* [admin] */
 	{ .name = "Socket", .section = SECTION_ADMIN, .type = TYPE_STRING,
@@ -405,6 +466,21 @@ const struct config_key config_keys[] = {
 	  "open the socket (SocketMode, SocketGroup) may run every command. "
 	  "The peer is identified by SO_PEERCRED; names are resolved when "
 	  "the file is loaded." },
+	{ .name = "SendFileDirectory", .section = SECTION_ADMIN,
+	  .type = TYPE_STRING, .def = "", .max = 4096, .runtime = false,
+	  .offset = CFG(sendfile_dir),
+	  .help = "The directory (relative to the ini file's directory) whose "
+	  "files sendfile may send; a path is resolved (realpath) and must "
+	  "stay inside it, neither .. nor a symbolic link leads out. Empty "
+	  "turns sendfile off: otherwise it would send any file the daemon "
+	  "can read." },
+	{ .name = "AdminIdleTimeout", .section = SECTION_ADMIN,
+	  .type = TYPE_INT,
+	  .def = "60", .min = 0, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = CFG(admin_idle_timeout),
+	  .help = "An admin client that sends no command for this long while "
+	  "none of its commands runs is disconnected (HAProxy's stats "
+	  "timeout); a watch client never is. 0 means no timeout." },
 
 	/* [ssl]: tls.c checks them and builds the SSL_CTX; a reload changes them */
 	{ .name = "UseSSL", .section = SECTION_SSL, .type = TYPE_BOOL,
@@ -455,7 +531,10 @@ const struct config_key config_keys[] = {
 	{ .name = "SSLEnabledCipherSuites", .section = SECTION_SSL,
 	  .type = TYPE_STRING, .def = "*", .max = CONFIG_LINE_MAX,
 	  .runtime = false, .offset = CFG(ssl_cipher_suites),
-	  .help = "\"*\" for OpenSSL's defaults, else the suites allowed, in "
+	  .help = "\"*\" for Mozilla's \"intermediate\" suites in TLS 1.2 "
+	  "(ECDHE and DHE with AES-GCM or ChaCha20-Poly1305: forward secrecy, "
+	  "no CBC, no SHA-1, no static RSA) and OpenSSL's in TLS 1.3, else "
+	  "the suites allowed, in "
 	  "order of preference, separated by \";\" or \",\": the reference's "
 	  "names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384) "
 	  "or OpenSSL's (ECDHE-RSA-AES128-GCM-SHA256). A list without TLS 1.3 "
@@ -625,6 +704,15 @@ const struct config_key config_keys[] = {
 	  .runtime = false, .offset = RT(idle_timeout),
 	  .help = "IdleTimeout for this route's WebSockets; -1 takes "
 	  "[websocket] IdleTimeout." },
+	{ .name = "PassAuthorization", .section = SECTION_ROUTE,
+	  .type = TYPE_BOOL, .def = "False", .runtime = false,
+	  .offset = RT(pass_auth),
+	  .help = "Pass the request's Authorization header to the route's "
+	  "handlers, hook and unix: backend as HTTP_AUTHORIZATION (Apache's "
+	  "CGIPassAuth). Off by default: the credentials are meant for "
+	  "whoever checks them in front of the handler, and a handler that "
+	  "does its own authentication says so here. Proxy-Authorization is "
+	  "never passed: it is for the proxy." },
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -59,6 +59,7 @@ struct route {
 	int		 ping_interval;	/* PingInterval, s (-1: the global) */
 	int		 ping_timeout;	/* PingTimeout, s (-1: the global) */
 	int		 idle_timeout;	/* IdleTimeout, s (-1: the global) */
+	bool		 pass_auth;	/* PassAuthorization: HTTP_AUTHORIZATION */
 };
 
 struct config {
@@ -90,6 +91,11 @@ struct config {
 	char		*user;			/* User ("" = keep root) */
 	char		*group;			/* Group ("" = User's) */
 	char		*pid_file;		/* PidFile ("" = none), absolute */
+	int		 max_conns_per_client;	/* MaxConnectionsPerClient (0 = off) */
+	int		 handshake_rate_per_client; /* HandshakeRatePerClient, /s */
+	int		 handshake_burst_per_client; /* HandshakeBurstPerClient */
+	int		 client_ipv6_prefix;	/* ClientIPv6Prefix, bits */
+	int		 client_table_size;	/* ClientTableSize, addresses */
 
 	/* [websocket] */
 	bool		 buffer_message;	/* BufferMessage */
@@ -120,6 +126,8 @@ struct config {
 	char		*admin_allowed_users;	/* AdminAllowedUsers */
 	uid_t		*admin_uids;		/* ... resolved at load */
 	size_t		 admin_nuids;
+	char		*sendfile_dir;		/* SendFileDirectory ("" = off) */
+	int		 admin_idle_timeout;	/* AdminIdleTimeout, s (0: none) */
 
 	/* [ssl] (the tls*.c files read them; see wsserverd.ini(5)) */
 	bool		 use_ssl;		/* UseSSL */
@@ -148,6 +156,8 @@ struct config {
 	/* [backend] */
 	int		 kill_timeout;		/* KillTimeout, seconds: EOF -> TERM -> KILL */
 	bool		 allow_root_handlers;	/* AllowRootHandlers */
+	int		 max_handlers;		/* MaxHandlers (0 = MaxConnections) */
+	int		 max_spawn_rate;	/* MaxSpawnRate, per second (0 = none) */
 
 	/* [log] */
 	int		 log_level;		/* LogLevel 0-3 */

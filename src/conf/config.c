@@ -59,6 +59,7 @@ config_load(const char *path, char **errors)
 		config_absolute(&cfg->admin_socket, dir);
 		config_absolute(&cfg->log_file, dir);
 		config_absolute(&cfg->pid_file, dir);
+		config_absolute(&cfg->sendfile_dir, dir);
 	}
 	if ((*errors = config_parse_end(p)) != NULL) {
 		config_free(cfg);

@@ -19,6 +19,18 @@
 #define TLS_PROTO_DEFAULT	(TLS_PROTO_TLS13 | TLS_PROTO_TLS12)
 
 /*
+ * SSLEnabledCipherSuites "*" (the default) for TLS 1.2: Mozilla's
+ * "intermediate" configuration (v5.7), ECDHE and DHE with AES-GCM and
+ * ChaCha20-Poly1305 only. TLS 1.3 keeps OpenSSL's defaults.
+ */
+#define TLS_DEFAULT_CIPHERS						\
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"	\
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"	\
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"	\
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"		\
+	"DHE-RSA-CHACHA20-POLY1305"
+
+/*
  * Causes follow base/error.h: malloc'd, set when cause is not NULL.
  * tls_protocols_check: 0 if bits (SSLEnabledProtocols) is usable, else -1
  * with *cause (SSL2/SSL3, unknown bits, nothing enabled).

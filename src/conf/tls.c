@@ -93,11 +93,52 @@ tls_cert_cb(SSL *ssl, void *arg)
 	return 1;
 }
 
-/* SNI: accept every name (certificates are chosen in tls_cert_cb). */
+/*
+ * Tells whether name is a DNS host name as RFC 6066 says SNI carries one:
+ * at most 253 bytes of dot-separated labels of 1 to 63 letters, digits,
+ * "-" or "_" (underscores are common in practice), no trailing dot.
+ */
+static bool
+tls_sni_ok(const char *name)
+{
+	size_t		 label = 0, len = 0;
+	const char	*p;
+
+	for (p = name; *p != '\0'; p++, len++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_') {
+			if (++label > 63)
+				return false;
+		} else
+			return false;
+	}
+	return label > 0 && len <= 253;
+}
+
+/*
+ * SNI: a name that is not a host name (control characters, spaces, a
+ * trailing dot...) ends the handshake: it would reach the log, the admin
+ * socket and handlers (SSL_TLS_SNI). Every host name is accepted
+ * (certificates are chosen in tls_cert_cb).
+ */
 static int
 tls_servername_cb(SSL *ssl, int *alert, void *arg)
 {
-	return SSL_TLSEXT_ERR_OK;
+	const char	*name, *id;
+
+	(void)arg;
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name == NULL || tls_sni_ok(name))
+		return SSL_TLSEXT_ERR_OK;
+	id = SSL_get_app_data(ssl);
+	log_verbose("%s TLS: refused the server name \"%.255s\" (SNI): not a "
+	    "host name", id != NULL ? id : "-", name);
+	*alert = SSL_AD_ILLEGAL_PARAMETER;
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
 /* Verification of client certificates: policy, CRL soft-fail. */
@@ -260,8 +301,19 @@ tls_set_ciphers(struct tls_build *b, struct tls_ctx *t, const char *spec)
 		free(cause);
 		return -1;
 	}
-	if (l12 == NULL)
-		return 0;	/* "*": OpenSSL's defaults */
+	if (l12 == NULL) {
+		/*
+		 * "*": Mozilla's "intermediate" suites for TLS 1.2 (forward
+		 * secrecy and AEAD only: no static RSA, no CBC, no SHA-1),
+		 * OpenSSL's defaults for TLS 1.3 (the same three suites).
+		 */
+		if (SSL_CTX_set_cipher_list(t->ctx, TLS_DEFAULT_CIPHERS) != 1) {
+			tls_fail(b, "SSLEnabledCipherSuites", "the default "
+			    "suites are not available with this OpenSSL");
+			return -1;
+		}
+		return 0;
+	}
 	if (*l13 == '\0')
 		SSL_CTX_set_options(t->ctx, SSL_OP_NO_TLSv1_3);
 	else if (SSL_CTX_set_ciphersuites(t->ctx, l13) != 1) {

@@ -1,4 +1,8 @@
 /* ws-handshake.c - RFC 6455 section 4 opening handshake, server side. */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,9 +240,10 @@ handshake_next_line(struct handshake_lines *lines, struct handshake_span *line)
 }
 
 /*
- * Checks "HTTP/" DIGIT "." DIGIT. Returns 1 for 1.1 and later 1.x, 0 for a
- * well-formed version we do not speak (1.0, 0.9, 2.0: text syntax is only
- * HTTP/1), -1 for garbage.
+ * Checks "HTTP/" DIGIT "." DIGIT. Returns 1 for HTTP/1.1, 0 for any other
+ * well-formed version (1.0, 1.9, 2.0: the upgrade is an HTTP/1.1
+ * mechanism, and a minor version we do not know is not one we speak), -1
+ * for garbage.
  */
 static int
 handshake_version_ok(const char *v, size_t len)
@@ -246,16 +251,220 @@ handshake_version_ok(const char *v, size_t len)
 	if (len != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' ||
 	    v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9')
 		return -1;
-	return v[5] == '1' && v[7] >= '1';
+	return v[5] == '1' && v[7] == '1';
 }
 
-/* Splits the request-target into path and query. Returns 0 or -1. */
+int
+ws_hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* RFC 3986 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~". */
 static int
-handshake_parse_target(struct ws_request *req)
+handshake_unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
+/* RFC 3986 sub-delims. */
+static int
+handshake_subdelim(unsigned char c)
+{
+	return c != '\0' && strchr("!$&'()*+,;=", c) != NULL;
+}
+
+/*
+ * Tells whether s[0..len) is unreserved characters, sub-delims, well-formed
+ * percent-encodings and, when colon, ":" (an IPvFuture's tail).
+ */
+static int
+handshake_regname_ok(const char *s, size_t len, int colon)
+{
+	size_t		i;
+	unsigned char	c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c == '%') {
+			if (i + 2 >= len || ws_hexdigit(s[i + 1]) == -1 ||
+			    ws_hexdigit(s[i + 2]) == -1)
+				return 0;
+			i += 2;
+		} else if (!handshake_unreserved(c) && !handshake_subdelim(c) &&
+		    !(colon && c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Tells whether s[0..len) is "[" ( IPv6address / IPvFuture ) "]". */
+static int
+handshake_ip_literal_ok(const char *s, size_t len)
+{
+	struct in6_addr	 a6;
+	char		 buf[INET6_ADDRSTRLEN];
+	size_t		 i;
+
+	if (len < 3 || s[0] != '[' || s[len - 1] != ']')
+		return 0;
+	s++;
+	len -= 2;
+	if (s[0] == 'v' || s[0] == 'V') {
+		/* "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ) */
+		for (i = 1; i < len && ws_hexdigit(s[i]) != -1; i++)
+			;
+		return i > 1 && i + 1 < len && s[i] == '.' &&
+		    handshake_regname_ok(s + i + 1, len - i - 1, 1) &&
+		    memchr(s + i + 1, '%', len - i - 1) == NULL;
+	}
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET6, buf, &a6) == 1;
+}
+
+int
+ws_host_valid(const char *s, size_t len)
+{
+	const char	*colon;
+	size_t		 hlen, i;
+	unsigned long	 port = 0;
+
+	if (len == 0)
+		return 0;
+	if (s[0] == '[') {
+		if ((colon = memchr(s, ']', len)) == NULL)
+			return 0;
+		hlen = (size_t)(colon - s) + 1;
+		if (!handshake_ip_literal_ok(s, hlen))
+			return 0;
+	} else {
+		colon = memchr(s, ':', len);
+		hlen = colon != NULL ? (size_t)(colon - s) : len;
+		if (hlen == 0 || !handshake_regname_ok(s, hlen, 0))
+			return 0;
+	}
+	if (hlen == len)
+		return 1;
+	if (s[hlen] != ':' || len - hlen - 1 > 5)
+		return 0;
+	for (i = hlen + 1; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		port = port * 10 + (unsigned long)(s[i] - '0');
+	}
+	return port <= 65535;
+}
+
+/* Removes the last segment, and the "/" before it, from path[0..out). */
+static char *
+handshake_pop_segment(char *path, char *out)
+{
+	while (out > path && *--out != '/')
+		;
+	return out;
+}
+
+size_t
+ws_remove_dot_segments(char *path)
+{
+	char	*in = path, *out = path;
+
+	/*
+	 * RFC 3986 section 5.2.4, in place: the output never grows past the
+	 * input it came from, so out never overtakes in.
+	 */
+	while (*in != '\0') {
+		if (strncmp(in, "../", 3) == 0)
+			in += 3;
+		else if (strncmp(in, "./", 2) == 0 ||
+		    strncmp(in, "/./", 3) == 0)
+			in += 2;
+		else if (strcmp(in, "/.") == 0) {
+			*out++ = '/';
+			break;
+		} else if (strncmp(in, "/../", 4) == 0) {
+			in += 3;
+			out = handshake_pop_segment(path, out);
+		} else if (strcmp(in, "/..") == 0) {
+			out = handshake_pop_segment(path, out);
+			*out++ = '/';
+			break;
+		} else if (strcmp(in, ".") == 0 || strcmp(in, "..") == 0)
+			break;
+		else {
+			/* The first segment, with the "/" before it. */
+			do
+				*out++ = *in++;
+			while (*in != '\0' && *in != '/');
+		}
+	}
+	*out = '\0';
+	return (size_t)(out - path);
+}
+
+/*
+ * Normalizes a path in place for routing: percent-encoded unreserved
+ * characters decoded (RFC 3986 section 6.2.2.2: "%2e%2e" is ".."), every
+ * other encoding kept as sent, then dot segments removed. Returns 0, or -1
+ * with *why for a malformed encoding or an encoded NUL.
+ */
+static int
+handshake_normalize_path(char *path, const char **why)
+{
+	char	*in, *out;
+	int	 hi, lo, v;
+
+	for (in = out = path; *in != '\0'; in++) {
+		if (*in != '%') {
+			*out++ = *in;
+			continue;
+		}
+		if ((hi = ws_hexdigit(in[1])) == -1 ||
+		    (lo = ws_hexdigit(in[2])) == -1) {
+			*why = "malformed percent-encoding in the path";
+			return -1;
+		}
+		v = hi * 16 + lo;
+		if (v == 0) {
+			*why = "encoded NUL (%00) in the path";
+			return -1;
+		}
+		if (handshake_unreserved((unsigned char)v))
+			*out++ = (char)v;
+		else {
+			memmove(out, in, 3);
+			out += 3;
+		}
+		in += 2;
+	}
+	*out = '\0';
+	ws_remove_dot_segments(path);
+	return 0;
+}
+
+/*
+ * Splits the request-target into path (normalized) and query; an
+ * absolute-form target's host goes to target_host. Returns 0, or -1 with
+ * *why.
+ */
+static int
+handshake_parse_target(struct ws_request *req, const char **why)
 {
 	const char	*t = req->uri, *p, *q;
 	size_t		 i, n;
 
+	*why = "malformed request-target";
 	for (i = 0; t[i] != '\0'; i++) {
 		/* Fragments never reach a server (RFC 6455 section 3). */
 		if ((unsigned char)t[i] < 0x21 || t[i] == 0x7f || t[i] == '#')
@@ -279,6 +488,12 @@ handshake_parse_target(struct ws_request *req)
 		n = strcspn(p, "/?");
 		if (n == 0)
 			return -1;
+		/* userinfo is deprecated and an error (RFC 9110 4.2.4). */
+		if (memchr(p, '@', n) != NULL || !ws_host_valid(p, n)) {
+			*why = "malformed host in the request-target";
+			return -1;
+		}
+		req->target_host = handshake_xstrndup(p, n);
 		p += n;
 	}
 	if ((q = strchr(p, '?')) == NULL) {
@@ -289,7 +504,7 @@ handshake_parse_target(struct ws_request *req)
 	req->path = n == 0 ? handshake_xstrndup("/", 1) :
 	    handshake_xstrndup(p, n);
 	req->query = handshake_xstrndup(q, strlen(q));
-	return 0;
+	return handshake_normalize_path(req->path, why);
 }
 
 /* Parses "GET SP request-target SP HTTP/1.1" into req. */
@@ -297,7 +512,7 @@ static int
 handshake_parse_request_line(struct ws_request *req,
     const struct handshake_span *line, int *status, const char **cause)
 {
-	const char	*sp1, *sp2, *end = line->p + line->len;
+	const char	*sp1, *sp2, *end = line->p + line->len, *why;
 	int		 v;
 
 	if ((sp1 = memchr(line->p, ' ', line->len)) == NULL ||
@@ -317,9 +532,8 @@ handshake_parse_request_line(struct ws_request *req,
 	if (v == 0)
 		return handshake_fail(status, cause, 505,
 		    "HTTP version not supported");
-	if (handshake_parse_target(req) == -1)
-		return handshake_fail(status, cause, 400,
-		    "malformed request-target");
+	if (handshake_parse_target(req, &why) == -1)
+		return handshake_fail(status, cause, 400, why);
 	/* Methods are case-sensitive (RFC 7231 section 4.1). */
 	if (strcmp(req->method, "GET") != 0)
 		return handshake_fail(status, cause, 405, "method is not GET");
@@ -478,6 +692,20 @@ handshake_check_headers(struct ws_request *req, int *status,
 		return handshake_fail(status, cause, 400, "more than one Host");
 	if (req->host[0] == '\0')
 		return handshake_fail(status, cause, 400, "empty Host");
+	if (!ws_host_valid(req->host, strlen(req->host)))
+		return handshake_fail(status, cause, 400, "malformed Host");
+	/* The target's host wins over Host (RFC 9112 section 3.2.2). */
+	if (req->target_host != NULL)
+		req->host = req->target_host;
+	/*
+	 * An upgrade carries no body: with one announced, the bytes after the
+	 * head would be read as frames here and as a body by a proxy before
+	 * us (request smuggling).
+	 */
+	if (handshake_count(req, "Content-Length", &v) > 0 ||
+	    handshake_count(req, "Transfer-Encoding", &v) > 0)
+		return handshake_fail(status, cause, 400,
+		    "Content-Length or Transfer-Encoding on an upgrade request");
 	/* Two Origins would let policy and backend see different ones. */
 	if (handshake_count(req, "Origin", &req->origin) > 1)
 		return handshake_fail(status, cause, 400,
@@ -632,7 +860,8 @@ handshake_compact(struct ws_request *req)
 	total = old.nheaders * sizeof(*h) + handshake_size(old.method) +
 	    handshake_size(old.uri) + handshake_size(old.path) +
 	    handshake_size(old.query) + handshake_size(old.version) +
-	    handshake_size(old.protocols) + handshake_size(old.extensions);
+	    handshake_size(old.protocols) + handshake_size(old.extensions) +
+	    handshake_size(old.target_host);
 	for (i = 0; i < old.nheaders; i++)
 		total += handshake_size(old.headers[i].name) +
 		    handshake_size(old.headers[i].value);
@@ -658,6 +887,9 @@ handshake_compact(struct ws_request *req)
 	req->version = handshake_move(&p, old.version);
 	req->protocols = handshake_move(&p, old.protocols);
 	req->extensions = handshake_move(&p, old.extensions);
+	req->target_host = handshake_move(&p, old.target_host);
+	if (old.host != NULL && old.host == old.target_host)
+		req->host = req->target_host;
 	ws_request_free(&old);
 }
 
@@ -682,6 +914,7 @@ ws_request_free(struct ws_request *req)
 		free(req->headers[i].value);
 	}
 	free(req->headers);
+	free(req->target_host);
 	/* Unlike host, origin and key, these joins are their own copies. */
 	free((char *)req->protocols);
 	free((char *)req->extensions);

@@ -13,7 +13,12 @@ struct ws_header {
 struct ws_request {
 	char			*method;
 	char			*uri;		/* request-target as sent */
-	char			*path;		/* uri up to '?', never NULL */
+	/*
+	 * uri up to '?', never NULL: percent-encoded unreserved characters
+	 * decoded and dot segments removed (RFC 3986 sections 6.2.2.2 and
+	 * 5.2.4); any other percent-encoding (%2F among them) kept as sent.
+	 */
+	char			*path;
 	char			*query;		/* after '?', "" when none */
 	char			*version;	/* "HTTP/1.1" */
 	struct ws_header	*headers;	/* in arrival order */
@@ -24,6 +29,11 @@ struct ws_request {
 	const char		*key;		/* Sec-WebSocket-Key */
 	const char		*protocols;	/* Sec-WebSocket-Protocol, joined with ", " */
 	const char		*extensions;	/* Sec-WebSocket-Extensions, joined */
+	/*
+	 * The host[:port] of an absolute-form request-target, NULL for an
+	 * origin-form one; host then points here (RFC 9112 section 3.2.2).
+	 */
+	char			*target_host;
 	char			*arena;		/* all of the above, once parsed */
 };
 
@@ -43,15 +53,39 @@ size_t	ws_handshake_head_end(const char *buf, size_t len, size_t *scanned);
  * ws_handshake_head_end). Returns 0 with req filled, or -1 with *status set
  * to the HTTP status to answer (400 bad request, 405 not GET, 426 bad or
  * missing Sec-WebSocket-Version, 431 more than WS_MAX_HEADERS headers,
- * 505 not HTTP/1.1 or later) and *cause to a static description. On -1, req
- * holds whatever was parsed and must still be freed.
- * Checks: GET, HTTP/1.1, Host present, Upgrade contains token "websocket",
- * Connection contains token "Upgrade" (both case-insensitive token lists),
- * Sec-WebSocket-Key present once and base64 of exactly 16 bytes,
- * Sec-WebSocket-Version 13.
+ * 505 a well-formed version other than HTTP/1.1) and *cause to a static
+ * description. On -1, req holds whatever was parsed and must still be
+ * freed.
+ * Checks: GET, HTTP/1.1, a request-target in origin or absolute form (an
+ * absolute one's host is valid and has no userinfo; it then stands for
+ * Host), a path whose percent-encodings are well-formed and never %00,
+ * exactly one Host and a valid one (ws_host_valid), no Content-Length and
+ * no Transfer-Encoding (an upgrade carries no body), Upgrade contains
+ * token "websocket", Connection contains token "Upgrade" (both
+ * case-insensitive token lists), Sec-WebSocket-Key present once and base64
+ * of exactly 16 bytes, Sec-WebSocket-Version 13.
  */
 int	ws_handshake_parse(const char *buf, size_t len, struct ws_request *req,
 	    int *status, const char **cause);
+
+/*
+ * Tells whether s[0..len) is a valid Host field value (RFC 9112 section
+ * 3.2.2): uri-host [ ":" port ] of RFC 3986, where uri-host is an IP
+ * literal in brackets (IPv6 or IPvFuture), or a non-empty reg-name
+ * (unreserved, sub-delims, well-formed percent-encodings), and port is at
+ * most 65535.
+ */
+int	ws_host_valid(const char *s, size_t len);
+
+/* The value of a hexadecimal digit (of a percent-encoding), or -1. */
+int	ws_hexdigit(char c);
+
+/*
+ * Removes the dot segments of path in place (RFC 3986 section 5.2.4:
+ * "/a/./b/../c" becomes "/a/c"; "/.." stays "/") and returns its new
+ * length.
+ */
+size_t	ws_remove_dot_segments(char *path);
 
 /* Frees what a request owns and zeroes it. Safe on a zeroed request. */
 void	ws_request_free(struct ws_request *);

@@ -44,6 +44,13 @@ struct backend_ops {
 	 */
 	bool	 verdict;
 	/*
+	 * Optional, with open_early: an instance open returned that cannot
+	 * answer yet (its process waits for its turn to start, MaxSpawnRate)
+	 * says so here; the connection then waits as for a verdict, until
+	 * conn_decided (101 once it started, or the refusal).
+	 */
+	bool	 (*waiting)(void *b);
+	/*
 	 * Optional, first of all (before AllowedOrigins and the rest of the
 	 * admission): returns 0 to go on, or the HTTP status that refuses
 	 * the request with *cause (malloc'd). A dir: route chooses its

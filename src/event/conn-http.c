@@ -15,9 +15,35 @@
 #include "core/proxy.h"
 #include "core/ws-handshake.h"
 #include "event/acl.h"
+#include "event/client-limits.h"
 #include "event/conn-int.h"
 #include "event/devconsole.h"
 #include "event/runtime.h"
+
+/*
+ * The real client behind a PROXY header under the per-client limits (the
+ * balancer's own address is not limited). Returns 0 (counted, or no limit
+ * applies), or -1 with the answer queued.
+ */
+static int
+conn_client_admit(struct conn *c, const struct sockaddr *sa)
+{
+	char		 buf[256];
+	const char	*text;
+	bool		 counted;
+	int		 status, retry;
+	size_t		 n;
+
+	if ((status = client_limits_admit(c->cfg, sa, &counted, &retry,
+	    &text)) == 0) {
+		c->client_counted = counted;
+		return 0;
+	}
+	if ((n = client_limits_response(buf, sizeof(buf), status, text,
+	    retry)) > 0)
+		conn_out_add(c, buf, n);
+	return -1;
+}
 
 /* ProxyProtocol: takes the PROXY header; see conn-int.h. */
 int
@@ -69,6 +95,10 @@ conn_proxy_take(struct conn *c, char **cause)
 		snprintf(c->raddr + c->laddr_off, INET6_ADDRSTRLEN, "%s",
 		    h.dst_addr);
 		c->lport = (uint16_t)h.dst_port;
+		if (conn_client_admit(c, (struct sockaddr *)&h.src) == -1) {
+			*cause = NULL;
+			return -1;
+		}
 	}
 	evbuffer_drain(c->in, (size_t)r);
 	c->proxy_done = true;
@@ -103,8 +133,24 @@ conn_plain_http(struct conn *c, const char *head, size_t len, bool parsed)
 		conn_out_add(c, buf, n);
 		evbuffer_add_reference(conn_out(c), page, plen, NULL, NULL);
 		log_info("%s dev console %s:%d %s", c->id, c->raddr, c->rport,
-		    c->hs->req.uri);
+		    log_uri(c->hs->req.uri));
 		return 200;
 	}
 	return 0;
+}
+
+/* WebSockets open on a route; see conn-int.h. */
+unsigned int
+conn_route_count(const struct route *r)
+{
+	const struct conn	*o;
+	unsigned int		 n = 0;
+
+	TAILQ_FOREACH(o, &conns, entry) {
+		if (o->route != NULL && o->opened &&
+		    (o->state == CONN_OPEN || o->state == CONN_CLOSING) &&
+		    strcmp(o->route->name, r->name) == 0)
+			n++;
+	}
+	return n;
 }

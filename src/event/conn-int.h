@@ -211,6 +211,7 @@ struct conn {
 	bool			 timeout_set:1;	/* Timeout set (admin, backend) */
 	bool			 ping_out:1;	/* a ping of ours awaits its pong */
 	bool			 line_cut:1;	/* LineMode: this line hit MaxLineLength */
+	bool			 client_counted:1;	/* holds a per-client place */
 	char			 id[21];	/* a uint64_t in decimal */
 	/* Remote, then local address; INET6_ADDRSTRLEN each with PROXY. */
 	char			 raddr[];
@@ -259,6 +260,7 @@ void	 conn_leave(struct conn *);
  */
 void	 conn_drop(struct conn *, int code, const char *by, const char *reason,
 	    bool reset);
+
 
 /* ------------------------------------------------------------ conn-mem.c */
 
@@ -400,9 +402,12 @@ conn_out_len(const struct conn *c)
 
 /*
  * ProxyProtocol: takes the PROXY header a trusted client must send first
- * (the addresses become the real client's), and refuses one from anybody
- * else. Returns 1 when done (the client's own bytes follow), 0 to wait
- * for more, -1 to drop the connection, *cause (malloc'd) saying why.
+ * (the addresses become the real client's, checked against the
+ * per-client limits then), and refuses one from anybody else. Returns 1
+ * when done (the client's own bytes follow), 0 to wait for more, -1 to
+ * drop the connection, *cause (malloc'd) saying why; a NULL *cause: a
+ * per-client limit refused it, and its answer is queued, logged and
+ * counted.
  */
 int	 conn_proxy_take(struct conn *, char **cause);
 /*
@@ -412,6 +417,11 @@ int	 conn_proxy_take(struct conn *, char **cause);
  */
 int	 conn_plain_http(struct conn *, const char *head, size_t len,
 	    bool parsed);
+/*
+ * WebSockets open on a route of this name (any config generation): a
+ * linear walk, made only for routes with a MaxConnections of their own.
+ */
+unsigned int	 conn_route_count(const struct route *);
 
 /* ----------------------------------------------------------- conn-file.c */
 

@@ -537,6 +537,9 @@ conn_tls_failed(struct conn *c, const char *why, bool http, bool timeout)
 			if (recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
 				break;
 		why = "plain HTTP on a TLS port";
+	} else if (evbuffer_get_length(c->wire) > 0) {
+		/* OpenSSL's alert (illegal_parameter...) before the close. */
+		(void)evbuffer_write(c->wire, c->fd);
 	}
 	log_info("%s TLS handshake failed from %s:%d: %s", c->id, c->raddr,
 	    c->rport, why);

@@ -25,6 +25,7 @@
 #include "core/ws-session.h"
 #include "event/acl.h"
 #include "event/backend.h"
+#include "event/client-limits.h"
 #include "event/conn-int.h"
 #include "event/devconsole.h"
 #include "event/runtime.h"
@@ -246,8 +247,7 @@ conn_reject_extra(struct conn *c, int status, const char *cause,
 	size_t	n;
 
 	log_info("%s rejected %s:%d %s: %d %s", c->id, c->raddr, c->rport,
-	    conn_request(c)->uri != NULL ? conn_request(c)->uri : "-", status,
-	    cause);
+	    log_uri(conn_request(c)->uri), status, cause);
 	runtime_stats()->rejected_handshake++;
 	if (status >= 400 && status < 400 + SERVER_STATS_HTTP)
 		runtime_stats()->rejected_http[status - 400]++;
@@ -271,34 +271,22 @@ conn_reject(struct conn *c, int status, const char *cause)
 	conn_reject_extra(c, status, cause, NULL, 0);
 }
 
-/* Drops a connection before any HTTP: no answer is due to a bad PROXY header. */
+/*
+ * Drops a connection before any HTTP: no answer is due to a bad PROXY
+ * header. A NULL cause: a per-client limit, answered, logged and counted.
+ */
 static void
 conn_proxy_refuse(struct conn *c, const char *cause)
 {
-	log_info("%s refused %s:%d: %s", c->id, c->raddr, c->rport, cause);
-	conn_refused(c->raddr, c->rport, cause);
-	runtime_stats()->rejected_handshake++;
+	if (cause != NULL) {
+		log_info("%s refused %s:%d: %s", c->id, c->raddr, c->rport,
+		    cause);
+		runtime_stats()->rejected_handshake++;
+	}
+	conn_refused(c->raddr, c->rport, cause != NULL ? cause :
+	    "per-client limit");
 	conn_set_close(c, 0, "proxy", NULL, 0);
 	conn_drain(c);
-}
-
-/*
- * WebSockets open on a route of this name (any config generation): a
- * linear walk, made only for routes with a MaxConnections of their own.
- */
-static unsigned int
-conn_route_count(const struct route *r)
-{
-	const struct conn	*o;
-	unsigned int		 n = 0;
-
-	TAILQ_FOREACH(o, &conns, entry) {
-		if (o->route != NULL && o->opened &&
-		    (o->state == CONN_OPEN || o->state == CONN_CLOSING) &&
-		    strcmp(o->route->name, r->name) == 0)
-			n++;
-	}
-	return n;
 }
 
 /*
@@ -341,8 +329,9 @@ conn_handshake_finish(struct conn *c, const char *resp, size_t len)
 	runtime_stats()->opened++;
 	conn_set_read_high(c, CONN_READ_HIGH);
 	log_info("%s open %s:%d %s route=%s%s%s%s", c->id, c->raddr, c->rport,
-	    hs->req.uri, c->route->name, sp != NULL ? " subprotocol=" : "",
-	    sp != NULL ? sp : "", hs->adm.deflate ? " permessage-deflate" : "");
+	    log_uri(hs->req.uri), c->route->name,
+	    sp != NULL ? " subprotocol=" : "", sp != NULL ? sp : "",
+	    hs->adm.deflate ? " permessage-deflate" : "");
 
 	if (c->b == NULL &&
 	    (c->b = c->bops->open(c, c->route, &cause)) == NULL) {
@@ -493,7 +482,8 @@ conn_decide(struct conn *c)
 			}
 			continue;
 		case CONN_STEP_VERDICT:
-			if (!c->bops->verdict)
+			if (!c->bops->verdict && (c->bops->waiting == NULL ||
+			    !c->bops->waiting(c->b)))
 				continue;
 			conn_wait_decision(c);
 			return;
@@ -921,6 +911,8 @@ conn_free(struct conn *c)
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
 	workers_conn_release();
+	if (c->client_counted)
+		client_limits_release(c->cfg, c->raddr);
 	conn_mem_forget(c);
 	if (c->ws != NULL)
 		ws_session_free(c->ws);
@@ -942,8 +934,8 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-void
-conn_new(int fd, const struct sockaddr *sa, int salen)
+struct conn *
+conn_new(int fd, const struct sockaddr *sa, int salen, bool counted)
 {
 	const struct config	*cfg = runtime_config_hold();
 	struct conn		*c;
@@ -992,12 +984,14 @@ conn_new(int fd, const struct sockaddr *sa, int salen)
 		free(c->hs);
 		free(c);
 		close(fd);
-		return;
+		return NULL;
 	}
 	conn_timer(c, (unsigned long long)c->cfg->handshake_timeout * 1000);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
+	c->client_counted = counted;
 	log_debug("%s accepted %s:%d", c->id, c->raddr, c->rport);
+	return c;
 }
 
 void

@@ -261,8 +261,12 @@ void	conn_refused(const char *addr, int port, const char *why);
 
 /* Registry (conn.c owns it): creation by the server, counting, shutdown. */
 struct sockaddr;
-/* A new connection on an accepted socket (taken over; closed on failure). */
-void		conn_new(int fd, const struct sockaddr *, int);
+/*
+ * A new connection on an accepted socket (taken over; closed on failure:
+ * NULL). counted: it holds a place of the per-client limits
+ * (client_limits_admit), given back when it ends.
+ */
+struct conn	*conn_new(int fd, const struct sockaddr *, int, bool counted);
 unsigned int	conn_count(void);
 /* Bytes queued over all connections; *over: above MaxMemory (see there). */
 size_t		conn_memory(bool *over);

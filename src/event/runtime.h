@@ -38,6 +38,11 @@ struct server_stats {
 	uint64_t	bytes_in, bytes_out;	/* on the wire, after the upgrade */
 	uint64_t	backend_spawns;		/* backend instances started */
 	uint64_t	backend_failures;	/* backends that could not start */
+	uint64_t	rejected_handlers;	/* at MaxHandlers */
+	uint64_t	backend_waits;		/* starts that waited: MaxSpawnRate */
+	uint64_t	rejected_client_conns;	/* MaxConnectionsPerClient */
+	uint64_t	rejected_client_rate;	/* HandshakeRatePerClient */
+	uint64_t	rejected_client_table;	/* ClientTableSize full */
 };
 
 /*

@@ -16,7 +16,9 @@
 
 #include "event/acl.h"
 #include "event/backend.h"
+#include "event/client-limits.h"
 #include "conf/config.h"
+#include "core/proxy.h"
 #include "event/conn.h"
 #include "event/conn-live.h"
 #include "event/listener.h"
@@ -419,67 +421,78 @@ server_log_full(struct server *srv)
 }
 
 /*
- * Answers 503 with a one-line text to a client refused at accept
- * (MaxConnections, MaxMemory) without keeping it; watchers hear of it.
+ * Answers a client refused at accept (503: MaxConnections, MaxMemory;
+ * 429: a per-client limit) with a one-line text, without keeping it;
+ * watchers hear of it.
  */
 static void
-server_refuse(int fd, const struct sockaddr *sa, const char *text)
+server_refuse(int fd, const struct sockaddr *sa, int status,
+    const char *text, int retry)
 {
 	char	resp[256], addr[INET6_ADDRSTRLEN];
-	int	len;
+	size_t	len;
 	ssize_t	n;
 
 	acl_ntop(sa, addr, sizeof(addr));
 	conn_refused(addr, acl_port(sa), text);
-
-	len = snprintf(resp, sizeof(resp), "HTTP/1.1 503 Service Unavailable\r\n"
-	    "Content-Type: text/plain; charset=utf-8\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Retry-After: 1\r\n"
-	    "Connection: close\r\n"
-	    "\r\n"
-	    "%s\r\n", strlen(text) + 2, text);
+	len = client_limits_response(resp, sizeof(resp), status, text, retry);
 	/* Best effort: a fresh socket's send buffer always has room. */
-	n = send(fd, resp, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	n = send(fd, resp, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)n;
 	shutdown(fd, SHUT_WR);
 	close(fd);
 }
 
-/* Takes an accepted socket that passed the ACL (the listener's accept). */
+/*
+ * Takes an accepted socket that passed the ACL (the listener's accept).
+ * The per-client limits come first: a client over them takes no place of
+ * MaxConnections. A load balancer's connection (ProxyTrustedClients) is
+ * checked once its PROXY header names the real client (conn-http.c).
+ */
 static void
 server_accept(int fd, const struct sockaddr *sa, int salen)
 {
-	struct server	*srv = server_the;
-	unsigned int	before;
-	bool		over;
+	const struct config	*cfg = runtime_config();
+	struct server		*srv = server_the;
+	const char		*text;
+	bool			 over, counted = false;
+	int			 status, retry;
 
 	if (runtime_stopping()) {
 		close(fd);
 		return;
 	}
-	if (conn_count() >= (unsigned int)runtime_config()->max_connections ||
-	    workers_conn_reserve(
-	    (unsigned int)runtime_config()->max_connections) ==
-	    -1) {
+	if ((cfg->proxy_protocol == PROXY_OFF ||
+	    !acl_allows(cfg->proxy_trusted_clients, NULL, sa)) &&
+	    (status = client_limits_admit(cfg, sa, &counted, &retry,
+	    &text)) != 0) {
+		server_refuse(fd, sa, status, text, retry);
+		return;
+	}
+	if (conn_count() >= (unsigned int)cfg->max_connections ||
+	    workers_conn_reserve((unsigned int)cfg->max_connections) == -1) {
 		server_stats(srv)->rejected_full++;
 		server_log_full(srv);
-		server_refuse(fd, sa, "too many connections");
-		return;
+		server_refuse(fd, sa, 503, "too many connections", 1);
+		goto refused;
 	}
 	(void)conn_memory(&over);
 	if (over) {
 		/* Logged when crossing the mark, counted here. */
 		workers_conn_release();
 		server_stats(srv)->rejected_memory++;
-		server_refuse(fd, sa, "server memory limit reached");
-		return;
+		server_refuse(fd, sa, 503, "server memory limit reached", 1);
+		goto refused;
 	}
-	before = conn_count();
-	conn_new(fd, sa, salen);
-	/* A connection that could not be made gives its place back. */
-	if (conn_count() == before)
+	/* A connection that could not be made gives its places back. */
+	if (conn_new(fd, sa, salen, counted) == NULL) {
 		workers_conn_release();
+		goto refused;
+	}
+	return;
+refused:
+	if (counted)
+		client_limits_release_sa(cfg, sa);
 }
 
 struct event_base *

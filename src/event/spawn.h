@@ -4,7 +4,9 @@
  *
  * A child runs in its own session and process group (so the whole group
  * can be signalled), dies with the daemon (PR_SET_PDEATHSIG, through the
- * spawner), starts with every signal at its default and none blocked,
+ * spawner), can gain no privilege by exec (PR_SET_NO_NEW_PRIVS: set-user-ID
+ * bits, set-group-ID bits and file capabilities are ignored, for its
+ * children too), starts with every signal at its default and none blocked,
  * gets its pipes on 0-2 and no other descriptor, and the environment it
  * is given and nothing else. Starting is asynchronous: spawn_start sends
  * the request and returns; the starter hears from the spawner through its

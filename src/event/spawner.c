@@ -190,8 +190,9 @@ spawner_close_from(int lowfd)
 /*
  * The child between fork and exec: own session and process group (so the
  * whole group can be signalled), death signal if the spawner (and so the
- * daemon) dies, default signal handling, nothing blocked, the pipes on
- * 0-2 and nothing else open.
+ * daemon) dies, no new privileges (set-user-ID and set-group-ID bits and
+ * file capabilities do nothing for it or its children), default signal
+ * handling, nothing blocked, the pipes on 0-2 and nothing else open.
  */
 static void SPAWNER_CHILD_CODE __attribute__((noreturn))
 spawner_child(const struct spawner_exec *x, pid_t parent, int fds[3], int stfd)
@@ -202,6 +203,9 @@ spawner_child(const struct spawner_exec *x, pid_t parent, int fds[3], int stfd)
 	(void)setsid();
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		spawner_child_fail(stfd, SPAWNER_STEP_PDEATHSIG, errno);
+	/* No privilege gained by exec: set-user-ID bits and the like. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		spawner_child_fail(stfd, SPAWNER_STEP_NO_NEW_PRIVS, errno);
 	/* The spawner died before the death signal was armed. */
 	if (getppid() != parent)
 		_exit(127);

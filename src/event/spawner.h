@@ -38,6 +38,7 @@
 enum spawner_step {
 	SPAWNER_STEP_FDS,	/* pipes or descriptors */
 	SPAWNER_STEP_PDEATHSIG,
+	SPAWNER_STEP_NO_NEW_PRIVS,
 	SPAWNER_STEP_CHDIR,
 	SPAWNER_STEP_EXEC,
 	SPAWNER_STEP_PIPE,	/* the spawner's pipe2 */

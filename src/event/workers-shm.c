@@ -9,6 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+
+#include "conf/config-types.h"
+#include "event/clients.h"
 #include "event/runtime.h"
 #include "event/workers-shm.h"
 
@@ -18,6 +22,7 @@ struct workers_slot {
 	uint64_t		 next_seq;	/* ConnectionId sequence */
 	uint64_t		 mem_queued;
 	unsigned int		 conns;		/* its share of shm->conns */
+	unsigned int		 handlers;	/* its share of shm->handlers */
 	int			 mem_over;
 	int			 listening;
 	int			 port;
@@ -30,6 +35,7 @@ _Static_assert(sizeof(struct server_stats) % sizeof(uint64_t) == 0,
 
 struct workers_shm {
 	_Atomic unsigned int	 conns;		/* open in all workers */
+	_Atomic unsigned int	 handlers;	/* handler processes, all workers */
 	int			 port;		/* LocalPort 0: the one chosen */
 	int			 unlistened;	/* stop/drain: workers do not listen */
 	struct workers_slot	 slot[WORKERS_MAX];
@@ -45,7 +51,32 @@ static struct {
 	int			 lfd[WORKERS_MAX];	/* listening, per worker */
 	bool			 lfds;		/* lfd[] is in use */
 	bool			 running[WORKERS_MAX];	/* master: worker up */
+	unsigned int		 handlers;	/* without workers */
+	struct clients		*clients;	/* the per-client table */
 } ws = { .n = 1, .index = -1 };
+
+/*
+ * Maps the per-client table for n processes, with ClientTableSize of the
+ * configuration in force, shared (the master maps it before the forks).
+ * Returns it, or NULL (errno set).
+ */
+static struct clients *
+workers_clients_map(int n)
+{
+	unsigned int	 cap = (unsigned int)runtime_config()->client_table_size;
+	uint64_t	 seed = 0;
+	size_t		 size = clients_size(cap, n);
+	void		*mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return NULL;
+	/* Not guessable, so that no client can pick colliding addresses. */
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+	return clients_init(mem, cap, n, seed);
+}
 
 /* Master: maps the shared page for n workers. Returns 0, or -1 (errno). */
 int
@@ -59,6 +90,8 @@ workers_shm_init(int n)
 		ws.shm = NULL;
 		return -1;
 	}
+	if ((ws.clients = workers_clients_map(n)) == NULL)
+		return -1;
 	for (i = 0; i < WORKERS_MAX; i++) {
 		ws.shm->slot[i].next_seq = 1;
 		ws.lfd[i] = -1;
@@ -99,6 +132,11 @@ workers_shm_set_running(int i, bool on)
 		return;
 	atomic_fetch_sub(&ws.shm->conns, s->conns);
 	s->conns = 0;
+	/* Its handlers got the death signal with it. */
+	atomic_fetch_sub(&ws.shm->handlers, s->handlers);
+	s->handlers = 0;
+	if (ws.clients != NULL)
+		clients_worker_gone(ws.clients, i);
 	s->listening = 0;
 	s->mem_queued = 0;
 	s->mem_over = 0;
@@ -243,6 +281,50 @@ unsigned int
 workers_conn_total(void)
 {
 	return ws.shm != NULL ? atomic_load(&ws.shm->conns) : 0;
+}
+
+struct clients *
+workers_clients(void)
+{
+	/* A single process maps its own on first use. */
+	if (ws.clients == NULL && !ws.master && !ws.child)
+		ws.clients = workers_clients_map(1);
+	return ws.clients;
+}
+
+int
+workers_handler_reserve(unsigned int max)
+{
+	if (!ws.child) {
+		if (ws.handlers >= max)
+			return -1;
+		ws.handlers++;
+		return 0;
+	}
+	if (atomic_fetch_add(&ws.shm->handlers, 1) >= max) {
+		atomic_fetch_sub(&ws.shm->handlers, 1);
+		return -1;
+	}
+	ws.me->handlers++;
+	return 0;
+}
+
+void
+workers_handler_release(void)
+{
+	if (!ws.child) {
+		if (ws.handlers > 0)
+			ws.handlers--;
+		return;
+	}
+	atomic_fetch_sub(&ws.shm->handlers, 1);
+	ws.me->handlers--;
+}
+
+unsigned int
+workers_handler_total(void)
+{
+	return ws.shm != NULL ? atomic_load(&ws.shm->handlers) : ws.handlers;
 }
 
 uint64_t

@@ -1,9 +1,11 @@
 /*
  * workers-shm.h - Workers = N: what the master and its workers share, and
  * which process this is. A page of shared memory holds what must be
- * global: the open-connection count that MaxConnections bounds, each
- * worker's counters, ConnectionId sequence, listening state and queued
- * bytes; the master's listening sockets (one per worker) live here too.
+ * global: the open-connection count that MaxConnections bounds, the
+ * handler count that MaxHandlers bounds, each worker's counters,
+ * ConnectionId sequence, listening state and queued bytes; a second
+ * shared mapping holds the per-client table (clients.h); the master's
+ * listening sockets (one per worker) live here too.
  * The connections and the listener read and count here; workers.c (the
  * processes) sets it up. Without workers every function is a no-op or
  * answers for the single process.
@@ -36,6 +38,22 @@ int		 workers_conn_reserve(unsigned int max);
 void		 workers_conn_release(void);
 /* Master: connections open in all workers. */
 unsigned int	 workers_conn_total(void);
+
+/*
+ * MaxHandlers over all workers (and in a single process): a handler
+ * process takes a place before it is started (-1: full) and gives it back
+ * once it and its process group are gone. The total is every worker's.
+ */
+int		 workers_handler_reserve(unsigned int max);
+void		 workers_handler_release(void);
+unsigned int	 workers_handler_total(void);
+
+/*
+ * The per-client table (clients.h): with workers the one in the shared
+ * memory, mapped by workers_shm_init; a single process maps its own on
+ * first use. NULL when it could not be mapped.
+ */
+struct clients	*workers_clients(void);
 
 /* Worker: the next ConnectionId (worker = id % N); 0 without workers. */
 uint64_t	 workers_next_id(void);

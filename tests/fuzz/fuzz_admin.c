@@ -140,14 +140,73 @@ fz_hex(char c)
 	abort();
 }
 
-/* JSON strings: valid, and they decode back to the bytes given. */
+/* Appends code point cp as UTF-8. */
+static size_t
+fz_utf8(uint8_t *out, unsigned int cp)
+{
+	if (cp < 0x80) {
+		out[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (uint8_t)(0xc0 | cp >> 6);
+		out[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	out[0] = (uint8_t)(0xe0 | cp >> 12);
+	out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+	out[2] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 3;
+}
+
+/*
+ * What a JSON parser must read back: the bytes given, with every byte that
+ * is not part of valid UTF-8 taken as its Latin-1 reading (U+0080-U+00FF).
+ * Judged by the protocol core's validator, not the code under test.
+ */
+static size_t
+fz_canonical(const uint8_t *in, size_t len, uint8_t *out)
+{
+	size_t	i = 0, o = 0, n;
+
+	while (i < len) {
+		n = in[i] < 0x80 ? 1 : in[i] >= 0xf0 ? 4 : in[i] >= 0xe0 ? 3 :
+		    in[i] >= 0xc0 ? 2 : 0;
+		if (n > 0 && i + n <= len && ws_utf8_valid(in + i, n)) {
+			memcpy(out + o, in + i, n);
+			o += n;
+			i += n;
+		} else
+			o += fz_utf8(out + o, in[i++]);
+	}
+	return o;
+}
+
+/* Whether the UTF-8 at p is a code point that must not appear raw. */
+static int
+fz_unprintable(const uint8_t *p, size_t left)
+{
+	if (left >= 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return 1;
+	if (left >= 3 && p[0] == 0xe2 && ((p[1] == 0x80 && p[2] >= 0xa8 &&
+	    p[2] <= 0xae) || (p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)))
+		return 1;
+	return 0;
+}
+
+/*
+ * JSON strings: valid UTF-8 without raw controls (C0, DEL, C1, line
+ * separators, bidi controls), and they decode back to the bytes given
+ * (fz_canonical).
+ */
 static void
 fz_json(const uint8_t *data, size_t size)
 {
 	struct evbuffer	*b;
 	const char	*s;
-	uint8_t		*dec;
-	size_t		 len, i, n = 0;
+	uint8_t		*dec, *want;
+	size_t		 len, i, n = 0, wn;
+	unsigned int	 cp;
 
 	if ((b = evbuffer_new()) == NULL)
 		abort();
@@ -157,10 +216,12 @@ fz_json(const uint8_t *data, size_t size)
 	if (len < 2 || s[0] != '"' || s[len - 1] != '"' ||
 	    !ws_utf8_valid((const uint8_t *)s, len))
 		abort();
-	if ((dec = malloc(len)) == NULL)
+	if ((dec = malloc(len * 3)) == NULL ||
+	    (want = malloc(size * 2 + 1)) == NULL)
 		abort();
 	for (i = 1; i < len - 1; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '"')
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '"' ||
+		    fz_unprintable((const uint8_t *)s + i, len - 1 - i))
 			abort();
 		if (s[i] != '\\') {
 			dec[n++] = (uint8_t)s[i];
@@ -183,21 +244,23 @@ fz_json(const uint8_t *data, size_t size)
 			dec[n++] = '\t';
 			break;
 		case 'u':
-			/* Only \u00XX: one byte, read as Latin-1. */
-			if (i + 4 >= len - 1 || s[i + 1] != '0' ||
-			    s[i + 2] != '0')
+			/* Lowercase hex, a code point of the BMP. */
+			if (i + 4 >= len - 1)
 				abort();
-			dec[n++] = (uint8_t)(fz_hex(s[i + 3]) << 4 |
-			    fz_hex(s[i + 4]));
+			cp = fz_hex(s[i + 1]) << 12 | fz_hex(s[i + 2]) << 8 |
+			    fz_hex(s[i + 3]) << 4 | fz_hex(s[i + 4]);
+			n += fz_utf8(dec + n, cp);
 			i += 4;
 			break;
 		default:
 			abort();
 		}
 	}
-	if (n != size || memcmp(dec, data, size) != 0)
+	wn = fz_canonical(data, size, want);
+	if (n != wn || memcmp(dec, want, wn) != 0)
 		abort();
 	free(dec);
+	free(want);
 	evbuffer_free(b);
 }
 

@@ -26,7 +26,24 @@ fuzz_check_request(const struct ws_request *req)
 		assert(req->headers[i].name[0] != '\0');
 		assert(strpbrk(req->headers[i].value, "\r\n") == NULL);
 	}
-	assert(ws_request_header(req, "host") == req->host);
+	/* An absolute-form target's host stands for Host (still valid). */
+	if (req->target_host != NULL)
+		assert(req->host == req->target_host);
+	else
+		assert(ws_request_header(req, "host") == req->host);
+	assert(ws_host_valid(req->host, strlen(req->host)));
+	assert(ws_host_valid(ws_request_header(req, "host"),
+	    strlen(ws_request_header(req, "host"))));
+	assert(strcmp(req->version, "HTTP/1.1") == 0);
+	assert(ws_request_header(req, "content-length") == NULL);
+	assert(ws_request_header(req, "transfer-encoding") == NULL);
+	/* The path is normalized: no dot segment, no encoded NUL. */
+	n = strlen(req->path);
+	assert(strstr(req->path, "/./") == NULL &&
+	    strstr(req->path, "/../") == NULL && strstr(req->path, "%00") ==
+	    NULL);
+	assert(!(n >= 2 && strcmp(req->path + n - 2, "/.") == 0));
+	assert(!(n >= 3 && strcmp(req->path + n - 3, "/..") == 0));
 	ws_handshake_accept(req->key, accept);
 	assert(strlen(accept) == WS_ACCEPT_LEN);
 	if (ws_handshake_select_protocol(req, "chat, superchat, a", proto,

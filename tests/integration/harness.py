@@ -821,6 +821,19 @@ class WSClient:
         assert f.opcode == OP_PONG and f.payload == token, repr(f)
 
 
+def read_env(c):
+    """Reads a printenv handler's NAME=VALUE text messages up to "END"."""
+    env = {}
+    for _ in range(500):
+        op, line = c.read_message()
+        assert op == OP_TEXT
+        if line == b"END":
+            return env
+        name, _, value = line.decode().partition("=")
+        env[name] = value
+    raise AssertionError("no END")
+
+
 def connect_ws(port, path="/", **kw):
     """A WSClient with the handshake done."""
     c = WSClient(port)

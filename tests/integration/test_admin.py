@@ -444,7 +444,8 @@ def test_linemode_pause_resume(dmn, adm):
 
 
 def test_sendfile(daemon_factory, tmp_path):
-    d = daemon_factory(sections={"websocket": {"MaxFrameSize": 65536}})
+    d = daemon_factory(sections={"websocket": {"MaxFrameSize": 65536},
+        "admin": {"SendFileDirectory": str(tmp_path)}})
     data = os.urandom(3 * 1000 * 1000 + 17)
     path = tmp_path / "blob"
     path.write_bytes(data)
@@ -478,7 +479,8 @@ def test_sendfile(daemon_factory, tmp_path):
 
 
 def test_sendfile_interrupt_bounded(daemon_factory, tmp_path):
-    d = daemon_factory()
+    d = daemon_factory(sections={"admin": {"SendFileDirectory":
+        str(tmp_path)}})
     size = 48 * 1024 * 1024
     path = tmp_path / "big"
     with open(path, "wb") as f:
@@ -512,7 +514,8 @@ def test_sendfile_interrupt_bounded(daemon_factory, tmp_path):
 
 
 def test_sendfile_connection_closes(daemon_factory, tmp_path):
-    d = daemon_factory()
+    d = daemon_factory(sections={"admin": {"SendFileDirectory":
+        str(tmp_path)}})
     path = tmp_path / "big"
     with open(path, "wb") as f:
         f.truncate(32 * 1024 * 1024)
@@ -910,7 +913,8 @@ def test_wsserverctl_watch_until_sigint(dmn):
 def test_sendfile_holds_backend_output(daemon_factory, tmp_path):
     """A handler's lines wait while a file goes out, then follow in order."""
     marker = harness.unique_marker()
-    d = daemon_factory(sections={"backend": {"KillTimeout": 0}},
+    d = daemon_factory(sections={"backend": {"KillTimeout": 0},
+        "admin": {"SendFileDirectory": str(tmp_path)}},
         routes={"tick": {"Path": "/",
         "Backend": "script:{handlers}/tick_noread.py " + marker}})
     data = os.urandom(4 * 1024 * 1024)

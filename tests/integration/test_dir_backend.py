@@ -8,7 +8,8 @@ import textwrap
 
 import pytest
 
-from harness import OP_TEXT, WSClient, connect_ws, daemon_path
+from harness import (OP_TEXT, WSClient, connect_ws, daemon_path,
+    read_env)
 
 PRINTENV = """#!/usr/bin/python3
 import os, sys
@@ -58,18 +59,6 @@ def dird(module_daemons, tree):
     })
 
 
-def read_env(c):
-    env = {}
-    for _ in range(500):
-        op, line = c.read_message()
-        assert op == OP_TEXT
-        if line == b"END":
-            return env
-        name, _, value = line.decode().partition("=")
-        env[name] = value
-    raise AssertionError("no END")
-
-
 def test_program_runs_with_path_info(dird):
     c = connect_ws(dird.port, "/d/printenv/a/b?q=1")
     env = read_env(c)
@@ -106,17 +95,48 @@ def test_symlink_inside_directory(dird):
 
 @pytest.mark.parametrize("path", [
     "/d/missing", "/d/noexec", "/d/.hidden", "/d/sub", "/d/sub/inner",
-    "/d/outlink", "/d/outdir/evil", "/d/../outside/evil", "/d/..", "/d/.",
-    "/d/", "/d//", "/d/%2e%2e/outside/evil", "/d/echo%2f",
+    "/d/outlink", "/d/outdir/evil", "/d/.",
+    "/d/", "/d//", "/d/echo%2f", "/d/%2e%2e%2e", "/d/%2ehidden",
 ])
 def test_refused_with_404(dird, path):
+    refused_404(dird, path, "no such program")
+
+
+def refused_404(dird, path, cause):
     start = dird.mark()
     c = WSClient(dird.port)
     try:
         c.handshake(path, expect=404)
     finally:
         c.close()
-    dird.wait_log(r"rejected .* 404 no such program", start=start)
+    dird.wait_log(r"rejected .* 404 " + cause, start=start)
+
+
+@pytest.mark.parametrize("path", [
+    "/d/../outside/evil", "/d/%2e%2e/outside/evil", "/d/%2E./outside/evil",
+    "/d/x/../../outside/evil",
+])
+def test_dot_segments_leave_the_route(dird, path):
+    # Dot segments are removed before routing (RFC 3986 5.2.4; %2e is a
+    # dot): these paths are /outside/evil, which no route serves.
+    refused_404(dird, path, "no route for this path")
+
+
+def test_dot_segments_removed_before_routing(dird):
+    # /d/sub/../printenv/./a/../b is /d/printenv/b: the program runs with
+    # the clean PATH_INFO; REQUEST_URI keeps what was sent.
+    c = connect_ws(dird.port, "/d/sub/../printenv/./a/../b")
+    env = read_env(c)
+    assert env["SCRIPT_NAME"] == "/d/printenv"
+    assert env["PATH_INFO"] == "/b"
+    assert env["REQUEST_URI"] == "/d/sub/../printenv/./a/../b"
+    c.expect_close(1000)
+    c.reply_close(1000)
+    # /d/.. is "/", the echo route's path.
+    c = connect_ws(dird.port, "/d/..")
+    c.send_text("root")
+    assert c.read_message() == (OP_TEXT, b"root")
+    c.close_handshake(1000)
 
 
 def test_other_routes_unaffected(dird):

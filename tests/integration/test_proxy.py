@@ -13,7 +13,7 @@ import pytest
 
 import harness
 from admin_util import admin
-from harness import OP_TEXT, WSClient, build_request
+from harness import OP_TEXT, WSClient, build_request, read_env
 
 V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
@@ -47,18 +47,6 @@ def proxy_daemon(factory, mode="v2", trusted="127.0.0.1", websocket=None,
     keys.update(server)
     return factory(sections={"server": keys, "websocket": websocket or {}},
         routes=ROUTES)
-
-
-def read_env(c):
-    env = {}
-    for _ in range(500):
-        op, line = c.read_message()
-        assert op == OP_TEXT
-        if line == b"END":
-            return env
-        name, _, value = line.decode().partition("=")
-        env[name] = value
-    raise AssertionError("no END")
 
 
 def open_via(d, header, path="/env", chop=None):
