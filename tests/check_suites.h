@@ -18,5 +18,6 @@ Suite	*make_framed_suite(void);
 Suite	*make_muxproto_suite(void);
 Suite	*make_admit_suite(void);
 Suite	*make_spawn_suite(void);
+Suite	*make_fleet_suite(void);
 
 #endif

@@ -32,6 +32,7 @@
 #include "core/ws-utf8.h"
 #include "event/conn.h"
 #include "event/server.h"
+#include "event/topics.h"
 
 /* Ping timeout when DefaultTimeout is 0, seconds. */
 #define ADMIN_PING_TIMEOUT	10
@@ -41,6 +42,7 @@
 enum admin_wait_kind {
 	WAIT_PING,
 	WAIT_FILE,
+	WAIT_EXT,		/* another file's (admin_wait_ext) */
 };
 
 /* A command waiting for the network: a pong, or a file to be queued. */
@@ -48,12 +50,14 @@ struct admin_wait {
 	TAILQ_ENTRY(admin_wait)	 entry;
 	enum admin_wait_kind	 kind;
 	struct admin_client	*cl;		/* NULL once the client left */
-	char			 conn[24];	/* ConnectionId */
+	char			 conn[CONN_ID_MAX];	/* ConnectionId */
 	char			 payload[64];
 	size_t			 plen;
 	struct timespec		 t0;
 	struct event		*timer;
 	int			 timeout;
+	void			 (*cancel)(void *);	/* WAIT_EXT */
+	void			*ctx;
 };
 
 /* ---------------------------------------------------------------- waits */
@@ -80,6 +84,34 @@ void
 admin_wait_forget(struct admin_wait *w)
 {
 	w->cl = NULL;
+	if (w->kind == WAIT_EXT) {
+		/* Nobody to reply to: the other file lets go now. */
+		w->cancel(w->ctx);
+		admin_wait_done(w);
+	}
+}
+
+/* A wait of another file; see admin-int.h. */
+struct admin_wait *
+admin_wait_ext(struct admin_client *cl, void (*cancel)(void *), void *ctx)
+{
+	struct admin_wait	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->kind = WAIT_EXT;
+	w->cancel = cancel;
+	w->ctx = ctx;
+	w->cl = cl;
+	cl->wait = w;
+	TAILQ_INSERT_TAIL(&admin.waits, w, entry);
+	return w;
+}
+
+/* Another file's wait is over (its reply written); see admin-int.h. */
+void
+admin_wait_end(struct admin_wait *w)
+{
+	admin_wait_done(w);
 }
 
 /* A pong came: the ping that waits for it (if one does) is answered. */
@@ -139,6 +171,8 @@ admin_waits_stop(void)
 		if (w->kind == WAIT_FILE && (c = conn_find(w->conn)) != NULL &&
 		    conn_interrupt(c) == 0)
 			continue;
+		if (w->kind == WAIT_EXT)
+			w->cancel(w->ctx);
 		admin_wait_done(w);
 	}
 }
@@ -229,6 +263,24 @@ admin_tls_lines(struct admin_client *cl, const struct tls_info *ti)
 	admin_line(cl, "ClientCertIssuer: %s", admin_cell(ti->client_issuer));
 }
 
+/* One topic of a connection, as a data line. */
+static void
+admin_topic_line(void *arg, const char *topic, size_t len)
+{
+	admin_line(arg, "  %.*s", (int)len, topic);
+}
+
+/* One topic of a connection, as a JSON string in an array. */
+static void
+admin_topic_json(void *arg, const char *topic, size_t len)
+{
+	struct evbuffer	*b = arg;
+
+	if (evbuffer_get_length(b) > 0)
+		evbuffer_add(b, ",", 1);
+	admin_json_string(b, topic, len);
+}
+
 /*
  * Appends one connection as a JSON object; full adds the TLS session and
  * the request headers.
@@ -239,6 +291,7 @@ admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 	const struct ws_request	*req = conn_request(c);
 	const char		*sp = conn_subprotocol(c);
 	const char		*v;
+	struct evbuffer		*t;
 	struct conn_info	 ci;
 	struct tls_info		 ti;
 	bool			 first = true;
@@ -290,11 +343,17 @@ admin_conn_json(struct evbuffer *b, struct conn *c, bool full)
 			evbuffer_add(b, "]", 1);
 		}
 		evbuffer_add(b, "]", 1);
+		t = xevbuffer_new();
+		topics_conn_each(c, admin_topic_json, t);
+		evbuffer_add(b, ",\"Topics\":[", 11);
+		evbuffer_add_buffer(b, t);
+		evbuffer_add(b, "]", 1);
+		evbuffer_free(t);
 	}
 	evbuffer_add(b, "}", 1);
 }
 
-/* connections [json] */
+/* connections [json] (cmd-fleet.c takes --all) */
 void
 admin_exec_connections(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
@@ -394,6 +453,8 @@ admin_exec_connection(struct admin_client *cl, const struct admin_req *r,
 	for (i = 0; i < req->nheaders; i++)
 		admin_line(cl, "  %.256s: %.1500s", req->headers[i].name,
 		    admin_header_value(&req->headers[i]));
+	admin_line(cl, "Topics:");
+	topics_conn_each(c, admin_topic_line, cl);
 	admin_end(cl);
 }
 

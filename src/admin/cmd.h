@@ -51,6 +51,9 @@ enum admin_cmd_id {
 	ADMIN_CMD_RELOAD,
 	ADMIN_CMD_SHUTDOWN,
 	ADMIN_CMD_WATCH,
+	ADMIN_CMD_PUBLISH,
+	ADMIN_CMD_PUBLISHBIN,
+	ADMIN_CMD_TOPICS,
 	ADMIN_CMD_COUNT
 };
 
@@ -126,7 +129,8 @@ int	admin_parse(const char *line, size_t len, struct admin_req *req,
  */
 bool			 admin_req_changes(const struct admin_req *);
 /* Where the master sends a parsed request: its command's relay, except
- * that a request that only reads a setting is the master's own. */
+ * that a request that only reads a setting, and connections --all, are
+ * the master's own. */
 enum admin_relay	 admin_req_relay(const struct admin_req *);
 
 /*

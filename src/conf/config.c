@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "conf/config-int.h"
 #include "conf/tls.h"
 #include "base/util.h"
+#include "core/fleet-proto.h"
 
 /* tls.c's report of a problem with an [ssl] key: at that key's line. */
 static void
@@ -42,6 +44,49 @@ config_absolute(char **path, const char *dir)
 	*path = abs;
 }
 
+/*
+ * What the routes and [cluster] need once the whole file is read: the
+ * TLS client contexts of tcp: routes with BackendUseSSL, and with Redis
+ * set a NodeName (the host name's first label when it is empty).
+ */
+static void
+config_finish_fleet(struct config_parse *p, struct config *cfg)
+{
+	struct route	*r;
+	char		 host[256], *cause = NULL;
+	size_t		 i, n;
+
+	for (i = 0; i < cfg->nroutes; i++) {
+		r = &cfg->routes[i];
+		if (!r->ssl_use)
+			continue;
+		if (r->kind != BACKEND_TCP)
+			config_parse_error_key(p, SECTION_ROUTE, NULL,
+			    "[route:%s]: BackendUseSSL needs a tcp: Backend",
+			    r->name);
+		else if ((r->tls_client = tls_client_ctx_new(r,
+		    &cause)) == NULL) {
+			config_parse_error_key(p, SECTION_ROUTE, NULL,
+			    "[route:%s]: %s", r->name, cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (*cfg->cluster_redis == '\0' || *cfg->cluster_node != '\0')
+		return;
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	n = strcspn(host, ".");
+	if (!fleet_node_valid(host, n)) {
+		config_parse_error_key(p, SECTION_CLUSTER, "Redis", "NodeName: "
+		    "the host name \"%.64s\" is no NodeName: set one", host);
+		return;
+	}
+	free(cfg->cluster_node);
+	cfg->cluster_node = config_strndup(host, n);
+}
+
 /* Loads and checks a file; see config.h. */
 struct config *
 config_load(const char *path, char **errors)
@@ -59,6 +104,7 @@ config_load(const char *path, char **errors)
 		config_absolute(&cfg->admin_socket, dir);
 		config_absolute(&cfg->log_file, dir);
 		config_absolute(&cfg->pid_file, dir);
+		config_finish_fleet(p, cfg);
 	}
 	if ((*errors = config_parse_end(p)) != NULL) {
 		config_free(cfg);
@@ -100,8 +146,11 @@ config_free(struct config *cfg)
 		    config_keys[i].type == TYPE_STRING)
 			free(*(char **)((char *)cfg + config_keys[i].offset));
 	}
-	for (i = 0; i < cfg->nroutes; i++)
+	for (i = 0; i < cfg->nroutes; i++) {
+		tls_client_ctx_free(cfg->routes[i].tls_client);
 		config_route_clear(&cfg->routes[i]);
+	}
+	free(cfg->cluster_password);
 	free(cfg->routes);
 	free(cfg->admin_uids);
 	free(cfg->file);
@@ -254,7 +303,7 @@ config_set(struct config *cfg, const char *key, const char *value,
 		    "effect at a restart)", k->name);
 		return WSD_ERR_FIXED;
 	}
-	if (k->section == SECTION_SSL) {
+	if (k->section == SECTION_SSL || k->section == SECTION_CLUSTER) {
 		/* The SSL_CTX is built at load: only a reload rebuilds it. */
 		config_cause(cause, "cannot change %s at run time (edit the "
 		    "file and reload)", k->name);

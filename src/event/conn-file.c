@@ -200,3 +200,19 @@ conn_output_resume(struct conn *c)
 		conn_post(c, CONN_POST_KICK);
 	conn_update_read(c);
 }
+
+/* The recorded close code and reason; see conn.h. */
+int
+conn_close_status(const struct conn *c, const char **reason)
+{
+	*reason = c->cl != NULL ? c->cl->reason : "";
+	return c->cl != NULL ? c->cl->code : 0;
+}
+
+bool
+conn_output_full(const struct conn *c)
+{
+	return conn_mem_is_over() || conn_file_get(c) != NULL ||
+	    conn_held_len(c) > 0 ||
+	    evbuffer_get_length(c->out) > CONN_OUT_HIGH;
+}

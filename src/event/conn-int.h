@@ -12,6 +12,8 @@
  *   conn-io.c     the bytes: plain sockets and TLS behind one interface
  *   conn-http.c   before the request: PROXY header, health, dev console
  *   conn-file.c   SendFile, and backend output held back meanwhile
+ *   conn-topic.c  topics: the deciders' Subscribe lines, the slot of
+ *                 the subscriptions, a topic message queued whole
  *   conn.c        states, handshake and decision, the close path, the
  *                 registry, the glue between session and backend
  *   conn-ctl.c    the fields and setters the admin socket and backends
@@ -78,6 +80,7 @@ struct conn_hs {
 	void			*hook;		/* OpenRequestHook running */
 	char			*hook_hdrs;	/* its accept's header lines */
 	size_t			 hook_hlen;
+	char			*topics;	/* the answers' Subscribe lines */
 };
 
 /* A sendfile in progress: read as the client's queue drains. */
@@ -100,6 +103,7 @@ struct conn_extra {
 	struct conn_file	*file;		/* admin sendfile in progress */
 	struct evbuffer		*held;		/* backend pieces waiting for it */
 	unsigned long long	 hup_at;	/* hang-up seen behind unread data */
+	void			*topics;	/* topics.c's subscriptions */
 };
 
 /* Why the connection ends (conn_set_close), with its log-safe reason. */
@@ -175,7 +179,7 @@ struct conn {
 	bool			 line_open:1;	/* a line is half passed on */
 	bool			 announced:1;	/* open hooks and counters done */
 	bool			 backend_msg_open:1;	/* a backend message is half sent */
-	char			 id[21];	/* a uint64_t in decimal */
+	char			 id[CONN_ID_MAX];	/* [NODE:]number */
 	/* Remote, then local address; INET6_ADDRSTRLEN each with PROXY. */
 	char			 raddr[];
 };
@@ -305,6 +309,13 @@ int	 conn_proxy_take(struct conn *, char **cause);
  */
 int	 conn_plain_http(struct conn *, const char *head, size_t len,
 	    bool parsed);
+
+/* ---------------------------------------------------------- conn-topic.c */
+
+/* The WebSocket is accepted: the deciders' Subscribe lines are kept. */
+void	 conn_hs_topics(struct conn *, const char *hdrs, size_t hlen);
+/* It is freed: its topics (if any) are let go. */
+void	 conn_topics_free(struct conn *);
 
 /* ----------------------------------------------------------- conn-file.c */
 

@@ -27,7 +27,12 @@ struct ssl_st;
 struct event_base	*conn_base(const struct conn *);
 const struct config	*conn_config(const struct conn *);
 
-/* ConnectionId: unique for the life of the process, never reused. */
+/*
+ * ConnectionId: unique for the life of the process, never reused; in a
+ * fleet NodeName ":" number, unique across the fleet. CONN_ID_MAX is its
+ * room, the NUL included.
+ */
+#define CONN_ID_MAX	54
 const char		*conn_id(const struct conn *);
 
 /*
@@ -206,6 +211,29 @@ struct conn_hooks {
 	void	(*error)(struct conn *, int code, const char *what);
 };
 void	conn_set_hooks(const struct conn_hooks *);
+
+/*
+ * Topics (event/topics.c): the list of a WebSocket's subscriptions is
+ * kept here (NULL: none); gone is called when a connection that has one
+ * is freed, which unsubscribes it.
+ */
+void	*conn_topics(const struct conn *);
+void	 conn_set_topics(struct conn *, void *);
+void	 conn_set_topics_gone(void (*gone)(struct conn *));
+/*
+ * The topics of the deciders' answers (the OpenRequestHook's and a mux
+ * backend's Subscribe header lines), comma-separated, "" for none. Valid
+ * from the acceptance until the backend table's opened op returns.
+ */
+const char *conn_verdict_topics(const struct conn *);
+/*
+ * Queues a whole topic message (at most once, whole or not at all).
+ * Returns 0; -1 when the WebSocket is not open; -2 when it is in the
+ * middle of another message (a backend's fragments, a sendfile); -3 when
+ * its output queue is over its high mark (a slow client misses it).
+ */
+int	conn_send_topic(struct conn *, enum ws_msg_type, const void *data,
+	    size_t len);
 
 /* Registry (conn.c owns it): creation by the server, counting, shutdown. */
 struct sockaddr;

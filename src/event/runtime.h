@@ -38,6 +38,9 @@ struct server_stats {
 	uint64_t	bytes_in, bytes_out;	/* on the wire, after the upgrade */
 	uint64_t	backend_spawns;		/* backend instances started */
 	uint64_t	backend_failures;	/* backends that could not start */
+	uint64_t	topic_delivered;	/* topic messages queued to WebSockets */
+	uint64_t	topic_skipped;		/* ... not: queue full, or mid-message */
+	uint64_t	topic_dropped;		/* publishes lost on the way up */
 };
 
 /*
@@ -101,6 +104,18 @@ void			 runtime_set_draining(bool);
 bool			 runtime_listening(void);
 bool			 runtime_stopping(void);
 bool			 runtime_draining(void);
+
+/*
+ * What ConnectionIds start with: "" for a node alone, "NODE:" in a fleet
+ * (set by fleet.c from [cluster], at start and after a reload).
+ */
+void			 runtime_set_id_prefix(const char *);
+const char		*runtime_id_prefix(void);
+/*
+ * Registers what runs once a reload's configuration is in force
+ * (fleet.c: the [cluster] keys); NULL: nothing.
+ */
+void			 runtime_on_swap(void (*)(const struct config *));
 
 /*
  * Called (by server.c) each time a connection is gone, so that a shutdown
