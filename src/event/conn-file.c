@@ -1,4 +1,4 @@
-/* conn-file.c - SendFile: a file as one binary message, read as the client drains, backend output held meanwhile. */
+/* conn-file.c - SendFile: a file as one binary message, read as the client drains, backend output held meanwhile; whether the output is full, and why the connection closed. */
 #include <sys/types.h>
 #include <sys/stat.h>
 
