@@ -334,9 +334,10 @@ config_set_tcp(struct route *r, const char *value, char **cause)
 	pn = strtol(port, &end, 10);
 	if (*port < '0' || *port > '9' || *end != '\0' || errno != 0 ||
 	    pn < 1 || pn > 65535) {
+		config_cause(cause, "tcp: invalid port \"" CONFIG_QUOTE "\"",
+		    port);
 		free(spec);
-		return config_cause(cause, "tcp: invalid port \"" CONFIG_QUOTE
-		    "\"", port);
+		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
