@@ -268,13 +268,26 @@ struct admin_all {
 
 static void	admin_exec_line(const char *, size_t, fleet_done_fn *, void *);
 
+/* Frees a connections --all and the replies it gathered. */
+static void
+admin_all_free(struct admin_all *a)
+{
+	int	i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->replies[i]);
+	free(a->replies);
+	free(a->slots);
+	evbuffer_free(a->note);
+	free(a);
+}
+
 /* Every node answered: the merged table. */
 static void
 admin_all_finish(struct admin_all *a)
 {
 	char	*note = NULL;
 	size_t	 len;
-	int	 i;
 
 	if ((len = evbuffer_get_length(a->note)) > 0) {
 		note = xmalloc(len + 1);
@@ -285,12 +298,7 @@ admin_all_finish(struct admin_all *a)
 	    a->json, "connection(s)", note);
 	free(note);
 	admin_wait_end(a->w);
-	for (i = 0; i < a->n; i++)
-		free(a->replies[i]);
-	free(a->replies);
-	free(a->slots);
-	evbuffer_free(a->note);
-	free(a);
+	admin_all_free(a);
 }
 
 /* One node's reply (or failure) is in. */
@@ -351,12 +359,8 @@ admin_all_cancel(void *ctx)
 			free(s);
 		} else
 			s->all = NULL;	/* freed when its reply comes */
-		free(a->replies[i]);
 	}
-	free(a->replies);
-	free(a->slots);
-	evbuffer_free(a->note);
-	free(a);
+	admin_all_free(a);
 }
 
 /* Counts the nodes of the fleet. */

@@ -17,5 +17,7 @@ struct evbuffer	*xevbuffer_new(void);
 
 /* Monotonic clock in milliseconds. */
 unsigned long long	util_now_ms(void);
+/* FNV-1a of len bytes: the hash of the tables of names (topics). */
+size_t			util_hash(const void *, size_t len);
 
 #endif

@@ -13,7 +13,7 @@
  *   conn-http.c   before the request: PROXY header, health, dev console
  *   conn-file.c   SendFile, and backend output held back meanwhile
  *   conn-topic.c  topics: the deciders' Subscribe lines, the slot of
- *                 the subscriptions, a topic message queued whole
+ *                 the subscriptions
  *   conn.c        states, handshake and decision, the close path, the
  *                 registry, the glue between session and backend
  *   conn-ctl.c    the fields and setters the admin socket and backends

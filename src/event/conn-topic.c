@@ -1,4 +1,4 @@
-/* conn-topic.c - a connection's topics: the deciders' Subscribe lines, the slot of its subscriptions, a topic message queued whole. */
+/* conn-topic.c - a connection's topics: the deciders' Subscribe lines and the slot of its subscriptions. */
 #include <sys/types.h>
 
 #include <stdlib.h>
@@ -63,22 +63,4 @@ const char *
 conn_verdict_topics(const struct conn *c)
 {
 	return c->hs != NULL && c->hs->topics != NULL ? c->hs->topics : "";
-}
-
-/* Queues a whole topic message; see conn.h. */
-int
-conn_send_topic(struct conn *c, enum ws_msg_type type, const void *data,
-    size_t len)
-{
-	if (c->state != CONN_OPEN)
-		return -1;
-	if (conn_file_get(c) != NULL || c->backend_msg_open ||
-	    conn_held_len(c) > 0)
-		return -2;
-	if (conn_mem_is_over() || evbuffer_get_length(c->out) > CONN_OUT_HIGH)
-		return -3;
-	if (conn_queue(c, type, data, len, true, true) == -1)
-		return -1;
-	conn_queued(c);
-	return 0;
 }

@@ -164,10 +164,10 @@ void	conn_set_line_mode(struct conn *, bool);
 int	conn_ping(struct conn *, const void *data, size_t len);
 
 /*
- * Queues a whole message from the admin socket. Returns 0; -1 when the
- * WebSocket is not open; -2 when a message is already being sent (a
- * backend's fragmented message or a sendfile); -3 when the output queue
- * is full.
+ * Queues a whole message from the admin socket, or of a topic (whole or
+ * not at all). Returns 0; -1 when the WebSocket is not open; -2 when a
+ * message is already being sent (a backend's fragmented message or a
+ * sendfile); -3 when the output queue is full (a slow client misses it).
  */
 int	conn_send_admin(struct conn *, enum ws_msg_type, const void *data,
 	    size_t len);
@@ -226,14 +226,6 @@ void	 conn_set_topics_gone(void (*gone)(struct conn *));
  * from the acceptance until the backend table's opened op returns.
  */
 const char *conn_verdict_topics(const struct conn *);
-/*
- * Queues a whole topic message (at most once, whole or not at all).
- * Returns 0; -1 when the WebSocket is not open; -2 when it is in the
- * middle of another message (a backend's fragments, a sendfile); -3 when
- * its output queue is over its high mark (a slow client misses it).
- */
-int	conn_send_topic(struct conn *, enum ws_msg_type, const void *data,
-	    size_t len);
 
 /* Registry (conn.c owns it): creation by the server, counting, shutdown. */
 struct sockaddr;

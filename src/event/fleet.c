@@ -69,18 +69,6 @@ static void	fl_reconfigure(const struct config *);
 
 /* ---------------------------------------------------------------- topics */
 
-/* FNV-1a of a topic name. */
-static size_t
-fl_hash(const char *s, size_t len)
-{
-	uint32_t	h = 2166136261u;
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return h;
-}
-
 static struct fl_topic *
 fl_find(const char *name, size_t len)
 {
@@ -88,7 +76,7 @@ fl_find(const char *name, size_t len)
 
 	if (fl.nbuckets == 0)
 		return NULL;
-	LIST_FOREACH(t, &fl.buckets[fl_hash(name, len) & (fl.nbuckets - 1)],
+	LIST_FOREACH(t, &fl.buckets[util_hash(name, len) & (fl.nbuckets - 1)],
 	    hentry) {
 		if (t->len == len && memcmp(t->name, name, len) == 0)
 			return t;
@@ -112,7 +100,7 @@ fl_add(const char *name, size_t len)
 		for (i = 0; i < fl.nbuckets; i++) {
 			while ((t = LIST_FIRST(&fl.buckets[i])) != NULL) {
 				LIST_REMOVE(t, hentry);
-				LIST_INSERT_HEAD(&nb[fl_hash(t->name, t->len) &
+				LIST_INSERT_HEAD(&nb[util_hash(t->name, t->len) &
 				    (n - 1)], t, hentry);
 			}
 		}
@@ -123,7 +111,7 @@ fl_add(const char *name, size_t len)
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->name, name, len);
 	t->len = len;
-	LIST_INSERT_HEAD(&fl.buckets[fl_hash(name, len) & (fl.nbuckets - 1)],
+	LIST_INSERT_HEAD(&fl.buckets[util_hash(name, len) & (fl.nbuckets - 1)],
 	    t, hentry);
 	fh.ntopics++;
 	return t;

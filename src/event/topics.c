@@ -61,18 +61,6 @@ topics_init(const struct topics_uplink *up)
 	conn_set_topics_gone(topics_conn_gone);
 }
 
-/* FNV-1a of a topic name. */
-static size_t
-topics_hash(const char *s, size_t len)
-{
-	uint32_t	h = 2166136261u;
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return h;
-}
-
 /* The topic of a name, or NULL. */
 static struct topic *
 topics_find(const char *name, size_t len)
@@ -81,7 +69,7 @@ topics_find(const char *name, size_t len)
 
 	if (tp.nbuckets == 0)
 		return NULL;
-	LIST_FOREACH(t, &tp.buckets[topics_hash(name, len) &
+	LIST_FOREACH(t, &tp.buckets[util_hash(name, len) &
 	    (tp.nbuckets - 1)], hentry) {
 		if (t->len == len && memcmp(t->name, name, len) == 0)
 			return t;
@@ -105,7 +93,7 @@ topics_add(const char *name, size_t len)
 		for (i = 0; i < tp.nbuckets; i++) {
 			while ((t = LIST_FIRST(&tp.buckets[i])) != NULL) {
 				LIST_REMOVE(t, hentry);
-				LIST_INSERT_HEAD(&nb[topics_hash(t->name,
+				LIST_INSERT_HEAD(&nb[util_hash(t->name,
 				    t->len) & (n - 1)], t, hentry);
 			}
 		}
@@ -117,7 +105,7 @@ topics_add(const char *name, size_t len)
 	memcpy(t->name, name, len);
 	t->len = len;
 	LIST_INIT(&t->subs);
-	LIST_INSERT_HEAD(&tp.buckets[topics_hash(name, len) &
+	LIST_INSERT_HEAD(&tp.buckets[util_hash(name, len) &
 	    (tp.nbuckets - 1)], t, hentry);
 	tp.ntopics++;
 	return t;
@@ -284,7 +272,7 @@ topics_deliver(const char *topic, size_t tlen, enum ws_msg_type type,
 	/* Queuing never frees a connection; next is kept all the same. */
 	for (s = LIST_FIRST(&t->subs); s != NULL; s = next) {
 		next = LIST_NEXT(s, by_topic);
-		if (conn_send_topic(s->c, type, data, len) == 0)
+		if (conn_send_admin(s->c, type, data, len) == 0)
 			n++;
 		else
 			st->topic_skipped++;
