@@ -447,6 +447,17 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
+	/* The password file is the daemon's to read, not every loader's. */
+	if (config_read_password(cfg, &why, &errors) == -1) {
+		fprintf(stderr, "%s: %s\n", file, errors);
+		free(errors);
+		config_free(cfg);
+		return 1;
+	}
+	if (why != NULL)
+		explicit_bzero(why, strlen(why));
+	free(why);
+	why = NULL;
 	if (check) {
 		printf("%s: configuration OK\n", file);
 		tls_ctx_print(cfg->tls, stdout);

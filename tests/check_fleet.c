@@ -239,7 +239,7 @@ fl_load(const char *body, char **errors)
 START_TEST(test_cluster_keys)
 {
 	struct config	*cfg;
-	char		*errors, body[512];
+	char		*errors, body[512], *pw;
 	FILE		*f;
 	int		 fd;
 
@@ -262,7 +262,10 @@ START_TEST(test_cluster_keys)
 	cfg = fl_load(body, &errors);
 	ck_assert_msg(cfg != NULL, "%s", errors);
 	ck_assert_str_eq(cfg->cluster_node, "web-1");
-	ck_assert_str_eq(cfg->cluster_password, "s3cret pass");
+	/* The password is read when asked for, its first line alone. */
+	ck_assert_int_eq(config_read_password(cfg, &pw, &errors), 0);
+	ck_assert_str_eq(pw, "s3cret pass");
+	free(pw);
 	ck_assert_str_eq(cfg->cluster_prefix, "app1:");
 	/* [cluster] keys change with a reload, never with config set. */
 	ck_assert_int_eq(config_set(cfg, "NodeTTL", "5000", false, NULL),
@@ -273,6 +276,8 @@ START_TEST(test_cluster_keys)
 	cfg = fl_load("[cluster]\nRedis = unix:/run/redis.sock\n" ROUTE,
 	    &errors);
 	ck_assert_msg(cfg != NULL, "%s", errors);
+	ck_assert_int_eq(config_read_password(cfg, &pw, &errors), 0);
+	ck_assert_ptr_null(pw);
 	ck_assert(fleet_node_valid(cfg->cluster_node,
 	    strlen(cfg->cluster_node)));
 	config_free(cfg);
@@ -285,10 +290,17 @@ START_TEST(test_cluster_keys)
 	ck_assert_ptr_nonnull(strstr(errors, ":2: Redis: use redis://"));
 	ck_assert_ptr_nonnull(strstr(errors, ":3: NodeName:"));
 	ck_assert_ptr_nonnull(strstr(errors, ":4: ChannelPrefix:"));
-	ck_assert_ptr_nonnull(strstr(errors, ":5: RedisPasswordFile: "
-	    "/nonexistent/pw:"));
 	ck_assert_ptr_nonnull(strstr(errors, ":6: NodeTTL:"));
 	free(errors);
+	/* An unreadable password file is an error when it is read. */
+	cfg = fl_load("[cluster]\nRedis = redis://h\nNodeName = a\n"
+	    "RedisPasswordFile = /nonexistent/pw\n" ROUTE, &errors);
+	ck_assert_msg(cfg != NULL, "%s", errors);
+	ck_assert_int_eq(config_read_password(cfg, &pw, &errors), -1);
+	ck_assert_str_eq(errors, "RedisPasswordFile: /nonexistent/pw: No such "
+	    "file or directory");
+	free(errors);
+	config_free(cfg);
 }
 END_TEST
 

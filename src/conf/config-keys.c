@@ -511,9 +511,11 @@ const struct config_key config_keys[] = {
 	  .type = TYPE_STRING, .def = "", .max = 4096, .runtime = false,
 	  .offset = CFG(cluster_password_file),
 	  .help = "A file (relative to the ini file's directory) whose first "
-	  "line is the Redis password, sent with AUTH after each connect; it "
-	  "is read when the configuration is loaded (wsserverd -t checks "
-	  "it), so the ini file itself holds no secret. Empty: no AUTH." },
+	  "line is the Redis password, sent with AUTH after each connect, so "
+	  "the ini file itself holds no secret. The daemon reads it at start, "
+	  "before it drops privileges (wsserverd -t checks it), and again at "
+	  "a reload, where a file it can no longer read keeps the password it "
+	  "had; wsserverctl -c does not read it. Empty: no AUTH." },
 	{ .name = "NodeName", .section = SECTION_CLUSTER, .type = TYPE_STRING,
 	  .def = "", .max = 32, .runtime = false,
 	  .offset = CFG(cluster_node),

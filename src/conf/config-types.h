@@ -163,7 +163,6 @@ struct config {
 	char		*cluster_redis;		/* Redis ("" = this node alone) */
 	char		*cluster_user;		/* RedisUser */
 	char		*cluster_password_file;	/* RedisPasswordFile, absolute */
-	char		*cluster_password;	/* ... its first line, read at load */
 	char		*cluster_node;		/* NodeName ("" = the host name) */
 	char		*cluster_prefix;	/* ChannelPrefix */
 	int		 cluster_node_ttl;	/* NodeTTL, ms */

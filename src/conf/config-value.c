@@ -905,30 +905,6 @@ config_check_subscribe(const char *v, size_t len, char **cause)
 	return 0;
 }
 
-/* The first line of the file at path (malloc'd), or NULL with cause. */
-static char *
-config_read_secret(const char *path, char **cause)
-{
-	FILE	*f;
-	char	 line[1024];
-	size_t	 n;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		config_cause(cause, "%.200s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	if (n == 0) {
-		config_cause(cause, "%.200s: the first line is empty", path);
-		return NULL;
-	}
-	return xstrdup(line);
-}
-
 /*
  * The string keys whose value means more than its bytes: checked (and a
  * path made absolute against the file's directory) before it is stored.
@@ -940,8 +916,7 @@ config_string_check(const struct config_src *src, const struct config_key *k,
     void *base, const char *v, size_t len, char **abs, char **cause)
 {
 	struct config_redis	 rd;
-	struct config		*cfg = base;
-	char			*s, *secret;
+	char			*s;
 	int			 rv = 0;
 
 	*abs = NULL;
@@ -973,17 +948,11 @@ config_string_check(const struct config_src *src, const struct config_key *k,
 			free(s);
 			s = xstrdup(*abs);
 		}
-		if (rv == 0 && access(s, R_OK) == -1)
+		/* The password file is read later (config_read_password). */
+		if (rv == 0 && k->section == SECTION_ROUTE &&
+		    access(s, R_OK) == -1)
 			rv = config_cause(cause, "%.200s: %s", s,
 			    strerror(errno));
-		if (rv == 0 && k->section == SECTION_CLUSTER) {
-			if ((secret = config_read_secret(s, cause)) == NULL)
-				rv = -1;
-			else {
-				free(cfg->cluster_password);
-				cfg->cluster_password = secret;
-			}
-		}
 		if (rv == -1) {
 			free(*abs);
 			*abs = NULL;

@@ -9,6 +9,7 @@
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stddef.h>
 #include <unistd.h>
 #include <stdint.h>
@@ -150,7 +151,6 @@ config_free(struct config *cfg)
 		tls_client_ctx_free(cfg->routes[i].tls_client);
 		config_route_clear(&cfg->routes[i]);
 	}
-	free(cfg->cluster_password);
 	free(cfg->routes);
 	free(cfg->admin_uids);
 	free(cfg->file);
@@ -231,6 +231,35 @@ config_check_root(const struct config *cfg, uid_t euid, char **cause)
 			    "[backend]", cfg->routes[i].name);
 		return -1;
 	}
+	return 0;
+}
+
+/* The first line of RedisPasswordFile; see config.h. */
+int
+config_read_password(const struct config *cfg, char **password, char **cause)
+{
+	FILE	*f;
+	char	 line[1024];
+	size_t	 n;
+
+	*password = NULL;
+	if (*cfg->cluster_password_file == '\0')
+		return 0;
+	if ((f = fopen(cfg->cluster_password_file, "r")) == NULL)
+		return config_cause(cause, "RedisPasswordFile: %.200s: %s",
+		    cfg->cluster_password_file, strerror(errno));
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0) {
+		explicit_bzero(line, sizeof(line));
+		return config_cause(cause, "RedisPasswordFile: %.200s: the "
+		    "first line is empty", cfg->cluster_password_file);
+	}
+	*password = xstrdup(line);
+	explicit_bzero(line, sizeof(line));
 	return 0;
 }
 

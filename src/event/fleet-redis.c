@@ -409,7 +409,8 @@ fr_sub_cb(redisAsyncContext *ac, void *r, void *priv)
 /* Starts connecting; see fleet-redis.h. */
 int
 fleet_redis_start(struct event_base *base, const struct config *cfg,
-    const char *probe, const struct fleet_redis_handlers *h, char **cause)
+    const char *password, const char *probe,
+    const struct fleet_redis_handlers *h, char **cause)
 {
 	struct timeval	tv;
 
@@ -423,8 +424,8 @@ fleet_redis_start(struct event_base *base, const struct config *cfg,
 	snprintf(fr.where, sizeof(fr.where), "%s", cfg->cluster_redis);
 	snprintf(fr.probe, sizeof(fr.probe), "%s", probe);
 	fr.user = xstrdup(cfg->cluster_user);
-	fr.password = cfg->cluster_password != NULL ?
-	    xstrdup(cfg->cluster_password) : NULL;
+	fr.password = password != NULL && *password != '\0' ?
+	    xstrdup(password) : NULL;
 	fr.timeout = cfg->cluster_timeout;
 	fr.backoff_max = cfg->cluster_reconnect_max;
 	fr.max_pending = (size_t)cfg->cluster_max_pending;

@@ -37,14 +37,14 @@ typedef void	fleet_redis_cb(void *arg, struct redisReply *reply);
 
 /*
  * Starts connecting to cfg's Redis (its address, AUTH, timeouts; copied)
- * on base. probe: a channel the caller keeps the subscriber subscribed
- * to; a "P" published there every second shows the subscriber alive (the
- * message reaches the handlers too). Returns 0, or -1 with *cause
- * (malloc'd): a bad address.
+ * on base, with password for AUTH (NULL or "": none). probe: a channel
+ * the caller keeps the subscriber subscribed to; a "P" published there
+ * every second shows the subscriber alive (the message reaches the
+ * handlers too). Returns 0, or -1 with *cause (malloc'd): a bad address.
  */
 int	fleet_redis_start(struct event_base *, const struct config *,
-	    const char *probe, const struct fleet_redis_handlers *,
-	    char **cause);
+	    const char *password, const char *probe,
+	    const struct fleet_redis_handlers *, char **cause);
 /* Drops both connections (pending commands fail) and stops. */
 void	fleet_redis_stop(void);
 /* In a new worker: forgets the master's connections without a word. */

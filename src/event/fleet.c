@@ -52,7 +52,7 @@ LIST_HEAD(fl_bucket, fl_topic);
 /* The hub's own (what it shares with fleet-node.c is in fh). */
 static struct {
 	/* The [cluster] settings this hub runs with (a reload compares). */
-	char			*redis, *user, *password;
+	char			*redis, *user, *pwfile, *password;
 	int			 timeout, reconnect_max, max_pending;
 	struct fl_bucket	*buckets;
 	size_t			 nbuckets;
@@ -457,17 +457,44 @@ static const struct fleet_redis_handlers fl_redis_handlers = {
 
 /* ---------------------------------------------------------------- state */
 
+/*
+ * The Redis password of cfg (malloc'd, "" for none). A file that cannot
+ * be read (a reload after the privileges were dropped) leaves the one
+ * read before when the file is the same, else none; it is logged.
+ */
+static char *
+fl_password(const struct config *cfg)
+{
+	char	*pw = NULL, *cause = NULL;
+
+	if (config_read_password(cfg, &pw, &cause) == 0)
+		return pw != NULL ? pw : xstrdup("");
+	if (fl.password != NULL && fl.pwfile != NULL &&
+	    strcmp(fl.pwfile, cfg->cluster_password_file) == 0) {
+		log_warn("fleet: %s; the password read before stays", cause);
+		pw = xstrdup(fl.password);
+	} else {
+		log_error("fleet: %s; connecting without AUTH", cause);
+		pw = xstrdup("");
+	}
+	free(cause);
+	return pw;
+}
+
 /* Takes the [cluster] settings of cfg (the ones a reload may change). */
 static void
-fl_settings(const struct config *cfg)
+fl_settings(const struct config *cfg, char *password)
 {
 	free(fl.redis);
 	free(fl.user);
+	free(fl.pwfile);
+	if (fl.password != NULL)
+		explicit_bzero(fl.password, strlen(fl.password));
 	free(fl.password);
 	fl.redis = xstrdup(cfg->cluster_redis);
 	fl.user = xstrdup(cfg->cluster_user);
-	fl.password = xstrdup(cfg->cluster_password != NULL ?
-	    cfg->cluster_password : "");
+	fl.pwfile = xstrdup(cfg->cluster_password_file);
+	fl.password = password;
 	fh.ttl = cfg->cluster_node_ttl;
 	fh.command_timeout = cfg->cluster_command_timeout;
 	fl.timeout = cfg->cluster_timeout;
@@ -481,14 +508,13 @@ fl_settings(const struct config *cfg)
 	    "%snode:%s", fh.prefix, fh.node);
 }
 
-/* Whether cfg's [cluster] differs from what the hub runs with. */
+/* Whether cfg's [cluster] (and password) differs from the hub's. */
 static bool
-fl_changed(const struct config *cfg)
+fl_changed(const struct config *cfg, const char *password)
 {
 	return strcmp(fl.redis, cfg->cluster_redis) != 0 ||
 	    strcmp(fl.user, cfg->cluster_user) != 0 ||
-	    strcmp(fl.password, cfg->cluster_password != NULL ?
-	    cfg->cluster_password : "") != 0 ||
+	    strcmp(fl.password, password) != 0 ||
 	    fh.ttl != cfg->cluster_node_ttl ||
 	    fh.command_timeout != cfg->cluster_command_timeout ||
 	    fl.timeout != cfg->cluster_timeout ||
@@ -529,8 +555,8 @@ fl_cluster_start(const struct config *cfg)
 
 	if (!fh.cluster)
 		return;
-	if (fleet_redis_start(fh.base, cfg, fh.nodechan, &fl_redis_handlers,
-	    &cause) == -1) {
+	if (fleet_redis_start(fh.base, cfg, fl.password, fh.nodechan,
+	    &fl_redis_handlers, &cause) == -1) {
 		log_error("fleet: %s; this node stays alone", cause);
 		free(cause);
 		fh.cluster = false;
@@ -565,7 +591,7 @@ fl_hub_start(struct event_base *base, const struct config *cfg, bool master)
 	fh.base = base;
 	fh.hub = true;
 	fh.master = master;
-	fl_settings(cfg);
+	fl_settings(cfg, fl_password(cfg));
 	fl_id_prefix(cfg);
 	runtime_on_swap(fl_reconfigure);
 	fl_cluster_start(cfg);
@@ -604,14 +630,22 @@ fleet_worker_up(int i)
 static void
 fl_reconfigure(const struct config *cfg)
 {
+	char	*pw;
+
 	fl_id_prefix(cfg);
-	if (!fh.hub || !fl_changed(cfg))
+	if (!fh.hub)
 		return;
+	pw = fl_password(cfg);
+	if (!fl_changed(cfg, pw)) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+		return;
+	}
 	log_info("fleet: [cluster] changed by the reload: %s",
 	    *cfg->cluster_redis != '\0' ? "connecting again" :
 	    "leaving the fleet");
 	fl_cluster_stop();
-	fl_settings(cfg);
+	fl_settings(cfg, pw);
 	fl_cluster_start(cfg);
 }
 
@@ -650,8 +684,11 @@ fleet_stop(void)
 	fl.nbuckets = 0;
 	free(fl.redis);
 	free(fl.user);
+	free(fl.pwfile);
+	if (fl.password != NULL)
+		explicit_bzero(fl.password, strlen(fl.password));
 	free(fl.password);
-	fl.redis = fl.user = fl.password = NULL;
+	fl.redis = fl.user = fl.pwfile = fl.password = NULL;
 	fh.hub = fh.master = fh.cluster = fh.in_fleet = false;
 }
 

@@ -410,14 +410,21 @@ def test_auth_check_and_reload(daemon_factory, tmp_path):
 def test_check_cluster_keys(tmp_path):
     ini = tmp_path / "w.ini"
     ini.write_text("[cluster]\nRedis = http://x\nNodeName = bad name\n"
-        "RedisPasswordFile = nope\n[route:e]\nPath = /\nBackend = echo\n")
+        "[route:e]\nPath = /\nBackend = echo\n")
     p = subprocess.run([daemon_path(), "-t", "-c", str(ini)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.returncode == 1
     assert "w.ini:2: Redis: use redis://HOST[:PORT][/DB] or unix:/PATH" \
         in p.stderr
     assert "w.ini:3: NodeName:" in p.stderr
-    assert "w.ini:4: RedisPasswordFile: %s/nope:" % tmp_path in p.stderr
+    # The password file (relative to the ini) must be readable.
+    ini.write_text("[cluster]\nRedis = redis://127.0.0.1\nNodeName = a\n"
+        "RedisPasswordFile = nope\n[route:e]\nPath = /\nBackend = echo\n")
+    p = subprocess.run([daemon_path(), "-t", "-c", str(ini)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.returncode == 1
+    assert "w.ini: RedisPasswordFile: %s/nope: No such file" % tmp_path \
+        in p.stderr
     ini.write_text("[cluster]\nRedis = unix:/run/redis/redis.sock\n"
         "NodeName = web-1\n[route:e]\nPath = /\nBackend = echo\n")
     p = subprocess.run([daemon_path(), "-t", "-c", str(ini)],
