@@ -491,12 +491,14 @@ admin_run_fail(struct admin_exec_run *x, const char *why)
 	admin_run_end(x, buf, (size_t)n);
 }
 
+/* Our end of the socket closed or failed before the reply. */
 static void
 admin_run_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	admin_run_fail(arg, "the command ended without a reply");
 }
 
+/* The run took longer than ADMIN_EXEC_MAX_MS. */
 static void
 admin_run_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -554,6 +556,7 @@ struct admin_canned {
 	char		 reply[256];
 };
 
+/* Gives a ready-made reply, from the loop. */
 static void
 admin_canned_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -12,12 +12,14 @@
 
 static void	(*conn_topics_gone)(struct conn *);
 
+/* The connection's subscriptions (topics.c's), or NULL. */
 void *
 conn_topics(const struct conn *c)
 {
 	return c->x != NULL ? c->x->topics : NULL;
 }
 
+/* Keeps them (NULL: none any more). */
 void
 conn_set_topics(struct conn *c, void *t)
 {
@@ -25,6 +27,7 @@ conn_set_topics(struct conn *c, void *t)
 		conn_extra(c)->topics = t;
 }
 
+/* Registers what unsubscribes a connection that is freed. */
 void
 conn_set_topics_gone(void (*gone)(struct conn *))
 {
@@ -59,6 +62,7 @@ conn_hs_topics(struct conn *c, const char *hdrs, size_t hlen)
 	evbuffer_free(b);
 }
 
+/* The deciders' topics while the upgrade is decided; see conn.h. */
 const char *
 conn_verdict_topics(const struct conn *c)
 {

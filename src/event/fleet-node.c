@@ -101,12 +101,14 @@ fl_req_end2(struct fl_req *q, const char *reply, size_t len, bool gone,
 	free(q);
 }
 
+/* Ends a request with a reply, or a failure that is not a gone node. */
 static void
 fl_req_end(struct fl_req *q, const char *reply, size_t len, const char *why)
 {
 	fl_req_end2(q, reply, len, false, why);
 }
 
+/* Fails the request of an id, if it still waits. */
 static void
 fl_req_fail(uint64_t id, const char *why)
 {
@@ -304,6 +306,7 @@ fleet_node_message(const char *p, size_t len)
 	free(line);
 }
 
+/* Registers how the requests of other nodes run; see fleet.h. */
 void
 fleet_set_exec(fleet_exec_fn *fn)
 {
@@ -524,6 +527,7 @@ fleet_node_forget(void)
 	fleet_node_stop();
 }
 
+/* The fleet's state as status shows it; see fleet.h. */
 const char *
 fleet_state(void)
 {

@@ -485,24 +485,28 @@ fleet_redis_forget(void)
 	fleet_redis_stop();
 }
 
+/* Both connections ready. */
 bool
 fleet_redis_ready(void)
 {
 	return fr.on && fr.up;
 }
 
+/* The Redis address, as configured. */
 const char *
 fleet_redis_where(void)
 {
 	return fr.where;
 }
 
+/* Command bytes unanswered. */
 size_t
 fleet_redis_pending(void)
 {
 	return fr.pending;
 }
 
+/* Reconnections after a loss, since start. */
 unsigned long long
 fleet_redis_reconnects(void)
 {

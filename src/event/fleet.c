@@ -13,12 +13,10 @@
 
 #include <hiredis/hiredis.h>
 
-#include "base/error.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "conf/config.h"
 #include "core/fleet-proto.h"
-#include "event/conn.h"
 #include "event/fleet-bus.h"
 #include "event/fleet-int.h"
 #include "event/fleet-redis.h"
@@ -26,7 +24,6 @@
 #include "event/runtime.h"
 #include "event/topics.h"
 #include "event/workers.h"
-
 
 /* Channels in one SUBSCRIBE when every topic is subscribed again. */
 #define FL_SUB_BATCH	256
@@ -69,6 +66,7 @@ static void	fl_reconfigure(const struct config *);
 
 /* ---------------------------------------------------------------- topics */
 
+/* The node's topic of a name, or NULL. */
 static struct fl_topic *
 fl_find(const char *name, size_t len)
 {
@@ -265,6 +263,7 @@ fl_publish(const char *topic, size_t tlen, enum ws_msg_type type,
 	return 0;
 }
 
+/* A publish of the admin socket; see fleet.h. */
 int
 fleet_publish(const char *topic, size_t tlen, enum ws_msg_type type,
     const uint8_t *data, size_t len)
@@ -279,6 +278,7 @@ fl_local_sub(const char *topic, size_t tlen, bool on)
 	fl_mask_set(0, topic, tlen, on);
 }
 
+/* The single process's publishes: the hub's own. */
 static int
 fl_local_pub(const char *topic, size_t tlen, enum ws_msg_type type,
     const uint8_t *data, size_t len)
@@ -299,6 +299,7 @@ fl_bus_sub(int w, const char *topic, size_t tlen, bool on)
 		fl_mask_set(w, topic, tlen, on);
 }
 
+/* A worker's publish, from its bus. */
 static void
 fl_bus_pub(int w, const char *topic, size_t tlen, enum ws_msg_type type,
     const uint8_t *data, size_t len)
@@ -597,6 +598,7 @@ fl_hub_start(struct event_base *base, const struct config *cfg, bool master)
 	fl_cluster_start(cfg);
 }
 
+/* A single process: the hub, and its topics on it; see fleet.h. */
 void
 fleet_start(struct event_base *base, const struct config *cfg)
 {
@@ -604,6 +606,7 @@ fleet_start(struct event_base *base, const struct config *cfg)
 	topics_init(&fl_local_uplink);
 }
 
+/* The master: the hub, the workers' buses on it; see fleet.h. */
 void
 fleet_master_start(struct event_base *base, const struct config *cfg)
 {
@@ -617,6 +620,7 @@ fleet_master_start(struct event_base *base, const struct config *cfg)
 	fl_hub_start(base, cfg, true);
 }
 
+/* A restarted worker's new bus; see fleet.h. */
 void
 fleet_worker_up(int i)
 {
@@ -666,6 +670,7 @@ fleet_worker_start(struct event_base *base, const struct config *cfg, int fd)
 	topics_init(fleet_bus_worker(base, fd));
 }
 
+/* Redis, the buses, every table; see fleet.h. */
 void
 fleet_stop(void)
 {
@@ -692,18 +697,21 @@ fleet_stop(void)
 	fh.hub = fh.master = fh.cluster = fh.in_fleet = false;
 }
 
+/* Whether this process holds the node's hub. */
 bool
 fleet_hub(void)
 {
 	return fh.hub;
 }
 
+/* Whether the hub is in a fleet ([cluster] Redis). */
 bool
 fleet_cluster(void)
 {
 	return fh.hub && fh.cluster;
 }
 
+/* The node's name in the fleet, "" without one. */
 const char *
 fleet_node(void)
 {
@@ -723,6 +731,7 @@ fleet_id_remote(const char *id, char *node)
 	return 1;
 }
 
+/* The hub's counters, and the state of its topics; see fleet.h. */
 void
 fleet_get_stats(struct fleet_stats *st)
 {

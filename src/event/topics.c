@@ -281,12 +281,14 @@ topics_deliver(const char *topic, size_t tlen, enum ws_msg_type type,
 	return n;
 }
 
+/* Topics with subscribers in this process. */
 size_t
 topics_count(void)
 {
 	return tp.ntopics;
 }
 
+/* Subscriptions over all of them. */
 size_t
 topics_subscriptions(void)
 {
