@@ -46,9 +46,12 @@ conn_topics_free(struct conn *c)
 void
 conn_hs_topics(struct conn *c, const char *hdrs, size_t hlen)
 {
-	struct evbuffer	*b = xevbuffer_new();
+	struct evbuffer	*b;
 	size_t		 n;
 
+	if (c->hs->hook_hlen == 0 && hlen == 0)
+		return;		/* most upgrades: no answer lines at all */
+	b = xevbuffer_new();
 	if (c->hs->hook_hlen > 0)
 		conn_verdict_topics_take(c->hs->hook_hdrs, c->hs->hook_hlen, b);
 	if (hlen > 0)

@@ -492,13 +492,6 @@ fleet_redis_ready(void)
 	return fr.on && fr.up;
 }
 
-/* The Redis address, as configured. */
-const char *
-fleet_redis_where(void)
-{
-	return fr.where;
-}
-
 /* Command bytes unanswered. */
 size_t
 fleet_redis_pending(void)

@@ -51,8 +51,6 @@ void	fleet_redis_stop(void);
 void	fleet_redis_forget(void);
 /* Both connections are ready. */
 bool	fleet_redis_ready(void);
-/* "redis://..." or "unix:..." as configured, for logs and status. */
-const char *fleet_redis_where(void);
 
 /*
  * Sends a command on the command connection; cb (may be NULL) gets its
