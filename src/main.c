@@ -22,6 +22,7 @@
 #include "conf/config.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "event/fleet.h"
 #include "event/sdnotify.h"
 #include "event/spawn.h"
 #include "event/server.h"
@@ -326,11 +327,19 @@ main_shutdown(void)
 	server_shutdown(main_srv);
 }
 
-/* What workers.c calls up to: the server and the admin socket. */
+/* Workers hook: worker i serves again (restarted): watchers, its bus. */
+static void
+main_worker_up(int i)
+{
+	admin_worker_up(i);
+	fleet_worker_up(i);
+}
+
+/* What workers.c calls up to: the server, the admin socket, the fleet. */
 static const struct workers_hooks main_workers_hooks = {
 	.shutdown = main_shutdown,
 	.reload = main_reload,
-	.worker_up = admin_worker_up,
+	.worker_up = main_worker_up,
 	.adopt = admin_adopt,
 };
 
@@ -347,6 +356,9 @@ main_worker(struct server *srv)
 
 	workers_child_setup();
 	admin_worker_start(srv);
+	/* The master's hub is not ours: this worker's topics go up its bus. */
+	fleet_worker_start(server_base(srv), server_config(srv),
+	    workers_bus_child());
 	main_signals_add(&sigs, srv);
 	/* Restarted after a stop: not listening, as the others. */
 	if (!workers_listening_wanted())
@@ -376,6 +388,7 @@ main_worker(struct server *srv)
 	}
 	spawn_fini();
 	admin_stop();
+	fleet_stop();
 	main_signals_free(&sigs);
 	return rc;
 }
@@ -411,6 +424,8 @@ main_master(struct server *srv, int n, bool *child)
 		admin_stop();
 		return 1;
 	}
+	/* The node's topics (and Redis, in a fleet) are the master's. */
+	fleet_master_start(server_base(srv), server_config(srv));
 	if ((r = main_drop_privileges(server_config(srv), &cause)) == -1) {
 		/* The workers fail the same way and are stopped. */
 		log_error("%s; not starting", cause);
@@ -423,6 +438,7 @@ main_master(struct server *srv, int n, bool *child)
 		return main_worker(srv);
 	}
 	admin_stop();
+	fleet_stop();
 	return r;
 }
 
@@ -504,6 +520,17 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
+	/* The password file is the daemon's to read, not every loader's. */
+	if (config_read_password(cfg, &why, &errors) == -1) {
+		fprintf(stderr, "%s: %s\n", file, errors);
+		free(errors);
+		config_free(cfg);
+		return 1;
+	}
+	if (why != NULL)
+		explicit_bzero(why, strlen(why));
+	free(why);
+	why = NULL;
 	if (check) {
 		printf("%s: configuration OK\n", file);
 		tls_ctx_print(cfg->tls, stdout);
@@ -572,6 +599,7 @@ main(int argc, char **argv)
 	 * the daemon gracefully, never kill it with the default action.
 	 */
 	main_signals_add(&sigs, srv);
+	fleet_start(base, server_config(srv));
 	if (admin_start(srv, &why) == -1) {
 		log_error("%s", why);
 		free(why);
@@ -605,6 +633,7 @@ main(int argc, char **argv)
 		spawn_fini();
 		admin_stop();
 	}
+	fleet_stop();
 	main_signals_free(&sigs);
 done:
 	main_pidfile_remove(pidfd, pidpath);

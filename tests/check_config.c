@@ -500,8 +500,8 @@ static const struct {
 	  "@:5: Path: /e is already the path of [route:e]\n" },
 	{ "[route:a]\nPath = /a\nBackend = cgi:/x\n" ROUTE_E,
 	  "@:3: Backend: unknown backend \"cgi:/x\" (use echo, "
-	  "script:PROGRAM [ARGS...], dir:DIRECTORY, unix:SOCKET [mux] or "
-	  "unix+mux:SOCKET)\n" },
+	  "script:PROGRAM [ARGS...], dir:DIRECTORY, unix:SOCKET [mux], "
+	  "unix+mux:SOCKET, tcp:HOST:PORT [mux] or tcp+mux:HOST:PORT)\n" },
 	{ "[route:a]\nPath = /a\nBackend = dir:\n" ROUTE_E,
 	  "@:3: Backend: dir: needs a directory\n" },
 	{ "[route:a]\nPath = /a\nBackend = dir:/nonexistent/d\n" ROUTE_E,
@@ -1112,12 +1112,17 @@ START_TEST(test_runtime_flags)
 		/* hardening (#19): admin keys take effect at a restart */
 		"SendFileDirectory", "AdminIdleTimeout", "ClientIPv6Prefix",
 		"ClientTableSize",
+		/* [cluster]: changed by a reload (#15) */
+		"Redis", "RedisUser", "RedisPasswordFile", "NodeName",
+		"ChannelPrefix", "NodeTTL", "CommandTimeout", "RedisTimeout",
+		"RedisReconnectMax", "RedisMaxPending", "MaxSubscriptions",
+		"MaxTopics",
 	};
 	size_t		 i, j, n;
 	bool		 is_fixed;
 
 	n = config_key_count();
-	ck_assert_uint_eq(n, 99);
+	ck_assert_uint_eq(n, 119);
 	for (i = 0; i < n; i++) {
 		ck_assert_ptr_nonnull(config_key_name(i));
 		ck_assert_ptr_nonnull(config_key_section(i));

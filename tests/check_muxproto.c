@@ -25,6 +25,9 @@ static const char *const cmd_names[] = {
 	[MUX_CMD_LINEMODE] = "linemode",
 	[MUX_CMD_CONFIG] = "config",
 	[MUX_CMD_BROADCAST] = "broadcast",
+	[MUX_CMD_SUBSCRIBE] = "subscribe",
+	[MUX_CMD_UNSUBSCRIBE] = "unsubscribe",
+	[MUX_CMD_PUBLISH] = "publish",
 };
 
 /* A small deterministic generator so random splits repeat run to run. */
@@ -60,7 +63,14 @@ describe(const struct mux_rec *r, char *out, size_t outlen)
 		snprintf(out + n, outlen - n, " %d", r->line_mode);
 		break;
 	case MUX_CMD_CONFIG:
+	case MUX_CMD_SUBSCRIBE:
+	case MUX_CMD_UNSUBSCRIBE:
 		snprintf(out + n, outlen - n, " %s", r->word);
+		break;
+	case MUX_CMD_PUBLISH:
+		snprintf(out + n, outlen - n, " %c%c %s",
+		    r->type == WS_MSG_TEXT ? 'T' : 'B', r->last ? '.' : '+',
+		    r->word);
 		break;
 	default:
 		break;
@@ -456,6 +466,43 @@ START_TEST(test_random_bytes)
 }
 END_TEST
 
+/* Topics: subscribe and unsubscribe a WebSocket, publish on a topic. */
+START_TEST(test_topic_commands)
+{
+	static const char script[] =
+	    "subscribe c1 room:7\n"
+	    "unsubscribe c1 room:7\r\n"
+	    "publish T room:7 5\nhello"
+	    "publish B news 3\n\x00\x01\x02"
+	    "publish T all 0\n";
+	char		 out[1024];
+	const char	*cause;
+
+	/* The binary payload holds a NUL: compare it as far as describe
+	 * writes it, in every chunking. */
+	ck_assert_int_eq(feed((const uint8_t *)script, sizeof(script) - 1,
+	    CHUNK_ONE, 1, out, sizeof(out), &cause), 0);
+	ck_assert_str_eq(out, "subscribe <c1> room:7 []|"
+	    "unsubscribe <c1> room:7 []|"
+	    "publish <> T. room:7 [hello]|"
+	    "publish <> B. news []|"
+	    "publish <> T. all []|");
+	check_script("subscribe c1 room:7\nunsubscribe c1 room:7\r\n"
+	    "publish T room:7 5\nhello", 67, 0,
+	    "subscribe <c1> room:7 []|unsubscribe <c1> room:7 []|"
+	    "publish <> T. room:7 [hello]|", NULL);
+	/* Word counts and types that make no command. */
+	check_bad("subscribe c1\n", "bad command");
+	check_bad("subscribe c1 a b\n", "bad command");
+	check_bad("unsubscribe c1\n", "bad command");
+	check_bad("publish T room 5 6\n", "bad command line");
+	check_bad("publish T 5\n", "bad command line");
+	check_bad("publish t room 5\n", "bad command");
+	check_bad("publish X room 5\n", "bad command");
+	check_bad("publish T room 1048577\n", "bad command line");
+}
+END_TEST
+
 Suite *
 make_muxproto_suite(void)
 {
@@ -468,6 +515,7 @@ make_muxproto_suite(void)
 	tcase_add_test(core, test_binary_payload);
 	tcase_add_test(core, test_incomplete);
 	tcase_add_test(core, test_error_after_records);
+	tcase_add_test(core, test_topic_commands);
 	suite_add_tcase(s, core);
 
 	tcase_add_test(limits, test_bad_lines);

@@ -20,5 +20,6 @@ Suite	*make_admit_suite(void);
 Suite	*make_spawn_suite(void);
 Suite	*make_log_suite(void);
 Suite	*make_clients_suite(void);
+Suite	*make_fleet_suite(void);
 
 #endif

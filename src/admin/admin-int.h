@@ -8,6 +8,8 @@
  * watch.c	the watch stream, the log and connection hooks
  * cmd-conn.c	commands on connections (a ConnectionId, a route, all)
  * cmd-server.c	commands on the server
+ * cmd-fleet.c	topics, and the fleet: commands for other nodes'
+ *		connections, connections --all, requests from other nodes
  */
 #ifndef ADMIN_INT_H
 #define ADMIN_INT_H
@@ -64,6 +66,7 @@ struct admin_client {
 	struct admin_fwd	*fwd;		/* master: command at workers */
 	uint64_t		 data_left;	/* raw bytes of a command to come */
 	int			 data_to;	/* master: the worker they go to */
+	bool			 internal;	/* runs another node's command */
 };
 
 /*
@@ -109,6 +112,8 @@ struct admin_state {
 	unsigned int		 nwatchers;
 	TAILQ_HEAD(, admin_wait) waits;		/* cmd-conn.c's */
 	unsigned long long	 next_client;
+	/* A client on fd (a socket end), as accepted ones are (admin.c). */
+	struct admin_client	*(*client_new)(int fd);
 	unsigned long long	 ping_seq;
 	bool			 on;
 };
@@ -168,6 +173,30 @@ void		 admin_wait_pong(struct conn *, const uint8_t *, size_t);
 void		 admin_wait_gone(struct conn *);
 void		 admin_waits_stop(void);
 
+/*
+ * cmd-conn.c: a wait of another file (cmd-fleet.c: replies from other
+ * nodes). The client reads no more lines until admin_wait_end; cancel
+ * (ctx) is called instead when the client leaves or the socket closes,
+ * and the wait is gone then.
+ */
+struct admin_wait *admin_wait_ext(struct admin_client *,
+		    void (*cancel)(void *), void *ctx);
+void		 admin_wait_end(struct admin_wait *);
+
+/* reply.c: table replies merged (workers', or nodes'). */
+void		 admin_merge_rows(struct admin_client *,
+		    const char *const *replies, int n, bool json,
+		    const char *noun, const char *note);
+/* cmd-fleet.c: the exec clients at admin_stop. */
+void		 admin_fleet_stop(void);
+
+
+/* cmd-fleet.c: a ConnectionId of another node: the command goes there. */
+void		 admin_remote(struct admin_client *, const struct admin_req *,
+		    const char *node);
+/* cmd-fleet.c: runs commands other nodes send (fleet_set_exec). */
+void		 admin_fleet_start(void);
+
 /* reply.c: spaces and tabs off both ends of s, in place. */
 char		*admin_trim(char *);
 /* cmd-conn.c: "config ID ...", a connection's settings. */
@@ -186,6 +215,8 @@ admin_exec_fn	 admin_exec_connections, admin_exec_connection,
 		 admin_exec_linemode, admin_exec_timeout, admin_exec_pause,
 		 admin_exec_resume, admin_exec_sendbytes;
 admin_exec_fn	 admin_exec_watch;
+admin_exec_fn	 admin_exec_publish, admin_exec_publishbin, admin_exec_topics,
+		 admin_exec_connections_any;
 admin_check_fn	 admin_check_disconnect, admin_check_linemode,
 		 admin_check_timeout;
 

@@ -30,8 +30,10 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "conf/config.h"
+#include "core/fleet-proto.h"
 #include "core/ws-utf8.h"
 #include "event/conn.h"
+#include "event/fleet.h"
 #include "event/server.h"
 
 /*
@@ -60,7 +62,7 @@ static const struct admin_exec admin_execs[ADMIN_CMD_COUNT] = {
 	[ADMIN_CMD_HELP] = { .exec = admin_exec_help },
 	[ADMIN_CMD_STATUS] = { .exec = admin_exec_status },
 	[ADMIN_CMD_STATS] = { .exec = admin_exec_stats },
-	[ADMIN_CMD_CONNECTIONS] = { .exec = admin_exec_connections },
+	[ADMIN_CMD_CONNECTIONS] = { .exec = admin_exec_connections_any },
 	[ADMIN_CMD_CONNECTION] = { .exec = admin_exec_connection },
 	[ADMIN_CMD_CERT] = { .exec = admin_exec_cert },
 	[ADMIN_CMD_DISCONNECT] = { .check = admin_check_disconnect,
@@ -86,6 +88,9 @@ static const struct admin_exec admin_execs[ADMIN_CMD_COUNT] = {
 	[ADMIN_CMD_SHUTDOWN] = { .exec = admin_exec_shutdown },
 	[ADMIN_CMD_WATCH] = { .exec = admin_exec_watch },
 	[ADMIN_CMD_SENDBYTES] = { .exec = admin_exec_sendbytes },
+	[ADMIN_CMD_PUBLISH] = { .exec = admin_exec_publish },
+	[ADMIN_CMD_PUBLISHBIN] = { .exec = admin_exec_publishbin },
+	[ADMIN_CMD_TOPICS] = { .exec = admin_exec_topics },
 };
 
 /* ---------------------------------------------------------------- replies */
@@ -120,7 +125,8 @@ admin_run(struct admin_client *cl, const struct admin_req *r)
 {
 	const struct admin_exec	*x = &admin_execs[r->cmd];
 	struct admin_target	 t;
-	char			 id[33];
+	char			 id[CONN_ID_MAX + 1];
+	char			 node[FLEET_NODE_MAX + 1];
 	size_t			 n;
 
 	memset(&t, 0, sizeof(t));
@@ -132,8 +138,13 @@ admin_run(struct admin_client *cl, const struct admin_req *r)
 	case ADMIN_TARGET_CONN_OPT:
 		if (r->argc == 0 || (n = admin_connid_len(r->argv[0])) == 0)
 			break;
-		snprintf(id, sizeof(id), "%.*s", (int)(n < 32 ? n : 32),
-		    r->argv[0]);
+		snprintf(id, sizeof(id), "%.*s", (int)(n < CONN_ID_MAX ? n :
+		    CONN_ID_MAX), r->argv[0]);
+		/* Another node's connection: the command goes there. */
+		if (fleet_id_remote(id, node) == 1) {
+			admin_remote(cl, r, node);
+			return;
+		}
 		if ((t.conn = conn_find(id)) == NULL) {
 			admin_err(cl, WSD_ERR_CONNID, "Invalid ConnectionId "
 			    "\"%s\"", id);
@@ -142,6 +153,11 @@ admin_run(struct admin_client *cl, const struct admin_req *r)
 		t.first = 1;
 		break;
 	case ADMIN_TARGET_CONN:
+		/* Another node's connection: the command goes there. */
+		if (fleet_id_remote(r->argv[0], node) == 1) {
+			admin_remote(cl, r, node);
+			return;
+		}
 		if ((t.conn = conn_find(r->argv[0])) == NULL) {
 			admin_err(cl, WSD_ERR_CONNID, "Invalid ConnectionId "
 			    "\"%.32s\"", r->argv[0]);
@@ -191,7 +207,8 @@ admin_client_free(struct admin_client *cl)
 	if (cl->watching)
 		admin.nwatchers--;
 	TAILQ_REMOVE(&admin.clients, cl, entry);
-	admin.nclients--;
+	if (!cl->internal)
+		admin.nclients--;
 	bufferevent_free(cl->bev);
 	event_free(cl->kick);
 	if (cl->idle != NULL)
@@ -700,6 +717,7 @@ admin_init(struct server *srv, const struct admin_role *role)
 	admin.srv = srv;
 	admin.base = server_base(srv);
 	admin.role = role;
+	admin.client_new = admin_client_new;
 }
 
 /* Creates and listens on the admin socket; -1 with cause on failure. */
@@ -796,14 +814,20 @@ admin_start_role(struct server *srv, const struct admin_role *role,
 int
 admin_start(struct server *srv, char **cause)
 {
-	return admin_start_role(srv, &admin_local_role, cause);
+	if (admin_start_role(srv, &admin_local_role, cause) == -1)
+		return -1;
+	admin_fleet_start();
+	return 0;
 }
 
 /* The master of workers: commands go to the workers (relay.c). */
 int
 admin_master_start(struct server *srv, char **cause)
 {
-	return admin_start_role(srv, &admin_master_role, cause);
+	if (admin_start_role(srv, &admin_master_role, cause) == -1)
+		return -1;
+	admin_fleet_start();
+	return 0;
 }
 
 /*
@@ -856,6 +880,7 @@ admin_stop(void)
 	admin.on = false;
 	admin_watch_hook_log(false);
 	admin_waits_stop();
+	admin_fleet_stop();
 	admin_watch_hook_conns(false);
 	while ((cl = TAILQ_FIRST(&admin.clients)) != NULL) {
 		admin_flush(cl);

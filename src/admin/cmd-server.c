@@ -21,9 +21,11 @@
 
 #include "admin/admin-int.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "conf/config.h"
 #include "conf/tls.h"
 #include "event/client-limits.h"
+#include "event/fleet.h"
 #include "event/server.h"
 #include "event/workers.h"
 
@@ -68,6 +70,49 @@ admin_build_info(char *buf, size_t len)
 	    OpenSSL_version(OPENSSL_VERSION), zlibVersion());
 }
 
+/* A node's entry ("key=value ...") as a JSON object; digits as numbers. */
+static void
+admin_node_json(void *arg, const struct fleet_node_info *ni)
+{
+	struct evbuffer	*b = arg;
+	const char	*p, *eq, *e;
+	bool		 first = true;
+
+	if (evbuffer_get_length(b) > 0)
+		evbuffer_add(b, ",", 1);
+	evbuffer_add(b, "{", 1);
+	admin_json_kv(b, &first, "Name", ni->name);
+	admin_json_kb(b, &first, "Self", ni->self);
+	for (p = ni->info; *p != '\0'; p = *e != '\0' ? e + 1 : e) {
+		e = p + strcspn(p, " ");
+		if ((eq = memchr(p, '=', (size_t)(e - p))) == NULL || eq == p)
+			continue;
+		evbuffer_add(b, ",", 1);
+		admin_json_string(b, p, (size_t)(eq - p));
+		evbuffer_add(b, ":", 1);
+		if (eq + 1 < e && strspn(eq + 1, "0123456789") ==
+		    (size_t)(e - eq - 1))
+			evbuffer_add(b, eq + 1, (size_t)(e - eq - 1));
+		else
+			admin_json_string(b, eq + 1, (size_t)(e - eq - 1));
+	}
+	evbuffer_add(b, "}", 1);
+}
+
+/* A node's entry as a status line. */
+static void
+admin_node_line(void *arg, const struct fleet_node_info *ni)
+{
+	admin_line(arg, "  %s%s", ni->info, ni->self ? " (this node)" : "");
+}
+
+/* Counts the nodes of the fleet. */
+static void
+admin_node_count(void *arg, const struct fleet_node_info *ni)
+{
+	(*(int *)arg)++;
+}
+
 /* status [json] */
 /* MaxHandlers as it applies: 0 means MaxConnections. */
 static int
@@ -80,6 +125,8 @@ void
 admin_exec_status(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
 {
+	struct evbuffer		*nodes;
+	int			 nnodes = 0;
 	const struct config	*cfg = server_config(admin.srv);
 	struct evbuffer		*b;
 	char			 build[512];
@@ -112,6 +159,16 @@ admin_exec_status(struct admin_client *cl, const struct admin_req *r,
 		    server_stopping(admin.srv));
 		admin_json_kn(b, &first, "Workers",
 		    (unsigned long long)workers_count());
+		admin_json_kv(b, &first, "Fleet", fleet_state());
+		if (fleet_cluster()) {
+			admin_json_kv(b, &first, "Node", fleet_node());
+			nodes = xevbuffer_new();
+			fleet_nodes(admin_node_json, nodes);
+			evbuffer_add(b, ",\"Nodes\":[", 10);
+			evbuffer_add_buffer(b, nodes);
+			evbuffer_add(b, "]", 1);
+			evbuffer_free(nodes);
+		}
 		evbuffer_add(b, "}", 1);
 		admin_json_end(cl);
 		return;
@@ -136,6 +193,13 @@ admin_exec_status(struct admin_client *cl, const struct admin_req *r,
 	admin_line(cl, "Workers: %d", workers_count());
 	if (server_stopping(admin.srv))
 		admin_line(cl, "ShuttingDown: yes");
+	admin_line(cl, "Fleet: %s", fleet_state());
+	if (fleet_cluster()) {
+		fleet_nodes(admin_node_count, &nnodes);
+		admin_line(cl, "Node: %s", fleet_node());
+		admin_line(cl, "Nodes: %d", nnodes);
+		fleet_nodes(admin_node_line, cl);
+	}
 	admin_end(cl);
 }
 
@@ -145,6 +209,7 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
 {
 	const struct server_stats	*st = server_stats(admin.srv);
+	struct fleet_stats		 fs;
 	struct evbuffer			*b;
 	size_t				 i, queued;
 	unsigned int			 tracked, capacity;
@@ -152,6 +217,7 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 
 	queued = admin.role->memory(&over);
 	client_limits_tracked(&tracked, &capacity);
+	fleet_get_stats(&fs);
 	if (r->json) {
 		b = admin_json_begin(cl);
 		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
@@ -201,7 +267,7 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		    "\"spawn\":{\"waited\":%llu},"
 		    "\"connections\":%u,\"memory\":{\"queued\":%zu,"
 		    "\"over\":%s},\"clients\":{\"tracked\":%u,"
-		    "\"capacity\":%u}}",
+		    "\"capacity\":%u}",
 		    (unsigned long long)st->msgs_in,
 		    (unsigned long long)st->msgs_out,
 		    (unsigned long long)st->bytes_in,
@@ -210,6 +276,27 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 		    (unsigned long long)st->backend_failures,
 		    (unsigned long long)st->backend_waits, admin_nconns(),
 		    queued, over ? "true" : "false", tracked, capacity);
+		evbuffer_add_printf(b, ",\"topics\":{\"published\":%llu,"
+		    "\"dropped\":%llu,\"received\":%llu,\"invalid\":%llu,"
+		    "\"delivered\":%llu,\"skipped\":%llu,"
+		    "\"bus_dropped\":%llu,\"count\":%llu,\"redis\":%llu},"
+		    "\"cluster\":{\"state\":\"%s\",\"reconnects\":%llu,"
+		    "\"requests\":%llu,\"requests_failed\":%llu,"
+		    "\"served\":%llu,\"pending\":%llu}}",
+		    (unsigned long long)fs.published,
+		    (unsigned long long)(fs.dropped + st->topic_dropped),
+		    (unsigned long long)fs.received,
+		    (unsigned long long)fs.invalid,
+		    (unsigned long long)st->topic_delivered,
+		    (unsigned long long)st->topic_skipped,
+		    (unsigned long long)fs.bus_dropped,
+		    (unsigned long long)fs.topics,
+		    (unsigned long long)fs.redis_topics, fleet_state(),
+		    (unsigned long long)fs.reconnects,
+		    (unsigned long long)fs.requests,
+		    (unsigned long long)fs.requests_failed,
+		    (unsigned long long)fs.served,
+		    (unsigned long long)fs.pending);
 		admin_json_end(cl);
 		return;
 	}
@@ -263,6 +350,30 @@ admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
 	admin_line(cl, "memory.over %s", over ? "yes" : "no");
 	admin_line(cl, "clients.tracked %u", tracked);
 	admin_line(cl, "clients.capacity %u", capacity);
+	admin_line(cl, "topics.published %llu",
+	    (unsigned long long)fs.published);
+	admin_line(cl, "topics.dropped %llu",
+	    (unsigned long long)(fs.dropped + st->topic_dropped));
+	admin_line(cl, "topics.received %llu", (unsigned long long)fs.received);
+	admin_line(cl, "topics.invalid %llu", (unsigned long long)fs.invalid);
+	admin_line(cl, "topics.delivered %llu",
+	    (unsigned long long)st->topic_delivered);
+	admin_line(cl, "topics.skipped %llu",
+	    (unsigned long long)st->topic_skipped);
+	admin_line(cl, "topics.bus_dropped %llu",
+	    (unsigned long long)fs.bus_dropped);
+	admin_line(cl, "topics.count %llu", (unsigned long long)fs.topics);
+	admin_line(cl, "topics.redis %llu",
+	    (unsigned long long)fs.redis_topics);
+	admin_line(cl, "cluster.state %s", fleet_state());
+	admin_line(cl, "cluster.reconnects %llu",
+	    (unsigned long long)fs.reconnects);
+	admin_line(cl, "cluster.requests %llu",
+	    (unsigned long long)fs.requests);
+	admin_line(cl, "cluster.requests_failed %llu",
+	    (unsigned long long)fs.requests_failed);
+	admin_line(cl, "cluster.served %llu", (unsigned long long)fs.served);
+	admin_line(cl, "cluster.pending %llu", (unsigned long long)fs.pending);
 	admin_end(cl);
 }
 

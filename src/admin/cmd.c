@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "admin/cmd.h"
+#include "core/fleet-proto.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -24,9 +25,10 @@
  * argument is the rest of the line; json: a trailing "json" is taken;
  * changes: it changes state (AdminAllowedUsers applies, and a log line
  * with the peer's uid shows log_args of its arguments), but an assign
- * command only as KEY=VALUE; target: resolved before its handler runs;
- * relay: where the master sends it; data_arg: the argument (1-based) that
- * says how many raw bytes follow the line.
+ * command only as KEY=VALUE; all: a first argument "--all" makes it the
+ * node's (the master's) to run over the fleet; target: resolved before
+ * its handler runs; relay: where the master sends it; data_arg: the
+ * argument (1-based) that says how many raw bytes follow the line.
  */
 struct admin_cmd {
 	const char		*name;
@@ -37,6 +39,7 @@ struct admin_cmd {
 	bool			 json;
 	bool			 changes;
 	bool			 assign;
+	bool			 all;
 	int			 log_args;
 	int			 data_arg;
 	enum admin_target_kind	 target;
@@ -60,9 +63,11 @@ static const struct admin_cmd admin_cmds[] = {
 	[ADMIN_CMD_STATS] = { .name = "stats", .usage = "[json]", .json = true,
 	  .help = "Counters since start: accepted, rejected, closed by code, "
 	  "messages and bytes, backends" },
-	[ADMIN_CMD_CONNECTIONS] = { .name = "connections", .usage = "[json]",
-	  .json = true, .relay = ADMIN_RELAY_ROWS,
-	  .help = "One row per connection" },
+	[ADMIN_CMD_CONNECTIONS] = { .name = "connections",
+	  .usage = "[--all] [json]", .min_args = 0, .max_args = 1,
+	  .json = true, .all = true, .relay = ADMIN_RELAY_ROWS,
+	  .help = "One row per connection (--all: of every node of the "
+	  "fleet)" },
 	[ADMIN_CMD_CONNECTION] = { .name = "connection", .usage = "ID [json]",
 	  .min_args = 1, .max_args = 1, .json = true,
 	  .target = ADMIN_TARGET_CONN, .relay = ADMIN_RELAY_OWNER,
@@ -162,6 +167,20 @@ static const struct admin_cmd admin_cmds[] = {
 	  .target = ADMIN_TARGET_CONN, .relay = ADMIN_RELAY_OWNER,
 	  .help = "Send the LEN bytes that follow the line as a binary (or "
 	  "text) message, or as the next part of MessageLength" },
+	/* The node's hub (the master) publishes: to its workers, the fleet. */
+	[ADMIN_CMD_PUBLISH] = { .name = "publish", .usage = "TOPIC TEXT",
+	  .min_args = 2, .max_args = 2, .rest = true, .changes = true,
+	  .log_args = 1,
+	  .help = "Publish a text message on a topic: every WebSocket "
+	  "subscribed to it gets it, on every node of the fleet" },
+	[ADMIN_CMD_PUBLISHBIN] = { .name = "publishbin",
+	  .usage = "TOPIC BASE64", .min_args = 2, .max_args = 2,
+	  .changes = true, .log_args = 1,
+	  .help = "Publish a binary message (the data in base64) on a topic" },
+	[ADMIN_CMD_TOPICS] = { .name = "topics", .usage = "[json]",
+	  .json = true, .relay = ADMIN_RELAY_ROWS,
+	  .help = "The topics this node's WebSockets are subscribed to, with "
+	  "their numbers of subscribers" },
 };
 
 #define ADMIN_NCMDS	(sizeof(admin_cmds) / sizeof(admin_cmds[0]))
@@ -243,8 +262,14 @@ admin_cmd_data_arg(size_t i)
 size_t
 admin_connid_len(const char *s)
 {
-	size_t	n = strspn(s, "0123456789");
+	size_t	n = strspn(s, "0123456789"), m;
+	const char *colon;
 
+	/* NodeName:N, another node's (or this node's) in a fleet. */
+	if ((n == 0 || s[n] == ':') && (colon = strchr(s, ':')) != NULL &&
+	    fleet_node_valid(s, (size_t)(colon - s)) &&
+	    (m = strspn(colon + 1, "0123456789")) > 0)
+		n = (size_t)(colon - s) + 1 + m;
 	return n > 0 && (s[n] == '\0' || s[n] == ' ' || s[n] == '\t') ? n : 0;
 }
 
@@ -272,6 +297,9 @@ admin_req_relay(const struct admin_req *r)
 	    r->argc > 0 && admin_connid_len(r->argv[0]) > 0)
 		return ADMIN_RELAY_OWNER;
 	if (admin_cmds[r->cmd].assign && !admin_req_changes(r))
+		return ADMIN_RELAY_SELF;
+	if (admin_cmds[r->cmd].all && r->argc > 0 &&
+	    strcmp(r->argv[0], "--all") == 0)
 		return ADMIN_RELAY_SELF;
 	return admin_cmds[r->cmd].relay;
 }

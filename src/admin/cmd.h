@@ -52,6 +52,9 @@ enum admin_cmd_id {
 	ADMIN_CMD_SHUTDOWN,
 	ADMIN_CMD_WATCH,
 	ADMIN_CMD_SENDBYTES,
+	ADMIN_CMD_PUBLISH,
+	ADMIN_CMD_PUBLISHBIN,
+	ADMIN_CMD_TOPICS,
 	ADMIN_CMD_COUNT
 };
 
@@ -100,8 +103,9 @@ enum admin_relay	 admin_cmd_relay(size_t);
  */
 int			 admin_cmd_data_arg(size_t);
 /*
- * The length of the ConnectionId an argument starts with (decimal digits
- * followed by a blank or its end), or 0 when it does not start with one.
+ * The length of the ConnectionId an argument starts with (decimal digits,
+ * or NodeName:digits in a fleet, followed by a blank or its end), or 0
+ * when it does not start with one.
  */
 size_t			 admin_connid_len(const char *);
 /* Largest data a command may announce (the largest MaxMessageSize). */
@@ -142,8 +146,9 @@ int	admin_parse(const char *line, size_t len, struct admin_req *req,
  */
 bool			 admin_req_changes(const struct admin_req *);
 /* Where the master sends a parsed request: its command's relay, except
- * that a request that only reads a setting is the master's own, and one
- * that names a ConnectionId (ADMIN_TARGET_CONN_OPT) goes to its owner. */
+ * that a request that only reads a setting, and connections --all, are
+ * the master's own, and one that names a ConnectionId
+ * (ADMIN_TARGET_CONN_OPT) goes to its owner. */
 enum admin_relay	 admin_req_relay(const struct admin_req *);
 
 /*

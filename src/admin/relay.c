@@ -28,6 +28,9 @@
 #include "admin/admin-int.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "core/fleet-proto.h"
+#include "event/conn.h"
+#include "event/fleet.h"
 #include "event/server.h"
 #include "event/workers.h"
 
@@ -76,21 +79,25 @@ static void	admin_chan_write_cb(struct bufferevent *, void *);
 static void	admin_chan_stream(struct admin_chan *, struct evbuffer *);
 static void	admin_chan_event_cb(struct bufferevent *, short, void *);
 
-/* The worker that owns a ConnectionId; 0 for what is not one (it says so). */
+/*
+ * The worker that owns a ConnectionId, by its number ("N", or in a fleet
+ * "NODE:N"); 0 for what is not one (it says so).
+ */
 static int
-admin_owner(const char *id)
+admin_owner(const char *arg)
 {
-	unsigned long long	 v;
-	char			*end;
+	char		node[FLEET_NODE_MAX + 1], id[CONN_ID_MAX + 1];
+	size_t		n = strcspn(arg, " \t");
+	uint64_t	v;
 
-	if (*id < '0' || *id > '9')
-		return 0;
-	errno = 0;
-	v = strtoull(id, &end, 10);
 	/* "config ID KEY": the id is the first word. */
-	if ((*end != '\0' && *end != ' ' && *end != '\t') || errno != 0)
+	if (n > CONN_ID_MAX)
 		return 0;
-	return (int)(v % (unsigned long long)workers_count());
+	memcpy(id, arg, n);
+	id[n] = '\0';
+	if (fleet_id_split(id, node, &v) == -1)
+		return 0;
+	return (int)(v % (uint64_t)workers_count());
 }
 
 /* The client's channel to worker w, made on first use; NULL if it is down. */
@@ -211,62 +218,17 @@ admin_first_ok(struct admin_fwd *f, int n, bool *ok)
 	return first;
 }
 
-/* "connections" from every worker: one count, one header, all the rows. */
+/* "connections" or "topics" from every worker: one count, one header, all the rows. */
 static void
 admin_merge_conns(struct admin_client *cl, struct admin_fwd *f, int n)
 {
-	struct evbuffer	*out = admin_out(cl);
-	const char	*s, *p, *e, *hdr = NULL;
-	unsigned long	 total = 0;
-	bool		 any = false, ok;
+	const char	*replies[WORKERS_MAX];
 	int		 i;
 
-	for (i = 0; i < n; i++) {
-		s = admin_reply_str(f->reply[i]);
-		if (s == NULL || strncmp(s, "OK", 2) != 0)
-			continue;
-		any = true;
-		if (!f->json)
-			total += strtoul(s + 3, NULL, 10);
-	}
-	if (!any) {
-		i = admin_first_ok(f, n, &ok);
-		evbuffer_add_printf(out, "%s", i >= 0 ?
-		    admin_reply_str(f->reply[i]) : "ERR 503 no worker answered"
-		    "\n\n");
-		return;
-	}
-	evbuffer_add_printf(out, f->json ? "OK\n[" : "OK %lu connection(s)\n",
-	    total);
-	any = false;
-	for (i = 0; i < n; i++) {
-		s = admin_reply_str(f->reply[i]);
-		if (s == NULL || strncmp(s, "OK", 2) != 0)
-			continue;
-		p = strchr(s, '\n') + 1;
-		if (f->json) {
-			/* "[a,b]\n\n": the elements between the brackets. */
-			if (*p != '[' || (e = strchr(p, '\n')) == NULL ||
-			    e - p < 2 || e[-1] != ']' || e - p == 2)
-				continue;
-			evbuffer_add_printf(out, "%s%.*s", any ? "," : "",
-			    (int)(e - p - 2), p + 1);
-			any = true;
-			continue;
-		}
-		/* The table header is the first data line. */
-		if ((e = strchr(p, '\n')) == NULL)
-			continue;
-		if (hdr == NULL) {
-			hdr = p;
-			evbuffer_add(out, p, (size_t)(e - p + 1));
-		}
-		p = e + 1;
-		/* The rows, up to the empty line. */
-		if ((e = strstr(p, "\n\n")) != NULL && e >= p)
-			evbuffer_add(out, p, (size_t)(e - p + 1));
-	}
-	evbuffer_add(out, f->json ? "]\n\n" : "\n", f->json ? 3 : 1);
+	for (i = 0; i < n; i++)
+		replies[i] = admin_reply_str(f->reply[i]);
+	admin_merge_rows(cl, replies, n, f->json, f->cmd == ADMIN_CMD_TOPICS ?
+	    "topic(s)" : "connection(s)", NULL);
 }
 
 /* The first OK with its first number replaced by the sum over the OKs. */
@@ -537,10 +499,12 @@ admin_relay_dispatch(struct admin_client *cl, const struct admin_req *r,
 	enum admin_relay	 relay = admin_req_relay(r);
 	struct admin_fwd	*f;
 	struct admin_chan	*ch;
-	char			 err[96];
+	char			 err[96], node[FLEET_NODE_MAX + 1];
 	int			 i, n = workers_count(), only = -1;
 
-	if (relay == ADMIN_RELAY_SELF) {
+	/* Another node's connection: the master sends it there. */
+	if (relay == ADMIN_RELAY_SELF || (relay == ADMIN_RELAY_OWNER &&
+	    fleet_id_remote(r->argv[0], node) == 1)) {
 		admin_run(cl, r);
 		return;
 	}

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -182,4 +183,72 @@ admin_trim(char *s)
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = '\0';
 	return s;
+}
+
+/*
+ * Table replies ("connections", "topics") merged (each worker's, or each
+ * node's): one count of noun, one header, every row; a JSON array: every
+ * element. NULL replies are skipped; when none is an OK, the first reply
+ * (or a 503) answers. note: text after the count (NULL: none).
+ */
+void
+admin_merge_rows(struct admin_client *cl, const char *const *replies, int n,
+    bool json, const char *noun, const char *note)
+{
+	struct evbuffer	*out = admin_out(cl);
+	const char	*s, *p, *e, *hdr = NULL;
+	unsigned long	 total = 0;
+	bool		 any = false;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		s = replies[i];
+		if (s == NULL || strncmp(s, "OK", 2) != 0)
+			continue;
+		any = true;
+		if (!json)
+			total += strtoul(s + 3, NULL, 10);
+	}
+	if (!any) {
+		for (i = 0; i < n && replies[i] == NULL; i++)
+			;
+		evbuffer_add_printf(out, "%s", i < n ? replies[i] :
+		    "ERR 503 no worker answered\n\n");
+		return;
+	}
+	if (json)
+		evbuffer_add(out, "OK\n[", 4);
+	else
+		evbuffer_add_printf(out, "OK %lu %s%s%s\n", total, noun,
+		    note != NULL ? "; " : "", note != NULL ? note : "");
+	any = false;
+	for (i = 0; i < n; i++) {
+		s = replies[i];
+		if (s == NULL || strncmp(s, "OK", 2) != 0 ||
+		    (p = strchr(s, '\n')) == NULL)
+			continue;
+		p++;
+		if (json) {
+			/* "[a,b]\n\n": the elements between the brackets. */
+			if (*p != '[' || (e = strchr(p, '\n')) == NULL ||
+			    e - p < 2 || e[-1] != ']' || e - p == 2)
+				continue;
+			evbuffer_add_printf(out, "%s%.*s", any ? "," : "",
+			    (int)(e - p - 2), p + 1);
+			any = true;
+			continue;
+		}
+		/* The table header is the first data line. */
+		if ((e = strchr(p, '\n')) == NULL)
+			continue;
+		if (hdr == NULL) {
+			hdr = p;
+			evbuffer_add(out, p, (size_t)(e - p + 1));
+		}
+		p = e + 1;
+		/* The rows, up to the empty line. */
+		if ((e = strstr(p, "\n\n")) != NULL && e >= p)
+			evbuffer_add(out, p, (size_t)(e - p + 1));
+	}
+	evbuffer_add(out, json ? "]\n\n" : "\n", json ? 3 : 1);
 }

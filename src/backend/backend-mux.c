@@ -1,4 +1,4 @@
-/* backend-mux.c - unix: backends in mux mode: one socket carries every WebSocket of a route. */
+/* backend-mux.c - unix: and tcp: backends in mux mode: one socket carries every WebSocket of a route. */
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -26,7 +26,10 @@
 #include "base/log.h"
 #include "core/mux-proto.h"
 #include "core/ws-frame.h"
+#include "backend/tcp.h"
 #include "base/util.h"
+#include "conf/tls.h"
+#include "event/topics.h"
 
 /*
  * The protocol (wsserverd(8), MUX PROTOCOL): every command is one line of
@@ -67,10 +70,14 @@ struct mux_sess {
 struct mux_chan {
 	LIST_ENTRY(mux_chan)	 entry;
 	char			*route;		/* route name */
-	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char			 path[300];	/* the socket, or tcp:HOST:PORT */
+	char			 label[300];	/* ... and " (TLS)" */
+	bool			 tcp;
+	bool			 connecting;	/* tcp: the connect runs */
+	struct tcp_peer		 peer;		/* tcp: holds a TLS ctx ref */
 	struct event_base	*base;
 	struct bufferevent	*bev;		/* NULL: down */
-	struct event		*timer;		/* reconnect */
+	struct event		*timer;		/* reconnect, tcp: connect deadline */
 	unsigned int		 backoff;	/* ms */
 	unsigned int		 failures;	/* connect failures in a row */
 	TAILQ_HEAD(, mux_sess)	 sessions;
@@ -114,20 +121,36 @@ const struct backend_ops backend_mux_ops = {
 	.close = mux_close,
 };
 
-/* The channel of a route (by name and socket), made on first use. */
+/* The channel of a route (by name and address), made on first use. */
 static struct mux_chan *
 mux_chan_get(struct event_base *base, const struct route *route)
 {
 	struct mux_chan	*ch;
+	char		 label[300];
 
+	if (route->kind == BACKEND_TCP)
+		snprintf(label, sizeof(label), "tcp:%s:%d%s", route->tcp_host,
+		    route->tcp_port, route->ssl_use ? " (TLS)" : "");
+	else
+		snprintf(label, sizeof(label), "%s", route->socket);
 	LIST_FOREACH(ch, &mux_chans, entry) {
 		if (strcmp(ch->route, route->name) == 0 &&
-		    strcmp(ch->path, route->socket) == 0)
+		    strcmp(ch->label, label) == 0)
 			return ch;
 	}
 	ch = xcalloc(1, sizeof(*ch));
 	ch->route = xstrdup(route->name);
-	snprintf(ch->path, sizeof(ch->path), "%s", route->socket);
+	snprintf(ch->label, sizeof(ch->label), "%s", label);
+	if (route->kind == BACKEND_TCP) {
+		ch->tcp = true;
+		tcp_peer_of(route, &ch->peer);
+		/* The channel outlives the configuration that made it. */
+		if (ch->peer.tls != NULL)
+			tls_client_ctx_ref(ch->peer.tls);
+		snprintf(ch->path, sizeof(ch->path), "tcp:%s:%d",
+		    route->tcp_host, route->tcp_port);
+	} else
+		snprintf(ch->path, sizeof(ch->path), "%s", route->socket);
 	ch->base = base;
 	ch->backoff = MUX_BACKOFF_MIN;
 	TAILQ_INIT(&ch->sessions);
@@ -138,6 +161,72 @@ mux_chan_get(struct event_base *base, const struct route *route)
 	return ch;
 }
 
+/* A connect failed: logged (the first time an error), tried again later. */
+static void
+mux_connect_failed(struct mux_chan *ch, const char *why)
+{
+	struct timeval	tv;
+
+	/* The first failure is an error; the retries that follow, verbose. */
+	if (ch->failures++ == 0)
+		log_error("route %s: cannot connect to mux backend %s: %s; "
+		    "retrying", ch->route, ch->path, why);
+	else
+		log_verbose("route %s: mux backend %s still down (%s), next "
+		    "try in %u ms", ch->route, ch->path, why, ch->backoff);
+	tv.tv_sec = ch->backoff / 1000;
+	tv.tv_usec = (ch->backoff % 1000) * 1000;
+	evtimer_add(ch->timer, &tv);
+	ch->backoff = ch->backoff * 2 > MUX_BACKOFF_MAX ? MUX_BACKOFF_MAX :
+	    ch->backoff * 2;
+}
+
+/* Sets up the channel's bufferevent, connected or connecting. */
+static void
+mux_attach(struct mux_chan *ch, struct bufferevent *bev)
+{
+	ch->bev = bev;
+	bufferevent_setcb(ch->bev, mux_read_cb, mux_write_cb, mux_event_cb,
+	    ch);
+	bufferevent_setwatermark(ch->bev, EV_WRITE, MUX_OUT_LOW, 0);
+	bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
+}
+
+/* The channel is connected (at once for UNIX, later for TCP). */
+static void
+mux_up(struct mux_chan *ch)
+{
+	log_info("route %s: mux backend %s connected", ch->route, ch->path);
+	ch->connecting = false;
+	ch->backoff = MUX_BACKOFF_MIN;
+	ch->failures = 0;
+}
+
+/*
+ * tcp: starts the connect; WebSockets opened meanwhile queue behind it
+ * and get 503 if it fails. Returns 0, or -1 with the next attempt
+ * scheduled.
+ */
+static int
+mux_connect_tcp(struct mux_chan *ch)
+{
+	struct bufferevent	*bev;
+	struct timeval		 tv;
+	char			*why = NULL;
+
+	if ((bev = tcp_connect(ch->base, &ch->peer, &why)) == NULL) {
+		mux_connect_failed(ch, why);
+		free(why);
+		return -1;
+	}
+	mux_attach(ch, bev);
+	ch->connecting = true;
+	tv.tv_sec = ch->peer.timeout / 1000;
+	tv.tv_usec = (ch->peer.timeout % 1000) * 1000;
+	evtimer_add(ch->timer, &tv);
+	return 0;
+}
+
 /*
  * Connects the channel (a UNIX connect succeeds or fails at once).
  * Returns 0, or -1 with the next attempt scheduled after the back-off.
@@ -146,48 +235,46 @@ static int
 mux_connect(struct mux_chan *ch)
 {
 	struct sockaddr_un	 sun;
-	struct timeval		 tv;
 	int			 fd, err;
 
+	if (ch->tcp)
+		return mux_connect_tcp(ch);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, ch->path, strlen(ch->path));
+	/* The configuration allows no longer path. */
+	memcpy(sun.sun_path, ch->path, strnlen(ch->path,
+	    sizeof(sun.sun_path) - 1));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd != -1 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		ch->bev = bufferevent_socket_new(ch->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+		mux_attach(ch, bufferevent_socket_new(ch->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE));
 		if (ch->bev == NULL)
 			util_oom(sizeof(void *));
-		bufferevent_setcb(ch->bev, mux_read_cb, mux_write_cb,
-		    mux_event_cb, ch);
-		bufferevent_setwatermark(ch->bev, EV_WRITE, MUX_OUT_LOW, 0);
-		bufferevent_enable(ch->bev, EV_READ | EV_WRITE);
-		log_info("route %s: mux backend %s connected", ch->route,
-		    ch->path);
-		ch->backoff = MUX_BACKOFF_MIN;
-		ch->failures = 0;
+		mux_up(ch);
 		return 0;
 	}
 	err = errno;
 	if (fd != -1)
 		close(fd);
-	/* The first failure is an error; the retries that follow, verbose. */
-	if (ch->failures++ == 0)
-		log_error("route %s: cannot connect to mux backend %s: %s; "
-		    "retrying", ch->route, ch->path, strerror(err));
-	else
-		log_verbose("route %s: mux backend %s still down (%s), next "
-		    "try in %u ms", ch->route, ch->path, strerror(err),
-		    ch->backoff);
-	tv.tv_sec = ch->backoff / 1000;
-	tv.tv_usec = (ch->backoff % 1000) * 1000;
-	evtimer_add(ch->timer, &tv);
-	ch->backoff = ch->backoff * 2 > MUX_BACKOFF_MAX ? MUX_BACKOFF_MAX :
-	    ch->backoff * 2;
+	mux_connect_failed(ch, strerror(err));
 	return -1;
 }
 
-/* Reconnect timer. */
+static void	 mux_sessions_fail(struct mux_chan *, const char *);
+
+/* tcp: the connect failed or passed ConnectTimeout: 503s, try later. */
+static void
+mux_tcp_failed(struct mux_chan *ch, const char *why)
+{
+	bufferevent_free(ch->bev);
+	ch->bev = NULL;
+	ch->connecting = false;
+	evtimer_del(ch->timer);
+	mux_sessions_fail(ch, "backend down");
+	mux_connect_failed(ch, why);
+}
+
+/* Reconnect timer; for tcp while connecting, the connect's deadline. */
 static void
 mux_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -195,6 +282,8 @@ mux_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (ch->bev == NULL)
 		(void)mux_connect(ch);
+	else if (ch->connecting)
+		mux_tcp_failed(ch, "ConnectTimeout passed");
 }
 
 static void	 mux_put(struct mux_chan *, const void *, size_t,
@@ -355,7 +444,6 @@ mux_write_cb(struct bufferevent *bev, void *arg)
 static void
 mux_lost(struct mux_chan *ch, const char *why)
 {
-	struct mux_sess	*s;
 	struct timeval	 tv;
 
 	log_error("route %s: mux backend %s lost: %s", ch->route, ch->path,
@@ -363,27 +451,46 @@ mux_lost(struct mux_chan *ch, const char *why)
 	if (ch->bev != NULL)
 		bufferevent_free(ch->bev);
 	ch->bev = NULL;
-	while ((s = TAILQ_FIRST(&ch->sessions)) != NULL) {
-		/* Orphaned first: the calls below free it through mux_close. */
-		mux_unlink(ch, s);
-		s->ch = NULL;
-		if (s->accepted)
-			conn_close(s->conn, 1011, "backend gone");
-		else
-			(void)conn_decided(s->conn, 503, "backend gone", NULL, 0);
-	}
+	mux_sessions_fail(ch, "backend gone");
 	ch->backoff = MUX_BACKOFF_MIN;
 	tv.tv_sec = 0;
 	tv.tv_usec = MUX_BACKOFF_MIN * 1000;
 	evtimer_add(ch->timer, &tv);
 }
 
-/* EOF or error on the socket. */
+/* Every WebSocket of the channel ends: 1011 if open, else the status. */
+static void
+mux_sessions_fail(struct mux_chan *ch, const char *why)
+{
+	struct mux_sess	*s;
+
+	while ((s = TAILQ_FIRST(&ch->sessions)) != NULL) {
+		/* Orphaned first: the calls below free it through mux_close. */
+		mux_unlink(ch, s);
+		s->ch = NULL;
+		if (s->accepted)
+			conn_close(s->conn, 1011, why);
+		else
+			(void)conn_decided(s->conn, 503, why, NULL, 0);
+	}
+}
+
+/* Connected (tcp), EOF or error on the socket. */
 static void
 mux_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct mux_chan	*ch = arg;
+	char		 buf[160];
 
+	if (ch->connecting) {
+		if (what & BEV_EVENT_CONNECTED) {
+			evtimer_del(ch->timer);
+			tcp_connected(bev, &ch->peer);
+			mux_up(ch);
+		} else
+			mux_tcp_failed(ch, tcp_error(bev, buf, sizeof(buf)));
+		return;
+	}
 	if (what & BEV_EVENT_EOF)
 		mux_lost(ch, "closed by the backend");
 	else if (what & BEV_EVENT_ERROR)
@@ -531,8 +638,15 @@ mux_command(struct mux_chan *ch, const struct mux_rec *rec,
 {
 	struct mux_sess	*s, *next;
 	size_t		 len = rec->len;
+	const char	*cause;
 	char		 reason[124], id[MUX_ID_MAX];
 
+	if (rec->cmd == MUX_CMD_PUBLISH) {
+		if (topics_publish(rec->word, strlen(rec->word), rec->type, data,
+		    len, &cause) == -1)
+			mux_put(ch, NULL, 0, "error * publish %s\n", rec->word);
+		return;
+	}
 	if (rec->cmd == MUX_CMD_BROADCAST) {
 		/*
 		 * mux_send may close (and free) only the session it is given.
@@ -598,7 +712,19 @@ mux_command(struct mux_chan *ch, const struct mux_rec *rec,
 		if (s->accepted)
 			mux_config(s, rec->word);
 		break;
+	case MUX_CMD_SUBSCRIBE:
+		if (s->accepted && topics_subscribe(s->conn, rec->word,
+		    strlen(rec->word), &cause) == -1)
+			mux_put(ch, NULL, 0, "error %s subscribe %s\n", s->id,
+			    rec->word);
+		break;
+	case MUX_CMD_UNSUBSCRIBE:
+		if (s->accepted)
+			(void)topics_unsubscribe(s->conn, rec->word,
+			    strlen(rec->word));
+		break;
 	case MUX_CMD_BROADCAST:
+	case MUX_CMD_PUBLISH:
 		break;
 	}
 }

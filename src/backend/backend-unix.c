@@ -1,4 +1,4 @@
-/* backend-unix.c - unix: backends in stream mode: one UNIX-socket connection per WebSocket. */
+/* backend-unix.c - unix: and tcp: backends in stream mode: one socket connection per WebSocket. */
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -24,6 +24,7 @@
 #include "base/log.h"
 #include "backend/msgstream.h"
 #include "backend/pump.h"
+#include "backend/tcp.h"
 #include "base/util.h"
 
 #define UX_ID_MAX	64
@@ -38,6 +39,7 @@ struct ux {
 	char			 id[UX_ID_MAX];
 	char			 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char			 label[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	int			 keepalive;	/* tcp: TcpKeepAlive */
 	int			 kill_timeout;	/* seconds */
 	struct bufferevent	*bev;		/* NULL once closed */
 	struct event		*timer;		/* closes a lingering socket */
@@ -48,6 +50,7 @@ struct ux {
 	bool			 closing;	/* shutdown started */
 	bool			 eof;		/* the backend shut its side */
 	bool			 shut_wr;	/* we shut ours */
+	bool			 connecting;	/* tcp: the connect runs */
 };
 
 static void	*ux_open(struct conn *, const struct route *, char **);
@@ -70,6 +73,9 @@ static void	 ux_shutdown(struct ux *);
 static void	 ux_close_socket(struct ux *);
 static void	 ux_enter(struct ux *);
 static void	 ux_leave(struct ux *);
+static struct ux *ux_new(struct conn *, const struct route *, const char *,
+		    struct bufferevent *);
+static void	*tx_open(struct conn *, const struct route *, char **);
 
 const struct backend_ops backend_unix_ops = {
 	.name = "unix",
@@ -78,6 +84,21 @@ const struct backend_ops backend_unix_ops = {
 	.message = ux_message,
 	.ping = ux_ping,
 	.pong = ux_pong,
+	.writable = ux_writable,
+	.close = ux_close,
+};
+
+/*
+ * tcp: in stream mode. A TCP connect does not answer at once: open starts
+ * it and the upgrade waits (verdict) until it is done, 101, or has
+ * failed or passed ConnectTimeout, 503.
+ */
+const struct backend_ops backend_tcp_ops = {
+	.name = "tcp",
+	.open_early = true,
+	.verdict = true,
+	.open = tx_open,
+	.message = ux_message,
 	.writable = ux_writable,
 	.close = ux_close,
 };
@@ -99,8 +120,7 @@ ux_open(struct conn *conn, const struct route *route, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct ux		*u;
-	char			**envp;
-	int			 fd, kt;
+	int			 fd;
 	bool			 busy;
 
 	memset(&sun, 0, sizeof(sun));
@@ -128,18 +148,35 @@ ux_open(struct conn *conn, const struct route *route, char **cause)
 		return NULL;
 	}
 
+	u = ux_new(conn, route, route->socket, bufferevent_socket_new(
+	    conn_base(conn), fd, BEV_OPT_CLOSE_ON_FREE));
+	log_verbose("%s connected to backend %s", u->id, u->path);
+	return u;
+}
+
+/*
+ * An instance on bev (connected, or connecting to a tcp: backend) with
+ * the request's CGI variables queued as an SCGI header.
+ */
+static struct ux *
+ux_new(struct conn *conn, const struct route *route, const char *where,
+    struct bufferevent *bev)
+{
+	struct ux	*u;
+	char		**envp;
+	int		 kt;
+
 	u = xcalloc(1, sizeof(*u));
 	u->conn = conn;
 	snprintf(u->id, sizeof(u->id), "%s", conn_id(conn));
-	snprintf(u->path, sizeof(u->path), "%s", route->socket);
-	snprintf(u->label, sizeof(u->label), "backend %s", route->socket);
+	snprintf(u->path, sizeof(u->path), "%s", where);
+	snprintf(u->label, sizeof(u->label), "backend %s", where);
 	kt = conn_config(conn)->kill_timeout;
 	u->kill_timeout = kt > 0 ? kt : 0;
 	pump_init(&u->pump, conn, route, u->id, "backend", u->label,
 	    &ux_pump_ops, u);
 	u->timer = evtimer_new(conn_base(conn), ux_timer_cb, u);
-	u->bev = bufferevent_socket_new(conn_base(conn), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	u->bev = bev;
 	if (u->timer == NULL || u->bev == NULL)
 		util_oom(sizeof(void *));
 	bufferevent_setcb(u->bev, ux_read_cb, ux_write_cb, ux_event_cb, u);
@@ -149,8 +186,65 @@ ux_open(struct conn *conn, const struct route *route, char **cause)
 	cgi_scgi_header(envp, bufferevent_get_output(u->bev));
 	free(envp);
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
-	log_verbose("%s connected to backend %s", u->id, u->path);
 	return u;
+}
+
+/*
+ * tcp: starts the connect (to the address resolved at load) with the SCGI
+ * header queued behind it; the upgrade waits for the connect's end
+ * (ux_event_cb) or ConnectTimeout (ux_timer_cb). Returns the instance,
+ * or NULL with *cause when the connect cannot even start.
+ */
+static void *
+tx_open(struct conn *conn, const struct route *route, char **cause)
+{
+	struct tcp_peer		 peer;
+	struct bufferevent	*bev;
+	struct timeval		 tv;
+	struct ux		*u;
+	char			 where[300], *why = NULL;
+
+	tcp_peer_of(route, &peer);
+	snprintf(where, sizeof(where), "tcp:%s:%d", route->tcp_host,
+	    route->tcp_port);
+	if ((bev = tcp_connect(conn_base(conn), &peer, &why)) == NULL) {
+		log_error("%s cannot connect to backend %s: %s", conn_id(conn),
+		    where, why);
+		free(why);
+		*cause = xstrdup("backend down");
+		return NULL;
+	}
+	u = ux_new(conn, route, where, bev);
+	u->connecting = true;
+	u->keepalive = peer.keepalive;
+	tv.tv_sec = peer.timeout / 1000;
+	tv.tv_usec = (peer.timeout % 1000) * 1000;
+	evtimer_add(u->timer, &tv);
+	return u;
+}
+
+/*
+ * tcp: the connect is over. Connected: the upgrade goes on (101);
+ * failed (why): the client gets 503 and the instance goes with the
+ * connection's close op. The caller holds a frame.
+ */
+static void
+tx_connected(struct ux *u, const char *why)
+{
+	struct conn	*conn = u->conn;
+
+	u->connecting = false;
+	evtimer_del(u->timer);
+	if (why == NULL) {
+		log_verbose("%s connected to backend %s", u->id, u->path);
+		if (conn != NULL)
+			(void)conn_decided(conn, 101, NULL, NULL, 0);
+		return;
+	}
+	log_error("%s cannot connect to backend %s: %s", u->id, u->path, why);
+	if (conn != NULL)
+		(void)conn_decided(conn, 503, "backend down", NULL, 0);
+	ux_close_socket(u);
 }
 
 /* Marks a callback frame; the instance is not freed while one is active. */
@@ -201,6 +295,12 @@ ux_shutdown(struct ux *u)
 	pump_detach(&u->pump);
 	if (u->bev == NULL)
 		return;
+	if (u->connecting) {
+		/* Nothing was said yet: nothing to finish. */
+		u->connecting = false;
+		ux_close_socket(u);
+		return;
+	}
 	in = bufferevent_get_input(u->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	if (u->eof && evbuffer_get_length(bufferevent_get_output(u->bev)) ==
@@ -306,9 +406,21 @@ static void
 ux_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ux	*u = arg;
+	struct tcp_peer	 peer;
+	char		 buf[160];
 
-	(void)bev;
 	ux_enter(u);
+	if (u->connecting) {
+		if (what & BEV_EVENT_CONNECTED) {
+			memset(&peer, 0, sizeof(peer));
+			peer.keepalive = u->keepalive;
+			tcp_connected(bev, &peer);
+			tx_connected(u, NULL);
+		} else
+			tx_connected(u, tcp_error(bev, buf, sizeof(buf)));
+		ux_leave(u);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		log_info("%s backend %s: %s", u->id, u->path,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -352,9 +464,13 @@ ux_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ux_enter(u);
-	log_verbose("%s backend %s still open after %d s: closing it", u->id,
-	    u->path, u->kill_timeout);
-	ux_close_socket(u);
+	if (u->connecting)
+		tx_connected(u, "ConnectTimeout passed");
+	else {
+		log_verbose("%s backend %s still open after %d s: closing it",
+		    u->id, u->path, u->kill_timeout);
+		ux_close_socket(u);
+	}
 	ux_leave(u);
 }
 

@@ -3,6 +3,7 @@
 
 #include "backend/backends.h"
 #include "backend/cgi.h"
+#include "backend/subscribe.h"
 #include "conf/config.h"
 #include "event/backend.h"
 
@@ -13,12 +14,15 @@ static const struct backend_kind_ops backends_kinds[] = {
 	{ .kind = BACKEND_DIR, .ops = &backend_script_ops },
 	{ .kind = BACKEND_UNIX, .mux = false, .ops = &backend_unix_ops },
 	{ .kind = BACKEND_UNIX, .mux = true, .ops = &backend_mux_ops },
+	{ .kind = BACKEND_TCP, .mux = false, .ops = &backend_tcp_ops },
+	{ .kind = BACKEND_TCP, .mux = true, .ops = &backend_mux_ops },
 };
 
 static const struct backend_table backends_table = {
 	.kinds = backends_kinds,
 	.nkinds = sizeof(backends_kinds) / sizeof(backends_kinds[0]),
 	.hook = &cgi_hook_ops,
+	.opened = subscribe_opened,
 };
 
 /* Installs the table. */

@@ -533,7 +533,7 @@ cgi_scgi_header(char *const *envp, struct evbuffer *out)
 
 /* A running OpenRequestHook: its answer is complete once all three end. */
 struct cgi_hook {
-	char			 id[24];	/* the connection's, for logs */
+	char			 id[CONN_ID_MAX];	/* the connection's, for logs */
 	struct conn		*conn;
 	uint64_t		 job;		/* its spawn request */
 	const struct route	*route;

@@ -208,6 +208,55 @@ msgstream_binary(struct msgstream *m, struct evbuffer *in, bool eof,
 }
 
 /*
+ * Framed "S len" and "L len" (the topic: subscribe, leave), "M tlen len" and "N tlen len"
+ * (the topic, then a message to publish on it), their header of hl bytes
+ * at the front of in: waits for the whole frame, consumes it and hands it
+ * to the sink. Returns 1 to go on, 0 to stop, -1 on error.
+ */
+static int
+msgstream_topic(struct msgstream *m, struct evbuffer *in, bool eof,
+    const struct msgstream_sink *sink, void *arg, const char **err, char c,
+    size_t hl, size_t tlen, uint64_t plen)
+{
+	const uint8_t	*p;
+	size_t		 need;
+	int		 rc;
+
+	if (c == 'S' || c == 'L') {
+		tlen = (size_t)plen;
+		plen = 0;
+	}
+	if (tlen == 0 || tlen > 128) {
+		*err = "topic of 1-128 bytes expected";
+		return -1;
+	}
+	if (plen > MSGSTREAM_PUBLISH_MAX) {
+		*err = "publish over 65360 bytes";
+		return -1;
+	}
+	need = hl + tlen + (size_t)plen;
+	if (evbuffer_get_length(in) < need) {
+		if (eof) {
+			*err = "stream ends inside a frame";
+			return -1;
+		}
+		return 0;
+	}
+	p = evbuffer_pullup(in, (ev_ssize_t)need);
+	if (c == 'S' || c == 'L')
+		rc = sink->subscribe != NULL ? sink->subscribe(arg,
+		    (const char *)p + hl, tlen, c == 'S') : 0;
+	else
+		rc = sink->publish != NULL ? sink->publish(arg,
+		    (const char *)p + hl, tlen, c == 'M' ? WS_MSG_TEXT :
+		    WS_MSG_BINARY, p + hl + tlen, (size_t)plen) : 0;
+	if (rc == -1)
+		return 0;	/* in may be gone */
+	evbuffer_drain(in, need);
+	return rc == 0 ? 1 : 0;
+}
+
+/*
  * Framed, a header line at the front of in: parses it and, for "C" and
  * "P", waits for and consumes the whole payload. Returns 1 to go on, 0 to
  * stop (input short, or the sink said stop), -1 on error.
@@ -246,12 +295,15 @@ msgstream_header(struct msgstream *m, struct evbuffer *in, bool eof,
 	if (line[1] != ' ')
 		goto bad;
 	p = line + 2;
-	if (c == 'C' && (p = msgstream_number(p, 4, &code)) != NULL &&
-	    *p == ' ')
+	if ((c == 'C' || c == 'M' || c == 'N') &&
+	    (p = msgstream_number(p, 4, &code)) != NULL && *p == ' ')
 		p++;
 	if (p == NULL || (p = msgstream_number(p, 19, &plen)) == NULL ||
 	    *p != '\0')
 		goto bad;
+	if (c == 'S' || c == 'L' || c == 'M' || c == 'N')
+		return msgstream_topic(m, in, eof, sink, arg, err, c, hl,
+		    (size_t)code, plen);
 
 	switch (c) {
 	case 'T':

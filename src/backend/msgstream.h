@@ -31,7 +31,21 @@ struct msgstream_sink {
 		    bool first, bool last);
 	void	(*close)(void *arg, int code, const char *reason, size_t len);
 	int	(*ping)(void *arg, const uint8_t *, size_t);
+	/*
+	 * Framed "S" and "U" (topic consumed already): subscribe (on) or
+	 * unsubscribe the WebSocket; returns 0, 1 or -1 as piece does.
+	 */
+	int	(*subscribe)(void *arg, const char *topic, size_t tlen, bool on);
+	/* Framed "M" (text) and "N" (binary): publish on topic; the same. */
+	int	(*publish)(void *arg, const char *topic, size_t tlen,
+		    enum ws_msg_type, const uint8_t *, size_t);
 };
+
+/*
+ * Largest framed publish: its whole frame (header, topic, message) must
+ * fit in what the backend's reader holds at once, MSGSTREAM_CHUNK.
+ */
+#define MSGSTREAM_PUBLISH_MAX	(MSGSTREAM_CHUNK - MSGSTREAM_HEADER_MAX - 128)
 
 /* Decoder state; embed it and set it up with msgstream_init. */
 struct msgstream {

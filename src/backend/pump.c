@@ -8,17 +8,23 @@
 #include "base/log.h"
 #include "conf/config.h"
 #include "event/conn.h"
+#include "event/topics.h"
 
 static int	pump_piece(void *, enum ws_msg_type, const uint8_t *, size_t,
 		    bool, bool);
 static void	pump_peer_close(void *, int, const char *, size_t);
 static int	pump_ping(void *, const uint8_t *, size_t);
+static int	pump_subscribe(void *, const char *, size_t, bool);
+static int	pump_publish(void *, const char *, size_t, enum ws_msg_type,
+		    const uint8_t *, size_t);
 
 /* Where decoded output goes. */
 static const struct msgstream_sink pump_sink = {
 	.piece = pump_piece,
 	.close = pump_peer_close,
 	.ping = pump_ping,
+	.subscribe = pump_subscribe,
+	.publish = pump_publish,
 };
 
 /* Sets a pump up for a new WebSocket on route. */
@@ -163,6 +169,39 @@ pump_ping(void *arg, const uint8_t *data, size_t len)
 		return -1;
 	(void)conn_ping(p->conn, data, len);
 	return p->conn != NULL ? 0 : -1;
+}
+
+/* msgstream sink: the backend (un)subscribes its WebSocket (framed S, L). */
+static int
+pump_subscribe(void *arg, const char *topic, size_t tlen, bool on)
+{
+	struct pump	*p = arg;
+	const char	*cause;
+
+	if (p->conn == NULL)
+		return -1;
+	if (!on)
+		(void)topics_unsubscribe(p->conn, topic, tlen);
+	else if (topics_subscribe(p->conn, topic, tlen, &cause) == -1)
+		log_info("%s %s: not subscribed to \"%.*s\": %s", p->id,
+		    p->label, (int)tlen, topic, cause);
+	return 0;
+}
+
+/* msgstream sink: the backend publishes on a topic (framed M, N). */
+static int
+pump_publish(void *arg, const char *topic, size_t tlen, enum ws_msg_type type,
+    const uint8_t *data, size_t len)
+{
+	struct pump	*p = arg;
+	const char	*cause;
+
+	if (p->conn == NULL)
+		return -1;
+	if (topics_publish(topic, tlen, type, data, len, &cause) == -1)
+		log_verbose("%s %s: publish on \"%.*s\" not sent: %s", p->id,
+		    p->label, (int)tlen, topic, cause);
+	return 0;
 }
 
 /* Decodes the backend's output into messages; see pump.h. */

@@ -1,5 +1,6 @@
 /* util.c - allocation wrappers: out of memory is fatal, so call sites never check. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,17 @@ xevbuffer_new(void)
 	if ((b = evbuffer_new()) == NULL)
 		util_oom(sizeof(void *));
 	return b;
+}
+
+/* FNV-1a of len bytes; see util.h. */
+size_t
+util_hash(const void *p, size_t len)
+{
+	const unsigned char	*s = p;
+	uint32_t		 h = 2166136261u;
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
 }

@@ -18,5 +18,7 @@ struct evbuffer	*xevbuffer_new(void);
 /* Monotonic clock in milliseconds, and in microseconds. */
 unsigned long long	util_now_ms(void);
 unsigned long long	util_now_us(void);
+/* FNV-1a of len bytes: the hash of the tables of names (topics). */
+size_t			util_hash(const void *, size_t len);
 
 #endif

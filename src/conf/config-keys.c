@@ -25,6 +25,7 @@ const char *const config_section_names[SECTION_COUNT] = {
 	[SECTION_LOG] = "log",
 	[SECTION_ADMIN] = "admin",
 	[SECTION_SSL] = "ssl",
+	[SECTION_CLUSTER] = "cluster",
 	[SECTION_ROUTE] = "route:NAME",
 };
 
@@ -623,6 +624,95 @@ const struct config_key config_keys[] = {
 	  "SSLClientCACerts: 0 no, 1 where their issuer has one, 2 always (no "
 	  "CRL fails)." },
 
+	/* [cluster]: topics, and the fleet once Redis is set; a reload changes them */
+	{ .name = "Redis", .section = SECTION_CLUSTER, .type = TYPE_STRING,
+	  .def = "", .max = 1024, .runtime = false,
+	  .offset = CFG(cluster_redis),
+	  .help = "The Redis server the nodes of a fleet share: "
+	  "redis://HOST[:PORT][/DB] (port 6379 by default; a host name is "
+	  "resolved at each connect) or unix:PATH. Set, this node joins the "
+	  "fleet: its ConnectionIds become NodeName:N, topics and commands "
+	  "for any connection reach every node (see THE FLEET in "
+	  "wsserverd(8)). Empty: topics work within this node, across its "
+	  "workers." },
+	{ .name = "RedisUser", .section = SECTION_CLUSTER, .type = TYPE_STRING,
+	  .def = "", .max = 255, .runtime = false,
+	  .offset = CFG(cluster_user),
+	  .help = "The Redis ACL user to AUTH as, with the password of "
+	  "RedisPasswordFile; empty: the default user." },
+	{ .name = "RedisPasswordFile", .section = SECTION_CLUSTER,
+	  .type = TYPE_STRING, .def = "", .max = 4096, .runtime = false,
+	  .offset = CFG(cluster_password_file),
+	  .help = "A file (relative to the ini file's directory) whose first "
+	  "line is the Redis password, sent with AUTH after each connect, so "
+	  "the ini file itself holds no secret. The daemon reads it at start, "
+	  "before it drops privileges (wsserverd -t checks it), and again at "
+	  "a reload, where a file it can no longer read keeps the password it "
+	  "had; wsserverctl -c does not read it. Empty: no AUTH." },
+	{ .name = "NodeName", .section = SECTION_CLUSTER, .type = TYPE_STRING,
+	  .def = "", .max = 32, .runtime = false,
+	  .offset = CFG(cluster_node),
+	  .help = "This node's name in the fleet, unique among the nodes: 1-32 "
+	  "of A-Z a-z 0-9 _ . - . It starts every ConnectionId (web1:42) and "
+	  "names the node's Redis channel. Empty: the host name (cut at its "
+	  "first dot)." },
+	{ .name = "ChannelPrefix", .section = SECTION_CLUSTER,
+	  .type = TYPE_STRING, .def = "wsserverd:", .max = 64,
+	  .runtime = false, .offset = CFG(cluster_prefix),
+	  .help = "What every Redis channel and key of the fleet starts with: "
+	  "a topic T is the channel PREFIXtopic:T, a node N's commands go to "
+	  "PREFIXnode:N. Fleets that share a Redis server use different "
+	  "prefixes." },
+	{ .name = "NodeTTL", .section = SECTION_CLUSTER, .type = TYPE_INT,
+	  .def = "10000", .min = 1000, .max = 3600000,
+	  .unit = "milliseconds", .runtime = false,
+	  .offset = CFG(cluster_node_ttl),
+	  .help = "A node that stops (killed, cut off) leaves the fleet's "
+	  "list (status, connections --all) within this time: each node "
+	  "writes its entry every quarter of it, and the entry expires after "
+	  "three quarters." },
+	{ .name = "CommandTimeout", .section = SECTION_CLUSTER,
+	  .type = TYPE_INT, .def = "3000", .min = 100, .max = 600000,
+	  .unit = "milliseconds", .runtime = false,
+	  .offset = CFG(cluster_command_timeout),
+	  .help = "A command for a connection of another node (sendtext, "
+	  "disconnect, ping...) that has no answer within this time fails "
+	  "with ERR 503. A node that is gone from Redis fails at once." },
+	{ .name = "RedisTimeout", .section = SECTION_CLUSTER,
+	  .type = TYPE_INT, .def = "3000", .min = 100, .max = 600000,
+	  .unit = "milliseconds", .runtime = false,
+	  .offset = CFG(cluster_timeout),
+	  .help = "How long a connect to Redis may take, and how long a "
+	  "connection may leave a PING (sent every second) unanswered before "
+	  "it is dropped and made again: a link that is cut is noticed in "
+	  "this time." },
+	{ .name = "RedisReconnectMax", .section = SECTION_CLUSTER,
+	  .type = TYPE_INT, .def = "2000", .min = 100, .max = 600000,
+	  .unit = "milliseconds", .runtime = false,
+	  .offset = CFG(cluster_reconnect_max),
+	  .help = "Reconnects to Redis start 100 ms after a loss and double "
+	  "each time up to this." },
+	{ .name = "RedisMaxPending", .section = SECTION_CLUSTER,
+	  .type = TYPE_INT, .def = "16777216", .min = 65536,
+	  .max = 1073741824, .unit = "bytes", .runtime = false,
+	  .offset = CFG(cluster_max_pending),
+	  .help = "Most bytes of publishes and commands sent to Redis and not "
+	  "answered yet; past it a publish is dropped (counted in stats) "
+	  "instead of growing the queue." },
+	{ .name = "MaxSubscriptions", .section = SECTION_CLUSTER,
+	  .type = TYPE_INT, .def = "64", .min = 1, .max = 65536,
+	  .runtime = false, .offset = CFG(max_subscriptions),
+	  .help = "Most topics one WebSocket may be subscribed to; a "
+	  "subscription past it is refused (logged, and answered to a mux "
+	  "backend)." },
+	{ .name = "MaxTopics", .section = SECTION_CLUSTER, .type = TYPE_INT,
+	  .def = "100000", .min = 1, .max = 10000000, .runtime = false,
+	  .offset = CFG(max_topics),
+	  .help = "Most distinct topics with subscribers in one process (a "
+	  "worker, and the master's table of them); a subscription to a new "
+	  "topic past it is refused. Each subscription takes about 64 bytes, "
+	  "each topic about 100 bytes plus its name." },
+
 	/* [route:NAME] */
 	{ .name = "Path", .section = SECTION_ROUTE, .type = TYPE_PATH,
 	  .def = NULL, .max = 1024, .runtime = false, .offset = RT(path),
@@ -639,7 +729,9 @@ const struct config_key config_keys[] = {
 	  "\"unix:SOCKET\": one connection per WebSocket to a "
 	  "UNIX stream socket; or \"unix:SOCKET mux\" (also spelled "
 	  "\"unix+mux:SOCKET\"): one connection for every WebSocket of the "
-	  "route (see ROUTES in wsserverd(8))." },
+	  "route (see ROUTES in wsserverd(8)); \"tcp:HOST:PORT\" and "
+	  "\"tcp:HOST:PORT mux\" (\"tcp+mux:HOST:PORT\"): the same over TCP, "
+	  "HOST an address ([::1] for IPv6) or a name resolved at load." },
 	{ .name = "MessageFormat", .section = SECTION_ROUTE, .type = TYPE_FORMAT,
 	  .def = "lines", .runtime = false, .offset = RT(format),
 	  .help = "How messages cross a script's stdin and stdout or a unix: "
@@ -713,6 +805,50 @@ const struct config_key config_keys[] = {
 	  "whoever checks them in front of the handler, and a handler that "
 	  "does its own authentication says so here. Proxy-Authorization is "
 	  "never passed: it is for the proxy." },
+	{ .name = "Subscribe", .section = SECTION_ROUTE, .type = TYPE_STRING,
+	  .def = "", .max = 4096, .runtime = false, .offset = RT(subscribe),
+	  .help = "Topics every WebSocket of the route joins when it opens, "
+	  "comma-separated (room:{PATH_INFO}, all): {NAME} is replaced by the "
+	  "request's CGI variable NAME (empty when it has none), so a "
+	  "handler that knows nothing of topics gets the messages published "
+	  "on them. A topic that comes out empty, longer than 128 bytes or "
+	  "with a space or control character is left out (logged)." },
+	{ .name = "ConnectTimeout", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "3000", .min = 100, .max = 600000, .unit = "milliseconds",
+	  .runtime = false, .offset = RT(connect_timeout),
+	  .help = "tcp: backends: a connect (and TLS handshake) that takes "
+	  "longer fails: 503 before the upgrade." },
+	{ .name = "TcpKeepAlive", .section = SECTION_ROUTE, .type = TYPE_INT,
+	  .def = "60", .min = 0, .max = 86400, .unit = "seconds",
+	  .runtime = false, .offset = RT(tcp_keepalive),
+	  .help = "tcp: backends: TCP keep-alive probes after this much "
+	  "silence (then every tenth of it, five times) find a backend host "
+	  "that went away; 0 turns them off." },
+	{ .name = "BackendUseSSL", .section = SECTION_ROUTE, .type = TYPE_BOOL,
+	  .def = "False", .runtime = false, .offset = RT(ssl_use),
+	  .help = "tcp: backends: speak TLS to the backend (TLS 1.2 or "
+	  "later), checking its certificate unless BackendSSLVerify is off." },
+	{ .name = "BackendSSLCACerts", .section = SECTION_ROUTE,
+	  .type = TYPE_STRING, .def = "", .max = 4096, .runtime = false,
+	  .offset = RT(ssl_ca),
+	  .help = "PEM file (relative to the ini file's directory) of the CA "
+	  "certificates the backend's certificate is checked against, besides "
+	  "the system's." },
+	{ .name = "BackendSSLCert", .section = SECTION_ROUTE,
+	  .type = TYPE_STRING, .def = "", .max = 4096, .runtime = false,
+	  .offset = RT(ssl_cert),
+	  .help = "PEM file with the client certificate (and its private key) "
+	  "shown to a backend that asks for one; empty: none." },
+	{ .name = "BackendSSLServerName", .section = SECTION_ROUTE,
+	  .type = TYPE_STRING, .def = "", .max = 255, .runtime = false,
+	  .offset = RT(ssl_name),
+	  .help = "Name sent as SNI and that the backend's certificate must "
+	  "carry; empty: the HOST of the Backend." },
+	{ .name = "BackendSSLVerify", .section = SECTION_ROUTE,
+	  .type = TYPE_BOOL, .def = "True", .runtime = false,
+	  .offset = RT(ssl_verify),
+	  .help = "Check the backend's certificate (chain and name); off "
+	  "accepts any, for tests only." },
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -892,7 +1028,8 @@ config_man_type(const struct config_key *k)
 		return "path";
 	case TYPE_BACKEND:
 		return "echo | script:PROGRAM [ARGS...] | dir:DIRECTORY | "
-		    "unix:SOCKET [mux] | unix+mux:SOCKET";
+		    "unix:SOCKET [mux] | unix+mux:SOCKET | tcp:HOST:PORT [mux] "
+		    "| tcp+mux:HOST:PORT";
 	case TYPE_TOKENS:
 		return "token list";
 	case TYPE_ENVLIST:
@@ -969,7 +1106,8 @@ config_write_man(FILE *f)
 				    (long long)k->max);
 			fputs(k->runtime ? " Can be changed while listening.\n" :
 			    k->section == SECTION_ROUTE ||
-			    k->section == SECTION_SSL ?
+			    k->section == SECTION_SSL ||
+			    k->section == SECTION_CLUSTER ?
 			    " Changed by a reload.\n" :
 			    " Fixed while listening: changed by a restart.\n",
 			    f);

@@ -8,6 +8,7 @@
 #define CONFIG_TYPES_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,9 +35,11 @@ enum backend_kind {
 	BACKEND_SCRIPT,		/* "script:/path/to/handler [args]" */
 	BACKEND_UNIX,		/* "unix:/path/to/socket" (stream mode) */
 	BACKEND_DIR,		/* "dir:/path": a program of the directory */
+	BACKEND_TCP,		/* "tcp:HOST:PORT" (stream mode) */
 };
 
 struct tls_ctx;
+struct ssl_ctx_st;
 
 struct route {
 	char		*name;		/* NAME of [route:NAME] */
@@ -60,6 +63,19 @@ struct route {
 	int		 ping_timeout;	/* PingTimeout, s (-1: the global) */
 	int		 idle_timeout;	/* IdleTimeout, s (-1: the global) */
 	bool		 pass_auth;	/* PassAuthorization: HTTP_AUTHORIZATION */
+	char		*subscribe;	/* Subscribe: topic templates ("" none) */
+	char		*tcp_host;	/* tcp: HOST as written */
+	int		 tcp_port;
+	struct sockaddr_storage tcp_addr; /* tcp: resolved at load */
+	socklen_t	 tcp_addrlen;
+	int		 connect_timeout;	/* ConnectTimeout, ms */
+	int		 tcp_keepalive;		/* TcpKeepAlive, s (0 = off) */
+	bool		 ssl_use;		/* BackendUseSSL */
+	char		*ssl_ca;		/* BackendSSLCACerts */
+	char		*ssl_cert;		/* BackendSSLCert */
+	char		*ssl_name;		/* BackendSSLServerName */
+	bool		 ssl_verify;		/* BackendSSLVerify */
+	struct ssl_ctx_st *tls_client;	/* built at load with BackendUseSSL */
 };
 
 struct config {
@@ -158,6 +174,20 @@ struct config {
 	bool		 allow_root_handlers;	/* AllowRootHandlers */
 	int		 max_handlers;		/* MaxHandlers (0 = MaxConnections) */
 	int		 max_spawn_rate;	/* MaxSpawnRate, per second (0 = none) */
+
+	/* [cluster] (topics; the fleet when Redis is set) */
+	char		*cluster_redis;		/* Redis ("" = this node alone) */
+	char		*cluster_user;		/* RedisUser */
+	char		*cluster_password_file;	/* RedisPasswordFile, absolute */
+	char		*cluster_node;		/* NodeName ("" = the host name) */
+	char		*cluster_prefix;	/* ChannelPrefix */
+	int		 cluster_node_ttl;	/* NodeTTL, ms */
+	int		 cluster_command_timeout; /* CommandTimeout, ms */
+	int		 cluster_timeout;	/* RedisTimeout, ms */
+	int		 cluster_reconnect_max;	/* RedisReconnectMax, ms */
+	int		 cluster_max_pending;	/* RedisMaxPending, bytes */
+	int		 max_subscriptions;	/* MaxSubscriptions per WebSocket */
+	int		 max_topics;		/* MaxTopics per process */
 
 	/* [log] */
 	int		 log_level;		/* LogLevel 0-3 */

@@ -31,6 +31,7 @@
 #include "conf/config-value.h"
 #include "conf/config-int.h"
 #include "base/util.h"
+#include "core/fleet-proto.h"
 #include "core/ws-frame.h"
 
 /* strndup that never returns NULL. */
@@ -285,6 +286,93 @@ config_set_unix_path(const struct config_src *src, struct route *r,
 }
 
 /*
+ * Parses "tcp:HOST:PORT", "tcp:HOST:PORT mux" and "tcp+mux:HOST:PORT":
+ * HOST is an address ("[::1]" for IPv6) or a name, resolved now (at load)
+ * so that a connect never waits for the resolver; the first address is
+ * kept.
+ */
+static int
+config_set_tcp(struct route *r, const char *value, char **cause)
+{
+	struct addrinfo	 hints, *res;
+	char		*spec, *host, *port, *end;
+	size_t		 n;
+	long		 pn;
+	bool		 mux = false;
+	int		 rv;
+
+	if (strncasecmp(value, "tcp+mux:", 8) == 0) {
+		mux = true;
+		spec = xstrdup(value + 8);
+	} else
+		spec = xstrdup(value + 4);
+	n = strlen(spec);
+	if (n >= 4 && strcasecmp(spec + n - 4, " mux") == 0) {
+		mux = true;
+		n -= 4;
+		while (n > 0 && (spec[n - 1] == ' ' || spec[n - 1] == '\t'))
+			n--;
+		spec[n] = '\0';
+	}
+	host = spec;
+	if (*host == '[') {
+		host++;
+		if ((port = strchr(host, ']')) == NULL || port[1] != ':') {
+			free(spec);
+			return config_cause(cause, "tcp: needs [ADDRESS]:PORT "
+			    "for IPv6");
+		}
+		*port = '\0';
+		port += 2;
+	} else if ((port = strrchr(host, ':')) != NULL)
+		*port++ = '\0';
+	if (port == NULL || *host == '\0' || strchr(host, ' ') != NULL) {
+		free(spec);
+		return config_cause(cause, "tcp: needs HOST:PORT");
+	}
+	errno = 0;
+	pn = strtol(port, &end, 10);
+	if (*port < '0' || *port > '9' || *end != '\0' || errno != 0 ||
+	    pn < 1 || pn > 65535) {
+		config_cause(cause, "tcp: invalid port \"" CONFIG_QUOTE "\"",
+		    port);
+		free(spec);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rv = getaddrinfo(host, port, &hints, &res)) != 0) {
+		config_cause(cause, "tcp: host \"" CONFIG_QUOTE "\" does not "
+		    "resolve (%s)", host, gai_strerror(rv));
+		free(spec);
+		return -1;
+	}
+	if (res->ai_addrlen > sizeof(r->tcp_addr)) {
+		freeaddrinfo(res);
+		free(spec);
+		return config_cause(cause, "tcp: unusable address");
+	}
+	memcpy(&r->tcp_addr, res->ai_addr, res->ai_addrlen);
+	r->tcp_addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	free(r->backend);
+	r->backend = xstrdup(value);
+	r->kind = BACKEND_TCP;
+	r->mux = mux;
+	config_free_vector(r->argv);
+	r->argv = NULL;
+	free(r->socket);
+	r->socket = NULL;
+	free(r->tcp_host);
+	r->tcp_host = xstrdup(host);
+	r->tcp_port = (int)pn;
+	free(spec);
+	return 0;
+}
+
+/*
  * Parses "dir:DIRECTORY": a relative path is taken relative to the file's
  * directory. The directory must exist; its real path is kept so requests
  * can be checked against it (no symlink escapes).
@@ -419,10 +507,14 @@ config_set_backend(const struct config_src *src, struct route *r,
 		return config_set_unix(src, r, value, cause);
 	if (strncasecmp(value, "dir:", 4) == 0)
 		return config_set_dirbackend(src, r, value, cause);
+	if (strncasecmp(value, "tcp:", 4) == 0 ||
+	    strncasecmp(value, "tcp+mux:", 8) == 0)
+		return config_set_tcp(r, value, cause);
 	if (strncasecmp(value, "script:", 7) != 0) {
 		config_cause(cause, "unknown backend \"" CONFIG_QUOTE "\" "
 		    "(use echo, script:PROGRAM [ARGS...], dir:DIRECTORY, "
-		    "unix:SOCKET [mux] or unix+mux:SOCKET)", value);
+		    "unix:SOCKET [mux], unix+mux:SOCKET, tcp:HOST:PORT [mux] "
+		    "or tcp+mux:HOST:PORT)", value);
 		return -1;
 	}
 	if ((argv = config_split_words(value + 7, &argc)) == NULL) {
@@ -730,6 +822,146 @@ config_set_clients(char **target, const char *v, size_t vlen, char **cause)
 	return 0;
 }
 
+/* Parses a [cluster] Redis address; see config-value.h. */
+int
+config_parse_redis(const char *url, struct config_redis *out)
+{
+	const char	*h, *e, *p;
+	char		*end;
+	size_t		 n;
+	long		 v;
+
+	memset(out, 0, sizeof(*out));
+	out->port = 6379;
+	if (strncmp(url, "unix:", 5) == 0) {
+		n = strlen(url + 5);
+		if (url[5] != '/' || n >= sizeof(out->path))
+			return -1;
+		memcpy(out->path, url + 5, n + 1);
+		return 0;
+	}
+	if (strncmp(url, "redis://", 8) != 0)
+		return -1;
+	h = url + 8;
+	if (*h == '[') {
+		if ((e = strchr(++h, ']')) == NULL)
+			return -1;
+		p = e + 1;
+	} else {
+		e = h + strcspn(h, ":/");
+		p = e;
+	}
+	n = (size_t)(e - h);
+	if (n == 0 || n >= sizeof(out->host) || memchr(h, '@', n) != NULL)
+		return -1;
+	memcpy(out->host, h, n);
+	out->host[n] = '\0';
+	if (*p == ':') {
+		errno = 0;
+		v = strtol(p + 1, &end, 10);
+		if (p[1] < '0' || p[1] > '9' || errno != 0 || v < 1 ||
+		    v > 65535)
+			return -1;
+		out->port = (int)v;
+		p = end;
+	}
+	if (*p == '/' && p[1] != '\0') {
+		errno = 0;
+		v = strtol(p + 1, &end, 10);
+		if (p[1] < '0' || p[1] > '9' || errno != 0 || v < 0 ||
+		    v > 1000000 || *end != '\0')
+			return -1;
+		out->db = (int)v;
+		p = end;
+	} else if (*p == '/')
+		p++;
+	return *p == '\0' ? 0 : -1;
+}
+
+/*
+ * A route's Subscribe: comma-separated topics in which {NAME} stands for a
+ * CGI variable (letters, digits and "_"). Returns 0, or -1 with cause.
+ */
+static int
+config_check_subscribe(const char *v, size_t len, char **cause)
+{
+	size_t	i, j;
+
+	for (i = 0; i < len; i++) {
+		if (v[i] == '}')
+			return config_cause(cause, "\"}\" without \"{\"");
+		if (v[i] != '{')
+			continue;
+		for (j = i + 1; j < len && v[j] != '}'; j++) {
+			if (!isalnum((unsigned char)v[j]) && v[j] != '_')
+				return config_cause(cause, "a {NAME} holds "
+				    "letters, digits and \"_\" only");
+		}
+		if (j == len || j == i + 1)
+			return config_cause(cause, "\"{\" without a NAME "
+			    "and \"}\"");
+		i = j;
+	}
+	return 0;
+}
+
+/*
+ * The string keys whose value means more than its bytes: checked (and a
+ * path made absolute against the file's directory) before it is stored.
+ * *abs is set to the value to store instead (malloc'd) when it changes.
+ * Returns 0, or -1 with cause.
+ */
+static int
+config_string_check(const struct config_src *src, const struct config_key *k,
+    void *base, const char *v, size_t len, char **abs, char **cause)
+{
+	struct config_redis	 rd;
+	char			*s;
+	int			 rv = 0;
+
+	*abs = NULL;
+	if (len == 0)
+		return 0;
+	s = config_strndup(v, len);
+	if (k->section == SECTION_ROUTE && k->offset == RT(subscribe))
+		rv = config_check_subscribe(v, len, cause);
+	else if (k->section == SECTION_CLUSTER &&
+	    k->offset == CFG(cluster_redis) &&
+	    config_parse_redis(s, &rd) == -1)
+		rv = config_cause(cause, "use redis://HOST[:PORT][/DB] or "
+		    "unix:/PATH, not \"" CONFIG_QUOTE "\"", s);
+	else if (k->section == SECTION_CLUSTER &&
+	    k->offset == CFG(cluster_node) && !fleet_node_valid(v, len))
+		rv = config_cause(cause, "1-%d of A-Z a-z 0-9 _ . - only",
+		    FLEET_NODE_MAX);
+	else if (k->section == SECTION_CLUSTER &&
+	    k->offset == CFG(cluster_prefix) && !fleet_topic_valid(v, len))
+		rv = config_cause(cause, "no spaces or control characters");
+	else if ((k->section == SECTION_CLUSTER &&
+	    k->offset == CFG(cluster_password_file)) ||
+	    (k->section == SECTION_ROUTE && (k->offset == RT(ssl_ca) ||
+	    k->offset == RT(ssl_cert)))) {
+		if (s[0] != '/' && (src == NULL || src->dir == NULL))
+			rv = config_cause(cause, "must be an absolute path");
+		else if (s[0] != '/') {
+			*abs = config_join(src->dir, s, len);
+			free(s);
+			s = xstrdup(*abs);
+		}
+		/* The password file is read later (config_read_password). */
+		if (rv == 0 && k->section == SECTION_ROUTE &&
+		    access(s, R_OK) == -1)
+			rv = config_cause(cause, "%.200s: %s", s,
+			    strerror(errno));
+		if (rv == -1) {
+			free(*abs);
+			*abs = NULL;
+		}
+	}
+	free(s);
+	return rv;
+}
+
 /*
  * Parses value for key k and stores it in base (a struct config, or a
  * struct route for route keys). Returns 0, or -1 with cause set and base
@@ -741,6 +973,7 @@ config_apply(const struct config_src *src, const struct config_key *k,
 {
 	char		*field = (char *)base + k->offset;
 	const char	*v;
+	char		*abs;
 	int64_t		 n;
 	size_t		 len;
 	bool		 b;
@@ -801,8 +1034,11 @@ config_apply(const struct config_src *src, const struct config_key *k,
 		    k->offset == CFG(proxy_trusted_clients)))
 			return config_set_clients((char **)field, v, len,
 			    cause);
+		if (config_string_check(src, k, base, v, len, &abs,
+		    cause) == -1)
+			return -1;
 		free(*(char **)field);
-		*(char **)field = config_strndup(v, len);
+		*(char **)field = abs != NULL ? abs : config_strndup(v, len);
 		return 0;
 	case TYPE_FORMAT:
 		if (strcasecmp(value, "lines") == 0)
@@ -873,6 +1109,11 @@ config_route_clear(struct route *r)
 	free(r->workdir);
 	free(r->open_hook);
 	free(r->dir);
+	free(r->subscribe);
+	free(r->tcp_host);
+	free(r->ssl_ca);
+	free(r->ssl_cert);
+	free(r->ssl_name);
 }
 
 /*

@@ -15,4 +15,18 @@
  */
 int		 config_parse_bool(const char *s, bool *out);
 
+/*
+ * A [cluster] Redis address: "redis://HOST[:PORT][/DB]" ([IPV6] in
+ * brackets; PORT 6379 by default, DB 0) or "unix:PATH". Returns 0 with
+ * out filled (path non-empty for a UNIX socket, else host and port), or
+ * -1 when it is neither.
+ */
+struct config_redis {
+	char	host[256];
+	int	port;
+	int	db;
+	char	path[108];
+};
+int		 config_parse_redis(const char *url, struct config_redis *out);
+
 #endif

@@ -9,7 +9,9 @@
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stddef.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "conf/config-int.h"
 #include "conf/tls.h"
 #include "base/util.h"
+#include "core/fleet-proto.h"
 
 /* tls.c's report of a problem with an [ssl] key: at that key's line. */
 static void
@@ -42,6 +45,49 @@ config_absolute(char **path, const char *dir)
 	*path = abs;
 }
 
+/*
+ * What the routes and [cluster] need once the whole file is read: the
+ * TLS client contexts of tcp: routes with BackendUseSSL, and with Redis
+ * set a NodeName (the host name's first label when it is empty).
+ */
+static void
+config_finish_fleet(struct config_parse *p, struct config *cfg)
+{
+	struct route	*r;
+	char		 host[256], *cause = NULL;
+	size_t		 i, n;
+
+	for (i = 0; i < cfg->nroutes; i++) {
+		r = &cfg->routes[i];
+		if (!r->ssl_use)
+			continue;
+		if (r->kind != BACKEND_TCP)
+			config_parse_error_key(p, SECTION_ROUTE, NULL,
+			    "[route:%s]: BackendUseSSL needs a tcp: Backend",
+			    r->name);
+		else if ((r->tls_client = tls_client_ctx_new(r,
+		    &cause)) == NULL) {
+			config_parse_error_key(p, SECTION_ROUTE, NULL,
+			    "[route:%s]: %s", r->name, cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	if (*cfg->cluster_redis == '\0' || *cfg->cluster_node != '\0')
+		return;
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	n = strcspn(host, ".");
+	if (!fleet_node_valid(host, n)) {
+		config_parse_error_key(p, SECTION_CLUSTER, "Redis", "NodeName: "
+		    "the host name \"%.64s\" is no NodeName: set one", host);
+		return;
+	}
+	free(cfg->cluster_node);
+	cfg->cluster_node = config_strndup(host, n);
+}
+
 /* Loads and checks a file; see config.h. */
 struct config *
 config_load(const char *path, char **errors)
@@ -60,6 +106,7 @@ config_load(const char *path, char **errors)
 		config_absolute(&cfg->log_file, dir);
 		config_absolute(&cfg->pid_file, dir);
 		config_absolute(&cfg->sendfile_dir, dir);
+		config_finish_fleet(p, cfg);
 	}
 	if ((*errors = config_parse_end(p)) != NULL) {
 		config_free(cfg);
@@ -101,8 +148,10 @@ config_free(struct config *cfg)
 		    config_keys[i].type == TYPE_STRING)
 			free(*(char **)((char *)cfg + config_keys[i].offset));
 	}
-	for (i = 0; i < cfg->nroutes; i++)
+	for (i = 0; i < cfg->nroutes; i++) {
+		tls_client_ctx_free(cfg->routes[i].tls_client);
 		config_route_clear(&cfg->routes[i]);
+	}
 	free(cfg->routes);
 	free(cfg->admin_uids);
 	free(cfg->file);
@@ -186,6 +235,35 @@ config_check_root(const struct config *cfg, uid_t euid, char **cause)
 	return 0;
 }
 
+/* The first line of RedisPasswordFile; see config.h. */
+int
+config_read_password(const struct config *cfg, char **password, char **cause)
+{
+	FILE	*f;
+	char	 line[1024];
+	size_t	 n;
+
+	*password = NULL;
+	if (*cfg->cluster_password_file == '\0')
+		return 0;
+	if ((f = fopen(cfg->cluster_password_file, "r")) == NULL)
+		return config_cause(cause, "RedisPasswordFile: %.200s: %s",
+		    cfg->cluster_password_file, strerror(errno));
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0) {
+		explicit_bzero(line, sizeof(line));
+		return config_cause(cause, "RedisPasswordFile: %.200s: the "
+		    "first line is empty", cfg->cluster_password_file);
+	}
+	*password = xstrdup(line);
+	explicit_bzero(line, sizeof(line));
+	return 0;
+}
+
 /* Writes the choice numbered i of a TYPE_CHOICE key into buf. */
 static void
 config_choice_name(const struct config_key *k, int i, char *buf, size_t len)
@@ -257,7 +335,7 @@ config_set(struct config *cfg, const char *key, const char *value,
 		    "effect at a restart)", k->name);
 		return WSD_ERR_FIXED;
 	}
-	if (k->section == SECTION_SSL) {
+	if (k->section == SECTION_SSL || k->section == SECTION_CLUSTER) {
 		/* The SSL_CTX is built at load: only a reload rebuilds it. */
 		config_cause(cause, "cannot change %s at run time (edit the "
 		    "file and reload)", k->name);

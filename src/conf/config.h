@@ -58,6 +58,17 @@ int		 config_check_root(const struct config *, uid_t euid,
  */
 int		 config_ids(const struct config *, uid_t *uid, gid_t *gid);
 
+/*
+ * The Redis password: the first line of [cluster] RedisPasswordFile, read
+ * now (never at load: the daemon reads it before it drops privileges, and
+ * keeps it over a reload that cannot read it any more; wsserverctl -c
+ * needs no access to it). Returns 0 with *password (malloc'd; NULL
+ * without a file), or -1 with *cause (malloc'd): unreadable, or an empty
+ * first line.
+ */
+int		 config_read_password(const struct config *, char **password,
+		    char **cause);
+
 /* A config with every default, no routes and no TLS context (for tests). */
 struct config	*config_defaults(void);
 

@@ -719,3 +719,74 @@ tls_close_notify(struct ssl_st *ssl)
 	SSL_shutdown(ssl);
 	ERR_clear_error();
 }
+
+/*
+ * A client context for a tcp: route's backend (BackendUseSSL): TLS 1.2 or
+ * later, the system's CA certificates and BackendSSLCACerts, a client
+ * certificate from BackendSSLCert, and verification unless
+ * BackendSSLVerify is off. Returns it, or NULL with *cause (malloc'd).
+ */
+struct ssl_ctx_st *
+tls_client_ctx_new(const struct route *r, char **cause)
+{
+	SSL_CTX	*ctx;
+	char	 reason[256];
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		goto fail;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_default_verify_paths(ctx) != 1)
+		goto fail;
+	if (r->ssl_ca != NULL && *r->ssl_ca != '\0' &&
+	    SSL_CTX_load_verify_locations(ctx, r->ssl_ca, NULL) != 1)
+		goto fail;
+	if (r->ssl_cert != NULL && *r->ssl_cert != '\0' &&
+	    (SSL_CTX_use_certificate_chain_file(ctx, r->ssl_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, r->ssl_cert,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1))
+		goto fail;
+	SSL_CTX_set_verify(ctx, r->ssl_verify ? SSL_VERIFY_PEER :
+	    SSL_VERIFY_NONE, NULL);
+	return ctx;
+fail:
+	xasprintf(cause, "backend TLS: %s", tls_ossl_reason(reason,
+	    sizeof(reason), "cannot set up the client context"));
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Frees a route's client context; NULL is fine. */
+void
+tls_client_ctx_free(struct ssl_ctx_st *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+/* Takes another reference to a client context (a mux channel keeps it). */
+void
+tls_client_ctx_ref(struct ssl_ctx_st *ctx)
+{
+	SSL_CTX_up_ref(ctx);
+}
+
+/* A client SSL: SNI and the name (or address) to check; see tls.h. */
+struct ssl_st *
+tls_client_ssl(struct ssl_ctx_st *ctx, const char *name, bool verify)
+{
+	SSL	*ssl;
+	bool	 addr;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	/* An address is not a host name: no SNI, and it is checked as one. */
+	addr = strchr(name, ':') != NULL ||
+	    strspn(name, "0123456789.") == strlen(name);
+	if (!addr)
+		(void)SSL_set_tlsext_host_name(ssl, name);
+	if (verify && (addr ? X509_VERIFY_PARAM_set1_ip_asc(
+	    SSL_get0_param(ssl), name) != 1 : SSL_set1_host(ssl, name) != 1)) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}

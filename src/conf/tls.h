@@ -46,4 +46,22 @@ struct ssl_st	*tls_ssl_new(struct tls_ctx *, const char *id);
 /* Sends close_notify on a finished session (before the TCP FIN). */
 void		 tls_close_notify(struct ssl_st *);
 
+/*
+ * tcp: backends with BackendUseSSL. tls_client_ctx_new builds the route's
+ * client context (config_load keeps it in route->tls_client): TLS 1.2 or
+ * later, the system's CAs and BackendSSLCACerts, BackendSSLCert, and
+ * verification unless BackendSSLVerify is off; NULL with *cause
+ * (malloc'd). tls_client_ctx_ref takes one more reference (freed with
+ * tls_client_ctx_free, as the first). tls_client_ssl makes one SSL for a
+ * connection to the backend: SNI and the name its certificate must carry
+ * (an address is checked as one, without SNI); NULL on failure.
+ */
+struct route;
+struct ssl_ctx_st;
+struct ssl_ctx_st *tls_client_ctx_new(const struct route *, char **cause);
+void		 tls_client_ctx_ref(struct ssl_ctx_st *);
+void		 tls_client_ctx_free(struct ssl_ctx_st *);
+struct ssl_st	*tls_client_ssl(struct ssl_ctx_st *, const char *name,
+		    bool verify);
+
 #endif

@@ -114,6 +114,8 @@ mux_proto_len_word(const struct mux_word *w, int nw)
 		return nw == 4 ? 3 : -2;
 	if (mux_proto_is(&w[0], "ping") || mux_proto_is(&w[0], "broadcast"))
 		return nw == 3 ? 2 : -2;
+	if (mux_proto_is(&w[0], "publish"))
+		return nw == 4 ? 3 : -2;
 	if (mux_proto_is(&w[0], "accept") && nw == 3)
 		return 2;
 	if (mux_proto_is(&w[0], "reject") && nw == 4)
@@ -132,6 +134,13 @@ mux_proto_args(const struct mux_word *w, int nw, struct mux_rec *rec)
 
 	if (mux_proto_is(&w[0], "broadcast")) {
 		rec->cmd = MUX_CMD_BROADCAST;
+		return mux_proto_type(&w[1], &rec->type, &rec->last) == -1 ||
+		    !rec->last ? -1 : 0;
+	}
+	if (mux_proto_is(&w[0], "publish")) {
+		rec->cmd = MUX_CMD_PUBLISH;
+		memcpy(rec->word, w[2].p, w[2].len);
+		rec->word[w[2].len] = '\0';
 		return mux_proto_type(&w[1], &rec->type, &rec->last) == -1 ||
 		    !rec->last ? -1 : 0;
 	}
@@ -165,6 +174,12 @@ mux_proto_args(const struct mux_word *w, int nw, struct mux_rec *rec)
 		rec->line_mode = w[2].p[0] == '1';
 	} else if (mux_proto_is(&w[0], "config") && nw == 3) {
 		rec->cmd = MUX_CMD_CONFIG;
+		memcpy(rec->word, w[2].p, w[2].len);
+		rec->word[w[2].len] = '\0';
+	} else if ((mux_proto_is(&w[0], "subscribe") ||
+	    mux_proto_is(&w[0], "unsubscribe")) && nw == 3) {
+		rec->cmd = w[0].p[0] == 's' ? MUX_CMD_SUBSCRIBE :
+		    MUX_CMD_UNSUBSCRIBE;
 		memcpy(rec->word, w[2].p, w[2].len);
 		rec->word[w[2].len] = '\0';
 	} else

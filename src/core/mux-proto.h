@@ -27,13 +27,16 @@ enum mux_cmd {
 	MUX_CMD_LINEMODE,	/* linemode ID 0|1 */
 	MUX_CMD_CONFIG,		/* config ID KEY[=VALUE] */
 	MUX_CMD_BROADCAST,	/* broadcast T|B LEN */
+	MUX_CMD_SUBSCRIBE,	/* subscribe ID TOPIC */
+	MUX_CMD_UNSUBSCRIBE,	/* unsubscribe ID TOPIC */
+	MUX_CMD_PUBLISH,	/* publish T|B TOPIC LEN */
 };
 
 /* One command, checked: every field is in range for its command. */
 struct mux_rec {
 	enum mux_cmd	 cmd;
 	/*
-	 * The WebSocket's id; "" for broadcast, and for an id too long to
+	 * The WebSocket's id; "" for broadcast and publish, and for an id too long to
 	 * be one of ours (it matches no WebSocket, like an id that left).
 	 */
 	char		 id[MUX_ID_MAX];
@@ -41,7 +44,9 @@ struct mux_rec {
 	bool		 last;		/* send: T or B (broadcast: true) */
 	int		 code;		/* reject: 400-599; close: 1000-4999 */
 	bool		 line_mode;	/* linemode */
-	char		 word[MUX_LINE_MAX + 1];	/* config: KEY[=VALUE] */
+	char		 word[MUX_LINE_MAX + 1];	/* config: KEY[=VALUE];
+							   (un)subscribe, publish:
+							   the topic */
 	size_t		 len;		/* payload bytes after the line */
 	const uint8_t	*payload;	/* mux_proto_parse: into its buf */
 };

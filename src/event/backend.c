@@ -22,8 +22,8 @@ backend_for(const struct route *r)
 
 	for (i = 0; i < backend_table->nkinds; i++) {
 		k = &backend_table->kinds[i];
-		if (k->kind == r->kind && (r->kind != BACKEND_UNIX ||
-		    k->mux == r->mux))
+		if (k->kind == r->kind && ((r->kind != BACKEND_UNIX &&
+		    r->kind != BACKEND_TCP) || k->mux == r->mux))
 			return k->ops;
 	}
 	return backend_table->kinds[0].ops;
@@ -76,4 +76,12 @@ backend_kill_all(void)
 		if (o->kill_all != NULL && !backend_seen(i))
 			o->kill_all();
 	}
+}
+
+/* A WebSocket has opened: its topics. */
+void
+backend_opened(struct conn *c)
+{
+	if (backend_table != NULL && backend_table->opened != NULL)
+		backend_table->opened(c);
 }

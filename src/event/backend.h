@@ -111,6 +111,11 @@ struct backend_table {
 	const struct backend_kind_ops	*kinds;
 	size_t				 nkinds;
 	const struct backend_hook_ops	*hook;
+	/*
+	 * Optional: a WebSocket has opened (announced); subscribes it to its
+	 * route's Subscribe topics and the deciders' (conn_verdict_topics).
+	 */
+	void				(*opened)(struct conn *);
 };
 
 /* Installs the table (once, before the first connection). */
@@ -127,5 +132,7 @@ const struct backend_hook_ops	*backend_hook(void);
 int				 backend_live(void);
 /* Ends every instance still alive (last step of shutdown). */
 void				 backend_kill_all(void);
+/* A WebSocket has opened: the table's opened op, if any. */
+void				 backend_opened(struct conn *);
 
 #endif

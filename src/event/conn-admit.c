@@ -134,7 +134,8 @@ conn_verdict_lines(const char *h, size_t hlen, struct evbuffer *out,
 				*why = "control character in a header value";
 				return -1;
 			}
-		if (nlen == 6 && strncasecmp(line, "Status", 6) == 0)
+		if ((nlen == 6 && strncasecmp(line, "Status", 6) == 0) ||
+		    (nlen == 9 && strncasecmp(line, "Subscribe", 9) == 0))
 			continue;
 		if (nlen == 22 &&
 		    strncasecmp(line, "Sec-WebSocket-Protocol", 22) == 0) {
@@ -155,6 +156,34 @@ conn_verdict_lines(const char *h, size_t hlen, struct evbuffer *out,
 		    (int)vlen, v);
 	}
 	return 0;
+}
+
+/* Appends the values of a verdict's Subscribe lines; see conn-admit.h. */
+void
+conn_verdict_topics_take(const char *h, size_t hlen, struct evbuffer *out)
+{
+	const char	*line, *nl, *v;
+	size_t		 len, vlen;
+
+	for (line = h; line < h + hlen; line = nl + 1) {
+		if ((nl = memchr(line, '\n', h + hlen - line)) == NULL)
+			nl = h + hlen;
+		len = (size_t)(nl - line);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		if (len < 10 || strncasecmp(line, "Subscribe:", 10) != 0)
+			continue;
+		v = line + 10;
+		vlen = len - 10;
+		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		if (vlen == 0)
+			continue;
+		evbuffer_add(out, v, vlen);
+		evbuffer_add(out, ",", 1);
+	}
 }
 
 /* The 101 of a verdict; see conn-admit.h. */

@@ -53,11 +53,20 @@ bool	conn_origin_allowed(const char *list, const char *origin,
 /*
  * Turns a verdict's CGI-style header lines ("Name: value", each ending in
  * "\n" or "\r\n") into HTTP header lines in out; Status lines are skipped
- * (the caller read them) and Sec-WebSocket-Protocol goes to proto instead.
+ * (the caller read them), so are Subscribe lines (the daemon's, see
+ * conn_verdict_topics_take), and Sec-WebSocket-Protocol goes to proto.
  * Returns 0, or -1 with *why set on a malformed or daemon-owned header.
  */
 int	conn_verdict_lines(const char *h, size_t hlen, struct evbuffer *out,
 	    char *proto, size_t protolen, const char **why);
+
+/*
+ * Appends the values of a verdict's Subscribe lines ("Subscribe: a, b")
+ * to out, each ending in a comma: topics the WebSocket joins, which the
+ * daemon takes (conn_verdict_lines leaves them out of the response).
+ */
+void	conn_verdict_topics_take(const char *h, size_t hlen,
+	    struct evbuffer *out);
 
 /*
  * The 101 resp (n bytes) with its subprotocol replaced by proto (when not

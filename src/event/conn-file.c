@@ -1,4 +1,4 @@
-/* conn-file.c - SendFile: a file as one binary message, read as the client drains, backend output held meanwhile. */
+/* conn-file.c - SendFile: a file as one binary message, read as the client drains, backend output held meanwhile; whether the output is full, and why the connection closed. */
 #include <sys/types.h>
 #include <sys/stat.h>
 
@@ -201,4 +201,20 @@ conn_output_resume(struct conn *c)
 	if (evbuffer_get_length(c->in) > 0)
 		conn_post(c, CONN_POST_KICK);
 	conn_update_read(c);
+}
+
+/* The recorded close code and reason; see conn.h. */
+int
+conn_close_status(const struct conn *c, const char **reason)
+{
+	*reason = c->cl != NULL ? c->cl->reason : "";
+	return c->cl != NULL ? c->cl->code : 0;
+}
+
+bool
+conn_output_full(const struct conn *c)
+{
+	return conn_mem_is_over() || conn_file_get(c) != NULL ||
+	    conn_held_len(c) > 0 || (c->x != NULL && c->x->admin_open) ||
+	    conn_out_len(c) > CONN_OUT_HIGH;
 }

@@ -13,6 +13,8 @@
  *   conn-io.c     the bytes: plain sockets and TLS behind one interface
  *   conn-http.c   before the request: PROXY header, health, dev console
  *   conn-file.c   SendFile, and backend output held back meanwhile
+ *   conn-topic.c  topics: the deciders' Subscribe lines, the slot of
+ *                 the subscriptions
  *   conn.c        states, handshake and decision, the close path, the
  *                 registry, the glue between session and backend
  *   conn-ctl.c    the fields and setters the admin socket and backends
@@ -78,6 +80,7 @@ struct conn_hs {
 	void			*hook;		/* OpenRequestHook running */
 	char			*hook_hdrs;	/* its accept's header lines */
 	size_t			 hook_hlen;
+	char			*topics;	/* the answers' Subscribe lines */
 };
 
 /* A sendfile in progress: read as the client's queue drains. */
@@ -122,6 +125,7 @@ struct conn_extra {
 	bool			 admin_open;
 	enum ws_msg_type	 admin_type;
 	uint64_t		 admin_left;
+	void			*topics;	/* topics.c's subscriptions */
 };
 
 /* Why the connection ends (conn_set_close), with its log-safe reason. */
@@ -212,7 +216,7 @@ struct conn {
 	bool			 ping_out:1;	/* a ping of ours awaits its pong */
 	bool			 line_cut:1;	/* LineMode: this line hit MaxLineLength */
 	bool			 client_counted:1;	/* holds a per-client place */
-	char			 id[21];	/* a uint64_t in decimal */
+	char			 id[CONN_ID_MAX];	/* [NODE:]number */
 	/* Remote, then local address; INET6_ADDRSTRLEN each with PROXY. */
 	char			 raddr[];
 };
@@ -422,6 +426,13 @@ int	 conn_plain_http(struct conn *, const char *head, size_t len,
  * linear walk, made only for routes with a MaxConnections of their own.
  */
 unsigned int	 conn_route_count(const struct route *);
+
+/* ---------------------------------------------------------- conn-topic.c */
+
+/* The WebSocket is accepted: the deciders' Subscribe lines are kept. */
+void	 conn_hs_topics(struct conn *, const char *hdrs, size_t hlen);
+/* It is freed: its topics (if any) are let go. */
+void	 conn_topics_free(struct conn *);
 
 /* ----------------------------------------------------------- conn-file.c */
 

@@ -405,6 +405,7 @@ conn_accept(struct conn *c, const char *hdrs, size_t hlen)
 		evbuffer_free(extra);
 		return -1;
 	}
+	conn_hs_topics(c, hdrs, hlen);
 	conn_enter(c);
 	if (proto[0] != '\0' || evbuffer_get_length(extra) > 0) {
 		resp = conn_verdict_resp(hs->adm.resp, hs->adm.resp_len, proto,
@@ -871,6 +872,7 @@ conn_hs_free(struct conn *c)
 	if (c->hs == NULL)
 		return;
 	free(c->hs->hook_hdrs);
+	free(c->hs->topics);
 	ws_request_free(&c->hs->req);
 	free(c->hs);
 	c->hs = NULL;
@@ -888,6 +890,7 @@ conn_free(struct conn *c)
 	conn_file_end(c, CONN_FILE_CLOSED, 0);
 	conn_hook_cancel(c);
 	conn_backend_close(c);
+	conn_topics_free(c);
 	reason = c->cl != NULL ? c->cl->reason : "";
 	code = c->cl != NULL ? c->cl->code : 0;
 	by = c->cl != NULL ? c->cl->by : "server";
@@ -960,7 +963,7 @@ conn_new(int fd, const struct sockaddr *sa, int salen, bool counted)
 	}
 	c = xcalloc(1, size);
 	c->cfg = cfg;
-	snprintf(c->id, sizeof(c->id), "%llu",
+	snprintf(c->id, sizeof(c->id), "%s%llu", runtime_id_prefix(),
 	    (unsigned long long)runtime_next_id());
 	c->state = CONN_HANDSHAKE;
 	c->t_start = util_now_ms();
@@ -1054,22 +1057,6 @@ conn_send(struct conn *c, enum ws_msg_type type, const void *data, size_t len,
 	return 0;
 }
 
-/* The recorded close code and reason; see conn.h. */
-int
-conn_close_status(const struct conn *c, const char **reason)
-{
-	*reason = c->cl != NULL ? c->cl->reason : "";
-	return c->cl != NULL ? c->cl->code : 0;
-}
-
-bool
-conn_output_full(const struct conn *c)
-{
-	return conn_mem_is_over() || conn_file_get(c) != NULL ||
-	    conn_held_len(c) > 0 || (c->x != NULL && c->x->admin_open) ||
-	    conn_out_len(c) > CONN_OUT_HIGH;
-}
-
 void
 conn_pause_input(struct conn *c)
 {
@@ -1150,6 +1137,7 @@ conn_announce(struct conn *c)
 		conn_hooks->verdict(c, 101, "accepted");
 	if (conn_hooks != NULL && conn_hooks->connected != NULL)
 		conn_hooks->connected(c);
+	backend_opened(c);
 	/* From here on the request is kept as its bytes (c->head). */
 	conn_hs_free(c);
 }

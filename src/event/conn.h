@@ -27,7 +27,12 @@ struct ssl_st;
 struct event_base	*conn_base(const struct conn *);
 const struct config	*conn_config(const struct conn *);
 
-/* ConnectionId: unique for the life of the process, never reused. */
+/*
+ * ConnectionId: unique for the life of the process, never reused; in a
+ * fleet NodeName ":" number, unique across the fleet. CONN_ID_MAX is its
+ * room, the NUL included.
+ */
+#define CONN_ID_MAX	54
 const char		*conn_id(const struct conn *);
 
 /*
@@ -159,14 +164,15 @@ void	conn_set_line_mode(struct conn *, bool);
 int	conn_ping(struct conn *, const void *data, size_t len);
 
 /*
- * Queues data from the admin socket: a whole message; or, with parts and
- * a MessageLength set (conn_setting_set), the next part of that message,
- * its last once MessageLength bytes are in (the backend's output waits
- * meanwhile, as during a sendfile). Returns 0; -1 when the WebSocket is
- * not open; -2 when another message is being sent (a backend's
- * fragmented one, a sendfile, the admin's in parts); -3 when the output
- * queue is full; -4 when len is more than is left of MessageLength; -5
- * when type is not that of the message in parts.
+ * Queues data from the admin socket, or a topic's message (whole or not
+ * at all): a whole message; or, with parts and a MessageLength set
+ * (conn_setting_set), the next part of that message, its last once
+ * MessageLength bytes are in (the backend's output waits meanwhile, as
+ * during a sendfile). Returns 0; -1 when the WebSocket is not open; -2
+ * when another message is being sent (a backend's fragmented one, a
+ * sendfile, the admin's in parts); -3 when the output queue is full (a
+ * slow client misses a topic's message); -4 when len is more than is left
+ * of MessageLength; -5 when type is not that of the message in parts.
  */
 int	conn_send_admin(struct conn *, enum ws_msg_type, const void *data,
 	    size_t len, bool parts);
@@ -258,6 +264,21 @@ struct conn_hooks {
 void	conn_set_hooks(const struct conn_hooks *);
 /* Tells the observers that a client was refused before any HTTP. */
 void	conn_refused(const char *addr, int port, const char *why);
+
+/*
+ * Topics (event/topics.c): the list of a WebSocket's subscriptions is
+ * kept here (NULL: none); gone is called when a connection that has one
+ * is freed, which unsubscribes it.
+ */
+void	*conn_topics(const struct conn *);
+void	 conn_set_topics(struct conn *, void *);
+void	 conn_set_topics_gone(void (*gone)(struct conn *));
+/*
+ * The topics of the deciders' answers (the OpenRequestHook's and a mux
+ * backend's Subscribe header lines), comma-separated, "" for none. Valid
+ * from the acceptance until the backend table's opened op returns.
+ */
+const char *conn_verdict_topics(const struct conn *);
 
 /* Registry (conn.c owns it): creation by the server, counting, shutdown. */
 struct sockaddr;

@@ -1,6 +1,7 @@
 /* runtime.c - the running daemon's shared state: base, configuration generations, counters, ids, flags. */
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/util.h"
@@ -27,6 +28,8 @@ static struct {
 	bool			 stopping;
 	bool			 draining;
 	void			 (*conn_gone)(void);
+	void			 (*swapped)(const struct config *);
+	char			 id_prefix[40];
 } rt = { .oldcfgs = TAILQ_HEAD_INITIALIZER(rt.oldcfgs) };
 
 static const struct runtime_role runtime_single = { .name = "single" };
@@ -138,6 +141,8 @@ runtime_config_swap(struct config *cfg)
 		config_free(rt.cfg);
 	rt.cfg = cfg;
 	rt.cfg_refs = 0;
+	if (rt.swapped != NULL)
+		rt.swapped(cfg);
 	return kept;
 }
 
@@ -211,4 +216,24 @@ runtime_conn_gone(void)
 {
 	if (rt.conn_gone != NULL)
 		rt.conn_gone();
+}
+
+/* What ConnectionIds start with; see runtime.h. */
+void
+runtime_set_id_prefix(const char *prefix)
+{
+	snprintf(rt.id_prefix, sizeof(rt.id_prefix), "%s", prefix);
+}
+
+const char *
+runtime_id_prefix(void)
+{
+	return rt.id_prefix;
+}
+
+/* Registers what runs after a reload's swap. */
+void
+runtime_on_swap(void (*fn)(const struct config *))
+{
+	rt.swapped = fn;
 }

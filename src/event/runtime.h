@@ -43,6 +43,9 @@ struct server_stats {
 	uint64_t	rejected_client_conns;	/* MaxConnectionsPerClient */
 	uint64_t	rejected_client_rate;	/* HandshakeRatePerClient */
 	uint64_t	rejected_client_table;	/* ClientTableSize full */
+	uint64_t	topic_delivered;	/* topic messages queued to WebSockets */
+	uint64_t	topic_skipped;		/* ... not: queue full, or mid-message */
+	uint64_t	topic_dropped;		/* publishes lost on the way up */
 };
 
 /*
@@ -106,6 +109,18 @@ void			 runtime_set_draining(bool);
 bool			 runtime_listening(void);
 bool			 runtime_stopping(void);
 bool			 runtime_draining(void);
+
+/*
+ * What ConnectionIds start with: "" for a node alone, "NODE:" in a fleet
+ * (set by fleet.c from [cluster], at start and after a reload).
+ */
+void			 runtime_set_id_prefix(const char *);
+const char		*runtime_id_prefix(void);
+/*
+ * Registers what runs once a reload's configuration is in force
+ * (fleet.c: the [cluster] keys); NULL: nothing.
+ */
+void			 runtime_on_swap(void (*)(const struct config *));
 
 /*
  * Called (by server.c) each time a connection is gone, so that a shutdown

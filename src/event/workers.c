@@ -41,6 +41,7 @@
 struct worker {
 	pid_t			 pid;		/* 0: not running */
 	int			 ctl;		/* control socket, -1 when none */
+	int			 bus;		/* fleet bus, until the hub takes it */
 	struct event		*ctl_ev;
 	struct event		*respawn;
 	unsigned long long	 asked;		/* heartbeat sent, not answered */
@@ -65,7 +66,8 @@ static struct {
 	struct event		*ctl_ev;	/* worker */
 	struct event		*hold_ev;	/* worker: accepting held */
 	pid_t			 master_pid;
-} wk = { .ctl = -1 };
+	int			 bus;		/* worker: its end of the bus */
+} wk = { .ctl = -1, .bus = -1 };
 
 static void	workers_ctl_cb(evutil_socket_t, short, void *);
 static void	workers_child_ctl_cb(evutil_socket_t, short, void *);
@@ -138,6 +140,8 @@ workers_init(struct event_base *base, int n, char **cause)
 	}
 	wk.base = base;
 	wk.master_pid = getpid();
+	for (i = 0; i < WORKERS_MAX; i++)
+		wk.w[i].bus = -1;
 	runtime_set_role(&workers_role_master);
 	/*
 	 * A listening socket per worker, all on one port (SO_REUSEPORT: the
@@ -194,23 +198,34 @@ static int
 workers_spawn(int i)
 {
 	struct worker	*w = &wk.w[i];
-	int		 sv[2];
+	int		 sv[2], bus[2];
 	pid_t		 pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_error("worker %d: socketpair: %s", i, strerror(errno));
 		return -1;
 	}
-	if ((pid = fork()) == -1) {
-		log_error("worker %d: fork: %s", i, strerror(errno));
+	/* The fleet bus (fleet-bus.h): topics up, their messages down. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bus) == -1) {
+		log_error("worker %d: socketpair: %s", i, strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	if ((pid = fork()) == -1) {
+		log_error("worker %d: fork: %s", i, strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		close(bus[0]);
+		close(bus[1]);
+		return -1;
+	}
 	if (pid == 0) {
 		close(sv[0]);
+		close(bus[0]);
 		workers_shm_enter_child(i);
 		wk.ctl = sv[1];
+		wk.bus = bus[1];
 		/* The inherited loop gets its own epoll before any use. */
 		if (event_reinit(wk.base) == -1) {
 			log_error("worker %d: event_reinit failed", i);
@@ -219,9 +234,13 @@ workers_spawn(int i)
 		return 1;
 	}
 	close(sv[1]);
+	close(bus[1]);
 	w->pid = pid;
 	workers_shm_set_running(i, true);
 	w->ctl = sv[0];
+	if (w->bus != -1)
+		close(w->bus);
+	w->bus = bus[0];
 	w->ready = false;
 	w->asked = 0;
 	w->started = util_now_ms();
@@ -620,6 +639,8 @@ workers_master_loop(void)
 	}
 	for (i = 0; i < (size_t)workers_count(); i++) {
 		workers_ctl_close(&wk.w[i]);
+		if (wk.w[i].bus != -1)
+			close(wk.w[i].bus);
 		if (wk.w[i].respawn != NULL)
 			event_free(wk.w[i].respawn);
 	}
@@ -643,6 +664,10 @@ workers_child_setup(void)
 	}
 	for (i = 0; i < workers_count(); i++) {
 		workers_ctl_close(&wk.w[i]);
+		if (wk.w[i].bus != -1) {
+			close(wk.w[i].bus);
+			wk.w[i].bus = -1;
+		}
 		if (wk.w[i].respawn != NULL) {
 			event_free(wk.w[i].respawn);
 			wk.w[i].respawn = NULL;
@@ -794,3 +819,26 @@ workers_send_fd(int i, int fd, bool watching)
 	    0 : -1;
 }
 
+
+/* Master: takes worker i's end of its fleet bus (-1: none, or taken). */
+int
+workers_bus_take(int i)
+{
+	int	fd;
+
+	if (i < 0 || i >= workers_count())
+		return -1;
+	fd = wk.w[i].bus;
+	wk.w[i].bus = -1;
+	return fd;
+}
+
+/* Worker: takes its end of the fleet bus (-1 once taken). */
+int
+workers_bus_child(void)
+{
+	int	fd = wk.bus;
+
+	wk.bus = -1;
+	return fd;
+}

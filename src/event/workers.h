@@ -75,5 +75,12 @@ void		 workers_signal(int sig);
  * watching (its "OK watching" reply follows); -1 if the worker is not up.
  */
 int		 workers_send_fd(int i, int fd, bool watching);
+/*
+ * The fleet bus of each worker (fleet-bus.h), a socket pair made at its
+ * fork. Master: takes worker i's end (the caller closes it; -1 when there
+ * is none or it was taken). Worker: takes its own end (likewise).
+ */
+int		 workers_bus_take(int i);
+int		 workers_bus_child(void);
 
 #endif

@@ -20,8 +20,9 @@
  * is what the backend writes, fed chunk by chunk, then eof. Invariants,
  * any violation aborts: pieces follow first/last and keep one type per
  * message; DataFormat text and auto text pieces are whole UTF-8; nothing
- * comes after a close; close reasons and pings fit a control frame; no
- * more bytes come out than went in; the decoder never touches the input
+ * comes after a close; close reasons and pings fit a control frame;
+ * topics of subscriptions and publishes are 1-128 bytes and a publish is
+ * whole; no more bytes come out than went in; the decoder never touches the input
  * after the sink detached it (ASan).
  */
 #define FZ_DETACH	0x10
@@ -121,10 +122,44 @@ fz_ping(void *arg, const uint8_t *data, size_t len)
 	return fz_answer(f);
 }
 
+/* Sink: the backend (un)subscribes (framed S, L). */
+static int
+fz_subscribe(void *arg, const char *topic, size_t tlen, bool on)
+{
+	struct fz	*f = arg;
+
+	if (f->closed || f->detached || f->format != FORMAT_FRAMED ||
+	    tlen == 0 || tlen > 128 || topic == NULL)
+		abort();
+	f->out += tlen;
+	return fz_answer(f);
+}
+
+/* Sink: the backend publishes (framed M, N): whole, at once. */
+static int
+fz_publish(void *arg, const char *topic, size_t tlen, enum ws_msg_type type,
+    const uint8_t *data, size_t len)
+{
+	struct fz	*f = arg;
+
+	if (f->closed || f->detached || f->format != FORMAT_FRAMED ||
+	    tlen == 0 || tlen > 128 || topic == NULL ||
+	    len > MSGSTREAM_PUBLISH_MAX || (len > 0 && data == NULL) ||
+	    (type != WS_MSG_TEXT && type != WS_MSG_BINARY))
+		abort();
+	/* The topic and the message sit side by side in the input. */
+	if (len > 0 && (const char *)data != topic + tlen)
+		abort();
+	f->out += tlen + len;
+	return fz_answer(f);
+}
+
 static const struct msgstream_sink fz_sink = {
 	.piece = fz_piece,
 	.close = fz_close,
 	.ping = fz_ping,
+	.subscribe = fz_subscribe,
+	.publish = fz_publish,
 };
 
 /*

@@ -52,7 +52,14 @@ fz_check(const struct mux_rec *r, ssize_t took, size_t have)
 			abort();
 		break;
 	case MUX_CMD_CONFIG:
+	case MUX_CMD_SUBSCRIBE:
+	case MUX_CMD_UNSUBSCRIBE:
 		if (r->word[0] == '\0')
+			abort();
+		break;
+	case MUX_CMD_PUBLISH:
+		if (r->word[0] == '\0' || r->id[0] != '\0' || !r->last ||
+		    (r->type != WS_MSG_TEXT && r->type != WS_MSG_BINARY))
 			abort();
 		break;
 	case MUX_CMD_ACCEPT:
@@ -92,6 +99,14 @@ fz_format(const struct mux_rec *r, char *buf, size_t len)
 		return snprintf(buf, len, "config %s %s \n", r->id, r->word);
 	case MUX_CMD_BROADCAST:
 		return snprintf(buf, len, "broadcast %c %zu\n", t, r->len);
+	case MUX_CMD_SUBSCRIBE:
+		return snprintf(buf, len, "subscribe %s %s \n", r->id, r->word);
+	case MUX_CMD_UNSUBSCRIBE:
+		return snprintf(buf, len, "unsubscribe %s %s \n", r->id,
+		    r->word);
+	case MUX_CMD_PUBLISH:
+		return snprintf(buf, len, "publish %c %s %zu\n", t, r->word,
+		    r->len);
 	}
 	abort();
 }
@@ -106,7 +121,8 @@ fz_roundtrip(const struct mux_rec *r)
 	int		 n;
 
 	/* An id too long to keep has no canonical form. */
-	if (r->id[0] == '\0' && r->cmd != MUX_CMD_BROADCAST)
+	if (r->id[0] == '\0' && r->cmd != MUX_CMD_BROADCAST &&
+	    r->cmd != MUX_CMD_PUBLISH)
 		return;
 	n = fz_format(r, line, sizeof(line));
 	if (n <= 0 || (size_t)n >= sizeof(line) || n > MUX_LINE_MAX + 1)
@@ -117,7 +133,8 @@ fz_roundtrip(const struct mux_rec *r)
 	if (again.cmd != r->cmd || strcmp(again.id, r->id) != 0 ||
 	    again.len != r->len || strcmp(again.word, r->word) != 0 ||
 	    again.code != r->code || again.line_mode != r->line_mode ||
-	    ((r->cmd == MUX_CMD_SEND || r->cmd == MUX_CMD_BROADCAST) &&
+	    ((r->cmd == MUX_CMD_SEND || r->cmd == MUX_CMD_BROADCAST ||
+	    r->cmd == MUX_CMD_PUBLISH) &&
 	    (again.type != r->type || again.last != r->last)))
 		abort();
 }

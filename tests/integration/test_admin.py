@@ -82,7 +82,7 @@ def _man_names(path, start, end):
 
 def test_help_man_and_table_agree(adm):
     table = _table_names()
-    assert len(table) == 26 and len(set(table)) == len(table)
+    assert len(table) == 29 and len(set(table)) == len(table)
     r = adm.cmd("help")
     assert r.ok and r.status == "OK"
     assert [line.split()[0] for line in r.lines] == table
