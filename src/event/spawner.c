@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,12 @@
  * takes longer is stuck (a slow file system), not using a CPU.
  */
 #define SPAWNER_STARTING_MS	1000
+/*
+ * The daemon gone: how long its programs have between SIGTERM and
+ * SIGKILL, and how long the spawner waits for the last ones to go.
+ */
+#define SPAWNER_END_GRACE_MS	1000
+#define SPAWNER_END_WAIT_MS	1000
 /* Starts at once: per CPU the spawner may run on, and at least. */
 #define SPAWNER_STARTING_PER_CPU 2
 #define SPAWNER_STARTING_MIN	2
@@ -531,6 +538,87 @@ spawner_reap(void)
 	}
 }
 
+/*
+ * Sends sig to the process group of each child (the kernel's list of
+ * them; each leads its own group). Returns how many it signalled.
+ */
+static int
+spawner_signal_children(int sig)
+{
+	char	 path[64], *buf = NULL, *p, *end, *nb;
+	size_t	 len = 0, size = 0;
+	ssize_t	 n;
+	long	 pid;
+	int	 fd, count = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+	    (long)sp.self);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	for (;;) {
+		if (len + 1 >= size) {
+			size = size == 0 ? 4096 : size * 2;
+			if ((nb = realloc(buf, size)) == NULL)
+				break;
+			buf = nb;
+		}
+		if ((n = read(fd, buf + len, size - len - 1)) <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL)
+		return 0;
+	buf[len] = '\0';
+	for (p = buf; *p != '\0'; p = end) {
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 1) {
+			(void)kill((pid_t)-pid, sig);
+			(void)kill((pid_t)pid, sig);
+			count++;
+		}
+	}
+	free(buf);
+	return count;
+}
+
+/* Reaps what has exited; whether no child is left. */
+static bool
+spawner_reap_quietly(void)
+{
+	pid_t	pid;
+
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		continue;
+	return pid == -1 && errno == ECHILD;
+}
+
+/*
+ * The daemon is gone (its end of the socket closed: it exited, or died):
+ * its programs still running get SIGTERM, those left a second later
+ * SIGKILL, each to its whole process group, so that none outlives it
+ * (a daemon that stops normally has ended them itself); then the spawner
+ * exits.
+ */
+static void __attribute__((noreturn))
+spawner_end(void)
+{
+	int	i;
+
+	if (spawner_signal_children(SIGTERM) > 0) {
+		for (i = 0; i < SPAWNER_END_GRACE_MS / 10 &&
+		    !spawner_reap_quietly(); i++)
+			(void)poll(NULL, 0, 10);
+		(void)spawner_signal_children(SIGKILL);
+		for (i = 0; i < SPAWNER_END_WAIT_MS / 10 &&
+		    !spawner_reap_quietly(); i++)
+			(void)poll(NULL, 0, 10);
+	}
+	_exit(0);
+}
+
 /* The spawner's body; see spawner.h. */
 void
 spawner_main(int fd)
@@ -545,10 +633,10 @@ spawner_main(int fd)
 	sp.self = getpid();
 	/* Told apart from the daemon in ps and /proc (15 bytes at most). */
 	(void)prctl(PR_SET_NAME, SPAWNER_NAME);
-	/* Gone with the daemon; its children get SIGTERM from us in turn. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(0);
+	/*
+	 * No death signal: when the daemon goes, its end of the socket
+	 * closes, and the spawner ends the programs before it exits.
+	 */
 	/* Nothing of the daemon's but the socket and stdio. */
 	if (fd != 3 && (dup2(fd, 3) == -1 || close(fd) == -1))
 		_exit(1);
@@ -597,10 +685,10 @@ spawner_main(int fd)
 		if (pfd[0].revents & POLLIN) {
 			n = recv(sp.fd, sp.buf, SPAWNER_REQ_MAX, 0);
 			if (n == 0)
-				_exit(0);
+				spawner_end();
 			if (n > 0)
 				spawner_request((size_t)n);
 		} else if (pfd[0].revents & (POLLHUP | POLLERR))
-			_exit(0);
+			spawner_end();
 	}
 }

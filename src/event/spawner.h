@@ -71,7 +71,9 @@ struct spawner_msg {
 
 /*
  * The spawner's body, in the process forked for it: serves requests on fd
- * until the daemon closes its end, then exits. Never returns.
+ * until the daemon's end closes (it exited or died), then ends the
+ * programs still running (SIGTERM to each group, SIGKILL a second later)
+ * and exits. Never returns.
  */
 void	spawner_main(int fd) __attribute__((noreturn));
 

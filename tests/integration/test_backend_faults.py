@@ -279,6 +279,49 @@ def test_spawner_killed(daemon_factory):
     no_fd_leak(d, scenario)
 
 
+def test_daemon_killed_ends_its_handlers():
+    # The daemon dies (SIGKILL: no shutdown of its own) while a handler
+    # that ignores SIGTERM, SIGHUP and SIGPIPE runs with a child: the
+    # spawner sees the daemon's end of its socket close, sends SIGTERM to
+    # each program's group and SIGKILL a second later, then exits. Nothing
+    # outlives the daemon.
+    from harness import Daemon, spawner_of
+    marker = unique_marker()
+    d = Daemon(routes={"hang": {"Path": "/hang",
+        "Backend": "script:{handlers}/faults_immortal.sh " + marker}},
+        sections={"backend": {"KillTimeout": 30}}, log_level=2)
+    try:
+        d.start()
+        c, _ = hang_client(d, marker, d.mark())
+        spawner = spawner_of(d.pid)
+        assert spawner is not None
+        d.proc.kill()
+        d.proc.wait(timeout=10)
+        t0 = time.monotonic()
+        assert wait_until(lambda: not marked(marker), 5.0), \
+            "outlived the daemon: %r" % marked(marker)
+        # Well before KillTimeout (30 s): the spawner's own second.
+        assert time.monotonic() - t0 < 5.0
+        assert wait_until(lambda: _gone(spawner), 5.0), "spawner left"
+        c.close()
+    finally:
+        for pid in marked(marker):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        d.cleanup()
+
+
+def _gone(pid):
+    """Whether pid has exited (gone, or a zombie nobody reaped yet)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def parse_frames(data):
     """Complete frames of a byte string: [(opcode, payload)]."""
     out = []
