@@ -393,14 +393,15 @@ const struct config_key config_keys[] = {
 	  "as MaxConnections: never more handlers than connections could "
 	  "need." },
 	{ .name = "MaxSpawnRate", .section = SECTION_BACKEND, .type = TYPE_INT,
-	  .def = "200", .min = 0, .max = 1000000, .unit = "per second",
+	  .def = "0", .min = 0, .max = 1000000, .unit = "per second",
 	  .runtime = true, .offset = CFG(max_spawn_rate),
 	  .help = "Most handler and OpenRequestHook processes a process "
-	  "(each worker on its own) starts per second, with bursts of as many: "
-	  "a start waits for its child's exec, so a storm of them would starve "
-	  "the event loop. Past it an upgrade waits for its turn, first come "
-	  "first served, at most HandshakeTimeout (then 503). 0 means no "
-	  "limit." },
+	  "(each worker on its own) starts per second, with bursts of as many. "
+	  "Past it an upgrade waits for its turn, first come first served, at "
+	  "most HandshakeTimeout (then 503). 0 (the default) means no limit: "
+	  "the spawner starts programs off the event loop, a few per CPU at a "
+	  "time, so a storm of starts cannot starve it; set a rate to bound "
+	  "what handlers cost the machine." },
 
 	/* [log] */
 	{ .name = "LogLevel", .section = SECTION_LOG, .type = TYPE_INT,
