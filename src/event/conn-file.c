@@ -38,13 +38,18 @@ conn_queue(struct conn *c, enum ws_msg_type type, const void *data,
 	return 0;
 }
 
-/* After queueing: over the high mark the producers pause; recount. */
+/*
+ * After queueing: over the high mark the producers pause. The memory is
+ * recounted by the flush this round posted (once for all it queued), or
+ * now when a write waits for the socket and none is posted.
+ */
 void
 conn_queued(struct conn *c)
 {
 	if (conn_out_len(c) > CONN_OUT_HIGH)
 		c->paused_output = true;
-	conn_account(c);
+	if (!(c->posted & CONN_POST_FLUSH))
+		conn_account(c);
 }
 
 /* Starts a sendfile of fd; see conn_sendfile in conn.h. */
