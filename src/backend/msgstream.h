@@ -32,7 +32,7 @@ struct msgstream_sink {
 	void	(*close)(void *arg, int code, const char *reason, size_t len);
 	int	(*ping)(void *arg, const uint8_t *, size_t);
 	/*
-	 * Framed "S" and "U" (topic consumed already): subscribe (on) or
+	 * Framed "S" and "L" (topic consumed already): subscribe (on) or
 	 * unsubscribe the WebSocket; returns 0, 1 or -1 as piece does.
 	 */
 	int	(*subscribe)(void *arg, const char *topic, size_t tlen, bool on);
