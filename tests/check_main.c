@@ -26,6 +26,7 @@ main(void)
 	srunner_add_suite(sr, make_log_suite());
 	srunner_add_suite(sr, make_clients_suite());
 	srunner_add_suite(sr, make_fleet_suite());
+	srunner_add_suite(sr, make_nametab_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

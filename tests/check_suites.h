@@ -21,5 +21,6 @@ Suite	*make_spawn_suite(void);
 Suite	*make_log_suite(void);
 Suite	*make_clients_suite(void);
 Suite	*make_fleet_suite(void);
+Suite	*make_nametab_suite(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "base/log.h"
+#include "base/nametab.h"
 #include "base/util.h"
 #include "conf/config.h"
 #include "core/fleet-proto.h"
@@ -38,21 +39,19 @@ enum fl_rstate {
 
 /* A topic of the node: which processes have subscribers for it. */
 struct fl_topic {
-	LIST_ENTRY(fl_topic)	 hentry;
+	struct name_entry	 ent;		/* in fl.names, by name */
 	uint64_t		 mask;		/* bit i: worker i (0: alone) */
 	uint8_t			 rstate;	/* enum fl_rstate */
 	size_t			 len;
 	char			 name[];
 };
-LIST_HEAD(fl_bucket, fl_topic);
 
 /* The hub's own (what it shares with fleet-node.c is in fh). */
 static struct {
 	/* The [cluster] settings this hub runs with (a reload compares). */
 	char			*redis, *user, *pwfile, *password;
 	int			 timeout, reconnect_max, max_pending;
-	struct fl_bucket	*buckets;
-	size_t			 nbuckets;
+	struct nametab		 names;		/* struct fl_topic */
 	size_t			 resubscribing;	/* confirmations still due */
 	struct event		*beat;
 } fl;
@@ -70,48 +69,26 @@ static void	fl_reconfigure(const struct config *);
 static struct fl_topic *
 fl_find(const char *name, size_t len)
 {
-	struct fl_topic	*t;
+	struct name_entry	*e;
 
-	if (fl.nbuckets == 0)
+	if ((e = nametab_find(&fl.names, name, len)) == NULL)
 		return NULL;
-	LIST_FOREACH(t, &fl.buckets[util_hash(name, len) & (fl.nbuckets - 1)],
-	    hentry) {
-		if (t->len == len && memcmp(t->name, name, len) == 0)
-			return t;
-	}
-	return NULL;
+	return NAMETAB_ITEM(e, struct fl_topic, ent);
 }
 
-/* Adds a topic; the table doubles when it averages two a bucket. */
+/* Adds a topic. */
 static struct fl_topic *
 fl_add(const char *name, size_t len)
 {
-	struct fl_bucket	*nb;
-	struct fl_topic		*t;
-	size_t			 i, n;
+	struct fl_topic	*t;
 
-	if (fh.ntopics + 1 > 2 * fl.nbuckets) {
-		n = fl.nbuckets == 0 ? 64 : fl.nbuckets * 2;
-		nb = xcalloc(n, sizeof(*nb));
-		for (i = 0; i < n; i++)
-			LIST_INIT(&nb[i]);
-		for (i = 0; i < fl.nbuckets; i++) {
-			while ((t = LIST_FIRST(&fl.buckets[i])) != NULL) {
-				LIST_REMOVE(t, hentry);
-				LIST_INSERT_HEAD(&nb[util_hash(t->name, t->len) &
-				    (n - 1)], t, hentry);
-			}
-		}
-		free(fl.buckets);
-		fl.buckets = nb;
-		fl.nbuckets = n;
-	}
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->name, name, len);
 	t->len = len;
-	LIST_INSERT_HEAD(&fl.buckets[util_hash(name, len) & (fl.nbuckets - 1)],
-	    t, hentry);
-	fh.ntopics++;
+	t->ent.name = t->name;
+	t->ent.len = len;
+	nametab_add(&fl.names, &t->ent);
+	fh.ntopics = fl.names.n;
 	return t;
 }
 
@@ -119,9 +96,20 @@ fl_add(const char *name, size_t len)
 static void
 fl_del(struct fl_topic *t)
 {
-	LIST_REMOVE(t, hentry);
-	fh.ntopics--;
+	nametab_remove(&fl.names, &t->ent);
+	fh.ntopics = fl.names.n;
 	free(t);
+}
+
+/* The topic after t (the first one for NULL), or NULL; see nametab_next. */
+static struct fl_topic *
+fl_next(struct fl_topic *t)
+{
+	struct name_entry	*e;
+
+	e = t == NULL ? nametab_first(&fl.names) :
+	    nametab_next(&fl.names, &t->ent);
+	return e == NULL ? NULL : NAMETAB_ITEM(e, struct fl_topic, ent);
 }
 
 /* A topic's Redis channel into buf; returns its length. */
@@ -314,15 +302,12 @@ fl_bus_gone(int w)
 {
 	struct fl_topic	*t, *next;
 	uint64_t	 bit = (uint64_t)1 << w;
-	size_t		 i;
 
-	for (i = 0; i < fl.nbuckets; i++) {
-		for (t = LIST_FIRST(&fl.buckets[i]); t != NULL; t = next) {
-			next = LIST_NEXT(t, hentry);
-			if (t->mask & bit) {
-				t->mask &= ~bit;
-				fl_topic_redis(t);
-			}
+	for (t = fl_next(NULL); t != NULL; t = next) {
+		next = fl_next(t);
+		if (t->mask & bit) {
+			t->mask &= ~bit;
+			fl_topic_redis(t);
 		}
 	}
 }
@@ -340,7 +325,7 @@ static void
 fl_redis_up(void)
 {
 	const char	*chans[FL_SUB_BATCH];
-	size_t		 lens[FL_SUB_BATCH], i;
+	size_t		 lens[FL_SUB_BATCH];
 	struct fl_topic	*t;
 	char		*bufs;
 	int		 n = 0;
@@ -350,19 +335,17 @@ fl_redis_up(void)
 	(void)fleet_redis_sub(true, 1, chans, lens);
 	fl.resubscribing = 0;
 	bufs = xmalloc((size_t)FL_SUB_BATCH * FL_CHAN_MAX);
-	for (i = 0; i < fl.nbuckets; i++) {
-		LIST_FOREACH(t, &fl.buckets[i], hentry) {
-			if (t->mask == 0 || t->rstate != FL_R_NONE)
-				continue;
-			chans[n] = bufs + (size_t)n * FL_CHAN_MAX;
-			lens[n] = fl_topic_chan(bufs + (size_t)n * FL_CHAN_MAX,
-			    t->name, t->len);
-			t->rstate = FL_R_SUBSCRIBING;
-			fl.resubscribing++;
-			if (++n == FL_SUB_BATCH) {
-				(void)fleet_redis_sub(true, n, chans, lens);
-				n = 0;
-			}
+	for (t = fl_next(NULL); t != NULL; t = fl_next(t)) {
+		if (t->mask == 0 || t->rstate != FL_R_NONE)
+			continue;
+		chans[n] = bufs + (size_t)n * FL_CHAN_MAX;
+		lens[n] = fl_topic_chan(bufs + (size_t)n * FL_CHAN_MAX,
+		    t->name, t->len);
+		t->rstate = FL_R_SUBSCRIBING;
+		fl.resubscribing++;
+		if (++n == FL_SUB_BATCH) {
+			(void)fleet_redis_sub(true, n, chans, lens);
+			n = 0;
 		}
 	}
 	if (n > 0)
@@ -375,16 +358,13 @@ static void
 fl_redis_down(void)
 {
 	struct fl_topic	*t, *next;
-	size_t		 i;
 
 	fh.in_fleet = false;
-	for (i = 0; i < fl.nbuckets; i++) {
-		for (t = LIST_FIRST(&fl.buckets[i]); t != NULL; t = next) {
-			next = LIST_NEXT(t, hentry);
-			t->rstate = FL_R_NONE;
-			if (t->mask == 0)
-				fl_del(t);
-		}
+	for (t = fl_next(NULL); t != NULL; t = next) {
+		next = fl_next(t);
+		t->rstate = FL_R_NONE;
+		if (t->mask == 0)
+			fl_del(t);
 	}
 	fleet_node_down();
 }
@@ -675,18 +655,12 @@ void
 fleet_stop(void)
 {
 	struct fl_topic	*t;
-	size_t		 i;
 
 	if (fh.hub)
 		fl_cluster_stop();
 	fleet_bus_close_all();
-	for (i = 0; i < fl.nbuckets; i++) {
-		while ((t = LIST_FIRST(&fl.buckets[i])) != NULL)
-			fl_del(t);
-	}
-	free(fl.buckets);
-	fl.buckets = NULL;
-	fl.nbuckets = 0;
+	while ((t = fl_next(NULL)) != NULL)
+		fl_del(t);
 	free(fl.redis);
 	free(fl.user);
 	free(fl.pwfile);
@@ -736,17 +710,14 @@ void
 fleet_get_stats(struct fleet_stats *st)
 {
 	struct fl_topic	*t;
-	size_t		 i;
 
 	*st = fh.st;
 	st->reconnects = fleet_redis_reconnects();
 	st->pending = fleet_redis_pending();
 	st->topics = 0;
 	st->redis_topics = 0;
-	for (i = 0; i < fl.nbuckets; i++) {
-		LIST_FOREACH(t, &fl.buckets[i], hentry) {
-			st->topics += t->mask != 0;
-			st->redis_topics += t->rstate == FL_R_SUBSCRIBED;
-		}
+	for (t = fl_next(NULL); t != NULL; t = fl_next(t)) {
+		st->topics += t->mask != 0;
+		st->redis_topics += t->rstate == FL_R_SUBSCRIBED;
 	}
 }

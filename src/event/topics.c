@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/nametab.h"
 #include "base/util.h"
 #include "conf/config.h"
 #include "core/fleet-proto.h"
@@ -28,7 +29,7 @@ struct topic_sub {
 
 /* A topic with subscribers here. */
 struct topic {
-	LIST_ENTRY(topic)	 hentry;
+	struct name_entry	 ent;		/* in tp.names, by name */
 	LIST_HEAD(, topic_sub)	 subs;
 	unsigned int		 n;
 	size_t			 len;
@@ -41,13 +42,9 @@ struct topic_list {
 	unsigned int		 n;
 };
 
-LIST_HEAD(topic_bucket, topic);
-
 static struct {
 	const struct topics_uplink	*up;
-	struct topic_bucket		*buckets;
-	size_t				 nbuckets;	/* a power of two */
-	size_t				 ntopics;
+	struct nametab			 names;		/* struct topic */
 	size_t				 nsubs;
 } tp;
 
@@ -65,49 +62,26 @@ topics_init(const struct topics_uplink *up)
 static struct topic *
 topics_find(const char *name, size_t len)
 {
-	struct topic	*t;
+	struct name_entry	*e;
 
-	if (tp.nbuckets == 0)
+	if ((e = nametab_find(&tp.names, name, len)) == NULL)
 		return NULL;
-	LIST_FOREACH(t, &tp.buckets[util_hash(name, len) &
-	    (tp.nbuckets - 1)], hentry) {
-		if (t->len == len && memcmp(t->name, name, len) == 0)
-			return t;
-	}
-	return NULL;
+	return NAMETAB_ITEM(e, struct topic, ent);
 }
 
-/* Adds a topic to the table; it doubles when it averages two a bucket. */
+/* Adds a topic to the table. */
 static struct topic *
 topics_add(const char *name, size_t len)
 {
-	struct topic_bucket	*nb;
-	struct topic		*t;
-	size_t			 i, n;
+	struct topic	*t;
 
-	if (tp.ntopics + 1 > 2 * tp.nbuckets) {
-		n = tp.nbuckets == 0 ? 64 : tp.nbuckets * 2;
-		nb = xcalloc(n, sizeof(*nb));
-		for (i = 0; i < n; i++)
-			LIST_INIT(&nb[i]);
-		for (i = 0; i < tp.nbuckets; i++) {
-			while ((t = LIST_FIRST(&tp.buckets[i])) != NULL) {
-				LIST_REMOVE(t, hentry);
-				LIST_INSERT_HEAD(&nb[util_hash(t->name,
-				    t->len) & (n - 1)], t, hentry);
-			}
-		}
-		free(tp.buckets);
-		tp.buckets = nb;
-		tp.nbuckets = n;
-	}
 	t = xcalloc(1, sizeof(*t) + len + 1);
 	memcpy(t->name, name, len);
 	t->len = len;
 	LIST_INIT(&t->subs);
-	LIST_INSERT_HEAD(&tp.buckets[util_hash(name, len) &
-	    (tp.nbuckets - 1)], t, hentry);
-	tp.ntopics++;
+	t->ent.name = t->name;
+	t->ent.len = len;
+	nametab_add(&tp.names, &t->ent);
 	return t;
 }
 
@@ -115,16 +89,10 @@ topics_add(const char *name, size_t len)
 static void
 topics_drop(struct topic *t)
 {
-	LIST_REMOVE(t, hentry);
-	tp.ntopics--;
+	nametab_remove(&tp.names, &t->ent);
 	if (tp.up != NULL)
 		tp.up->sub(t->name, t->len, false);
 	free(t);
-	if (tp.ntopics == 0) {
-		free(tp.buckets);
-		tp.buckets = NULL;
-		tp.nbuckets = 0;
-	}
 }
 
 /* Subscribes a WebSocket to a topic; see topics.h. */
@@ -151,7 +119,7 @@ topics_subscribe(struct conn *c, const char *topic, size_t len,
 		return -1;
 	}
 	if ((t = topics_find(topic, len)) == NULL) {
-		if (tp.ntopics >= (size_t)runtime_config()->max_topics) {
+		if (tp.names.n >= (size_t)runtime_config()->max_topics) {
 			*cause = "MaxTopics reached";
 			return -1;
 		}
@@ -285,7 +253,7 @@ topics_deliver(const char *topic, size_t tlen, enum ws_msg_type type,
 size_t
 topics_count(void)
 {
-	return tp.ntopics;
+	return tp.names.n;
 }
 
 /* Subscriptions over all of them. */
@@ -299,12 +267,13 @@ topics_subscriptions(void)
 void
 topics_each(void (*fn)(void *, const char *, size_t, unsigned int), void *arg)
 {
-	struct topic	*t;
-	size_t		 i;
+	struct name_entry	*e;
+	struct topic		*t;
 
-	for (i = 0; i < tp.nbuckets; i++) {
-		LIST_FOREACH(t, &tp.buckets[i], hentry)
-			fn(arg, t->name, t->len, t->n);
+	for (e = nametab_first(&tp.names); e != NULL;
+	    e = nametab_next(&tp.names, e)) {
+		t = NAMETAB_ITEM(e, struct topic, ent);
+		fn(arg, t->name, t->len, t->n);
 	}
 }
 
