@@ -203,177 +203,216 @@ admin_exec_status(struct admin_client *cl, const struct admin_req *r,
 	admin_end(cl);
 }
 
+/*
+ * One figure of stats: its name in the text form, its path in the JSON
+ * form (each dot opens an object), and its value. A row of kind
+ * STAT_OBJECT only opens its object, so that it is there when empty.
+ */
+struct stat_row {
+	char			 text[40];
+	char			 json[40];
+	enum { STAT_NUM, STAT_BOOL, STAT_STR, STAT_OBJECT } kind;
+	unsigned long long	 n;
+	const char		*s;
+};
+
+/* Every row stats can have: the fixed ones and one per HTTP and close code. */
+#define STAT_ROWS_MAX	(48 + SERVER_STATS_HTTP + SERVER_STATS_CODES)
+
+/* Appends a row; text NULL: the same as json. */
+static struct stat_row *
+stat_add(struct stat_row *rows, size_t *n, const char *text, const char *json,
+    unsigned long long v)
+{
+	struct stat_row	*r = &rows[(*n)++];
+
+	snprintf(r->json, sizeof(r->json), "%s", json);
+	snprintf(r->text, sizeof(r->text), "%s", text != NULL ? text : json);
+	r->kind = STAT_NUM;
+	r->n = v;
+	r->s = NULL;
+	return r;
+}
+
+/* The figures of stats, in the order both forms show them. */
+static size_t
+stat_rows(struct stat_row *rows)
+{
+	const struct server_stats	*st = server_stats(admin.srv);
+	struct fleet_stats		 fs;
+	unsigned int			 tracked, capacity;
+	char				 text[40], json[40];
+	size_t				 n = 0, i;
+	bool				 over;
+	size_t				 queued;
+
+	queued = admin.role->memory(&over);
+	client_limits_tracked(&tracked, &capacity);
+	fleet_get_stats(&fs);
+	stat_add(rows, &n, NULL, "accepted", st->accepted);
+	stat_add(rows, &n, NULL, "rejected.acl", st->rejected_acl);
+	stat_add(rows, &n, NULL, "rejected.full", st->rejected_full);
+	stat_add(rows, &n, NULL, "rejected.memory", st->rejected_memory);
+	stat_add(rows, &n, NULL, "rejected.handshake", st->rejected_handshake);
+	stat_add(rows, &n, NULL, "rejected.handlers", st->rejected_handlers);
+	stat_add(rows, &n, NULL, "rejected.client.connections",
+	    st->rejected_client_conns);
+	stat_add(rows, &n, NULL, "rejected.client.rate",
+	    st->rejected_client_rate);
+	stat_add(rows, &n, NULL, "rejected.client.table",
+	    st->rejected_client_table);
+	stat_add(rows, &n, NULL, "rejected.http", 0)->kind = STAT_OBJECT;
+	for (i = 0; i < SERVER_STATS_HTTP; i++) {
+		if (st->rejected_http[i] == 0)
+			continue;
+		snprintf(json, sizeof(json), "rejected.http.%zu", 400 + i);
+		stat_add(rows, &n, NULL, json, st->rejected_http[i]);
+	}
+	stat_add(rows, &n, NULL, "opened", st->opened);
+	stat_add(rows, &n, "closed", "closed.total", st->closed);
+	stat_add(rows, &n, NULL, "closed.codes", 0)->kind = STAT_OBJECT;
+	for (i = 0; i < SERVER_STATS_CODES; i++) {
+		if (st->closed_code[i] == 0)
+			continue;
+		if (i == SERVER_STATS_CODES - 1) {
+			snprintf(text, sizeof(text), "closed.code.other");
+			snprintf(json, sizeof(json), "closed.codes.other");
+		} else {
+			snprintf(text, sizeof(text), "closed.code.%zu",
+			    1000 + i);
+			snprintf(json, sizeof(json), "closed.codes.%zu",
+			    1000 + i);
+		}
+		stat_add(rows, &n, text, json, st->closed_code[i]);
+	}
+	stat_add(rows, &n, NULL, "messages.in", st->msgs_in);
+	stat_add(rows, &n, NULL, "messages.out", st->msgs_out);
+	stat_add(rows, &n, NULL, "bytes.in", st->bytes_in);
+	stat_add(rows, &n, NULL, "bytes.out", st->bytes_out);
+	stat_add(rows, &n, NULL, "backend.spawns", st->backend_spawns);
+	stat_add(rows, &n, NULL, "backend.failures", st->backend_failures);
+	stat_add(rows, &n, NULL, "spawn.waited", st->backend_waits);
+	stat_add(rows, &n, NULL, "connections", admin_nconns());
+	stat_add(rows, &n, NULL, "memory.queued", queued);
+	stat_add(rows, &n, NULL, "memory.over", over)->kind = STAT_BOOL;
+	stat_add(rows, &n, NULL, "clients.tracked", tracked);
+	stat_add(rows, &n, NULL, "clients.capacity", capacity);
+	stat_add(rows, &n, NULL, "topics.published", fs.published);
+	stat_add(rows, &n, NULL, "topics.dropped",
+	    fs.dropped + st->topic_dropped);
+	stat_add(rows, &n, NULL, "topics.received", fs.received);
+	stat_add(rows, &n, NULL, "topics.invalid", fs.invalid);
+	stat_add(rows, &n, NULL, "topics.delivered", st->topic_delivered);
+	stat_add(rows, &n, NULL, "topics.skipped", st->topic_skipped);
+	stat_add(rows, &n, NULL, "topics.bus_dropped", fs.bus_dropped);
+	stat_add(rows, &n, NULL, "topics.count", fs.topics);
+	stat_add(rows, &n, NULL, "topics.redis", fs.redis_topics);
+	stat_add(rows, &n, NULL, "cluster.state", 0)->kind = STAT_STR;
+	rows[n - 1].s = fleet_state();
+	stat_add(rows, &n, NULL, "cluster.reconnects", fs.reconnects);
+	stat_add(rows, &n, NULL, "cluster.requests", fs.requests);
+	stat_add(rows, &n, NULL, "cluster.requests_failed",
+	    fs.requests_failed);
+	stat_add(rows, &n, NULL, "cluster.served", fs.served);
+	stat_add(rows, &n, NULL, "cluster.pending", fs.pending);
+	return n;
+}
+
+/* Most objects a stats path nests in. */
+#define STAT_DEPTH	4
+
+/*
+ * Writes rows as one JSON object, nesting by the dots of their paths:
+ * consecutive rows that share a prefix share its objects.
+ */
+static void
+stat_json(struct evbuffer *b, const struct stat_row *rows, size_t n)
+{
+	const char	*seg[STAT_DEPTH], *part[STAT_DEPTH + 1], *p, *dot;
+	size_t		 seglen[STAT_DEPTH], partlen[STAT_DEPTH + 1], i;
+	int		 depth = 0, nparts, c;
+	bool		 first = true;	/* nothing yet in the innermost object */
+
+	evbuffer_add(b, "{", 1);
+	for (i = 0; i < n; i++) {
+		/* The row's path in names: objects, then its leaf. */
+		nparts = 0;
+		for (p = rows[i].json; nparts <= STAT_DEPTH; p = dot + 1) {
+			dot = strchr(p, '.');
+			part[nparts] = p;
+			partlen[nparts++] = dot != NULL ? (size_t)(dot - p) :
+			    strlen(p);
+			if (dot == NULL)
+				break;
+		}
+		if (rows[i].kind != STAT_OBJECT)
+			nparts--;	/* the leaf is a member, not an object */
+		/* Close what this row is not in, open what it is. */
+		for (c = 0; c < depth && c < nparts && seglen[c] == partlen[c] &&
+		    memcmp(seg[c], part[c], partlen[c]) == 0; c++)
+			;
+		for (; depth > c; depth--) {
+			evbuffer_add(b, "}", 1);
+			first = false;
+		}
+		for (; depth < nparts && depth < STAT_DEPTH; depth++) {
+			evbuffer_add_printf(b, "%s\"%.*s\":{", first ? "" : ",",
+			    (int)partlen[depth], part[depth]);
+			seg[depth] = part[depth];
+			seglen[depth] = partlen[depth];
+			first = true;
+		}
+		p = part[nparts];
+		switch (rows[i].kind) {
+		case STAT_NUM:
+			admin_json_kn(b, &first, p, rows[i].n);
+			break;
+		case STAT_BOOL:
+			admin_json_kb(b, &first, p, rows[i].n != 0);
+			break;
+		case STAT_STR:
+			admin_json_kv(b, &first, p, rows[i].s);
+			break;
+		case STAT_OBJECT:
+			break;
+		}
+	}
+	for (; depth > 0; depth--)
+		evbuffer_add(b, "}", 1);
+	evbuffer_add(b, "}", 1);
+}
+
 /* stats [json] */
 void
 admin_exec_stats(struct admin_client *cl, const struct admin_req *r,
     const struct admin_target *t)
 {
-	const struct server_stats	*st = server_stats(admin.srv);
-	struct fleet_stats		 fs;
-	struct evbuffer			*b;
-	size_t				 i, queued;
-	unsigned int			 tracked, capacity;
-	bool				 first, over;
+	struct stat_row	 rows[STAT_ROWS_MAX];
+	size_t		 n, i;
 
-	queued = admin.role->memory(&over);
-	client_limits_tracked(&tracked, &capacity);
-	fleet_get_stats(&fs);
+	n = stat_rows(rows);
 	if (r->json) {
-		b = admin_json_begin(cl);
-		evbuffer_add_printf(b, "{\"accepted\":%llu,\"rejected\":{"
-		    "\"acl\":%llu,\"full\":%llu,\"memory\":%llu,"
-		    "\"handshake\":%llu,\"handlers\":%llu,"
-		    "\"client\":{\"connections\":%llu,"
-		    "\"rate\":%llu,\"table\":%llu},\"http\":{",
-		    (unsigned long long)st->accepted,
-		    (unsigned long long)st->rejected_acl,
-		    (unsigned long long)st->rejected_full,
-		    (unsigned long long)st->rejected_memory,
-		    (unsigned long long)st->rejected_handshake,
-		    (unsigned long long)st->rejected_handlers,
-		    (unsigned long long)st->rejected_client_conns,
-		    (unsigned long long)st->rejected_client_rate,
-		    (unsigned long long)st->rejected_client_table);
-		first = true;
-		for (i = 0; i < SERVER_STATS_HTTP; i++) {
-			if (st->rejected_http[i] == 0)
-				continue;
-			evbuffer_add_printf(b, "%s\"%zu\":%llu", first ? "" :
-			    ",", 400 + i,
-			    (unsigned long long)st->rejected_http[i]);
-			first = false;
-		}
-		evbuffer_add_printf(b, "}},\"opened\":%llu,\"closed\":{"
-		    "\"total\":%llu,\"codes\":{",
-		    (unsigned long long)st->opened,
-		    (unsigned long long)st->closed);
-		first = true;
-		for (i = 0; i < SERVER_STATS_CODES; i++) {
-			if (st->closed_code[i] == 0)
-				continue;
-			if (i == SERVER_STATS_CODES - 1)
-				evbuffer_add_printf(b, "%s\"other\":%llu",
-				    first ? "" : ",",
-				    (unsigned long long)st->closed_code[i]);
-			else
-				evbuffer_add_printf(b, "%s\"%zu\":%llu",
-				    first ? "" : ",", 1000 + i,
-				    (unsigned long long)st->closed_code[i]);
-			first = false;
-		}
-		evbuffer_add_printf(b, "}},\"messages\":{\"in\":%llu,"
-		    "\"out\":%llu},\"bytes\":{\"in\":%llu,\"out\":%llu},"
-		    "\"backend\":{\"spawns\":%llu,\"failures\":%llu},"
-		    "\"spawn\":{\"waited\":%llu},"
-		    "\"connections\":%u,\"memory\":{\"queued\":%zu,"
-		    "\"over\":%s},\"clients\":{\"tracked\":%u,"
-		    "\"capacity\":%u}",
-		    (unsigned long long)st->msgs_in,
-		    (unsigned long long)st->msgs_out,
-		    (unsigned long long)st->bytes_in,
-		    (unsigned long long)st->bytes_out,
-		    (unsigned long long)st->backend_spawns,
-		    (unsigned long long)st->backend_failures,
-		    (unsigned long long)st->backend_waits, admin_nconns(),
-		    queued, over ? "true" : "false", tracked, capacity);
-		evbuffer_add_printf(b, ",\"topics\":{\"published\":%llu,"
-		    "\"dropped\":%llu,\"received\":%llu,\"invalid\":%llu,"
-		    "\"delivered\":%llu,\"skipped\":%llu,"
-		    "\"bus_dropped\":%llu,\"count\":%llu,\"redis\":%llu},"
-		    "\"cluster\":{\"state\":\"%s\",\"reconnects\":%llu,"
-		    "\"requests\":%llu,\"requests_failed\":%llu,"
-		    "\"served\":%llu,\"pending\":%llu}}",
-		    (unsigned long long)fs.published,
-		    (unsigned long long)(fs.dropped + st->topic_dropped),
-		    (unsigned long long)fs.received,
-		    (unsigned long long)fs.invalid,
-		    (unsigned long long)st->topic_delivered,
-		    (unsigned long long)st->topic_skipped,
-		    (unsigned long long)fs.bus_dropped,
-		    (unsigned long long)fs.topics,
-		    (unsigned long long)fs.redis_topics, fleet_state(),
-		    (unsigned long long)fs.reconnects,
-		    (unsigned long long)fs.requests,
-		    (unsigned long long)fs.requests_failed,
-		    (unsigned long long)fs.served,
-		    (unsigned long long)fs.pending);
+		stat_json(admin_json_begin(cl), rows, n);
 		admin_json_end(cl);
 		return;
 	}
 	admin_ok(cl, NULL);
-	admin_line(cl, "accepted %llu", (unsigned long long)st->accepted);
-	admin_line(cl, "rejected.acl %llu",
-	    (unsigned long long)st->rejected_acl);
-	admin_line(cl, "rejected.full %llu",
-	    (unsigned long long)st->rejected_full);
-	admin_line(cl, "rejected.memory %llu",
-	    (unsigned long long)st->rejected_memory);
-	admin_line(cl, "rejected.handshake %llu",
-	    (unsigned long long)st->rejected_handshake);
-	admin_line(cl, "rejected.handlers %llu",
-	    (unsigned long long)st->rejected_handlers);
-	admin_line(cl, "rejected.client.connections %llu",
-	    (unsigned long long)st->rejected_client_conns);
-	admin_line(cl, "rejected.client.rate %llu",
-	    (unsigned long long)st->rejected_client_rate);
-	admin_line(cl, "rejected.client.table %llu",
-	    (unsigned long long)st->rejected_client_table);
-	for (i = 0; i < SERVER_STATS_HTTP; i++) {
-		if (st->rejected_http[i] != 0)
-			admin_line(cl, "rejected.http.%zu %llu", 400 + i,
-			    (unsigned long long)st->rejected_http[i]);
+	for (i = 0; i < n; i++) {
+		switch (rows[i].kind) {
+		case STAT_NUM:
+			admin_line(cl, "%s %llu", rows[i].text, rows[i].n);
+			break;
+		case STAT_BOOL:
+			admin_line(cl, "%s %s", rows[i].text,
+			    rows[i].n != 0 ? "yes" : "no");
+			break;
+		case STAT_STR:
+			admin_line(cl, "%s %s", rows[i].text, rows[i].s);
+			break;
+		case STAT_OBJECT:
+			break;
+		}
 	}
-	admin_line(cl, "opened %llu", (unsigned long long)st->opened);
-	admin_line(cl, "closed %llu", (unsigned long long)st->closed);
-	for (i = 0; i < SERVER_STATS_CODES; i++) {
-		if (st->closed_code[i] == 0)
-			continue;
-		if (i == SERVER_STATS_CODES - 1)
-			admin_line(cl, "closed.code.other %llu",
-			    (unsigned long long)st->closed_code[i]);
-		else
-			admin_line(cl, "closed.code.%zu %llu", 1000 + i,
-			    (unsigned long long)st->closed_code[i]);
-	}
-	admin_line(cl, "messages.in %llu", (unsigned long long)st->msgs_in);
-	admin_line(cl, "messages.out %llu", (unsigned long long)st->msgs_out);
-	admin_line(cl, "bytes.in %llu", (unsigned long long)st->bytes_in);
-	admin_line(cl, "bytes.out %llu", (unsigned long long)st->bytes_out);
-	admin_line(cl, "backend.spawns %llu",
-	    (unsigned long long)st->backend_spawns);
-	admin_line(cl, "backend.failures %llu",
-	    (unsigned long long)st->backend_failures);
-	admin_line(cl, "spawn.waited %llu",
-	    (unsigned long long)st->backend_waits);
-	admin_line(cl, "connections %u", admin_nconns());
-	admin_line(cl, "memory.queued %zu", queued);
-	admin_line(cl, "memory.over %s", over ? "yes" : "no");
-	admin_line(cl, "clients.tracked %u", tracked);
-	admin_line(cl, "clients.capacity %u", capacity);
-	admin_line(cl, "topics.published %llu",
-	    (unsigned long long)fs.published);
-	admin_line(cl, "topics.dropped %llu",
-	    (unsigned long long)(fs.dropped + st->topic_dropped));
-	admin_line(cl, "topics.received %llu", (unsigned long long)fs.received);
-	admin_line(cl, "topics.invalid %llu", (unsigned long long)fs.invalid);
-	admin_line(cl, "topics.delivered %llu",
-	    (unsigned long long)st->topic_delivered);
-	admin_line(cl, "topics.skipped %llu",
-	    (unsigned long long)st->topic_skipped);
-	admin_line(cl, "topics.bus_dropped %llu",
-	    (unsigned long long)fs.bus_dropped);
-	admin_line(cl, "topics.count %llu", (unsigned long long)fs.topics);
-	admin_line(cl, "topics.redis %llu",
-	    (unsigned long long)fs.redis_topics);
-	admin_line(cl, "cluster.state %s", fleet_state());
-	admin_line(cl, "cluster.reconnects %llu",
-	    (unsigned long long)fs.reconnects);
-	admin_line(cl, "cluster.requests %llu",
-	    (unsigned long long)fs.requests);
-	admin_line(cl, "cluster.requests_failed %llu",
-	    (unsigned long long)fs.requests_failed);
-	admin_line(cl, "cluster.served %llu", (unsigned long long)fs.served);
-	admin_line(cl, "cluster.pending %llu", (unsigned long long)fs.pending);
 	admin_end(cl);
 }
 

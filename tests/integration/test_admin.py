@@ -297,6 +297,39 @@ def test_stats(dmn, adm):
         assert n in names, n
 
 
+def test_stats_text_and_json_agree(dmn, adm):
+    """Every figure of the text form is in the JSON form with the same
+    value, and the other way round (one table makes both)."""
+    with harness.connect_ws(dmn.port) as c:
+        c.echo(harness.OP_TEXT, b"hi")
+        c.close_handshake(1000)
+    with harness.WSClient(dmn.port) as c:
+        c.handshake("/missing", expect=404)
+    assert harness.wait_until(
+        lambda: adm.cmd("stats json").json()["closed"]["total"] >= 1, 3.0)
+    text = dict(l.split(" ", 1) for l in adm.cmd("stats").lines)
+    js = adm.cmd("stats json").json()
+
+    def flat(obj, prefix=""):
+        for k, v in obj.items():
+            if isinstance(v, dict):
+                yield from flat(v, prefix + k + ".")
+            else:
+                yield prefix + k, v
+    from_json = {}
+    for path, v in flat(js):
+        name = {"closed.total": "closed"}.get(path,
+            path.replace("closed.codes.", "closed.code."))
+        from_json[name] = ("yes" if v else "no") if isinstance(v, bool) \
+            else str(v)
+    # Counters may move between the two commands: compare once more if not.
+    if from_json != text:
+        text = dict(l.split(" ", 1) for l in adm.cmd("stats").lines)
+    assert from_json == text
+    assert text["closed.code.1000"] == str(js["closed"]["codes"]["1000"])
+    assert "rejected.http.404" in text
+
+
 # ---------------------------------------------------------------- per connection
 
 def test_disconnect(dmn, adm):
