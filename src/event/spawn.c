@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,6 +49,28 @@ static struct {
 
 static void	spawn_read_cb(evutil_socket_t, short, void *);
 
+/*
+ * Waits (at most SPAWNER_READY_MS) until the new spawner has let go of
+ * the daemon's descriptors. Until then it holds a copy of each, listening
+ * sockets included: a "stop" right after the start would leave one taking
+ * clients (test_workers saw that under load). Without the message it
+ * goes on; the spawner's own socket tells the rest.
+ */
+static void
+spawn_wait_ready(int fd, pid_t pid)
+{
+	struct pollfd	pfd = { .fd = fd, .events = POLLIN };
+	char		c;
+	int		rc;
+
+	do
+		rc = poll(&pfd, 1, SPAWNER_READY_MS);
+	while (rc == -1 && errno == EINTR);
+	if (rc == 1 && recv(fd, &c, 1, 0) == 1 && c == SPAWNER_READY[0])
+		return;
+	log_warn("spawner (pid %ld) did not say it was ready", (long)pid);
+}
+
 /* Starts the spawner; see spawn.h. */
 int
 spawn_init(char **cause)
@@ -74,6 +97,7 @@ spawn_init(char **cause)
 		spawner_main(sv[1]);
 	}
 	close(sv[1]);
+	spawn_wait_ready(sv[0], pid);
 	evutil_make_socket_nonblocking(sv[0]);
 	sp.fd = sv[0];
 	sp.pid = pid;

@@ -54,8 +54,10 @@ struct spawn_ops {
 
 /*
  * Starts the spawner: early, while the daemon is small, as the user the
- * handlers run as. Returns 0, or -1 with *cause (malloc'd). spawn_start
- * starts it too if need be (after it died, say).
+ * handlers run as, and returns once the spawner has closed its copies of
+ * the daemon's descriptors (at most SPAWNER_READY_MS). Returns 0, or -1
+ * with *cause (malloc'd). spawn_start starts it too if need be (after it
+ * died, say).
  */
 int		 spawn_init(char **cause);
 /* Closes the spawner (it exits when it sees the daemon's end close). */

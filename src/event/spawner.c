@@ -643,6 +643,12 @@ spawner_main(int fd)
 	sp.fd = 3;
 	(void)fcntl(3, F_SETFD, FD_CLOEXEC);
 	spawner_close_from(4);
+	/*
+	 * Tell the daemon that nothing of its is held here any more (a
+	 * listening socket it closes must not go on taking clients here).
+	 */
+	if (write(3, SPAWNER_READY, 1) != 1)
+		_exit(1);
 	spawner_signals_default();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;

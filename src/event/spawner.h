@@ -75,6 +75,14 @@ struct spawner_msg {
  * programs still running (SIGTERM to each group, SIGKILL a second later)
  * and exits. Never returns.
  */
+/*
+ * The one-byte message the spawner sends first, once it has closed every
+ * descriptor of the daemon's but its socket and stdio.
+ */
+#define SPAWNER_READY	"R"
+/* How long spawn_init waits for it, in milliseconds. */
+#define SPAWNER_READY_MS	5000
+
 void	spawner_main(int fd) __attribute__((noreturn));
 
 #endif

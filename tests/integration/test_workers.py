@@ -254,6 +254,48 @@ def test_admin_shutdown_and_watch(daemon_factory):
     close_all(clients)
 
 
+def listening_inodes():
+    """Socket inodes of every listening TCP socket on the machine."""
+    out = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A":
+                    out.add(cols[9])
+    return out
+
+
+def socket_inodes(pid):
+    out = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(link[8:-1])
+    return out
+
+
+def test_spawners_hold_no_listening_socket(daemon_factory):
+    """Once the daemon is ready no spawner holds a copy of a listening
+    socket: a stop must close them all (a spawner that had not yet closed
+    what it inherited kept taking clients after a stop, under load)."""
+    for n in (1, N):
+        if n == 1:
+            d = daemon_factory(sections={"server": {"Workers": 1}})
+        else:
+            d = start(daemon_factory, n=n)
+        procs = workers(d) if n > 1 else [d.pid]
+        spawners = [harness.spawner_of(p) for p in procs]
+        assert None not in spawners, spawners
+        assert d.port and listening_inodes()
+        for sp in spawners:
+            assert not socket_inodes(sp) & listening_inodes(), sp
+        d.stop()
+
+
 def test_stop_start_and_config_reach_every_worker(daemon_factory):
     d = start(daemon_factory)
     with admin(d) as a:
